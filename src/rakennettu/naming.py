@@ -54,9 +54,7 @@ def indicator_name(dimension: Dimension, measure: str, radius: float | None = No
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {DIMENSIONS}, got {dimension!r}")
     if not _MEASURE.match(measure):
-        raise ValueError(
-            f"measure must be lower-case words joined by '_', got {measure!r}"
-        )
+        raise ValueError(f"measure must be lower-case words joined by '_', got {measure!r}")
     if radius is None:
         return f"{dimension}_{measure}"
     if float(radius) != int(radius) or radius <= 0:

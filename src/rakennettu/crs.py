@@ -1,0 +1,197 @@
+"""Coordinate reference systems: the town's metric CRS and checks on inputs.
+
+rakennettu works in one projected CRS in metres per town: EPSG:3067 (ETRS-TM35FIN) in
+Finland, the local UTM zone elsewhere. Data are reprojected only at the edges: loaders
+project to the town CRS, maps reproject to EPSG:4326 inside, and every metric raises
+:class:`~rakennettu.errors.CRSError` on a geographic CRS, because an area in square
+degrees is silently wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+from pyproj import CRS, Transformer
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+from pyproj.exceptions import CRSError as PyprojCRSError
+from shapely import Polygon
+from shapely.geometry.base import BaseGeometry
+
+from rakennettu.errors import CRSError
+
+__all__ = [
+    "FINLAND_CRS",
+    "check_coordinates_fit",
+    "in_finland",
+    "require_projected",
+    "same_crs",
+    "town_crs",
+]
+
+log = logging.getLogger(__name__)
+
+FINLAND_CRS = CRS.from_epsg(3067)
+
+# A coarse outline of mainland Finland and Åland (lon, lat), enough to tell a Finnish
+# town from one in Sweden, Estonia or Russia. Towns within a few km of the land border
+# may need an explicit `crs` in their workflow.
+_FINLAND = Polygon(
+    [
+        (19.0, 60.0), (21.0, 59.6), (23.0, 59.75), (27.8, 60.2), (29.7, 61.2),
+        (31.6, 62.9), (29.9, 64.8), (30.0, 66.0), (29.0, 67.8), (28.6, 69.0),
+        (29.3, 69.5), (28.2, 70.1), (26.0, 70.1), (24.8, 68.6), (23.6, 68.7),
+        (21.0, 69.3), (20.5, 69.1), (23.3, 68.0), (23.7, 66.8), (24.15, 65.8),
+        (21.0, 63.2), (21.0, 61.5), (19.0, 60.6), (19.0, 60.0),
+    ]
+)  # fmt: skip
+
+
+def in_finland(lon: float, lat: float) -> bool:
+    """Whether a point (degrees) lies in Finland, by a coarse outline.
+
+    Examples
+    --------
+    >>> in_finland(24.94, 60.17)  # Helsinki
+    True
+    >>> in_finland(18.07, 59.33)  # Stockholm
+    False
+    """
+    from shapely import Point
+
+    return bool(_FINLAND.contains(Point(lon, lat)))
+
+
+def town_crs(area_wgs84: BaseGeometry, configured: str = "auto") -> CRS:
+    """Choose the town's metric CRS.
+
+    Parameters
+    ----------
+    area_wgs84
+        The study area in EPSG:4326 (lon/lat degrees).
+    configured
+        A CRS from the workflow (any form pyproj reads), or ``"auto"``: EPSG:3067 when
+        the area's centre is in Finland, else the WGS 84 UTM zone of the centre.
+
+    Returns
+    -------
+    pyproj.CRS
+        A projected CRS in metres.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> town_crs(box(15.59, 48.40, 15.67, 48.42)).to_epsg()  # Krems, Austria
+    32633
+    >>> town_crs(box(26.93, 60.52, 26.97, 60.54)).to_epsg()  # Karhula, Kotka
+    3067
+    """
+    if configured != "auto":
+        try:
+            crs = CRS.from_user_input(configured)
+        except PyprojCRSError:
+            raise CRSError(f"unknown CRS {configured!r}; give e.g. 'EPSG:3067'") from None
+        require_projected(crs, what="the town CRS")
+        return crs
+    c = area_wgs84.centroid
+    if in_finland(c.x, c.y):
+        return FINLAND_CRS
+    infos = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(c.x, c.y, c.x, c.y),
+    )
+    if not infos:
+        raise CRSError(
+            f"no UTM zone found for ({c.x:.4f}, {c.y:.4f}); set [town] crs in the workflow"
+        )
+    crs = CRS.from_epsg(int(infos[0].code))
+    log.info("town CRS chosen automatically: %s (%s)", crs.to_string(), crs.name)
+    return crs
+
+
+def require_projected(obj: Any, *, what: str = "input") -> None:
+    """Raise :class:`CRSError` unless ``obj`` (a CRS or a GeoDataFrame) is projected in metres.
+
+    Examples
+    --------
+    >>> require_projected(CRS.from_epsg(4326), what="buildings")
+    Traceback (most recent call last):
+    ...
+    rakennettu.errors.CRSError: buildings are in a geographic CRS (EPSG:4326, degrees) ...
+    """
+    crs = obj.crs if isinstance(obj, gpd.GeoDataFrame | gpd.GeoSeries) else obj
+    if crs is None:
+        raise CRSError(f"{what} have no CRS; set one with .set_crs() or project with .to_crs()")
+    crs = CRS.from_user_input(crs)
+    if not crs.is_projected:
+        raise CRSError(
+            f"{what} are in a geographic CRS ({crs.to_string()}, degrees); distances and "
+            "areas need a projected CRS in metres: project with .to_crs(town.crs), e.g. "
+            "EPSG:3067 in Finland"
+        )
+    unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
+    if unit not in ("metre", "meter"):
+        raise CRSError(f"{what} are in a CRS with units of {unit!r}; use one in metres")
+
+
+def same_crs(a: Any, b: Any, *, what: str = "inputs") -> None:
+    """Raise :class:`CRSError` when two frames (or CRSs) are not in the same CRS."""
+    ca = a.crs if hasattr(a, "crs") else a
+    cb = b.crs if hasattr(b, "crs") else b
+    if ca is None or cb is None or not CRS.from_user_input(ca).equals(CRS.from_user_input(cb)):
+        raise CRSError(f"{what} are in different CRSs ({ca} and {cb}); project one to the other")
+
+
+def check_coordinates_fit(
+    bounds: tuple[float, float, float, float], crs: CRS, *, source: str
+) -> None:
+    """Raise :class:`CRSError` when coordinates cannot be in the CRS they claim.
+
+    The bounds are transformed to degrees and compared with the CRS's area of use (with a
+    generous margin): coordinates in metres labelled EPSG:4326, or Finnish coordinates
+    labelled with a UTM zone of another continent, fail here rather than landing silently
+    in the sea.
+
+    Parameters
+    ----------
+    bounds
+        ``(minx, miny, maxx, maxy)`` in ``crs``.
+    crs
+        The CRS the source declares.
+    source
+        The file (and layer) named in the message.
+    """
+    minx, miny, maxx, maxy = bounds
+    if crs.is_geographic:
+        if not (-180.5 <= minx <= maxx <= 180.5 and -90.5 <= miny <= maxy <= 90.5):
+            raise CRSError(
+                f"{source}: coordinates ({minx:.0f}, {miny:.0f}) .. ({maxx:.0f}, {maxy:.0f}) "
+                f"cannot be degrees, but the file declares {crs.to_string()}; the file's CRS "
+                "is wrong: fix it in the file, or give the right one as the layer's `crs`"
+            )
+        return
+    aou = crs.area_of_use
+    if aou is None:
+        return
+    try:
+        tr = Transformer.from_crs(crs, 4326, always_xy=True)
+        w, s, e, n = tr.transform_bounds(minx, miny, maxx, maxy)
+    except Exception:  # pragma: no cover - pyproj raises various errors on nonsense input
+        w = s = e = n = float("nan")
+    margin = 5.0  # degrees
+    ok = (
+        all(v == v for v in (w, s, e, n))
+        and w >= aou.west - margin
+        and e <= aou.east + margin
+        and s >= aou.south - margin
+        and n <= aou.north + margin
+    )
+    if not ok:
+        raise CRSError(
+            f"{source}: coordinates ({minx:.0f}, {miny:.0f}) .. ({maxx:.0f}, {maxy:.0f}) do "
+            f"not fall where {crs.to_string()} ({crs.name}) is used ({aou.name}); the file's "
+            "CRS disagrees with its coordinates: fix the file, or give the right CRS as the "
+            "layer's `crs`"
+        )

@@ -1,0 +1,1 @@
+"""Indicator layers: morphological, social and cultural dimensions of the town."""

@@ -1,0 +1,1 @@
+"""Outputs: the GeoPackage, maps, report, rasters and the run record."""

@@ -1,0 +1,1 @@
+"""Loaders: OpenStreetMap (local file or online), municipal layers, tag tables."""

