@@ -9,6 +9,7 @@ missing CRS or a CRS that disagrees with the coordinates is an error naming the 
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ def inspect_layer(cfg: LayerConfig) -> LayerInfo:
     path = cfg.path
     if not path.exists():
         raise SourceError(f"{path}: file not found (role {cfg.role!r})")
+    if _is_parquet(path):
+        return _inspect_parquet(cfg)
     try:
         layers = pyogrio.list_layers(path)
     except Exception as e:
@@ -125,31 +128,9 @@ def inspect_layer(cfg: LayerConfig) -> LayerInfo:
     except Exception as e:
         raise SourceError(f"{label}: cannot read: {e}") from None
     fields = tuple(str(f) for f in info["fields"])
-    missing = [(k, c) for k, c in cfg.columns.items() if c not in fields]
-    if missing:
-        k, c = missing[0]
-        raise SourceError(
-            f"{label}: column {c!r} (mapped to {k!r}) is not in the file"
-            f"{_did_you_mean(c, fields)}; its columns are: {', '.join(fields)}"
-        )
+    _check_columns(cfg, fields, label)
     file_crs = CRS.from_user_input(info["crs"]) if info["crs"] else None
-    if cfg.crs is not None:
-        given = CRS.from_user_input(cfg.crs)
-        if file_crs is not None and not file_crs.equals(given):
-            warnings.warn(
-                f"{label}: the file says {file_crs.to_string()}, the workflow says "
-                f"{given.to_string()}; using the workflow's",
-                UserWarning,
-                stacklevel=2,
-            )
-        crs = given
-    elif file_crs is None:
-        raise CRSError(
-            f'{label}: the file has no CRS; add `crs = "EPSG:...."` to its [[layers]] '
-            "entry (EPSG:3067 for ETRS-TM35FIN, EPSG:3879 for Helsinki's GK25)"
-        )
-    else:
-        crs = file_crs
+    crs = _layer_crs(cfg, file_crs, label)
     bounds = tuple(float(v) for v in info.get("total_bounds", (np.nan,) * 4))
     if info["features"] and all(np.isfinite(bounds)):
         check_coordinates_fit(bounds, crs, source=label)  # type: ignore[arg-type]
@@ -162,6 +143,73 @@ def inspect_layer(cfg: LayerConfig) -> LayerInfo:
         bounds=bounds,  # type: ignore[arg-type]
         label=label,
     )
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in (".parquet", ".geoparquet")
+
+
+def _inspect_parquet(cfg: LayerConfig) -> LayerInfo:
+    """GeoParquet through pyarrow (GDAL's Parquet driver is not in every build)."""
+    import pyarrow.parquet as pq
+
+    path = cfg.path
+    label = str(path)
+    try:
+        pf = pq.ParquetFile(path)
+        meta = json.loads((pf.schema_arrow.metadata or {}).get(b"geo", b"null"))
+    except Exception as e:
+        raise SourceError(f"{path}: cannot read as GeoParquet: {e}") from None
+    if not meta:
+        raise SourceError(f"{path}: a Parquet file without GeoParquet metadata (no geometry)")
+    geom_col = meta.get("primary_column", "geometry")
+    fields = tuple(n for n in pf.schema_arrow.names if n != geom_col)
+    _check_columns(cfg, fields, label)
+    col_meta = meta.get("columns", {}).get(geom_col, {})
+    crs_json = col_meta.get("crs", "OGC:CRS84")
+    file_crs = CRS.from_user_input(crs_json) if crs_json is not None else None
+    crs = _layer_crs(cfg, file_crs, label)
+    bounds = tuple(col_meta.get("bbox", (np.nan,) * 4))
+    if pf.metadata.num_rows and all(np.isfinite(bounds)):
+        check_coordinates_fit(bounds, crs, source=label)  # type: ignore[arg-type]
+    return LayerInfo(
+        path=path,
+        layer=path.stem,
+        crs=crs,
+        fields=fields,
+        n_features=int(pf.metadata.num_rows),
+        bounds=bounds,  # type: ignore[arg-type]
+        label=label,
+    )
+
+
+def _check_columns(cfg: LayerConfig, fields: tuple[str, ...], label: str) -> None:
+    missing = [(k, c) for k, c in cfg.columns.items() if c not in fields]
+    if missing:
+        k, c = missing[0]
+        raise SourceError(
+            f"{label}: column {c!r} (mapped to {k!r}) is not in the file"
+            f"{_did_you_mean(c, fields)}; its columns are: {', '.join(fields)}"
+        )
+
+
+def _layer_crs(cfg: LayerConfig, file_crs: CRS | None, label: str) -> CRS:
+    if cfg.crs is not None:
+        given = CRS.from_user_input(cfg.crs)
+        if file_crs is not None and not file_crs.equals(given):
+            warnings.warn(
+                f"{label}: the file says {file_crs.to_string()}, the workflow says "
+                f"{given.to_string()}; using the workflow's",
+                UserWarning,
+                stacklevel=3,
+            )
+        return given
+    if file_crs is None:
+        raise CRSError(
+            f"{label}: the file has no CRS; add `crs = \"EPSG:....\"` to its [[layers]] "
+            "entry (EPSG:3067 for ETRS-TM35FIN, EPSG:3879 for Helsinki's GK25)"
+        )
+    return file_crs
 
 
 def read_vector_layer(
@@ -199,15 +247,19 @@ def read_vector_layer(
     if within is not None:
         tr = Transformer.from_crs(to_crs, info.crs, always_xy=True)
         bbox = tr.transform_bounds(*within.bounds)
+    columns = list(dict.fromkeys(cfg.columns.values()))
     try:
-        gdf = gpd.read_file(
-            info.path,
-            layer=info.layer,
-            columns=list(dict.fromkeys(cfg.columns.values())),
-            bbox=bbox,
-            engine="pyogrio",
-            fid_as_index=True,
-        )
+        if _is_parquet(info.path):
+            gdf = gpd.read_parquet(info.path, columns=[*columns, "geometry"], bbox=bbox)
+        else:
+            gdf = gpd.read_file(
+                info.path,
+                layer=info.layer,
+                columns=columns,
+                bbox=bbox,
+                engine="pyogrio",
+                fid_as_index=True,
+            )
     except Exception as e:
         raise SourceError(f"{info.label}: cannot read features: {e}") from None
     if gdf.crs is None or cfg.crs is not None:
@@ -217,7 +269,8 @@ def read_vector_layer(
     out = out.set_crs(info.crs)
     out["source_row"] = gdf.index.to_numpy()
     for name, column in cfg.columns.items():
-        out[name] = _recode(gdf[column], name, cfg.values.get(name), info.label, column)
+        recoded = _recode(gdf[column], name, cfg.values.get(name), info.label, column)
+        out[name] = recoded.to_numpy()
     out = out[[*cfg.columns, "source_row", "geometry"]]
     out, repaired, dropped = repair_geometries(out, polygonal=cfg.role != "pois")
     counts["repaired"], counts["invalid_dropped"] = repaired, dropped
@@ -235,7 +288,7 @@ def read_vector_layer(
         out = out[keep]
     if len(out) == 0:
         raise EmptyDataError(
-            f"{info.label}: none of its {counts['read']} features lies within the area "
+            f"{info.label}: none of its {info.n_features} features lies within the area "
             "(check the layer's CRS and the [area] of the workflow)"
         )
     counts["kept"] = len(out)
@@ -259,7 +312,7 @@ def _recode(
                 f"found {examples}; recode them with values.{name} = {{ ... }}"
             )
         return num.astype("float64")
-    return values.astype(object).where(values.notna(), None)
+    return values.map(_key).astype(object)
 
 
 def _key(v: Any) -> str | None:
