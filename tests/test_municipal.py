@@ -205,6 +205,6 @@ def test_dem_is_reprojected_to_the_town_crs(shared_data):
         src_vals = src.read(1)
     assert np.nanmax(dem.array) == pytest.approx(src_vals.max(), abs=0.5)
     assert np.nanmin(dem.array) == pytest.approx(src_vals.min(), abs=0.5)
-    # the raster's box lands on Lapinlahti (ETRS-TM35FIN easting ~383,000 m)
+    # the raster lands on Lapinlahti, Helsinki (easting ~384,000 m in ETRS-TM35FIN)
     x0, y0 = dem.transform.c, dem.transform.f
-    assert 382_000 < x0 < 384_000 and 6_671_000 < y0 < 6_673_000
+    assert 383_000 < x0 < 385_000 and 6_671_000 < y0 < 6_673_000
