@@ -25,9 +25,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform as shp_transform
 
 from rakennettu._resources import bundled_osm_path
 from rakennettu.config import LayerConfig, Workflow
@@ -165,13 +164,11 @@ class Town:
 
 
 def _to_wgs84(geom: BaseGeometry, crs: CRS) -> BaseGeometry:
-    tr = Transformer.from_crs(crs, 4326, always_xy=True)
-    return shp_transform(tr.transform, geom)
+    return gpd.GeoSeries([geom], crs=crs).to_crs(4326).iloc[0]
 
 
 def _from_wgs84(geom: BaseGeometry, crs: CRS) -> BaseGeometry:
-    tr = Transformer.from_crs(4326, crs, always_xy=True)
-    return shp_transform(tr.transform, geom)
+    return gpd.GeoSeries([geom], crs=4326).to_crs(crs).iloc[0]
 
 
 def _area_polygon_from_file(wf: Workflow) -> BaseGeometry:
@@ -460,7 +457,10 @@ def _walk_network(
         warnings.simplefilter("ignore", FutureWarning)
         g = ox.project_graph(graph, to_crs=crs)
         n_raw = g.number_of_nodes()
-        g = ox.truncate.truncate_graph_polygon(g, context, truncate_by_edge=True)
+        try:
+            g = ox.truncate.truncate_graph_polygon(g, context, truncate_by_edge=True)
+        except ValueError:  # osmnx: "Found no graph nodes within the requested polygon"
+            g = nx.MultiDiGraph()
         if g.number_of_nodes() == 0:
             raise EmptyDataError(f"{wf.source_file}: no walkable streets within the area")
         ug = ox.convert.to_undirected(g)
@@ -551,30 +551,28 @@ def _merge_buildings(
         )
         return _concat(osm[keep], reg)
     # join: copy register attributes onto the OSM footprint it overlaps most
-    left = osm.reset_index(names="_osm_row")
-    inter = gpd.overlay(
-        left[["_osm_row", "geometry"]],
-        reg.reset_index(names="_reg_row")[["_reg_row", "geometry"]],
-        how="intersection",
-        keep_geom_type=True,
+    left = gpd.GeoDataFrame(
+        {"_osm_pos": np.arange(len(osm))}, geometry=osm.geometry.to_numpy(), crs=osm.crs
     )
+    right = gpd.GeoDataFrame(
+        {"_reg_pos": np.arange(len(reg))}, geometry=reg.geometry.to_numpy(), crs=reg.crs
+    )
+    inter = gpd.overlay(left, right, how="intersection", keep_geom_type=True)
     if len(inter) == 0:
         return osm
     inter["_a"] = inter.area
-    best = inter.sort_values("_a").drop_duplicates("_osm_row", keep="last")
+    best = inter.sort_values("_a").drop_duplicates("_osm_pos", keep="last")
+    osm_pos, reg_pos = best["_osm_pos"].to_numpy(), best["_reg_pos"].to_numpy()
     out = osm.copy()
+    targets = out.index[osm_pos]
     for col in lay.columns:
-        if col in ("id",):
+        if col == "id":
             continue
-        vals = pd.Series(
-            reg[col].to_numpy()[best["_reg_row"].to_numpy()],
-            index=osm.index[best["_osm_row"].to_numpy()],
-        )
+        vals = pd.Series(reg[col].to_numpy()[reg_pos], index=targets)
         if col not in out:
             out[col] = np.nan
-        filled = out.loc[vals.index, col]
-        out.loc[vals.index, col] = vals.where(vals.notna(), filled)
-    out.loc[osm.index[best["_osm_row"].to_numpy()], "source"] = "osm+" + str(lay.path)
+        out.loc[targets, col] = vals.where(vals.notna(), out.loc[targets, col])
+    out.loc[targets, "source"] = "osm+" + str(lay.path)
     return out
 
 
