@@ -223,7 +223,7 @@ def test_missing_layer_file_names_role_and_line(write_workflow):
 def test_not_a_toml_file(tmp_path):
     p = tmp_path / "town.yaml"
     p.write_text("town: x")
-    with pytest.raises(ConfigError, match="is a .toml file"):
+    with pytest.raises(ConfigError, match=r"is a \.toml file"):
         load_workflow(p)
 
 

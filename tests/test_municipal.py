@@ -46,9 +46,7 @@ def test_formats_read_the_same(tmp_path, squares, suffix, driver):
         squares.to_parquet(path)
     else:
         squares.to_file(path, driver=driver)
-    gdf, counts = read_vector_layer(
-        _layer(path, columns={"floors": "kerrosluku"}), to_crs=TM35
-    )
+    gdf, counts = read_vector_layer(_layer(path, columns={"floors": "kerrosluku"}), to_crs=TM35)
     assert counts["kept"] == 3
     assert gdf["floors"].tolist() == [1.0, 3.0, 8.0]
     assert gdf.crs.equals(TM35)
@@ -67,7 +65,9 @@ def test_zipped_shapefile(shared_data):
 
 def test_register_buildings_with_floors(shared_data):
     path = shared_data("helsinki-nls-geogen", "buildings.gpkg")
-    cfg = _layer(path, layer="buildings", columns={"floors": "kerrosluku", "use": "kayttotarkoitus"})
+    cfg = _layer(
+        path, layer="buildings", columns={"floors": "kerrosluku", "use": "kayttotarkoitus"}
+    )
     gdf, counts = read_vector_layer(cfg, to_crs=TM35)
     reference = pyogrio.read_dataframe(path, layer="buildings")
     assert counts["read"] == len(reference) == 2328

@@ -29,8 +29,10 @@ def karhula(karhula_pbf):
 def _osmium_building_ways(path):
     """Independent count: closed ways tagged building whose nodes are all in the file."""
     ids = set()
-    for o in osmium.FileProcessor(str(path)).with_locations().with_filter(
-        osmium.filter.KeyFilter("building")
+    for o in (
+        osmium.FileProcessor(str(path))
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("building"))
     ):
         if o.is_way() and o.is_closed() and all(n.location.valid() for n in o.nodes):
             ids.add(o.id)
