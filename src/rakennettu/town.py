@@ -57,6 +57,7 @@ from rakennettu.sources.taxonomy import (
 from rakennettu.sources.taxonomy import (
     third_places as classify_third_places,
 )
+from rakennettu.sources.wfs import fetch_wfs
 
 __all__ = ["Town", "load_town"]
 
@@ -223,12 +224,9 @@ def _resolve_area(wf: Workflow, osm_file: Path | None) -> tuple[BaseGeometry | N
     return None, "whole extract"
 
 
-def _place_online(name: str, cache_dir: Path | None) -> BaseGeometry:
+def _place_online(name: str, root: Path) -> BaseGeometry:
     import osmnx as ox
 
-    from rakennettu.sources.osm import default_cache_dir
-
-    root = cache_dir or default_cache_dir()
     old = (ox.settings.use_cache, ox.settings.cache_folder)
     ox.settings.use_cache, ox.settings.cache_folder = True, str(root / "http")
     try:
@@ -302,7 +300,7 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
             )
         if wf.osm.source == "online":
             assert wf.area.place is not None
-            place = _place_online(wf.area.place, wf.osm.cache_dir)
+            place = _place_online(wf.area.place, wf.cache_dir)
             crs = town_crs(place, wf.town.crs)
             area = _from_wgs84(place, crs)
             area = area.buffer(buffer) if buffer else area
@@ -378,16 +376,24 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
     dem: municipal.Raster | None = None
     t = time.perf_counter()
     for i, lay in enumerate(wf.layers):
-        label = f"[layers][{i + 1}] {lay.role}: {lay.path}"
+        where = lay.url or str(lay.path)
+        label = f"[layers][{i + 1}] {lay.role}: {where}"
         if lay.role == "dem":
+            assert lay.path is not None
             dem = municipal.read_raster(lay.path, to_crs=crs, within=context, assume_crs=lay.crs)
-            sources.append({"role": "dem", "source": str(lay.path)})
+            sources.append({"role": "dem", "source": where})
             continue
+        if lay.url is not None:
+            assert lay.layer is not None
+            cached = fetch_wfs(
+                lay.url, lay.layer, crs=crs, bbox=context.bounds, cache_dir=wf.cache_dir
+            )
+            lay = lay.model_copy(update={"path": cached, "layer": None, "url": None})
         gdf, counts = municipal.read_vector_layer(lay, to_crs=crs, within=context)
         gdf["in_area"] = gdf.intersects(area)
-        gdf["source"] = str(lay.path)
+        gdf["source"] = where
         report["layers"][label] = counts
-        sources.append({"role": lay.role, "source": str(lay.path), **counts})
+        sources.append({"role": lay.role, "source": where, **counts})
         if lay.role == "buildings":
             buildings = _merge_buildings(buildings, gdf, lay)
         elif lay.role == "population":
@@ -443,9 +449,9 @@ def _log_step(progress: bool, what: str, seconds: float) -> None:
 def _read_osm(wf: Workflow, osm_file: Path | None, clip: BaseGeometry | None) -> OSMData:
     if wf.osm.source == "online":
         assert clip is not None
-        return fetch_osm(clip, cache_dir=wf.osm.cache_dir)
+        return fetch_osm(clip, cache_dir=wf.cache_dir)
     assert osm_file is not None
-    return read_osm_file(osm_file, clip=clip, cache_dir=wf.osm.cache_dir)
+    return read_osm_file(osm_file, clip=clip, cache_dir=wf.cache_dir)
 
 
 def _walk_network(
@@ -572,7 +578,7 @@ def _merge_buildings(
         if col not in out:
             out[col] = np.nan
         out.loc[targets, col] = vals.where(vals.notna(), out.loc[targets, col])
-    out.loc[targets, "source"] = "osm+" + str(lay.path)
+    out.loc[targets, "source"] = "osm+" + (lay.url or str(lay.path))
     return out
 
 

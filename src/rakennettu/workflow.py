@@ -73,6 +73,9 @@ def validate(workflow: Workflow | str | Path) -> list[str]:
     else:
         lines.append("osm: online query (cached after the first run)")
     for lay in wf.layers:
+        if lay.url is not None:
+            lines.append(f"layer {lay.role}: WFS {lay.url} ({lay.layer}); not contacted here")
+            continue
         if lay.role == "dem":
             lines.append(f"layer dem: {lay.path}")
             continue

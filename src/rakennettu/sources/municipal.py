@@ -206,7 +206,7 @@ def _layer_crs(cfg: LayerConfig, file_crs: CRS | None, label: str) -> CRS:
         return given
     if file_crs is None:
         raise CRSError(
-            f"{label}: the file has no CRS; add `crs = \"EPSG:....\"` to its [[layers]] "
+            f'{label}: the file has no CRS; add `crs = "EPSG:...."` to its [[layers]] '
             "entry (EPSG:3067 for ETRS-TM35FIN, EPSG:3879 for Helsinki's GK25)"
         )
     return file_crs

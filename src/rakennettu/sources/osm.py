@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,14 +33,13 @@ import shapely
 from shapely import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from rakennettu._io import atomic_path, file_hash
+from rakennettu._io import atomic_path, default_cache_dir, file_hash
 from rakennettu.errors import EmptyDataError, SourceError
 from rakennettu.sources.osm_tags import KEYS
 
 __all__ = [
     "OSM_ATTRIBUTION",
     "OSMData",
-    "default_cache_dir",
     "fetch_osm",
     "find_place",
     "read_osm_features",
@@ -82,12 +80,6 @@ class OSMData:
     features: gpd.GeoDataFrame
     extent: BaseGeometry
     source: str
-
-
-def default_cache_dir() -> Path:
-    """The cache folder: ``$RAKENNETTU_CACHE`` or ``~/.cache/rakennettu``."""
-    env = os.environ.get("RAKENNETTU_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "rakennettu"
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""Online OSM through osmnx, replayed from recorded Overpass responses; never the network."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from rakennettu import SourceError, load_town
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+RECORDINGS = Path(__file__).parent / "fixtures" / "overpass"
+BBOX = "[26.94, 60.523, 26.955, 60.529]"  # inside the recorded box
+
+
+def _response(url: str, payload: dict) -> requests.Response:
+    r = requests.Response()
+    r.status_code = 200
+    r._content = json.dumps(payload).encode()
+    r.url = url
+    r.headers["Content-Type"] = "application/json"
+    return r
+
+
+@pytest.fixture
+def overpass(monkeypatch):
+    """Serve the recordings for osmnx's POSTs to Overpass; count the calls."""
+    import osmnx._http
+
+    calls: list[str] = []
+    with gzip.open(RECORDINGS / "karhula-walk.json.gz", "rt") as fh:
+        walk = json.load(fh)
+    with gzip.open(RECORDINGS / "karhula-features.json.gz", "rt") as fh:
+        feats = json.load(fh)
+
+    def post(url, data=None, **kwargs):
+        query = data["data"]
+        calls.append(query)
+        return _response(url, walk if '["highway"]["area"!~"yes"]' in query else feats)
+
+    monkeypatch.setattr(requests, "post", post)
+    monkeypatch.setattr(osmnx._http, "_config_dns", lambda url: None)
+    return calls
+
+
+@pytest.fixture
+def online_workflow(write_workflow, tmp_path):
+    return write_workflow(
+        f'[town]\nname = "karhula-online"\n[osm]\nsource = "online"\n'
+        f'[cache]\nfolder = "{tmp_path / "cache"}"\n'
+        f"[network]\nradii = [200]\n[area]\nbbox = {BBOX}\n"
+    )
+
+
+def test_online_query_is_cached(overpass, online_workflow, tmp_path):
+    town = load_town(online_workflow)
+    assert len(overpass) == 2  # the walking network and the features
+    assert town.crs.to_epsg() == 3067
+    assert len(town.buildings) > 50
+    assert town.graph.number_of_edges() > 20
+    assert list((tmp_path / "cache" / "osm").glob("*.graphml"))
+
+    again = load_town(online_workflow)
+    assert len(overpass) == 2  # served from the cache: no new request
+    assert len(again.buildings) == len(town.buildings)
+    assert again.graph.number_of_edges() == town.graph.number_of_edges()
+
+
+def test_online_and_file_agree_on_the_same_area(overpass, online_workflow, write_workflow):
+    online = load_town(online_workflow)
+    local = load_town(
+        write_workflow(
+            '[town]\nname = "karhula-file"\n[osm]\npath = "pyrosm:test_pbf"\n'
+            f"[network]\nradii = [200]\n[area]\nbbox = {BBOX}\n",
+            name="file.toml",
+        )
+    )
+    on = online.buildings[online.buildings.in_area]
+    lo = local.buildings[local.buildings.in_area]
+    assert abs(len(on) - len(lo)) <= 0.05 * len(lo)
+    assert on.area.sum() == pytest.approx(lo.area.sum(), rel=0.05)
+
+
+def test_no_network_gives_a_clear_error(online_workflow, monkeypatch):
+    import osmnx._http
+
+    monkeypatch.setattr(osmnx._http, "_config_dns", lambda url: None)
+    with pytest.raises(SourceError, match=r"online OSM query failed .*use a local extract"):
+        load_town(online_workflow)
+
+
+# --- WFS -----------------------------------------------------------------------------
+
+WFS_URL = "https://kartta.example.fi/geoserver/wfs"
+
+
+@pytest.fixture
+def wfs_service(monkeypatch):
+    """A recorded WFS 2.0 service: a 250 m population grid over Karhula, paged by 10.
+
+    The answers are GeoJSON FeatureCollections as GeoServer writes them
+    (numberMatched, numberReturned, features in the requested srsName).
+    """
+    import geopandas as gpd
+    from shapely import box
+
+    x0, y0 = 496_500, 6_709_800  # Karhula in ETRS-TM35FIN
+    cells = [
+        box(x0 + 250 * i, y0 + 250 * j, x0 + 250 * (i + 1), y0 + 250 * (j + 1))
+        for i in range(6)
+        for j in range(4)
+    ]
+    grid = gpd.GeoDataFrame(
+        {"asukkaat": [10 * k for k in range(len(cells))]}, geometry=cells, crs=3067
+    )
+    calls: list[dict] = []
+
+    def get(url, params=None, timeout=None, **kwargs):
+        calls.append(dict(params))
+        assert url == WFS_URL
+        assert params["request"] == "GetFeature" and params["version"] == "2.0.0"
+        assert params["srsName"] == "urn:ogc:def:crs:EPSG::3067"
+        start, count = int(params["startIndex"]), int(params["count"])
+        page = json.loads(grid.iloc[start : start + count].to_json(to_wgs84=False))
+        page.update(numberMatched=len(grid), numberReturned=len(page["features"]))
+        r = _response(url, page)
+        return r
+
+    monkeypatch.setattr(requests, "get", get)
+    return grid, calls
+
+
+def test_wfs_layer_is_paged_cached_and_mapped(wfs_service, write_workflow, tmp_path, monkeypatch):
+    import rakennettu.sources.wfs as wfs
+
+    grid, calls = wfs_service
+    monkeypatch.setattr(wfs, "fetch_wfs", _paged(wfs.fetch_wfs, page_size=10))
+    path = write_workflow(
+        '[town]\nname = "k"\n[osm]\npath = "pyrosm:test_pbf"\n'
+        f'[cache]\nfolder = "{tmp_path / "cache"}"\n'
+        f'[[layers]]\nrole = "population"\nurl = "{WFS_URL}"\nlayer = "vaesto:ruudukko"\n'
+        'columns = { residents = "asukkaat" }\n'
+    )
+    town = load_town(path)
+    assert len(calls) == 3  # 24 cells in pages of 10
+    assert [int(c["startIndex"]) for c in calls] == [0, 10, 20]
+    assert town.population is not None
+    within = grid[grid.intersects(town.context)]
+    assert town.population["residents"].sum() == within["asukkaat"].sum()
+
+    load_town(path)
+    assert len(calls) == 3  # the second run reads the cache
+
+
+def _paged(fetch, page_size):
+    def wrapped(*args, **kwargs):
+        return fetch(*args, **{**kwargs, "page_size": page_size})
+
+    return wrapped
+
+
+def test_wfs_error_answer_is_reported(monkeypatch, tmp_path):
+    from pyproj import CRS
+
+    from rakennettu.sources.wfs import fetch_wfs
+
+    def get(url, params=None, timeout=None, **kwargs):
+        r = requests.Response()
+        r.status_code = 400
+        r._content = b"<ows:ExceptionReport>Unknown type vaesto:ruudukk</ows:ExceptionReport>"
+        r.url = url
+        return r
+
+    monkeypatch.setattr(requests, "get", get)
+    with pytest.raises(SourceError, match=r"HTTP 400: .*Unknown type vaesto:ruudukk"):
+        fetch_wfs(WFS_URL, "vaesto:ruudukk", crs=CRS.from_epsg(3067), cache_dir=tmp_path)
+
+
+def test_wfs_unreachable_is_reported(tmp_path):
+    from pyproj import CRS
+
+    from rakennettu.sources.wfs import fetch_wfs
+
+    with pytest.raises(SourceError, match=r"cannot reach the service"):
+        fetch_wfs(WFS_URL, "vaesto:ruudukko", crs=CRS.from_epsg(3067), cache_dir=tmp_path)
