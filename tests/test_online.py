@@ -134,11 +134,26 @@ def wfs_service(monkeypatch):
     return grid, calls
 
 
-def test_wfs_layer_is_paged_cached_and_mapped(wfs_service, write_workflow, tmp_path, monkeypatch):
-    import rakennettu.sources.wfs as wfs
+def test_wfs_is_paged_and_cached(wfs_service, tmp_path):
+    import geopandas as gpd
+    from pyproj import CRS
+
+    from rakennettu.sources.wfs import fetch_wfs
 
     grid, calls = wfs_service
-    monkeypatch.setattr(wfs, "fetch_wfs", _paged(wfs.fetch_wfs, page_size=10))
+    kw = {"crs": CRS.from_epsg(3067), "cache_dir": tmp_path, "page_size": 10}
+    path = fetch_wfs(WFS_URL, "vaesto:ruudukko", **kw)
+    assert [int(c["startIndex"]) for c in calls] == [0, 10, 20]  # 24 cells, pages of 10
+    got = gpd.read_file(path)
+    assert got.crs.equals(grid.crs)
+    assert sorted(got["asukkaat"]) == sorted(grid["asukkaat"])
+    assert got.union_all().equals_exact(grid.union_all(), tolerance=1e-6)
+    assert fetch_wfs(WFS_URL, "vaesto:ruudukko", **kw) == path
+    assert len(calls) == 3  # the second call reads the cache
+
+
+def test_wfs_layer_in_a_workflow(wfs_service, write_workflow, tmp_path):
+    grid, calls = wfs_service
     path = write_workflow(
         '[town]\nname = "k"\n[osm]\npath = "pyrosm:test_pbf"\n'
         f'[cache]\nfolder = "{tmp_path / "cache"}"\n'
@@ -146,21 +161,12 @@ def test_wfs_layer_is_paged_cached_and_mapped(wfs_service, write_workflow, tmp_p
         'columns = { residents = "asukkaat" }\n'
     )
     town = load_town(path)
-    assert len(calls) == 3  # 24 cells in pages of 10
-    assert [int(c["startIndex"]) for c in calls] == [0, 10, 20]
+    assert len(calls) == 1
+    assert calls[0]["bbox"].endswith(",urn:ogc:def:crs:EPSG::3067")  # the context's box
     assert town.population is not None
     within = grid[grid.intersects(town.context)]
-    assert town.population["residents"].sum() == within["asukkaat"].sum()
-
-    load_town(path)
-    assert len(calls) == 3  # the second run reads the cache
-
-
-def _paged(fetch, page_size):
-    def wrapped(*args, **kwargs):
-        return fetch(*args, **{**kwargs, "page_size": page_size})
-
-    return wrapped
+    assert town.population["residents"].sum() == within["asukkaat"].sum() > 0
+    assert town.population["source"].eq(WFS_URL).all()
 
 
 def test_wfs_error_answer_is_reported(monkeypatch, tmp_path):
