@@ -1,0 +1,1 @@
+"""Loaders and source adapters: OSM features, tag tables, building attributes."""
