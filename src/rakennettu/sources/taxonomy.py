@@ -358,6 +358,14 @@ class _Locator:
             later = [n for n, h in self.headers if n > start]
         return start, (later[0] if later else len(self.lines) + 1)
 
+    def header(self, name: str) -> int:
+        """Return the line of the first ``[name]``, ``[[name]]`` or ``[name.x]`` header (or 0)."""
+        for n, h in self.headers:
+            inner = h.strip("[] ").split(".")[0].strip().strip("\"'")
+            if inner == name:
+                return n
+        return 0
+
     def line(self, category: int | None, key: str | None = None, rule: str | None = None) -> int:
         start, end = self._block(category)
         if not start:
@@ -398,14 +406,17 @@ class _Problems:
         category_id: str | None = None,
         key: str | None = None,
         rule: str | None = None,
+        line: int | None = None,
     ) -> None:
-        line = self.where.line(category, key=key, rule=rule)
+        if line is None:
+            top = category is None and key is None and rule is None
+            line = 0 if top else self.where.line(category, key=key, rule=rule)
         parts = [str(self.path) + (f", line {line}" if line else "")]
         if category is not None:
             parts.append(
                 f"category {category_id!r}" if category_id else f"category #{category + 1}"
             )
-        elif key is not None and key in _TABLE_FIELDS:
+        elif key is not None:
             parts.append("[table]")
         if rule is not None:
             parts.append(f"rule {rule!r}")
@@ -629,7 +640,8 @@ def _load_table(path: Path) -> Table:
         if top not in ("table", "category"):
             report.add(
                 f"unknown table [{top}]{_did_you_mean(top, ['table', 'category'])}; a tag "
-                "table has one [table] and one or more [[category]]"
+                "table has one [table] and one or more [[category]]",
+                line=report.where.header(top),
             )
     head = data.get("table")
     if not isinstance(head, dict):
