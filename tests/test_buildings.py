@@ -613,3 +613,23 @@ def test_point_buildings_are_kept() -> None:
         crs="EPSG:3067",
     )
     assert len(bd.normalise_buildings(f)) == 1
+
+
+def test_repeated_index_labels() -> None:
+    f = frame(
+        {"building": "house", "building:levels": "2"},
+        {"building": "yes", "start_date": "1930s"},
+        {"amenity": "bench"},
+        index=[7, 7, 8],
+    )
+    out = bd.normalise_buildings(f)
+    assert list(out.index) == [7, 7]
+    assert out["use"].tolist() == ["residential", "unknown"]
+    assert out["floors"].iloc[0] == 2.0
+    assert out["year"].iloc[1] == 1935
+
+
+def test_the_use_table_is_read_only() -> None:
+    table = bd.load_building_use()
+    with pytest.raises(TypeError):
+        table.schemes["nls_mtk"].classes["1"] = bd.CodeClass("other", "x")  # type: ignore[index]

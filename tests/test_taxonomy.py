@@ -943,3 +943,10 @@ def test_layers_are_the_classified_rows(name: str) -> None:
         assert list(layer.index) == list(classes.index[classes["category"].notna()])
         assert layer.crs == features.crs
         assert (layer["weight"] > 0).all()
+
+
+def test_repeated_index_labels() -> None:
+    f = frame({"amenity": "cafe"}, {"amenity": "bench"}, {"amenity": "pub"}, index=[1, 1, 2])
+    out = tx.activities(f)
+    assert list(out.index) == [1, 2]
+    assert out["kind"].tolist() == ["cafe", "pub"]

@@ -36,6 +36,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import geopandas as gpd
@@ -52,6 +53,7 @@ __all__ = [
     "USES",
     "YEAR_KEYS",
     "BuildingUse",
+    "CodeClass",
     "CodeScheme",
     "StartDate",
     "load_building_use",
@@ -764,18 +766,18 @@ def _load_use(path: Path) -> BuildingUse:
             name=name,
             label=str(raw.get("label", "")),
             source=str(raw.get("source", "")),
-            classes=classes,
+            classes=MappingProxyType(classes),
             width=width,
             note=str(raw.get("note", "")),
         )
     if problems:
         raise ConfigError("\n".join(problems))
     return BuildingUse(
-        labels=labels,
+        labels=MappingProxyType(labels),
         osm_order=tuple(order),
-        osm_values=osm_values,
-        osm_any=osm_any,
-        schemes=schemes,
+        osm_values=MappingProxyType({k: MappingProxyType(v) for k, v in osm_values.items()}),
+        osm_any=MappingProxyType(osm_any),
+        schemes=MappingProxyType(schemes),
         source=path,
     )
 
@@ -997,18 +999,19 @@ def normalise_buildings(
     geometry = gdf.geometry.name
     carried = [c for c in gdf.columns if c not in ("tags", geometry, *BUILDING_COLUMNS)]
     out = pd.DataFrame(gdf.loc[keep, carried])
-    out["use"] = use_from_tags(tags, building_use=table)
+    # Columns are assigned by position (.array / numpy): the index may repeat labels.
+    out["use"] = use_from_tags(tags, building_use=table).to_numpy()
 
-    levels = tag_values(tags, "building:levels").map(parse_levels)
-    roof = tag_values(tags, "roof:levels").map(parse_levels).fillna(0.0)
-    out["floors"] = (levels + roof).astype(float)
-    height = tag_values(tags, "height").map(parse_height)
-    fallback = tag_values(tags, "building:height").map(parse_height)
-    out["height"] = height.where(height.notna(), fallback).astype(float)
+    levels = tag_values(tags, "building:levels").map(parse_levels).to_numpy(dtype=float)
+    roof = tag_values(tags, "roof:levels").map(parse_levels).to_numpy(dtype=float)
+    out["floors"] = levels + np.nan_to_num(roof, nan=0.0)
+    height = tag_values(tags, "height").map(parse_height).to_numpy(dtype=float)
+    fallback = tag_values(tags, "building:height").map(parse_height).to_numpy(dtype=float)
+    out["height"] = np.where(np.isnan(height), fallback, height)
 
     year_cols = _years(tags)
     for col in ("year", "year_precision", "year_min", "year_max", "year_source"):
-        out[col] = year_cols[col]
+        out[col] = year_cols[col].array
 
     flags = np.zeros(len(tags), dtype=bool)
     for key in _LIFECYCLE:

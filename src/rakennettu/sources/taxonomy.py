@@ -860,7 +860,9 @@ def _resolve(table: Table | str, taxonomy: Taxonomy | None) -> Table:
     return tax[table]
 
 
-def rule_matches(features: pd.DataFrame, table: Table | str) -> pd.DataFrame:
+def rule_matches(
+    features: pd.DataFrame, table: Table | str, *, taxonomy: Taxonomy | None = None
+) -> pd.DataFrame:
     """Which rules each feature matches, exclusions applied.
 
     Parameters
@@ -868,7 +870,9 @@ def rule_matches(features: pd.DataFrame, table: Table | str) -> pd.DataFrame:
     features
         A frame with a ``tags`` column of dicts.
     table
-        A :class:`Table` or the name of a bundled table.
+        A :class:`Table`, or a table name looked up in ``taxonomy``.
+    taxonomy
+        Where to look a table name up; default the bundled tables.
 
     Returns
     -------
@@ -884,7 +888,7 @@ def rule_matches(features: pd.DataFrame, table: Table | str) -> pd.DataFrame:
     >>> m[("food_drink", "cafe")].tolist(), m[("daily_needs", "bakery")].tolist()
     ([True, False], [False, True])
     """
-    table = _resolve(table, None)
+    table = _resolve(table, taxonomy)
     tags = _Tags(_tags_of(features, f"rule_matches(table={table.name!r})"))
     blocked = tags.any_of(table.exclude)
     columns: dict[tuple[str, str], np.ndarray] = {}
@@ -999,7 +1003,9 @@ def _layer(
     added = ["category", "kind", "weight", *table.ids]
     geometry = features.geometry.name
     carried = [c for c in features.columns if c not in ("tags", geometry, *added)]
-    out = pd.concat([features.loc[keep, carried], classes.loc[keep, added]], axis=1)
+    out = pd.DataFrame(features.loc[keep, carried])
+    for column in added:  # by position: the index may repeat labels
+        out[column] = classes[column].to_numpy()[keep]
     result = gpd.GeoDataFrame(out, geometry=features.geometry[keep], crs=features.crs)
     log.info(
         "%s: %d of %d features (%s)",
