@@ -610,7 +610,7 @@ INVALID = [
     (
         "bad-weight",
         VALID.replace('cafe = "amenity=cafe"', 'cafe = { match = "amenity=cafe", weight = -1 }'),
-        r"rule 'cafe', key 'weight'|rule 'cafe': weight must be zero or more, not -1",
+        r"line 11, category 'food', rule 'cafe': weight must be zero or more, not -1",
     ),
     (
         "text-weight",
