@@ -123,7 +123,9 @@ def kallio_workflow_text():
         '[town]\nname = "kallio"\n[osm]\npath = "{osm}"\n[network]\nradii = [400]\n'
         "[area]\nbbox = [24.941, 60.1775, 24.957, 60.1835]\n"
         '[[layers]]\nrole = "buildings"\npath = "{nls}"\nlayer = "buildings"\nmode = "{mode}"\n'
-        'columns = {{ floors = "kerrosluku", use = "kayttotarkoitus" }}\n'
+        'columns = {{ floors = "kerrosluku", use = "kayttotarkoitus" }}\ncodes = "nls_mtk"\n'
+        # NLS kerrosluku is a class: 1 = 1-2 floors, 2 = 3 or more
+        "values = {{ floors = {{ 1 = 1.5, 2 = 4.0 }} }}\n"
     )
 
 
@@ -137,6 +139,9 @@ def test_register_buildings_modes(write_workflow, shared_data, kallio_workflow_t
     from_register = b["source"] == str(nls)
     reg = pyogrio.read_dataframe(nls, layer="buildings").to_crs(town.crs)
     n_reg = int(reg.intersects(town.context).sum())
+    vocabulary = {"residential", "commercial", "industrial", "religious", "other", "unknown"}
+    assert set(b.loc[from_register, "use"]) <= vocabulary
+    assert set(b.loc[from_register, "floors"].dropna()) <= {1.5, 4.0}
     if mode == "join":
         assert not from_register.any()
         assert b["source"].str.startswith("osm+").sum() > 0

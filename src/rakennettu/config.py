@@ -203,6 +203,11 @@ class LayerConfig(_Model):
     columns: dict[str, str] = Field(
         default_factory=dict, description="Field of the role -> column of the file."
     )
+    codes: str | None = Field(
+        None,
+        description="For role 'buildings': the scheme of the mapped `use` codes, e.g. "
+        "'nls_mtk' (NLS kayttotarkoitus), 'rakennusluokitus_1994' or 'rakennusluokitus_2018'.",
+    )
     mode: Literal["add", "replace", "join"] = Field(
         "add",
         description="'replace' drops OSM features where this layer covers; 'join' copies "
@@ -266,6 +271,11 @@ class LayerConfig(_Model):
                 raise ValueError("a WFS layer needs its feature type as 'layer'")
             if self.role == "dem":
                 raise ValueError("a 'dem' is a raster file; WFS serves vector layers only")
+        if self.codes is not None:
+            if self.role != "buildings":
+                raise ValueError("'codes' is for role 'buildings' only")
+            if "use" not in self.columns:
+                raise ValueError("'codes' needs the use column mapped: columns.use = '<column>'")
         if self.role == "dem" and self.mode != "add":
             raise ValueError("a 'dem' layer takes no mode")
         if self.mode == "join" and self.role != "buildings":

@@ -33,7 +33,7 @@ from rakennettu.config import LayerConfig, Workflow
 from rakennettu.crs import town_crs
 from rakennettu.errors import ConfigError, EmptyDataError, SourceError
 from rakennettu.sources import municipal
-from rakennettu.sources.buildings import normalise_buildings
+from rakennettu.sources.buildings import normalise_buildings, use_from_codes
 from rakennettu.sources.osm import (
     OSM_ATTRIBUTION,
     OSMData,
@@ -545,7 +545,7 @@ def _merge_buildings(
     osm: gpd.GeoDataFrame, reg: gpd.GeoDataFrame, lay: LayerConfig
 ) -> gpd.GeoDataFrame:
     """Combine OSM buildings with a register layer by the layer's mode."""
-    reg = normalise_register_buildings(reg)
+    reg = normalise_register_buildings(reg, codes=lay.codes)
     if lay.mode == "add" or len(osm) == 0:
         return _concat(osm, reg)
     if lay.mode == "replace":
@@ -582,12 +582,21 @@ def _merge_buildings(
     return out
 
 
-def normalise_register_buildings(reg: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Bring a municipal building layer to the building schema (use, floors, height, year)."""
+def normalise_register_buildings(
+    reg: gpd.GeoDataFrame, *, codes: str | None = None
+) -> gpd.GeoDataFrame:
+    """Bring a municipal building layer to the building schema (use, floors, height, year).
+
+    ``codes`` names the scheme of the register's use codes (see
+    :func:`rakennettu.sources.buildings.use_from_codes`); without it, mapped (and recoded)
+    use values are taken as they are.
+    """
     out = reg.copy()
     for col in ("use", "floors", "height", "year", "name"):
         if col not in out:
             out[col] = None if col in ("use", "name") else np.nan
+    if codes is not None:
+        out["use"] = use_from_codes(out["use"], codes).to_numpy()
     out["use"] = out["use"].where(out["use"].notna(), "unknown")
     out["year_source"] = out["year"].notna().map({True: "register", False: None})
     return out

@@ -101,6 +101,8 @@ def inspect_layer(cfg: LayerConfig) -> LayerInfo:
         the CRS.
     """
     path = cfg.path
+    if path is None:  # a WFS layer: fetch it with rakennettu.sources.wfs.fetch_wfs first
+        raise SourceError(f"{cfg.url}: a WFS layer is read after fetch_wfs() caches it")
     if not path.exists():
         raise SourceError(f"{path}: file not found (role {cfg.role!r})")
     if _is_parquet(path):
@@ -154,6 +156,7 @@ def _inspect_parquet(cfg: LayerConfig) -> LayerInfo:
     import pyarrow.parquet as pq
 
     path = cfg.path
+    assert path is not None
     label = str(path)
     try:
         pf = pq.ParquetFile(path)
@@ -169,16 +172,17 @@ def _inspect_parquet(cfg: LayerConfig) -> LayerInfo:
     crs_json = col_meta.get("crs", "OGC:CRS84")
     file_crs = CRS.from_user_input(crs_json) if crs_json is not None else None
     crs = _layer_crs(cfg, file_crs, label)
-    bounds = tuple(col_meta.get("bbox", (np.nan,) * 4))
+    b = [float(v) for v in col_meta.get("bbox", (np.nan,) * 4)]
+    bounds = (b[0], b[1], b[2], b[3])
     if pf.metadata.num_rows and all(np.isfinite(bounds)):
-        check_coordinates_fit(bounds, crs, source=label)  # type: ignore[arg-type]
+        check_coordinates_fit(bounds, crs, source=label)
     return LayerInfo(
         path=path,
         layer=path.stem,
         crs=crs,
         fields=fields,
         n_features=int(pf.metadata.num_rows),
-        bounds=bounds,  # type: ignore[arg-type]
+        bounds=bounds,
         label=label,
     )
 
