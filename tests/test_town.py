@@ -124,8 +124,8 @@ def kallio_workflow_text():
         "[area]\nbbox = [24.941, 60.1775, 24.957, 60.1835]\n"
         '[[layers]]\nrole = "buildings"\npath = "{nls}"\nlayer = "buildings"\nmode = "{mode}"\n'
         'columns = {{ floors = "kerrosluku", use = "kayttotarkoitus" }}\ncodes = "nls_mtk"\n'
-        # NLS kerrosluku is a class: 1 = 1-2 floors, 2 = 3 or more
-        "values = {{ floors = {{ 1 = 1.5, 2 = 4.0 }} }}\n"
+        # NLS kerrosluku is a class: 0 = unknown, 1 = 1-2 floors, 2 = 3 or more
+        "values = {{ floors = {{ 0 = nan, 1 = 1.5, 2 = 4.0 }} }}\n"
     )
 
 
