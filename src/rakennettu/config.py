@@ -41,10 +41,13 @@ __all__ = [
     "LAYER_FIELDS",
     "AreaConfig",
     "CacheConfig",
+    "CulturalConfig",
+    "FormConfig",
     "LayerConfig",
     "NetworkConfig",
     "OSMConfig",
     "OutputsConfig",
+    "SocialConfig",
     "TownConfig",
     "Workflow",
     "load_workflow",
@@ -306,6 +309,60 @@ class NetworkConfig(_Model):
         return tuple(sorted(v))
 
 
+class FormConfig(_Model):
+    """Urban form: floor areas and tessellation."""
+
+    storey_height: Annotated[float, Field(gt=0)] = Field(
+        3.0, description="Metres per storey, to estimate floors from a building's height."
+    )
+    default_floors: Annotated[float, Field(gt=0)] = Field(
+        1.0, description="Floors assumed where neither floors nor height is known."
+    )
+
+
+class SocialConfig(_Model):
+    """The social layer: activities, residents and jobs, density surfaces."""
+
+    m2_per_resident: Annotated[float, Field(gt=0)] = Field(
+        40.0, description="Residential floor area per resident (m²), to estimate residents."
+    )
+    m2_per_job: Annotated[float, Field(gt=0)] = Field(
+        35.0, description="Non-residential floor area per job (m²), to estimate jobs."
+    )
+    raster_cell: Annotated[float, Field(gt=0)] = Field(
+        10.0, description="Cell size of the density surfaces (m)."
+    )
+    bandwidth: Annotated[float, Field(gt=0)] = Field(
+        200.0, description="Kernel bandwidth of the density surfaces (m)."
+    )
+
+
+class CulturalConfig(_Model):
+    """The cultural layer: landmarks, third places, building age, green and blue, townscape."""
+
+    age_periods: tuple[int, ...] = Field(
+        (1920, 1945, 1960, 1975, 1990, 2010),
+        description="Years that split construction periods (a building of 1950 falls in "
+        "1945-1959).",
+    )
+    viewshed_radius: Annotated[float, Field(gt=0)] = Field(
+        600.0, description="How far a landmark's visibility is computed (m)."
+    )
+    viewshed_cell: Annotated[float, Field(gt=0)] = Field(
+        5.0, description="Cell size of the visibility raster (m)."
+    )
+    observer_height: Annotated[float, Field(ge=0)] = Field(
+        1.6, description="Eye height of a pedestrian (m)."
+    )
+
+    @field_validator("age_periods")
+    @classmethod
+    def _periods(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if list(v) != sorted(set(v)):
+            raise ValueError(f"age_periods must be increasing years, got {list(v)}")
+        return v
+
+
 class CacheConfig(_Model):
     """Where downloads (online OSM, WFS) and converted files are kept between runs."""
 
@@ -334,6 +391,9 @@ class Workflow(_Model):
     osm: OSMConfig
     layers: tuple[LayerConfig, ...] = ()
     network: NetworkConfig = NetworkConfig()
+    form: FormConfig = FormConfig()
+    social: SocialConfig = SocialConfig()
+    cultural: CulturalConfig = CulturalConfig()
     outputs: OutputsConfig = OutputsConfig()
     cache: CacheConfig = CacheConfig()
 
