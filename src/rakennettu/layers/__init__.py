@@ -1,0 +1,1 @@
+"""Layers: morphological, social and cultural indicators computed from a Town."""

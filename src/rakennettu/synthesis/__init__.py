@@ -1,0 +1,1 @@
+"""Synthesis: analysis units, normalisation, scores, synergy and candidate ranking."""
