@@ -29,24 +29,24 @@ def require_projected(crs: Any, what: str) -> pyproj.CRS:
     >>> require_projected("EPSG:4326", "buildings")
     Traceback (most recent call last):
     ...
-    rakennettu.errors.CRSError: buildings are in a geographic CRS (EPSG:4326)...
+    rakennettu.errors.CRSError: buildings: geographic CRS (EPSG:4326)...
     """
     if crs is None:
         raise CRSError(
-            f"{what} have no CRS; set the town's metric CRS first, e.g. "
-            "gdf.set_crs(3067) if the coordinates are already in ETRS-TM35FIN"
+            f"{what}: no CRS is set; set the town's metric CRS, e.g. gdf.set_crs(3067) "
+            "if the coordinates are already in ETRS-TM35FIN"
         )
     crs = pyproj.CRS.from_user_input(crs)
     if crs.is_geographic:
         raise CRSError(
-            f"{what} are in a geographic CRS ({crs.to_string()}), so areas and lengths "
-            "would be in degrees; project them first, e.g. gdf.to_crs(3067) in Finland"
+            f"{what}: geographic CRS ({crs.to_string()}), so areas and lengths would be "
+            "in degrees; project to a metric CRS first, e.g. gdf.to_crs(3067) in Finland"
         )
     units = {axis.unit_name for axis in crs.axis_info}
     if not units <= {"metre", "meter"}:
         raise CRSError(
-            f"{what} are in a CRS measured in {', '.join(sorted(units))} "
-            f"({crs.to_string()}); project them to a metric CRS, e.g. gdf.to_crs(3067)"
+            f"{what}: CRS measured in {', '.join(sorted(units))} ({crs.to_string()}); "
+            "project to a metric CRS, e.g. gdf.to_crs(3067)"
         )
     return crs
 
@@ -66,7 +66,7 @@ def same_crs(**layers: Any) -> pyproj.CRS:
     >>> same_crs(buildings=a, streets=a.to_crs(3857))
     Traceback (most recent call last):
     ...
-    rakennettu.errors.CRSError: streets are not in the same CRS as buildings (EPSG:3067)...
+    rakennettu.errors.CRSError: streets: not in the CRS of buildings (EPSG:3067)...
     """
     crss = {
         name: require_projected(layer.crs, name)
@@ -77,8 +77,8 @@ def same_crs(**layers: Any) -> pyproj.CRS:
     differ = [name for name, crs in crss.items() if crs != first]
     if differ:
         raise CRSError(
-            f"{', '.join(differ)} are not in the same CRS as {first_name} "
-            f"({first.to_string()}); project every layer to the town CRS with .to_crs(...)"
+            f"{', '.join(differ)}: not in the CRS of {first_name} ({first.to_string()}); "
+            "project every layer to the town CRS with .to_crs(...)"
         )
     return first
 
@@ -95,7 +95,7 @@ def as_area(
         return gpd.GeoSeries([area], crs=crs)
     if area.crs is None or pyproj.CRS.from_user_input(area.crs) != pyproj.CRS.from_user_input(crs):
         raise CRSError(
-            f"{what} is in {area.crs}, not in the layers' CRS {crs}; use {what}.to_crs(...)"
+            f"{what}: CRS {area.crs} is not the layers' CRS {crs}; use {what}.to_crs(...)"
         )
     return gpd.GeoSeries([area.geometry.union_all()], crs=crs)
 

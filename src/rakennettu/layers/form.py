@@ -335,6 +335,9 @@ def tessellation(
     enclosure; enclosures without buildings are kept whole as empty cells. As in
     momepy, a building that reaches into several enclosures gets a cell in each, and
     a building that collapses when shrunk, or lies outside every enclosure, gets none.
+    Unlike momepy, overlapping footprints are first cut apart (the smaller keeps the
+    shared ground, so a tower mapped inside its hall keeps its own cell), because
+    momepy's cells overlap where footprints do.
 
     Parameters
     ----------
@@ -368,11 +371,13 @@ def tessellation(
     20000
     """
     crs = same_crs(buildings=buildings, enclosures=enclosures)
-    geoms = polygonal(buildings.geometry)
-    usable = np.flatnonzero(~geoms.is_empty.to_numpy())
+    footprints = polygonal(buildings.geometry).to_numpy()
+    # overlapping footprints make overlapping cells: the smaller one keeps the ground
+    geoms = _ground(footprints, priority=-shapely.area(footprints))
+    usable = np.flatnonzero(~shapely.is_empty(geoms))
     # momepy links cells to buildings by index and marks empty cells by negative
     # labels, so both layers go in with positions as their index.
-    blg = gpd.GeoDataFrame(geometry=geoms.iloc[usable].to_numpy(), index=usable, crs=crs)
+    blg = gpd.GeoDataFrame(geometry=geoms[usable], index=usable, crs=crs)
     enc = gpd.GeoDataFrame(geometry=enclosures.geometry.to_numpy(), crs=crs)
     enc.index.name = "enclosure_position"
     encl_of, blg_of = blg.sindex.query(enc.geometry, predicate="intersects")
@@ -392,12 +397,15 @@ def tessellation(
     order = np.lexsort((raw_building, raw_enclosure))
     building_pos = raw_building[order]
     has_building = building_pos >= 0
-    building_id = pd.Series(buildings.index.take(np.where(has_building, building_pos, 0)))
-    if pd.api.types.is_integer_dtype(building_id.dtype):
-        building_id = building_id.astype("Int64")
+    labels = buildings.index
+    building_id = pd.Series(
+        index=pd.RangeIndex(len(order)),
+        dtype="Int64" if pd.api.types.is_integer_dtype(labels.dtype) else labels.dtype,
+    )
+    building_id[has_building] = labels.take(building_pos[has_building])
     cells = gpd.GeoDataFrame(
         {
-            BUILDING_ID: building_id.where(has_building),
+            BUILDING_ID: building_id,
             ENCLOSURE_ID: enclosures.index.take(raw_enclosure[order]),
         },
         geometry=raw_geometry[order],
@@ -1046,7 +1054,7 @@ def _intensity(
     if not floors.index.equals(buildings.index):
         floors = floors.reindex(buildings.index)
     storeys = floors.to_numpy(dtype=float)
-    ground = _ground(polygonal(buildings.geometry).to_numpy(), storeys)
+    ground = _ground(polygonal(buildings.geometry).to_numpy(), priority=storeys)  # tallest
     zone_geoms = zones.geometry.to_numpy()
     zone_at, piece_at = shapely.STRtree(ground).query(zone_geoms, predicate="intersects")
     shared = shapely.area(shapely.intersection(zone_geoms[zone_at], ground[piece_at]))
@@ -1061,15 +1069,16 @@ def _intensity(
         )
 
 
-def _ground(geoms: np.ndarray, storeys: np.ndarray) -> np.ndarray:
-    """Footprints cut so that none overlaps another, each spot kept by its tallest building.
+def _ground(geoms: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """Footprints cut so that none overlaps another.
 
-    OSM often maps a tower or a wing inside or over its main building; counted twice,
-    such ground would push coverage above 1. Footprints are ranked by storeys (then by
-    position) and each loses the ground that a higher-ranked footprint overlaps.
+    OSM often maps a tower or a wing inside or over its main building. Counted twice,
+    such ground would push coverage above 1, and overlapping footprints make momepy's
+    tessellation cells overlap. Where footprints overlap, the one of higher
+    ``priority`` (then the earlier one) keeps the ground and the others lose it.
     """
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    rank = np.lexsort((np.arange(len(geoms)), -np.nan_to_num(storeys, nan=-np.inf)))
+    rank = np.lexsort((np.arange(len(geoms)), -np.nan_to_num(priority, nan=-np.inf)))
     order = np.empty(len(geoms), dtype=np.int64)
     order[rank] = np.arange(len(geoms))
     below = order[left] > order[right]
