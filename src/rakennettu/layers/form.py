@@ -611,7 +611,8 @@ def street_summary(
     pandas.Series
         - ``morph_intersection_density``: nodes of degree 3 or more per km² of area.
         - ``morph_dead_end_share``: share of nodes of degree 1.
-        - ``morph_node_degree_<k>_share`` for k = 1, 2, 3 and ``4plus``: degree mix.
+        - ``morph_node_degree_2_share``, ``_3_share``, ``_4plus_share``: the rest of the
+          degree mix (with the dead-end share they sum to 1).
         - ``morph_mean_node_degree``.
         - ``morph_segment_length_mean``: mean segment length, m.
         - ``morph_stroke_length_mean``: mean COINS stroke length, m.
@@ -645,16 +646,16 @@ def street_summary(
         strokes = street_measures(streets)
     n_nodes = len(degree)
     share = {k: float((degree == k).mean()) if n_nodes else np.nan for k in (1, 2, 3)}
+    share[4] = float((degree >= 4).mean()) if n_nodes else np.nan
     stroke_length = strokes.groupby(STROKE_ID)[STROKE_LENGTH].first()
     values: dict[str, float] = {
         indicator_name("morph", "intersection_density"): (
             float((degree >= 3).sum()) / km2 if km2 > 0 else np.nan
         ),
         indicator_name("morph", "dead_end_share"): share[1],
-        **{indicator_name("morph", f"node_degree_{k}_share"): v for k, v in share.items()},
-        indicator_name("morph", "node_degree_4plus_share"): (
-            float((degree >= 4).mean()) if n_nodes else np.nan
-        ),
+        indicator_name("morph", "node_degree_2_share"): share[2],
+        indicator_name("morph", "node_degree_3_share"): share[3],
+        indicator_name("morph", "node_degree_4plus_share"): share[4],
         indicator_name("morph", "mean_node_degree"): (float(degree.mean()) if n_nodes else np.nan),
         indicator_name("morph", "segment_length_mean"): (
             float(length.mean()) if len(length) else np.nan
