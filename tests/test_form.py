@@ -19,6 +19,7 @@ from shapely import LineString, box
 
 from rakennettu.errors import CRSError
 from rakennettu.layers import form
+from rakennettu.synthesis.grid import aggregate_to_grid, hex_grid
 
 pytestmark = [
     # pyrosm warns when a custom query (rail, water) finds nothing in an extract;
@@ -604,6 +605,18 @@ def test_pinned_town_summary(town: Town, town_form: form.FormTables) -> None:
         "nodes",
         "summary",
     ]
+
+
+def test_cells_aggregate_to_a_hex_grid_keeping_the_built_area(
+    town: Town, town_form: form.FormTables
+) -> None:
+    cells = town_form.cells
+    grid = hex_grid(town.area, 100, crs=EPSG)
+    mean = aggregate_to_grid(cells, grid, how="mean")
+    assert list(mean.columns) == [form.CELL_AREA, form.CELL_COVERAGE, form.CELL_FAR]
+    inside = aggregate_to_grid(cells, grid, how="sum", columns=[form.CELL_AREA])[form.CELL_AREA]
+    built = (mean[form.CELL_COVERAGE] * inside).sum()
+    assert built == pytest.approx((cells[form.CELL_COVERAGE] * cells.area).sum(), rel=1e-6)
 
 
 def test_inputs_are_not_modified() -> None:

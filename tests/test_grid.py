@@ -162,27 +162,30 @@ def _frame(geoms: list[Any], **columns: Any) -> gpd.GeoDataFrame:
 
 def test_polygons_mean_is_area_weighted() -> None:
     # one square fully in "w" (value 1), one straddling 1 m² in w and 9 m² in e (value 3)
-    values = _frame([box(0, 0, 2, 2), box(9, 0, 10, 1).union(box(10, 0, 19, 1))], v=[1.0, 3.0])
+    values = _frame(
+        [box(0, 0, 2, 2), box(9, 0, 10, 1).union(box(10, 0, 19, 1))], morph_value=[1.0, 3.0]
+    )
     got = aggregate_to_grid(values, _two_cells(), how="mean")
-    assert got.loc["w", "v"] == pytest.approx((4 * 1 + 1 * 3) / 5)
-    assert got.loc["e", "v"] == pytest.approx(3.0)
+    assert got.loc["w", "morph_value"] == pytest.approx((4 * 1 + 1 * 3) / 5)
+    assert got.loc["e", "morph_value"] == pytest.approx(3.0)
 
 
 def test_polygons_sum_is_apportioned_by_area() -> None:
-    values = _frame([box(5, 0, 15, 10)], floor_area=[100.0])  # half in each cell
+    values = _frame([box(5, 0, 15, 10)], morph_floor_area=[100.0])  # half in each cell
     got = aggregate_to_grid(values, _two_cells(), how="sum")
-    assert got["floor_area"].tolist() == pytest.approx([50.0, 50.0])
+    assert got["morph_floor_area"].tolist() == pytest.approx([50.0, 50.0])
 
 
 def test_lines_are_weighted_by_length() -> None:
     values = _frame(
-        [LineString([(0, 5), (10, 5)]), LineString([(8, 2), (12, 2)])], stroke_length=[100.0, 400.0]
+        [LineString([(0, 5), (10, 5)]), LineString([(8, 2), (12, 2)])],
+        morph_stroke_length=[100.0, 400.0],
     )
     got = aggregate_to_grid(values, _two_cells(), how="mean")
-    assert got.loc["w", "stroke_length"] == pytest.approx((10 * 100 + 2 * 400) / 12)
-    assert got.loc["e", "stroke_length"] == pytest.approx(400.0)
+    assert got.loc["w", "morph_stroke_length"] == pytest.approx((10 * 100 + 2 * 400) / 12)
+    assert got.loc["e", "morph_stroke_length"] == pytest.approx(400.0)
     total = aggregate_to_grid(values, _two_cells(), how="sum")
-    assert total["stroke_length"].tolist() == pytest.approx([100 + 200, 200])
+    assert total["morph_stroke_length"].tolist() == pytest.approx([100 + 200, 200])
 
 
 @pytest.mark.parametrize(
@@ -194,71 +197,82 @@ def test_lines_are_weighted_by_length() -> None:
 )
 def test_points_go_to_one_cell_each(how: Any, expected: dict[str, float]) -> None:
     # the point on the shared edge x = 10 counts once, in the first cell in grid order
-    values = _frame([Point(1, 1), Point(10, 5), Point(15, 5)], degree=[1.0, 3.0, 5.0])
+    values = _frame([Point(1, 1), Point(10, 5), Point(15, 5)], morph_degree=[1.0, 3.0, 5.0])
     got = aggregate_to_grid(values, _two_cells(), how=how)
-    assert got["degree"].to_dict() == pytest.approx(expected)
+    assert got["morph_degree"].to_dict() == pytest.approx(expected)
 
 
 def test_missing_values_are_left_out() -> None:
-    values = _frame([Point(1, 1), Point(2, 2), Point(15, 5)], v=[2.0, np.nan, np.nan])
+    values = _frame([Point(1, 1), Point(2, 2), Point(15, 5)], morph_value=[2.0, np.nan, np.nan])
     mean = aggregate_to_grid(values, _two_cells(), how="mean")
     total = aggregate_to_grid(values, _two_cells(), how="sum")
-    assert mean.loc["w", "v"] == 2.0
-    assert np.isnan(mean.loc["e", "v"])
-    assert total["v"].tolist() == [2.0, 0.0]
+    assert mean.loc["w", "morph_value"] == 2.0
+    assert np.isnan(mean.loc["e", "morph_value"])
+    assert total["morph_value"].tolist() == [2.0, 0.0]
 
 
 def test_empty_cells_are_nan_for_mean_and_zero_for_sum() -> None:
-    values = _frame([Point(1, 1)], v=[2.0])
-    assert np.isnan(aggregate_to_grid(values, _two_cells(), how="mean").loc["e", "v"])
-    assert aggregate_to_grid(values, _two_cells(), how="sum").loc["e", "v"] == 0.0
+    values = _frame([Point(1, 1)], morph_value=[2.0])
+    assert np.isnan(aggregate_to_grid(values, _two_cells(), how="mean").loc["e", "morph_value"])
+    assert aggregate_to_grid(values, _two_cells(), how="sum").loc["e", "morph_value"] == 0.0
 
 
 def test_sum_is_conserved_over_a_hex_grid() -> None:
     rng = np.random.default_rng(7)
     corners = rng.uniform(0, 900, size=(60, 2))
     squares = [box(x, y, x + 37, y + 23) for x, y in corners]
-    values = _frame(squares, floor_area=rng.uniform(50, 500, size=60))
+    values = _frame(squares, morph_floor_area=rng.uniform(50, 500, size=60))
     grid = hex_grid(box(0, 0, 1000, 1000), 60, crs=EPSG)
     got = aggregate_to_grid(values, grid, how="sum")
-    assert got["floor_area"].sum() == pytest.approx(values["floor_area"].sum(), rel=1e-9)
+    assert got["morph_floor_area"].sum() == pytest.approx(
+        values["morph_floor_area"].sum(), rel=1e-9
+    )
 
 
-def test_default_columns_are_the_numeric_ones() -> None:
-    values = _frame([Point(1, 1)], v=[2.0], n=[3], flag=[True], use=["house"])
+def test_default_columns_are_the_numeric_indicators() -> None:
+    values = _frame(
+        [Point(1, 1)],
+        building_id=[12],
+        morph_floor_area=[2.0],
+        morph_floors=[3],
+        morph_flag=[True],
+        morph_floors_source=["height"],
+    )
     got = aggregate_to_grid(values, _two_cells())
-    assert list(got.columns) == ["v", "n", "flag"]
+    assert list(got.columns) == ["morph_floor_area", "morph_floors", "morph_flag"]
     assert got.index.equals(_two_cells().index)
 
 
 def test_empty_values_give_the_columns_on_the_grid() -> None:
-    values = gpd.GeoDataFrame({"v": pd.Series(dtype=float)}, geometry=gpd.GeoSeries([], crs=EPSG))
+    values = gpd.GeoDataFrame(
+        {"morph_value": pd.Series(dtype=float)}, geometry=gpd.GeoSeries([], crs=EPSG)
+    )
     mean = aggregate_to_grid(values, _two_cells(), how="mean")
     total = aggregate_to_grid(values, _two_cells(), how="sum")
-    assert list(mean.columns) == ["v"]
-    assert mean["v"].isna().all()
-    assert total["v"].tolist() == [0.0, 0.0]
+    assert list(mean.columns) == ["morph_value"]
+    assert mean["morph_value"].isna().all()
+    assert total["morph_value"].tolist() == [0.0, 0.0]
 
 
 @pytest.mark.parametrize(
     ("values", "grid", "error", "match"),
     [
         pytest.param(
-            _frame([Point(1, 1), box(0, 0, 1, 1)], v=[1.0, 2.0]),
+            _frame([Point(1, 1), box(0, 0, 1, 1)], morph_value=[1.0, 2.0]),
             _two_cells(),
             TypeError,
             "all points, all lines or all polygons",
             id="mixed-geometries",
         ),
         pytest.param(
-            _frame([Point(1, 1)], v=[1.0]).to_crs(3857),
+            _frame([Point(1, 1)], morph_value=[1.0]).to_crs(3857),
             _two_cells(),
             CRSError,
             r"values: not in the CRS of grid",
             id="crs-mismatch",
         ),
         pytest.param(
-            _frame([Point(1, 1)], v=[1.0]).to_crs(4326),
+            _frame([Point(1, 1)], morph_value=[1.0]).to_crs(4326),
             _two_cells().to_crs(4326),
             CRSError,
             r"grid: geographic CRS",
@@ -273,4 +287,4 @@ def test_aggregate_errors(values: Any, grid: Any, error: type[Exception], match:
 
 def test_unknown_how_raises() -> None:
     with pytest.raises(ValueError, match="how must be 'mean' or 'sum'"):
-        aggregate_to_grid(_frame([Point(1, 1)], v=[1.0]), _two_cells(), how="median")  # type: ignore[arg-type]
+        aggregate_to_grid(_frame([Point(1, 1)], morph_value=[1.0]), _two_cells(), how="median")  # type: ignore[arg-type]

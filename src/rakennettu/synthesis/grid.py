@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from rakennettu._geo import as_area, require_projected, same_crs
 from rakennettu.errors import CRSError
+from rakennettu.naming import parse_name
 
 __all__ = ["aggregate_to_grid", "hex_grid"]
 
@@ -134,7 +135,9 @@ def aggregate_to_grid(
     how
         ``"mean"`` or ``"sum"``.
     columns
-        Columns to aggregate; all numeric (and boolean) columns by default.
+        Columns to aggregate. By default every numeric (or boolean) indicator column,
+        i.e. named like ``morph_cell_coverage`` (see :mod:`rakennettu.naming`), so
+        identifiers such as ``building_id`` are never averaged by accident.
 
     Returns
     -------
@@ -147,13 +150,14 @@ def aggregate_to_grid(
 
     >>> from shapely import box
     >>> grid = gpd.GeoSeries([box(0, 0, 10, 10), box(10, 0, 20, 10)], crs=3067)
-    >>> cells = gpd.GeoDataFrame({"coverage": [0.5], "floor_area": [80.0]},
-    ...                          geometry=[box(5, 0, 15, 10)], crs=3067)
+    >>> cells = gpd.GeoDataFrame(
+    ...     {"building_id": [7], "morph_cell_coverage": [0.5], "morph_floor_area": [80.0]},
+    ...     geometry=[box(5, 0, 15, 10)], crs=3067)
     >>> aggregate_to_grid(cells, grid, how="mean")
-       coverage  floor_area
-    0       0.5        80.0
-    1       0.5        80.0
-    >>> aggregate_to_grid(cells, grid, how="sum")["floor_area"].tolist()
+       morph_cell_coverage  morph_floor_area
+    0                  0.5              80.0
+    1                  0.5              80.0
+    >>> aggregate_to_grid(cells, grid, how="sum")["morph_floor_area"].tolist()
     [40.0, 40.0]
     """
     if how not in ("mean", "sum"):
@@ -163,7 +167,7 @@ def aggregate_to_grid(
         columns = [
             c
             for c in values.columns
-            if c != values.geometry.name
+            if _is_indicator(c)
             and (pd.api.types.is_numeric_dtype(values[c]) or pd.api.types.is_bool_dtype(values[c]))
         ]
     data = values[columns].to_numpy(dtype=float, na_value=np.nan)
@@ -202,6 +206,14 @@ def aggregate_to_grid(
         with np.errstate(invalid="ignore", divide="ignore"):
             result = np.where(den > 0, num / den, np.nan)
     return pd.DataFrame(result, index=grid.index, columns=pd.Index(columns))
+
+
+def _is_indicator(name: Any) -> bool:
+    try:
+        parse_name(str(name))
+    except ValueError:
+        return False
+    return True
 
 
 def _sum_by(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
