@@ -93,7 +93,7 @@ def town_crs(area_wgs84: BaseGeometry, configured: str = "auto") -> CRS:
             crs = CRS.from_user_input(configured)
         except PyprojCRSError:
             raise CRSError(f"unknown CRS {configured!r}; give e.g. 'EPSG:3067'") from None
-        require_projected(crs, what="the town CRS")
+        require_projected(crs, "the town CRS")
         return crs
     c = area_wgs84.centroid
     if in_finland(c.x, c.y):
@@ -111,37 +111,73 @@ def town_crs(area_wgs84: BaseGeometry, configured: str = "auto") -> CRS:
     return crs
 
 
-def require_projected(obj: Any, *, what: str = "input") -> None:
-    """Raise :class:`CRSError` unless ``obj`` (a CRS or a GeoDataFrame) is projected in metres.
+def require_projected(crs: Any, what: str) -> CRS:
+    """Return ``crs`` as a :class:`pyproj.CRS`, or raise unless it is projected in metres.
+
+    ``crs`` is anything pyproj reads, or an object with a ``.crs`` (GeoDataFrame,
+    GeoSeries).
 
     Examples
     --------
-    >>> require_projected(CRS.from_epsg(4326), what="buildings")
+    >>> require_projected("EPSG:3067", "buildings").to_epsg()
+    3067
+    >>> require_projected("EPSG:4326", "buildings")
     Traceback (most recent call last):
     ...
-    rakennettu.errors.CRSError: buildings are in a geographic CRS (EPSG:4326, degrees) ...
+    rakennettu.errors.CRSError: buildings: geographic CRS (EPSG:4326)...
     """
-    crs = obj.crs if isinstance(obj, gpd.GeoDataFrame | gpd.GeoSeries) else obj
+    if isinstance(crs, gpd.GeoDataFrame | gpd.GeoSeries):
+        crs = crs.crs
     if crs is None:
-        raise CRSError(f"{what} have no CRS; set one with .set_crs() or project with .to_crs()")
-    crs = CRS.from_user_input(crs)
-    if not crs.is_projected:
         raise CRSError(
-            f"{what} are in a geographic CRS ({crs.to_string()}, degrees); distances and "
-            "areas need a projected CRS in metres: project with .to_crs(town.crs), e.g. "
-            "EPSG:3067 in Finland"
+            f"{what}: no CRS is set; set the town's metric CRS, e.g. gdf.set_crs(3067) "
+            "if the coordinates are already in ETRS-TM35FIN"
         )
-    unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
-    if unit not in ("metre", "meter"):
-        raise CRSError(f"{what} are in a CRS with units of {unit!r}; use one in metres")
+    crs = CRS.from_user_input(crs)
+    if crs.is_geographic:
+        raise CRSError(
+            f"{what}: geographic CRS ({crs.to_string()}), so areas and lengths would be "
+            "in degrees; project to a metric CRS first, e.g. gdf.to_crs(3067) in Finland"
+        )
+    units = {axis.unit_name for axis in crs.axis_info}
+    if not units <= {"metre", "meter"}:
+        raise CRSError(
+            f"{what}: CRS measured in {', '.join(sorted(units))} ({crs.to_string()}); "
+            "project to a metric CRS, e.g. gdf.to_crs(3067)"
+        )
+    return crs
 
 
-def same_crs(a: Any, b: Any, *, what: str = "inputs") -> None:
-    """Raise :class:`CRSError` when two frames (or CRSs) are not in the same CRS."""
-    ca = a.crs if hasattr(a, "crs") else a
-    cb = b.crs if hasattr(b, "crs") else b
-    if ca is None or cb is None or not CRS.from_user_input(ca).equals(CRS.from_user_input(cb)):
-        raise CRSError(f"{what} are in different CRSs ({ca} and {cb}); project one to the other")
+def same_crs(**layers: Any) -> CRS:
+    """Check that every named layer is in one projected metric CRS and return that CRS.
+
+    Layers are anything with a ``.crs`` (GeoDataFrame, GeoSeries); None and bare
+    shapely geometries (which carry no CRS) are skipped. Raises :class:`CRSError`
+    naming the layers that differ.
+
+    Examples
+    --------
+    >>> a = gpd.GeoSeries([], crs=3067)
+    >>> same_crs(buildings=a, streets=a, barriers=None).to_epsg()
+    3067
+    >>> same_crs(buildings=a, streets=a.to_crs(3857))
+    Traceback (most recent call last):
+    ...
+    rakennettu.errors.CRSError: streets: not in the CRS of buildings (EPSG:3067)...
+    """
+    crss = {
+        name: require_projected(layer.crs, name)
+        for name, layer in layers.items()
+        if layer is not None and not isinstance(layer, BaseGeometry)
+    }
+    first_name, first = next(iter(crss.items()))
+    differ = [name for name, crs in crss.items() if crs != first]
+    if differ:
+        raise CRSError(
+            f"{', '.join(differ)}: not in the CRS of {first_name} ({first.to_string()}); "
+            "project every layer to the town CRS with .to_crs(...)"
+        )
+    return first
 
 
 def check_coordinates_fit(

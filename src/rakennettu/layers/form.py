@@ -51,7 +51,8 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 from tqdm.auto import tqdm
 
-from rakennettu._geo import as_area, polygonal, require_projected, same_crs
+from rakennettu._geo import as_area, polygonal
+from rakennettu.crs import require_projected, same_crs
 from rakennettu.naming import indicator_name
 
 __all__ = [

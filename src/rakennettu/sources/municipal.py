@@ -24,6 +24,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from rakennettu._geo import polygonal as as_polygons
 from rakennettu.config import LayerConfig
 from rakennettu.crs import check_coordinates_fit
 from rakennettu.errors import CRSError, EmptyDataError, SourceError, suggest
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Roles whose features are areas; pois and heritage may be points.
+_POLYGON_ROLES = {"buildings", "population", "sites", "green"}
 
 # Fields whose values must be numbers after recoding.
 _NUMERIC = {"floors", "height", "year", "residents", "jobs", "weight"}
@@ -276,7 +280,7 @@ def read_vector_layer(
         recoded = _recode(gdf[column], name, cfg.values.get(name), info.label, column)
         out[name] = recoded.to_numpy()
     out = out[[*cfg.columns, "source_row", "geometry"]]
-    out, repaired, dropped = repair_geometries(out, polygonal=cfg.role != "pois")
+    out, repaired, dropped = repair_geometries(out, polygonal=cfg.role in _POLYGON_ROLES)
     counts["repaired"], counts["invalid_dropped"] = repaired, dropped
     if repaired or dropped:
         log.warning(
@@ -332,8 +336,9 @@ def repair_geometries(
 ) -> tuple[gpd.GeoDataFrame, int, int]:
     """Repair invalid geometries where it is safe; drop the rest and empty ones.
 
-    Z coordinates are dropped. An invalid polygon is repaired with
-    :func:`shapely.make_valid`, keeping only its polygonal parts when ``polygonal``.
+    Z coordinates are dropped. Invalid geometries are repaired with
+    :func:`shapely.make_valid`; with ``polygonal``, only polygonal parts are kept (see
+    :func:`rakennettu._geo.polygonal`), so a footprint that collapses to a line is dropped.
 
     Returns
     -------
@@ -349,29 +354,18 @@ def repair_geometries(
     >>> repaired, dropped, round(fixed.area.iloc[0], 1)
     (1, 0, 2.0)
     """
-    geoms = shapely.force_2d(gdf.geometry.to_numpy())
-    missing = shapely.is_missing(geoms)
-    invalid = ~missing & ~shapely.is_valid(geoms)
-    if invalid.any():
-        fixed = shapely.make_valid(geoms[invalid])
-        if polygonal:
-            fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
-        geoms[invalid] = fixed
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    series = gpd.GeoSeries(shapely.force_2d(gdf.geometry.to_numpy()), index=gdf.index, crs=gdf.crs)
+    missing = series.isna().to_numpy()
+    invalid = ~missing & ~series.is_valid.to_numpy()
+    if polygonal:
+        series = as_polygons(series)
+    elif invalid.any():
+        series[invalid] = shapely.make_valid(series[invalid].to_numpy())
+    empty = series.isna().to_numpy() | series.is_empty.to_numpy()
     out = gdf.copy()
-    out[out.geometry.name] = geoms
+    out[out.geometry.name] = series.to_numpy()
     out = out[~empty]
-    return out, int((invalid & ~empty).sum()), int((empty & ~missing).sum() + missing.sum())
-
-
-def _polygonal_part(g: BaseGeometry) -> BaseGeometry | None:
-    if g.geom_type in ("Polygon", "MultiPolygon"):
-        return g
-    if g.geom_type == "GeometryCollection":
-        parts = [p for p in g.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
-        if parts:
-            return shapely.union_all(parts)
-    return None
+    return out, int((invalid & ~empty).sum()), int(empty.sum())
 
 
 def read_raster(

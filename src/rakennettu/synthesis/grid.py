@@ -21,7 +21,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from rakennettu._geo import as_area, require_projected, same_crs
+from rakennettu._geo import as_area
+from rakennettu.crs import require_projected, same_crs
 from rakennettu.errors import CRSError
 from rakennettu.naming import parse_name
 
