@@ -33,6 +33,7 @@ from rakennettu.config import LayerConfig, Workflow
 from rakennettu.crs import town_crs
 from rakennettu.errors import ConfigError, EmptyDataError, SourceError
 from rakennettu.sources import municipal
+from rakennettu.sources.municipal import repair_geometries
 from rakennettu.sources.buildings import normalise_buildings, use_from_codes
 from rakennettu.sources.osm import (
     OSM_ATTRIBUTION,
@@ -338,7 +339,7 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
     # Features
     t = time.perf_counter()
     features = osm.features.to_crs(crs)
-    features, repaired, dropped = municipal.repair_geometries(features, polygonal=False)
+    features, repaired, dropped = repair_geometries(features, polygonal=False)
     features = features[features.intersects(context)]
     features["in_area"] = features.intersects(area)
     is_building = features.tags.map(lambda d: "building" in d) & features.geom_type.isin(
