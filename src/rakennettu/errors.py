@@ -14,6 +14,7 @@ __all__ = [
     "CRSError",
     "ConfigError",
     "EmptyDataError",
+    "NetworkError",
     "RakennettuError",
     "SourceError",
     "suggest",
@@ -34,6 +35,10 @@ class CRSError(RakennettuError, ValueError):
 
 class EmptyDataError(RakennettuError, ValueError):
     """A source or an area holds nothing to work with (no streets, no buildings)."""
+
+
+class NetworkError(RakennettuError, ValueError):
+    """A street network is malformed: missing or negative lengths, unknown end nodes."""
 
 
 class SourceError(RakennettuError, OSError):
