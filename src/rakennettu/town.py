@@ -33,8 +33,8 @@ from rakennettu.config import LayerConfig, Workflow
 from rakennettu.crs import town_crs
 from rakennettu.errors import ConfigError, EmptyDataError, SourceError
 from rakennettu.sources import municipal
-from rakennettu.sources.municipal import repair_geometries
 from rakennettu.sources.buildings import normalise_buildings, use_from_codes
+from rakennettu.sources.municipal import repair_geometries
 from rakennettu.sources.osm import (
     OSM_ATTRIBUTION,
     OSMData,
