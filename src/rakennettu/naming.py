@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import Literal, NamedTuple
 
-__all__ = ["DIMENSIONS", "IndicatorName", "indicator_name", "parse_name"]
+__all__ = [
+    "DIMENSIONS",
+    "IndicatorDoc",
+    "IndicatorName",
+    "describe",
+    "indicator_name",
+    "parse_name",
+]
 
 Dimension = Literal["morph", "soc", "cult"]
 DIMENSIONS: tuple[Dimension, ...] = ("morph", "soc", "cult")
@@ -77,3 +84,62 @@ def parse_name(name: str) -> IndicatorName:
         raise ValueError(f"{name!r} is not an indicator name like 'morph_harmonic_800m'")
     dim, measure, radius = m.groups()
     return IndicatorName(dim, measure, int(radius) if radius else None)  # type: ignore[arg-type]
+
+
+class IndicatorDoc(NamedTuple):
+    """The documentation of one indicator measure, kept next to the code that computes it.
+
+    Each layer module lists its measures in a module-level ``INDICATORS`` tuple; the
+    indicator reference (``docs/indicators.md``) is generated from them and a test checks
+    that every column a run writes is documented.
+
+    Attributes
+    ----------
+    dimension
+        ``"morph"``, ``"soc"`` or ``"cult"``.
+    measure
+        The measure as in the column name; ``{category}`` stands for a category id, e.g.
+        ``"access_{category}"``.
+    per_radius
+        Whether the column carries a radius suffix (``_800m``).
+    unit
+        Unit of the values, e.g. ``"m"``, ``"m²"``, ``"count"``, ``"1/m"``, ``"share 0-1"``.
+    definition
+        One or two sentences: what it measures and how.
+    source
+        The data it comes from (OSM tags, taxonomy table, municipal layer role).
+    level
+        The rows it is computed for: ``"node"``, ``"edge"``, ``"building"``, ``"cell"``,
+        ``"enclosure"``, ``"landmark"``.
+    """
+
+    dimension: Dimension
+    measure: str
+    per_radius: bool
+    unit: str
+    definition: str
+    source: str
+    level: str = "node"
+
+    def pattern(self) -> re.Pattern[str]:
+        """A regular expression matching the columns of this measure."""
+        measure = re.escape(self.measure).replace(r"\{category\}", "[a-z0-9_]+")
+        radius = r"_\d+m" if self.per_radius else ""
+        return re.compile(rf"^{self.dimension}_{measure}{radius}$")
+
+
+def describe(column: str, docs: tuple[IndicatorDoc, ...]) -> IndicatorDoc | None:
+    """The documentation entry that matches a column name, if any.
+
+    Examples
+    --------
+    >>> doc = IndicatorDoc("soc", "access_{category}", True, "count", "...", "...")
+    >>> describe("soc_access_food_drink_800m", (doc,)).unit
+    'count'
+    >>> describe("soc_access_food_drink", (doc,)) is None
+    True
+    """
+    for doc in docs:
+        if doc.pattern().match(column):
+            return doc
+    return None
