@@ -39,6 +39,11 @@ def test_run_writes_the_gpkg_with_contract_layers(runner, tmp_path):
     assert "node_id" in nodes.columns
     edges = pyogrio.read_dataframe(tmp_path / "vitality.gpkg", layer="edges")
     assert {"u", "v", "length"} <= set(edges.columns)
+    assert {"morph_harmonic_800m", "morph_betweenness_400m"} <= set(nodes.columns)
+    assert "morph_betweenness_1200m" in edges.columns
+    cells = pyogrio.read_dataframe(tmp_path / "vitality.gpkg", layer="cells")
+    assert {"access", "morph_far", "morph_harmonic_400m"} <= set(cells.columns)
+    assert {"tessellation", "enclosures", "cells"} <= layers
 
 
 def test_validate_ok(runner):

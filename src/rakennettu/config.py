@@ -48,6 +48,7 @@ __all__ = [
     "OSMConfig",
     "OutputsConfig",
     "SocialConfig",
+    "SynthesisConfig",
     "TownConfig",
     "Workflow",
     "load_workflow",
@@ -363,6 +364,20 @@ class CulturalConfig(_Model):
         return v
 
 
+class SynthesisConfig(_Model):
+    """Analysis units and the combination of the three dimensions."""
+
+    cell_size: Annotated[float, Field(gt=0)] = Field(
+        62.0,
+        description="Side of the analysis hexagons (m); 62 m gives cells of 1 ha, 107 m across.",
+    )
+    node_reach: Annotated[float, Field(ge=0)] = Field(
+        150.0,
+        description="A cell without a street node takes the values of the nearest node "
+        "within this distance (m); farther cells are marked as without access.",
+    )
+
+
 class CacheConfig(_Model):
     """Where downloads (online OSM, WFS) and converted files are kept between runs."""
 
@@ -394,6 +409,7 @@ class Workflow(_Model):
     form: FormConfig = FormConfig()
     social: SocialConfig = SocialConfig()
     cultural: CulturalConfig = CulturalConfig()
+    synthesis: SynthesisConfig = SynthesisConfig()
     outputs: OutputsConfig = OutputsConfig()
     cache: CacheConfig = CacheConfig()
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
+
 from rakennettu.config import Workflow, load_workflow
+from rakennettu.layers.morphology import morphology_layer
+from rakennettu.network import StreetNetwork
 from rakennettu.outputs.gpkg import write_gpkg
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
+from rakennettu.synthesis.grid import hex_grid
+from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
 from rakennettu.town import Town, _osm_path, load_town
 
 __all__ = ["RunResult", "run", "validate"]
@@ -29,6 +37,7 @@ class RunResult:
     workflow: Workflow
     town: Town
     out_dir: Path
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -87,13 +96,28 @@ def validate(workflow: Workflow | str | Path) -> list[str]:
     return lines
 
 
+class _Stages:
+    """Times the stages of a run and logs each as it ends."""
+
+    def __init__(self, progress: bool) -> None:
+        self.timings: dict[str, float] = {}
+        self.level = logging.INFO if progress else logging.DEBUG
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - t
+        log.log(self.level, "%s done in %.2f s", name, self.timings[name])
+
+
 def run(
     workflow: Workflow | str | Path,
     *,
     out_dir: str | Path | None = None,
     progress: bool = False,
 ) -> RunResult:
-    """Run a workflow: load the town and write its layers to ``out_dir/vitality.gpkg``.
+    """Run a workflow: load the town, compute its layers, write ``out_dir/vitality.gpkg``.
 
     Parameters
     ----------
@@ -102,38 +126,70 @@ def run(
     out_dir
         Output folder; by default the workflow's ``[outputs] folder`` (``out/<town>``).
     progress
-        Log each stage as it finishes.
+        Log each stage as it finishes and show progress bars.
     """
     wf = _resolve(workflow)
     out = Path(out_dir) if out_dir is not None else wf.out_dir
-    timings: dict[str, float] = {}
+    stage = _Stages(progress)
+    radii = list(wf.network.radii)
 
-    t = time.perf_counter()
-    town = load_town(wf, progress=progress)
-    timings["load"] = time.perf_counter() - t
-    for k, v in town.report.get("timings_s", {}).items():
-        if k != "total":
-            timings[f"load.{k}"] = v
+    with stage("load"):
+        town = load_town(wf, progress=progress)
+    with stage("network"):
+        net = StreetNetwork.from_graph(town.graph)
+    with stage("morphology"):
+        morph = morphology_layer(
+            town,
+            net,
+            radii=radii,
+            storey_height=wf.form.storey_height,
+            default_floors=wf.form.default_floors,
+            progress=progress,
+        )
+    with stage("cells"):
+        nodes = town.nodes.join(morph.nodes)
+        buildings = town.buildings.join(morph.buildings)
+        grid = hex_grid(town.area, wf.synthesis.cell_size, crs=town.crs)
+        cells = grid.join(cells_from_nodes(grid, nodes, reach=wf.synthesis.node_reach))
+        cells = cells.join(form_by_cell(grid, buildings, morph.cells))
 
-    t = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    gpkg = write_gpkg(town.layers(), out / "vitality.gpkg")
-    timings["write"] = time.perf_counter() - t
-    log.log(logging.INFO if progress else logging.DEBUG, "wrote %s", gpkg)
-    return RunResult(workflow=wf, town=town, out_dir=out, files={"gpkg": gpkg}, timings=timings)
+    layers = {
+        **town.layers(),
+        "nodes": nodes,
+        "edges": town.edges.join(morph.edges),
+        "buildings": buildings,
+        "tessellation": morph.cells,
+        "enclosures": morph.enclosures,
+        "cells": cells,
+    }
+    with stage("write"):
+        out.mkdir(parents=True, exist_ok=True)
+        gpkg = write_gpkg(layers, out / "vitality.gpkg")
+    timings = {"load": stage.timings.pop("load")}
+    timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
+    timings.update(stage.timings)
+    timings.update({f"morphology.{k}": v for k, v in morph.timings.items()})
+    return RunResult(
+        workflow=wf,
+        town=town,
+        out_dir=out,
+        layers=layers,
+        files={"gpkg": gpkg},
+        timings=timings,
+    )
 
 
 def summary_lines(result: RunResult) -> list[str]:
     """A short printable summary of a run."""
     town = result.town
+    rows = {name: len(gdf) for name, gdf in result.layers.items()}
     lines = [
         f"{town.title}: {town.area_km2:.2f} km², CRS {town.crs.to_string()} ({town.crs.name})",
         "",
-        f"{'layer':<14}{'rows':>8}{'in area':>9}",
+        f"{'layer':<14}{'rows':>8}",
     ]
-    for name, row in town.summary().iterrows():
-        lines.append(f"{name:<14}{row['rows']:>8,}{row['in area']:>9,}")
-    lines += ["", f"{'step':<22}{'seconds':>8}"]
-    lines += [f"{k:<22}{v:>8.2f}" for k, v in result.timings.items()]
+    lines += [f"{name:<14}{n:>8,}" for name, n in rows.items()]
+    lines += ["", f"{'step':<30}{'seconds':>8}"]
+    lines += [f"{k:<30}{v:>8.2f}" for k, v in result.timings.items()]
     lines += ["", *(f"{k}: {v}" for k, v in result.files.items())]
     return lines

@@ -1,0 +1,336 @@
+"""The morphological layer: the street network's structure and the town's urban form.
+
+:func:`morphology_layer` puts together the network engine (:mod:`rakennettu.network`:
+closeness, betweenness, reach and straightness at every radius from one search per
+source) and the form measures (:mod:`rakennettu.layers.form`: buildings, enclosures,
+enclosed tessellation, street continuity), and names every column ``morph_<measure>`` or
+``morph_<measure>_<R>m``. All indicators are raw, with units; scoring comes later.
+
+Block structure (enclosures) is drawn from the streets proper, not from every walkable
+line: separately mapped sidewalks, footpaths and steps would otherwise cut each block into
+thin strips. The centrality measures use the whole walking network.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from rakennettu.layers import form
+from rakennettu.naming import IndicatorDoc, indicator_name
+from rakennettu.network import StreetNetwork, centrality, edge_betweenness
+
+if TYPE_CHECKING:
+    from rakennettu.town import Town
+
+__all__ = [
+    "INDICATORS",
+    "NON_STREET_HIGHWAYS",
+    "MorphologyLayer",
+    "block_streets",
+    "morphology_layer",
+    "network_measures",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``highway`` values that are paths beside or between streets rather than streets, left
+#: out when drawing blocks.
+NON_STREET_HIGHWAYS = frozenset(
+    {"footway", "path", "steps", "cycleway", "corridor", "bridleway", "elevator", "platform"}
+)
+
+_SRC_NET = "the walking network (OSM highway=*, osmnx 'walk' rules), lengths in metres"
+_SRC_BLD = "building footprints (OSM building=* or the municipal register)"
+
+INDICATORS: tuple[IndicatorDoc, ...] = (
+    IndicatorDoc("morph", "harmonic", True, "1/m",
+                 "Local harmonic closeness: sum of 1/d over the nodes within network "
+                 "distance R (d in metres).", _SRC_NET),
+    IndicatorDoc("morph", "node_count", True, "count",
+                 "Reach: street nodes within network distance R.", _SRC_NET),
+    IndicatorDoc("morph", "edge_count", True, "count",
+                 "Street segments with both ends within R (the ego graph's edges).", _SRC_NET),
+    IndicatorDoc("morph", "street_length", True, "m",
+                 "Length of the street segments with both ends within R.", _SRC_NET),
+    IndicatorDoc("morph", "farness", True, "m",
+                 "Sum of network distances to the nodes within R.", _SRC_NET),
+    IndicatorDoc("morph", "closeness_hillier", True, "count²/m",
+                 "Hillier's normalised closeness: node_count² / farness within R.", _SRC_NET),
+    IndicatorDoc("morph", "betweenness", True, "count",
+                 "Local betweenness: shortest paths no longer than R passing through the "
+                 "node (Brandes, unordered pairs, endpoints excluded).", _SRC_NET),
+    IndicatorDoc("morph", "betweenness_beta", True, "count",
+                 "Betweenness with each pair weighted by exp(-4 d / R).", _SRC_NET),
+    IndicatorDoc("morph", "straightness", True, "ratio 0-1",
+                 "Mean ratio of straight-line to network distance to the nodes within R.",
+                 _SRC_NET),
+    IndicatorDoc("morph", "meshedness", True, "ratio 0-1",
+                 "Meshedness within R: (e - n + 1) / (2n - 5) of the ego graph.", _SRC_NET),
+    IndicatorDoc("morph", "gamma", True, "ratio 0-1",
+                 "Connectivity within R: e / (3 (n - 2)) of the ego graph.", _SRC_NET),
+    IndicatorDoc("morph", "node_density", True, "1/km",
+                 "Street nodes per km of street within R.", _SRC_NET),
+    IndicatorDoc("morph", "degree", False, "count",
+                 "Street segments meeting at the node.", _SRC_NET),
+    IndicatorDoc("morph", "intersection_density", True, "1/km²",
+                 "Intersections (3 or more segments) per km² within a straight-line "
+                 "circle of radius R.", _SRC_NET),
+    IndicatorDoc("morph", "dead_end_share", True, "share 0-1",
+                 "Share of the nodes within a straight-line circle of radius R that are "
+                 "dead ends.", _SRC_NET),
+    IndicatorDoc("morph", "betweenness", True, "count",
+                 "Segment betweenness within R: shortest paths no longer than R using "
+                 "the segment.", _SRC_NET, level="edge"),
+    IndicatorDoc("morph", "betweenness_beta", True, "count",
+                 "Segment betweenness with each pair weighted by exp(-4 d / R).", _SRC_NET,
+                 level="edge"),
+    IndicatorDoc("morph", "stroke_length", False, "m",
+                 "Length of the COINS stroke (continuous street by angle) the segment "
+                 "belongs to.", _SRC_NET, level="edge"),
+    IndicatorDoc("morph", "stroke_edges", False, "count",
+                 "Segments in the segment's COINS stroke.", _SRC_NET, level="edge"),
+    IndicatorDoc("morph", "footprint_area", False, "m²", "Building footprint area.",
+                 _SRC_BLD, level="building"),
+    IndicatorDoc("morph", "floors", False, "storeys",
+                 "Floors: the known count, else height / storey height, else the default "
+                 "(see floors_source).", _SRC_BLD, level="building"),
+    IndicatorDoc("morph", "floors_source", False, "text",
+                 "Where floors came from: 'floors', 'height' or 'assumed' (the default).", _SRC_BLD,
+                 level="building"),
+    IndicatorDoc("morph", "floor_area", False, "m²", "Footprint area × floors.", _SRC_BLD,
+                 level="building"),
+    IndicatorDoc("morph", "elongation", False, "ratio 0-1",
+                 "Elongation of the minimum rotated rectangle (momepy).", _SRC_BLD,
+                 level="building"),
+    IndicatorDoc("morph", "circular_compactness", False, "ratio 0-1",
+                 "Area over the area of the minimum enclosing circle (momepy).", _SRC_BLD,
+                 level="building"),
+    IndicatorDoc("morph", "orientation", False, "degrees 0-45",
+                 "Deviation of the building's main axis from the cardinal directions.",
+                 _SRC_BLD, level="building"),
+    IndicatorDoc("morph", "shared_walls", False, "m",
+                 "Length of wall shared with other buildings.", _SRC_BLD, level="building"),
+    IndicatorDoc("morph", "shared_walls_ratio", False, "share 0-1",
+                 "Shared wall length over the perimeter.", _SRC_BLD, level="building"),
+    IndicatorDoc("morph", "cell_area", False, "m²",
+                 "Grain: area of the building's enclosed tessellation cell.", _SRC_BLD,
+                 level="cell"),
+    IndicatorDoc("morph", "cell_coverage", False, "share 0-1",
+                 "Built-up share of the tessellation cell.", _SRC_BLD, level="cell"),
+    IndicatorDoc("morph", "cell_far", False, "m²/m²",
+                 "Floor area ratio of the tessellation cell.", _SRC_BLD, level="cell"),
+    IndicatorDoc("morph", "enclosure_area", False, "m²",
+                 "Block size: area of the enclosure bounded by streets, rail and water.",
+                 _SRC_NET, level="enclosure"),
+    IndicatorDoc("morph", "enclosure_buildings", False, "count",
+                 "Buildings in the enclosure.", _SRC_BLD, level="enclosure"),
+    IndicatorDoc("morph", "enclosure_coverage", False, "share 0-1",
+                 "Built-up share of the enclosure.", _SRC_BLD, level="enclosure"),
+    IndicatorDoc("morph", "enclosure_far", False, "m²/m²",
+                 "Floor area ratio of the enclosure.", _SRC_BLD, level="enclosure"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class MorphologyLayer:
+    """The morphological indicators of a town.
+
+    Attributes
+    ----------
+    nodes
+        Per street node (index ``node_id``): centrality, reach and structure at each
+        radius.
+    edges
+        Per street segment (index ``u, v, key``): betweenness at each radius and stroke
+        continuity.
+    buildings
+        Per building (the town's building index): footprint, floors, floor area, shape.
+    cells
+        The enclosed tessellation (index ``cell_id``) with grain, coverage and FAR.
+    enclosures
+        The blocks (index ``enclosure_id``) with size, building count, coverage and FAR.
+    summary
+        Town-wide street figures (intersection density, degree mix, mean lengths).
+    timings
+        Seconds per stage.
+    """
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    buildings: pd.DataFrame
+    cells: gpd.GeoDataFrame
+    enclosures: gpd.GeoDataFrame
+    summary: pd.Series
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+def _rename(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [indicator_name("morph", m, r) for m, r in frame.columns]
+    return out
+
+
+def network_measures(
+    net: StreetNetwork, radii: Iterable[float], *, progress: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Centrality, reach and structure per node, and betweenness per segment.
+
+    Parameters
+    ----------
+    net
+        The street network.
+    radii
+        Network radii in metres.
+    progress
+        Show progress bars.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        Node table (index ``net.node_ids``) and segment table (index of ``net.edges``),
+        columns ``morph_<measure>_<R>m``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
+    >>> G.graph["crs"] = "EPSG:3067"
+    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
+    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
+    >>> nx.set_edge_attributes(G, 100.0, "length")
+    >>> nodes, edges = network_measures(StreetNetwork.from_graph(G), [200])
+    >>> nodes.loc[4, ["morph_node_count_200m", "morph_meshedness_200m"]].tolist()
+    [8.0, 0.3636...]
+    """
+    radii = sorted(radii)
+    c = centrality(net, radii, progress=progress)
+    parts = [_rename(c)]
+    for r in radii:
+        counts = pd.DataFrame(
+            {k: c[k, r] for k in ("node_count", "edge_count", "street_length")}, index=c.index
+        )
+        # the ego graph includes its centre, the engine's counts do not
+        counts["node_count"] = counts["node_count"] + 1
+        parts.append(form.radius_measures(counts, r))
+    nodes = pd.concat(parts, axis=1)
+    edges = _rename(edge_betweenness(net, radii, progress=progress))
+    return nodes, edges
+
+
+def block_streets(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The street segments that bound blocks: all but footways, paths, steps, cycleways.
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> e = gpd.GeoDataFrame({"highway": ["residential", "footway", "steps;footway"]},
+    ...     geometry=[LineString([(0, 0), (1, 0)])] * 3, crs=3067)
+    >>> block_streets(e)["highway"].tolist()
+    ['residential']
+    """
+    if "highway" not in edges:
+        return edges
+
+    def is_street(value: Any) -> bool:
+        if not isinstance(value, str):
+            return True
+        return not set(value.split(";")) <= NON_STREET_HIGHWAYS
+
+    return edges[edges["highway"].map(is_street)]
+
+
+def morphology_layer(
+    town: Town,
+    net: StreetNetwork,
+    *,
+    radii: Iterable[float],
+    storey_height: float = form.STOREY_HEIGHT,
+    default_floors: float = form.DEFAULT_FLOORS,
+    n_jobs: int = 1,
+    progress: bool = False,
+) -> MorphologyLayer:
+    """Compute the morphological layer of a town.
+
+    Parameters
+    ----------
+    town
+        The loaded town.
+    net
+        Its street network (``StreetNetwork.from_graph(town.graph)``).
+    radii
+        Network radii in metres.
+    storey_height, default_floors
+        Floors from height (metres per storey), and where nothing is known.
+    n_jobs
+        Worker processes for the tessellation (1 is fastest for small towns).
+    progress
+        Show progress bars.
+
+    Returns
+    -------
+    MorphologyLayer
+
+    Examples
+    --------
+    >>> from rakennettu import load_town
+    >>> town = load_town("kotka-karhula")
+    >>> morph = morphology_layer(town, StreetNetwork.from_graph(town.graph), radii=[400])
+    >>> morph.nodes.index.equals(town.nodes.index), "morph_harmonic_400m" in morph.nodes
+    (True, True)
+    """
+    radii = sorted(radii)
+    timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        yield
+        timings[name] = time.perf_counter() - t
+        log.info("morphology: %s took %.2f s", name, timings[name])
+
+    with stage("network"):
+        nodes, edges = network_measures(net, radii, progress=progress)
+        nodes = nodes.reindex(town.nodes.index)
+        edges = edges.reindex(town.edges.index)
+    with stage("node structure"):
+        structure = [
+            form.node_measures(town.graph, radius=r).drop(columns="morph_degree") for r in radii
+        ]
+        degree = form.node_measures(town.graph, radius=radii[0])[["morph_degree"]]
+        nodes = pd.concat([nodes, degree, *structure], axis=1)
+    with stage("buildings"):
+        buildings = form.building_measures(
+            town.buildings, storey_height=storey_height, default_floors=default_floors
+        )
+    with stage("enclosures"):
+        blocks = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
+    with stage("tessellation"):
+        cells = form.tessellation(town.buildings, blocks, n_jobs=n_jobs)
+    with stage("cells and enclosures"):
+        floors = buildings[form.FLOORS]
+        cells = cells.join(form.cell_measures(cells, town.buildings, floors))
+        blocks = blocks.join(form.enclosure_measures(blocks, town.buildings, floors))
+    with stage("strokes"):
+        strokes = form.street_measures(town.edges)
+        edges = edges.join(strokes)
+    with stage("summary"):
+        summary = form.street_summary(
+            town.edges[town.edges["in_area"]], area=town.area, strokes=strokes, enclosures=blocks
+        )
+    return MorphologyLayer(
+        nodes=nodes,
+        edges=edges,
+        buildings=buildings,
+        cells=cells,
+        enclosures=blocks,
+        summary=summary,
+        timings=timings,
+    )
