@@ -127,7 +127,7 @@ def cells_from_nodes(
         n_nodes.loc[grid.index[counts.index.to_numpy()]] = counts.to_numpy()
         distance.loc[idx] = 0.0
     empty = np.flatnonzero(access.to_numpy() == "none")
-    if len(empty):
+    if len(empty) and reach > 0:
         geoms = grid.geometry.to_numpy()[empty]
         near_cell, near_node = nodes.sindex.nearest(geoms, max_distance=reach, return_all=False)
         if len(near_cell):
