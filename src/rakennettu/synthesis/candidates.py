@@ -1,0 +1,273 @@
+"""Candidate development sites: the places where a town could act.
+
+Sites come from three sources, each keeping its provenance:
+
+- OpenStreetMap, classified by ``data/taxonomy/candidates.toml``: brownfield, construction,
+  greenfield, surface parking, disused or abandoned buildings and ruins, vacant land;
+- the planner's own file (a ``[[layers]]`` entry with role ``sites``: any vector format,
+  with optional ``name``, ``kind`` and ``program`` columns);
+- empty blocks: enclosures with no building that are not parks, water or cemeteries, and
+  lie within the built town (near buildings).
+
+Sites smaller than a minimum area are dropped as slivers, points and lines are dropped
+(they have no ground to develop), and overlapping sites are merged into one that lists
+all its sources.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from rakennettu._geo import polygonal
+from rakennettu.crs import same_crs
+
+__all__ = ["CANDIDATE_COLUMNS", "access_nodes", "collect_candidates", "empty_blocks"]
+
+log = logging.getLogger(__name__)
+
+CANDIDATE_COLUMNS = ["kind", "name", "program", "provenance", "area_m2", "geometry"]
+
+# When sites of several kinds merge, the merged site takes the first kind in this order.
+_KIND_ORDER = (
+    "planner",
+    "brownfield",
+    "disused_building",
+    "vacant_land",
+    "construction",
+    "surface_parking",
+    "greenfield",
+    "empty_block",
+    "vacant_premises",
+)
+
+
+def _provenance(row: Any) -> str:
+    if isinstance(row.get("provenance"), str) and row["provenance"]:
+        return str(row["provenance"])
+    return f"osm:{row['osm_type']}/{int(row['osm_id'])}"
+
+
+def empty_blocks(
+    enclosures: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    exclude: gpd.GeoDataFrame | None = None,
+    near_buildings: float = 60.0,
+) -> gpd.GeoDataFrame:
+    """Enclosures without buildings, within the built town, that are not green or water.
+
+    Parameters
+    ----------
+    enclosures
+        Blocks with ``morph_enclosure_buildings``.
+    buildings
+        Footprints, to keep only blocks near buildings (not fields at the town's edge).
+    exclude
+        Parks, green areas, water and cemeteries: a block more than half covered by them
+        is not a candidate.
+    near_buildings
+        A block must lie within this distance (m) of a building.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The blocks, with ``kind = "empty_block"`` and a provenance naming the enclosure.
+    """
+    same_crs(enclosures=enclosures, buildings=buildings, exclude=exclude)
+    empty = enclosures[enclosures["morph_enclosure_buildings"] == 0]
+    if len(empty) == 0:
+        return _empty_frame(enclosures.crs)
+    near = buildings.sindex.query(
+        empty.geometry.to_numpy(), predicate="dwithin", distance=near_buildings
+    )
+    keep = np.zeros(len(empty), dtype=bool)
+    keep[np.unique(near[0])] = True
+    if exclude is not None and len(exclude):
+        cover = shapely.union_all(polygonal(exclude.geometry).to_numpy())
+        covered = shapely.area(shapely.intersection(empty.geometry.to_numpy(), cover))
+        keep &= covered <= 0.5 * shapely.area(empty.geometry.to_numpy())
+    out = empty[keep]
+    return gpd.GeoDataFrame(
+        {
+            "kind": "empty_block",
+            "name": None,
+            "program": None,
+            "provenance": [f"enclosure:{i}" for i in out.index],
+        },
+        geometry=out.geometry.to_numpy(),
+        crs=enclosures.crs,
+    )
+
+
+def _empty_frame(crs: Any) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {c: pd.Series([], dtype=object) for c in CANDIDATE_COLUMNS if c != "geometry"},
+        geometry=gpd.GeoSeries([], crs=crs),
+        crs=crs,
+    ).astype({"area_m2": float})
+
+
+def collect_candidates(
+    sites: gpd.GeoDataFrame,
+    *,
+    area: Any = None,
+    blocks: gpd.GeoDataFrame | None = None,
+    min_area: float = 400.0,
+) -> gpd.GeoDataFrame:
+    """Gather candidate sites, drop slivers, points and lines, and merge overlaps.
+
+    Parameters
+    ----------
+    sites
+        Classified candidate features (``town.candidates``): ``category`` (the kind),
+        ``osm_type``/``osm_id`` or ``provenance``, optional ``name`` and ``program``.
+    area
+        The study area: sites must intersect it.
+    blocks
+        Further sites, e.g. :func:`empty_blocks`.
+    min_area
+        Sites smaller than this (m², after merging) are dropped.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed ``candidate_id`` (``"C1"``, ``"C2"`` … west to east), with ``kind``
+        (``"+"``-joined when merged), ``name``, ``program``, ``provenance`` (``"; "``-joined)
+        and ``area_m2``.
+
+    Examples
+    --------
+    Two overlapping lots become one; a 10 m² sliver is dropped:
+
+    >>> from shapely import box
+    >>> sites = gpd.GeoDataFrame({"category": ["brownfield", "surface_parking", "brownfield"],
+    ...     "osm_type": "way", "osm_id": [1, 2, 3], "name": [None, "P", None]},
+    ...     geometry=[box(0, 0, 40, 40), box(30, 0, 70, 40), box(200, 0, 202, 5)], crs=3067)
+    >>> c = collect_candidates(sites)
+    >>> c[["kind", "provenance", "area_m2"]]
+                                kind                   provenance  area_m2
+    candidate_id
+    C1            brownfield+surface_parking  osm:way/1; osm:way/2   2800.0
+    """
+    frames = []
+    if len(sites):
+        s = sites.copy()
+        kind = s["category"] if "category" in s else pd.Series("planner", index=s.index)
+        s["kind"] = np.where(
+            kind.astype(str) == "planner", s.get("kind", "planner"), kind.astype(str)
+        )
+        s["provenance"] = [_provenance(r) for _, r in s.iterrows()]
+        for col in ("name", "program"):
+            if col not in s:
+                s[col] = None
+        frames.append(s[["kind", "name", "program", "provenance", "geometry"]])
+    if blocks is not None and len(blocks):
+        frames.append(blocks[["kind", "name", "program", "provenance", "geometry"]])
+    if not frames:
+        return _empty_frame(sites.crs).rename_axis("candidate_id")
+    crs = frames[0].crs
+    allsites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
+    allsites = allsites.set_geometry(polygonal(allsites.geometry))
+    dropped = int(allsites.geometry.is_empty.sum())
+    allsites = allsites[~allsites.geometry.is_empty]
+    if area is not None:
+        allsites = allsites[allsites.intersects(area)]
+    merged = _merge_overlaps(allsites)
+    merged["area_m2"] = merged.geometry.area
+    small = merged["area_m2"] < min_area
+    log.info(
+        "candidates: %d sites; dropped %d points or lines and %d below %.0f m²; merged "
+        "overlaps into %d",
+        len(allsites),
+        dropped,
+        int(small.sum()),
+        min_area,
+        int((~small).sum()),
+    )
+    out = merged[~small]
+    order = np.argsort(out.geometry.centroid.x.to_numpy(), kind="stable")
+    out = out.iloc[order].reset_index(drop=True)
+    out.index = pd.Index([f"C{i + 1}" for i in range(len(out))], name="candidate_id")
+    return out[CANDIDATE_COLUMNS]
+
+
+def _merge_overlaps(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Union the sites that overlap (by area), transitively; join their attributes."""
+    n = len(sites)
+    geoms = sites.geometry.to_numpy()
+    left, right = sites.sindex.query(geoms, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    if len(left):
+        overlap = shapely.area(shapely.intersection(geoms[left], geoms[right])) > 1.0
+        left, right = left[overlap], right[overlap]
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    rows = []
+    for lab in np.unique(label):
+        members = sites.iloc[np.flatnonzero(label == lab)]
+        kinds = sorted(
+            set(members["kind"].astype(str)),
+            key=lambda k: _KIND_ORDER.index(k) if k in _KIND_ORDER else len(_KIND_ORDER),
+        )
+        names = [v for v in members["name"] if isinstance(v, str) and v]
+        programs = [v for v in members["program"] if isinstance(v, str) and v]
+        rows.append(
+            {
+                "kind": "+".join(kinds),
+                "name": names[0] if names else None,
+                "program": programs[0] if programs else None,
+                "provenance": "; ".join(dict.fromkeys(members["provenance"])),
+                "geometry": shapely.union_all(members.geometry.to_numpy()),
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=sites.crs)
+
+
+def access_nodes(
+    candidates: gpd.GeoDataFrame,
+    nodes: gpd.GeoDataFrame,
+    *,
+    distance: float = 25.0,
+    fallback: float = 250.0,
+) -> pd.Series:
+    """The street nodes where each site meets or nears the walking network.
+
+    Parameters
+    ----------
+    candidates
+        Site polygons.
+    nodes
+        Street nodes (points).
+    distance
+        Nodes within this distance (m) of a site's boundary or inside it are its access
+        points.
+    fallback
+        A site with none gets the nearest node within this distance (m).
+
+    Returns
+    -------
+    pandas.Series
+        On the candidates' index: a list of node ids (empty when the site is farther than
+        ``fallback`` from every node).
+    """
+    same_crs(candidates=candidates, nodes=nodes)
+    geoms = candidates.geometry.to_numpy()
+    site, node = nodes.sindex.query(geoms, predicate="dwithin", distance=distance)
+    found: dict[int, list[Any]] = {}
+    for s, v in zip(site, node, strict=True):
+        found.setdefault(int(s), []).append(nodes.index[v])
+    missing = [i for i in range(len(geoms)) if i not in found]
+    if missing:
+        s2, v2 = nodes.sindex.nearest(geoms[missing], max_distance=fallback, return_all=False)
+        for s, v in zip(s2, v2, strict=True):
+            found[missing[int(s)]] = [nodes.index[v]]
+    return pd.Series([found.get(i, []) for i in range(len(geoms))], index=candidates.index)

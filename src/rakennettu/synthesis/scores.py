@@ -1,0 +1,208 @@
+"""Scores: normalised indicators, dimension scores and the synergy index.
+
+The method (after the EDGE lab's development plans): a place has vitality where the
+morphological, social and cultural dimensions reinforce each other. So:
+
+1. **Normalise** each indicator within the town: its percentile rank among the analysis
+   units that have a value (default), or a robust z-score mapped to 0-1 through the
+   normal distribution function. A negative weight turns an indicator around ("less is
+   better", e.g. the distance to the nearest shop).
+2. **Dimension score**: the weighted mean of the dimension's normalised indicators, in
+   [0, 1].
+3. **Synergy index**: the weighted *geometric* mean of the three dimension scores,
+   ``exp(Σ w_d ln s_d / Σ w_d)``. It is high only where all dimensions are high: a cell
+   strong in one dimension alone scores less than one moderately strong in all three,
+   because ln punishes the weak dimension (the geometric mean never exceeds the
+   arithmetic mean, with equality only when the scores are equal). Scores are floored at
+   ``floor`` (default 0.01) before the logarithm, so one zero does not erase a place. A
+   dimension of weight 0 has no influence at all.
+
+Everything here is plain arithmetic on DataFrames, on the input's index, NaN-aware: a unit
+without a value stays NaN, and is never counted as a zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from rakennettu.naming import DIMENSIONS
+
+__all__ = [
+    "dimension_scores",
+    "normalise",
+    "synergy",
+    "weighted_mean",
+]
+
+Method = Literal["percentile", "robust_z"]
+
+
+def normalise(
+    values: pd.Series, *, method: Method = "percentile", reverse: bool = False
+) -> pd.Series:
+    """Normalise an indicator to [0, 1] within the town.
+
+    Parameters
+    ----------
+    values
+        Raw values; NaN stays NaN.
+    method
+        ``"percentile"``: the share of the other values that are lower, ties counted half
+        (a rank in [0, 1]; the lowest 0, the highest 1). ``"robust_z"``: ``(x - median) /
+        (1.4826 MAD)`` passed through the standard normal distribution function, so the
+        median maps to 0.5 and outliers saturate near 0 or 1.
+    reverse
+        Lower raw values are better (1 - score).
+
+    Returns
+    -------
+    pandas.Series
+        On the input's index.
+
+    Examples
+    --------
+    >>> normalise(pd.Series([10.0, 20.0, 20.0, 40.0, np.nan])).tolist()
+    [0.0, 0.5, 0.5, 1.0, nan]
+    >>> normalise(pd.Series([1.0, 2.0, 3.0]), reverse=True).tolist()
+    [1.0, 0.5, 0.0]
+    """
+    x = pd.to_numeric(values, errors="coerce").astype(float)
+    ok = x.notna()
+    out = pd.Series(np.nan, index=x.index, name=values.name)
+    n = int(ok.sum())
+    if n == 0:
+        return out
+    v = x[ok]
+    if method == "percentile":
+        if n == 1:
+            s = pd.Series(0.5, index=v.index)
+        else:
+            s = (v.rank(method="average") - 1) / (n - 1)
+    elif method == "robust_z":
+        med = float(v.median())
+        mad = float((v - med).abs().median()) * 1.4826
+        if mad == 0:
+            sd = float(v.std(ddof=0))
+            mad = sd if sd > 0 else 1.0
+        s = pd.Series(ndtr((v - med).to_numpy() / mad), index=v.index)
+    else:
+        raise ValueError(f"method must be 'percentile' or 'robust_z', got {method!r}")
+    out[ok] = (1.0 - s) if reverse else s
+    return out
+
+
+def weighted_mean(scores: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
+    """Weighted mean across columns, skipping NaN (the weights of present values count).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1.0, np.nan], "b": [0.0, 0.5]})
+    >>> weighted_mean(df, {"a": 3, "b": 1}).tolist()
+    [0.75, 0.5]
+    """
+    cols = [c for c, w in weights.items() if w != 0]
+    if not cols:
+        return pd.Series(np.nan, index=scores.index)
+    w = np.array([abs(weights[c]) for c in cols], dtype=float)
+    v = scores[cols].to_numpy(dtype=float)
+    present = ~np.isnan(v)
+    num = np.where(present, v, 0.0) @ w
+    den = present.astype(float) @ w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / den, np.nan)
+    return pd.Series(out, index=scores.index)
+
+
+def dimension_scores(
+    indicators: pd.DataFrame,
+    spec: Mapping[str, Mapping[str, float]],
+    *,
+    method: Method = "percentile",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Normalise chosen indicators and average them into one score per dimension.
+
+    Parameters
+    ----------
+    indicators
+        Raw indicator columns (one row per analysis unit).
+    spec
+        Dimension -> {indicator column -> weight}; a negative weight means lower is
+        better.
+    method
+        See :func:`normalise`.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The normalised indicators, and ``score_morph``, ``score_soc``, ``score_cult``
+        (only the dimensions in ``spec``).
+
+    Raises
+    ------
+    KeyError
+        An indicator in ``spec`` is not a column of ``indicators``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"morph_a": [1.0, 2.0, 3.0], "soc_b": [3.0, 2.0, 1.0]})
+    >>> norm, dims = dimension_scores(df, {"morph": {"morph_a": 1}, "soc": {"soc_b": -1}})
+    >>> dims.round(2).values.tolist()
+    [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]
+    """
+    missing = [c for d in spec.values() for c in d if c not in indicators]
+    if missing:
+        raise KeyError(f"indicators not computed: {missing}")
+    norm = pd.DataFrame(index=indicators.index)
+    for cols in spec.values():
+        for col, w in cols.items():
+            norm[col] = normalise(indicators[col], method=method, reverse=w < 0)
+    dims = pd.DataFrame(
+        {f"score_{d}": weighted_mean(norm, spec[d]) for d in DIMENSIONS if d in spec},
+        index=indicators.index,
+    )
+    return norm, dims
+
+
+def synergy(dims: pd.DataFrame, weights: Mapping[str, float], *, floor: float = 0.01) -> pd.Series:
+    """Weighted geometric mean of the dimension scores: high only where all are high.
+
+    Parameters
+    ----------
+    dims
+        ``score_morph``, ``score_soc``, ``score_cult`` in [0, 1].
+    weights
+        Dimension -> weight (``{"morph": 1, "soc": 1, "cult": 1}``); weight 0 removes a
+        dimension's influence.
+    floor
+        Scores below this are raised to it before the logarithm.
+
+    Returns
+    -------
+    pandas.Series
+        In [floor, 1]; NaN where a weighted dimension is NaN.
+
+    Examples
+    --------
+    One place strong in one dimension only, one moderately strong in all three:
+
+    >>> dims = pd.DataFrame({"score_morph": [1.0, 0.6], "score_soc": [0.1, 0.6],
+    ...                      "score_cult": [0.1, 0.6]})
+    >>> synergy(dims, {"morph": 1, "soc": 1, "cult": 1}).round(3).tolist()
+    [0.215, 0.6]
+    """
+    used = {d: float(w) for d, w in weights.items() if w > 0}
+    if any(w < 0 for w in weights.values()):
+        raise ValueError(f"dimension weights must be >= 0, got {dict(weights)}")
+    if not used:
+        raise ValueError("at least one dimension needs a weight above 0")
+    total = sum(used.values())
+    logs = np.zeros(len(dims))
+    for d, w in used.items():
+        s = dims[f"score_{d}"].to_numpy(dtype=float)
+        logs = logs + w * np.log(np.clip(s, floor, 1.0))
+    return pd.Series(np.exp(logs / total), index=dims.index, name="synergy")
