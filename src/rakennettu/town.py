@@ -619,7 +619,7 @@ def _municipal_pois(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _municipal_heritage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     out["category"] = "heritage"
-    out["kind"] = out["kind"] if "kind" in out else "protected"
+    out["kind"] = out.get("kind", "protected")
     out["weight"] = 3.0  # as listed heritage in data/taxonomy/landmarks.toml
     return out
 
@@ -627,7 +627,7 @@ def _municipal_heritage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _municipal_sites(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     out["category"] = "planner"
-    out["kind"] = out["kind"] if "kind" in out else "planner"
+    out["kind"] = out.get("kind", "planner")
     out["weight"] = 1.0
     out["provenance"] = [f"{s}#{r}" for s, r in zip(out["source"], out["source_row"], strict=True)]
     return out
@@ -636,6 +636,6 @@ def _municipal_sites(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _municipal_green(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     out["category"] = "green"
-    out["kind"] = out["kind"] if "kind" in out else "green"
+    out["kind"] = out.get("kind", "green")
     out["weight"] = 1.0
     return out
