@@ -36,17 +36,21 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from rakennettu._io import default_cache_dir
 from rakennettu._resources import bundled_osm_path, defaults_path
 from rakennettu.errors import ConfigError, suggest
+from rakennettu.naming import DIMENSIONS
+from rakennettu.naming import Dimension as Dim
 
 __all__ = [
     "LAYER_FIELDS",
     "AreaConfig",
     "CacheConfig",
+    "CandidatesConfig",
     "CulturalConfig",
     "FormConfig",
     "LayerConfig",
     "NetworkConfig",
     "OSMConfig",
     "OutputsConfig",
+    "ProgramConfig",
     "SocialConfig",
     "SynthesisConfig",
     "TownConfig",
@@ -376,6 +380,88 @@ class SynthesisConfig(_Model):
         description="A cell without a street node takes the values of the nearest node "
         "within this distance (m); farther cells are marked as without access.",
     )
+    normalise: Literal["percentile", "robust_z"] = Field(
+        "percentile", description="How indicators are brought to 0-1 within the town."
+    )
+    weights: dict[Dim, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: dict.fromkeys(DIMENSIONS, 1.0),
+        description="Dimension weights in the synergy index (0 leaves a dimension out).",
+    )
+    indicators: dict[Dim, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Per dimension: indicator column -> weight (negative: lower is better).",
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[Dim, float]) -> dict[Dim, float]:
+        if not any(w > 0 for w in v.values()):
+            raise ValueError("at least one dimension needs a weight above 0")
+        return v
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicators(cls, v: dict[Dim, dict[str, float]]) -> dict[Dim, dict[str, float]]:
+        for dim, cols in v.items():
+            wrong = [c for c in cols if not c.startswith(f"{dim}_")]
+            if wrong:
+                raise ValueError(
+                    f"{dim}: {wrong} are not {dim} indicators (their names start with '{dim}_')"
+                )
+            if not cols or all(w == 0 for w in cols.values()):
+                raise ValueError(f"{dim}: give at least one indicator with a weight")
+        return v
+
+
+class ProgramConfig(_Model):
+    """The development program simulated at each site (a site's own `program` wins)."""
+
+    third_places: Annotated[int, Field(ge=0)] = Field(1, description="New third places.")
+    activities: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=lambda: {"daily_needs": 2},
+        description="New activities: category (data/taxonomy/activities.toml) -> count.",
+    )
+    floor_area: Annotated[float, Field(ge=0)] = Field(0.0, description="New floor area (m²).")
+    residential_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="Share of the new floor area that is homes."
+    )
+    links: bool = Field(True, description="New pedestrian links across large sites.")
+
+
+class CandidatesConfig(_Model):
+    """Candidate sites and how their leverage is simulated and ranked."""
+
+    min_area: Annotated[float, Field(ge=0)] = Field(
+        400.0, description="Sites smaller than this (m²) are dropped as slivers."
+    )
+    empty_blocks: bool = Field(
+        True, description="Also consider blocks without buildings (not parks, water, cemeteries)."
+    )
+    access_distance: Annotated[float, Field(gt=0)] = Field(
+        25.0, description="Street nodes this close (m) to a site are its access points."
+    )
+    radius: Annotated[float, Field(gt=0)] = Field(800.0, description="Radius of the gains (m).")
+    near: Annotated[float, Field(gt=0)] = Field(
+        400.0, description="Walking distance of 'within reach' figures (m)."
+    )
+    link_min_area: Annotated[float, Field(ge=0)] = Field(
+        5000.0, description="Sites of at least this area (m²) get links across them."
+    )
+    max_links: Annotated[int, Field(ge=0)] = Field(3, description="Links per site, at most.")
+    detour: Annotated[float, Field(ge=1)] = Field(
+        1.5, description="Link access points the network joins only by this detour or more."
+    )
+    context_weight: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.25, description="Share of the surroundings' vitality in a site's score."
+    )
+    draws: Annotated[int, Field(ge=0)] = Field(
+        1000, description="Weight draws for the rank intervals."
+    )
+    kappa: Annotated[float, Field(gt=0)] = Field(
+        30.0, description="Concentration of the weight draws (larger: closer to the weights)."
+    )
+    seed: int = Field(1, description="Random seed of the weight draws.")
+    program: ProgramConfig = ProgramConfig()
 
 
 class CacheConfig(_Model):
@@ -410,6 +496,7 @@ class Workflow(_Model):
     social: SocialConfig = SocialConfig()
     cultural: CulturalConfig = CulturalConfig()
     synthesis: SynthesisConfig = SynthesisConfig()
+    candidates: CandidatesConfig = CandidatesConfig()
     outputs: OutputsConfig = OutputsConfig()
     cache: CacheConfig = CacheConfig()
 

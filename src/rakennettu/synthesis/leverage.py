@@ -1,0 +1,674 @@
+"""Leverage: what a development action at a site would do for the people around it.
+
+For each candidate site a *program* is simulated: new activities of given categories
+(for example one third place and two daily services), optionally new floor area (homes
+and jobs), and, on sites larger than a set area, new pedestrian links across the site
+between its access points. Only what can change is recomputed, through the network
+engine's incremental path: the accessibility of the nodes within the radius of the new
+places, and the centrality of the sources within the radius of the new links.
+
+Raw gains, with units, by dimension:
+
+social
+    ``soc_access_gain``: Σ over street nodes of the people there (residents + jobs) ×
+    the rise in their distance-decayed access to activities within R (people ×
+    activities, decay exp(-4d/R)); ``soc_variety_gain``: Σ people × the rise in the
+    number of activity categories within R (Hill number q = 0; it never falls when
+    activities are added, unlike the Shannon form); ``soc_residents_gain_daily``:
+    residents with no daily service within 400 m before and one after;
+    ``soc_people_added``: new residents and jobs from the program's floor area.
+cultural
+    ``cult_third_place_gain``: Σ residents × the rise in their decayed access to third
+    places within R; ``cult_residents_gain_third_place``: residents who had no third
+    place within 400 m and gain one; ``cult_landmark_context``: the weighted, decayed
+    landmarks and heritage within R of the site (the context it would join).
+morphological
+    ``morph_closeness_gain``: Σ over nodes of the rise in harmonic closeness within R from
+    the new links (1/m); ``morph_through_movement``: the betweenness within R of the
+    site's access points and link nodes after the change, less before (paths);
+    ``morph_far_gap``: the surroundings' floor area ratio less the site's (how much floor
+    area the site lacks relative to its neighbours, m²/m²); ``morph_coverage_gap``
+    likewise for ground coverage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from rakennettu.errors import ConfigError
+from rakennettu.network import (
+    StreetNetwork,
+    accessibility,
+    accessibility_update,
+    attach_points,
+    centrality,
+    centrality_update,
+)
+
+__all__ = [
+    "GAINS",
+    "LeverageContext",
+    "Program",
+    "build_context",
+    "choose_links",
+    "leverage_table",
+    "parse_program",
+    "people_by_node",
+    "simulate",
+]
+
+log = logging.getLogger(__name__)
+
+#: The raw gains by dimension, with their units (see the module docstring).
+GAINS: dict[str, dict[str, str]] = {
+    "soc": {
+        "soc_access_gain": "people × decayed activities",
+        "soc_variety_gain": "people × categories",
+        "soc_residents_gain_daily": "residents",
+        "soc_people_added": "residents + jobs",
+    },
+    "cult": {
+        "cult_third_place_gain": "residents × decayed third places",
+        "cult_residents_gain_third_place": "residents",
+        "cult_landmark_context": "weighted decayed landmarks",
+    },
+    "morph": {
+        "morph_closeness_gain": "1/m, summed over nodes",
+        "morph_through_movement": "paths",
+        "morph_far_gap": "m²/m²",
+        "morph_coverage_gap": "share 0-1",
+    },
+}
+
+_THIRD = "third_place"
+_DAILY = "daily_needs"
+
+
+@dataclass(frozen=True)
+class Program:
+    """A development program simulated at a site.
+
+    Attributes
+    ----------
+    activities
+        Activity category -> number of new places (categories of
+        ``data/taxonomy/activities.toml``, e.g. ``{"daily_needs": 2}``).
+    third_places
+        New third places (a café, a library branch, a community room).
+    floor_area
+        New floor area in m² (0 for none).
+    residential_share
+        Share of the new floor area that is homes; the rest is workplaces.
+    links
+        Add pedestrian links across the site when it is large enough.
+    """
+
+    activities: Mapping[str, int] = field(default_factory=lambda: {"daily_needs": 2})
+    third_places: int = 1
+    floor_area: float = 0.0
+    residential_share: float = 0.5
+    links: bool = True
+
+    def describe(self) -> str:
+        """The program in words.
+
+        Examples
+        --------
+        >>> Program().describe()
+        '1 third place, 2 daily needs, links across large sites'
+        """
+        parts = []
+        if self.third_places:
+            parts.append(f"{self.third_places} third place{'s' * (self.third_places != 1)}")
+        parts += [f"{n} {c.replace('_', ' ')}" for c, n in self.activities.items() if n]
+        if self.floor_area:
+            parts.append(
+                f"{self.floor_area:,.0f} m² floor area ({self.residential_share:.0%} homes)"
+            )
+        if self.links:
+            parts.append("links across large sites")
+        return ", ".join(parts) or "nothing"
+
+
+_PROGRAM_ITEM = re.compile(r"^\s*([a-z_]+)\s*=\s*([^\s,;]+)\s*$")
+
+
+def parse_program(text: str | None, default: Program, *, categories: set[str]) -> Program:
+    """Read a site's ``program`` text, e.g. ``"daily_needs=2, third_place=1, floor_area=3000"``.
+
+    Keys: an activity category (count), ``third_place`` (count), ``floor_area`` (m²),
+    ``residential`` (share 0-1), ``links`` (yes/no). Items left out keep the default;
+    an empty text gives the default.
+
+    Raises
+    ------
+    ConfigError
+        An unknown key or a value that is not a number.
+
+    Examples
+    --------
+    >>> p = parse_program("retail=3; links=no", Program(), categories={"retail", "daily_needs"})
+    >>> dict(p.activities), p.third_places, p.links
+    ({'daily_needs': 2, 'retail': 3}, 1, False)
+    """
+    if text is None or not str(text).strip():
+        return default
+    acts = dict(default.activities)
+    out = default
+    for item in re.split(r"[,;]", str(text)):
+        if not item.strip():
+            continue
+        m = _PROGRAM_ITEM.match(item)
+        if not m:
+            raise ConfigError(f"program {text!r}: {item.strip()!r} is not 'key=value'")
+        key, value = m.groups()
+        try:
+            if key == "links":
+                if value.lower() not in ("yes", "no", "true", "false"):
+                    raise ValueError(value)
+                out = replace(out, links=value.lower() in ("yes", "true"))
+            elif key == "third_place":
+                out = replace(out, third_places=int(value))
+            elif key == "floor_area":
+                out = replace(out, floor_area=float(value))
+            elif key == "residential":
+                out = replace(out, residential_share=float(value))
+            elif key in categories:
+                acts[key] = int(value)
+            else:
+                allowed = ["third_place", "floor_area", "residential", "links", *sorted(categories)]
+                raise ConfigError(
+                    f"program {text!r}: unknown key {key!r}; allowed: {', '.join(allowed)}"
+                )
+        except ValueError:
+            raise ConfigError(f"program {text!r}: {key} = {value!r} is not valid") from None
+    return replace(out, activities=acts)
+
+
+@dataclass(frozen=True, eq=False)
+class LeverageContext:
+    """Everything the simulation needs, computed once per town (see :func:`build_context`)."""
+
+    net: StreetNetwork
+    graph: nx.Graph
+    radius: float
+    near: float
+    people: pd.Series
+    residents: pd.Series
+    activities: gpd.GeoDataFrame
+    third_places: gpd.GeoDataFrame
+    act_attached: pd.DataFrame
+    tp_attached: pd.DataFrame
+    base_act: pd.DataFrame
+    base_tp: pd.DataFrame
+    base_centrality: pd.DataFrame
+    landmark_access: pd.Series
+    cells: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    categories: tuple[str, ...]
+    snap_distance: float
+    m2_per_resident: float
+    m2_per_job: float
+    link_min_area: float
+    max_links: int
+    detour: float
+    surroundings: float
+
+
+def _points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons and lines as points on them (the loader's features can be any geometry)."""
+    geoms = gdf.geometry
+    pts = geoms.where(geoms.geom_type == "Point", geoms.representative_point())
+    return gdf.set_geometry(pts)
+
+
+def _attach(net: StreetNetwork, pts: gpd.GeoDataFrame, category: Any, snap: float) -> pd.DataFrame:
+    att = attach_points(net, pts.geometry, max_distance=snap)
+    att["category"] = category if np.isscalar(category) else np.asarray(category)
+    return att
+
+
+def build_context(
+    net: StreetNetwork,
+    *,
+    activities: gpd.GeoDataFrame,
+    third_places: gpd.GeoDataFrame,
+    landmarks: gpd.GeoDataFrame,
+    people: pd.Series,
+    residents: pd.Series,
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    radius: float = 800.0,
+    near: float = 400.0,
+    snap_distance: float = 100.0,
+    m2_per_resident: float = 40.0,
+    m2_per_job: float = 35.0,
+    link_min_area: float = 5000.0,
+    max_links: int = 3,
+    detour: float = 1.5,
+    surroundings: float = 250.0,
+) -> LeverageContext:
+    """Compute the baseline that every site's simulation is compared with.
+
+    Parameters
+    ----------
+    net
+        The street network.
+    activities, third_places, landmarks
+        The town's classified places (``category`` for activities, ``weight`` for
+        landmarks); polygons count at a point on them.
+    people, residents
+        Per street node (indexed like ``net.node_ids``): residents + jobs, and residents.
+    cells
+        Analysis hexagons with ``morph_far`` and ``morph_coverage``.
+    buildings
+        Footprints with ``morph_footprint_area`` and ``morph_floor_area`` (m²).
+    radius
+        The radius of the gains (m).
+    near
+        The walking distance of "within reach" figures (m), e.g. 400.
+    snap_distance
+        How far (m) a place may lie from a street to be reached.
+    m2_per_resident, m2_per_job
+        Floor area per new resident and per new job (m²).
+    link_min_area
+        Sites of at least this area (m²) get links across them.
+    max_links
+        At most this many links per site.
+    detour
+        A link joins two access points whose network distance exceeds ``detour`` × their
+        straight-line distance.
+    surroundings
+        The floor area ratio of the surroundings is taken over cells within this distance
+        (m) of the site.
+
+    Returns
+    -------
+    LeverageContext
+    """
+    radii = sorted({float(near), float(radius)})
+    acts = _points(activities)
+    tps = _points(third_places)
+    marks = _points(landmarks)
+    act_att = _attach(net, acts, acts["category"].astype(str).to_numpy(), snap_distance)
+    tp_att = _attach(net, tps, _THIRD, snap_distance)
+    base_act = accessibility(net, act_att, radii=radii, categories="category")
+    base_tp = accessibility(net, tp_att, radii=radii)
+    lm_att = _attach(net, marks, "landmark", snap_distance)
+    lm_att["weight"] = marks["weight"].to_numpy(dtype=float) if "weight" in marks else 1.0
+    lm = accessibility(net, lm_att, radii=[radius], weights="weight")
+    cent = centrality(net, [radius])
+    cats = tuple(sorted(set(acts["category"].astype(str))))
+    return LeverageContext(
+        net=net,
+        graph=_graph(net),
+        radius=float(radius),
+        near=float(near),
+        people=people.reindex(net.node_ids).fillna(0.0),
+        residents=residents.reindex(net.node_ids).fillna(0.0),
+        activities=acts,
+        third_places=tps,
+        act_attached=act_att,
+        tp_attached=tp_att,
+        base_act=base_act,
+        base_tp=base_tp,
+        base_centrality=cent,
+        landmark_access=lm[("total", "decayed", radius)],
+        cells=cells,
+        buildings=buildings,
+        categories=cats,
+        snap_distance=snap_distance,
+        m2_per_resident=m2_per_resident,
+        m2_per_job=m2_per_job,
+        link_min_area=link_min_area,
+        max_links=max_links,
+        detour=detour,
+        surroundings=surroundings,
+    )
+
+
+def choose_links(
+    site: BaseGeometry,
+    access: list[Any],
+    nodes: gpd.GeoDataFrame,
+    graph: nx.Graph,
+    *,
+    max_links: int = 3,
+    detour: float = 1.5,
+) -> list[shapely.LineString]:
+    """Links across a site between access points the network now joins only by a detour.
+
+    Pairs of access points whose straight line stays inside the site (within 1 m) and
+    whose network distance exceeds ``detour`` × the straight line are candidates; the
+    ``max_links`` pairs that save the most metres are linked, each access point used once.
+
+    Examples
+    --------
+    A 300 m × 100 m block with streets on its four sides and a node in the middle of each
+    long side: a 100 m link across replaces a 400 m walk around.
+
+    >>> from shapely import box, Point
+    >>> xy = [(0, 0), (150, 0), (300, 0), (300, 100), (150, 100), (0, 100)]
+    >>> g = nx.cycle_graph(6)
+    >>> for a, b in g.edges:
+    ...     g.edges[a, b]["length"] = Point(xy[a]).distance(Point(xy[b]))
+    >>> nodes = gpd.GeoDataFrame(geometry=[Point(p) for p in xy], crs=3067)
+    >>> links = choose_links(box(0, 0, 300, 100), [0, 1, 2, 3, 4, 5], nodes, g)
+    >>> [(round(line.length), line.coords[0]) for line in links]
+    [(100, (150.0, 0.0))]
+    """
+    if len(access) < 2 or max_links <= 0:
+        return []
+    inside = site.buffer(1.0)
+    pts = nodes.geometry.loc[access]
+    cands = []
+    dist = {a: nx.single_source_dijkstra_path_length(graph, a, weight="length") for a in access}
+    for i, a in enumerate(access):
+        for b in access[i + 1 :]:
+            line = shapely.LineString([pts.loc[a], pts.loc[b]])
+            straight = line.length
+            if straight < 10.0 or not line.within(inside):
+                continue
+            d = dist[a].get(b, math.inf)
+            if d > detour * straight:
+                cands.append((d - straight, a, b, line))
+    cands.sort(key=lambda c: (-c[0], str(c[1]), str(c[2])))
+    used: set[Any] = set()
+    links: list[shapely.LineString] = []
+    for _, a, b, line in cands:
+        if a in used or b in used:
+            continue
+        links.append(line)
+        used |= {a, b}
+        if len(links) == max_links:
+            break
+    return links
+
+
+def _anchor(site: BaseGeometry, net: StreetNetwork) -> shapely.Point:
+    """The point of the site's boundary nearest the network: where new places open."""
+    edges = net.edges
+    i = edges.sindex.nearest(site, return_all=False)[1][0]
+    return shapely.ops.nearest_points(site.boundary, edges.geometry.iloc[i])[0]
+
+
+def _hill0(table: pd.DataFrame, cats: tuple[str, ...], r: float, rows: pd.Index) -> np.ndarray:
+    present = [c for c in cats if (c, "count", r) in table.columns]
+    if not present:
+        return np.zeros(len(rows))
+    counts = table.loc[rows, [(c, "count", r) for c in present]].to_numpy(dtype=float)
+    return (counts > 0).sum(axis=1).astype(float)
+
+
+def _col(table: pd.DataFrame, col: tuple[Any, ...], rows: pd.Index) -> np.ndarray:
+    """A column's values at some rows; zeros when the column does not exist."""
+    if col not in table.columns:
+        return np.zeros(len(rows))
+    return np.nan_to_num(table.loc[rows, col].to_numpy(dtype=float))
+
+
+def _rise(
+    before: pd.DataFrame, after: pd.DataFrame, col: tuple[Any, ...], rows: pd.Index
+) -> np.ndarray:
+    return _col(after, col, rows) - _col(before, col, rows)
+
+
+def simulate(
+    ctx: LeverageContext,
+    site: BaseGeometry,
+    access: list[Any],
+    program: Program,
+) -> dict[str, Any]:
+    """Simulate a program at a site and measure the raw gains (see the module docstring).
+
+    Parameters
+    ----------
+    ctx
+        The town's baseline (:func:`build_context`).
+    site
+        The site polygon.
+    access
+        Its access nodes (:func:`rakennettu.synthesis.candidates.access_nodes`).
+    program
+        What is built.
+
+    Returns
+    -------
+    dict
+        Every gain of :data:`GAINS`, plus ``links`` (the link geometries),
+        ``recomputed_nodes`` and ``program`` (in words).
+    """
+    net = ctx.net
+    r, near = ctx.radius, ctx.near
+    radii = sorted({near, r})
+
+    # links across a large site
+    lines: list[shapely.LineString] = []
+    if program.links and site.area >= ctx.link_min_area and len(access) >= 2:
+        lines = choose_links(
+            site,
+            access,
+            net.nodes,
+            ctx.graph,
+            max_links=ctx.max_links,
+            detour=ctx.detour,
+        )
+    if lines:
+        new_net, change = net.with_links(lines, snap_distance=2.0)
+    else:
+        new_net, change = net, None
+
+    # new places at the site's front door
+    anchor = _anchor(site, new_net)
+    n_new = sum(program.activities.values())
+    new_cats = [c for c, n in program.activities.items() for _ in range(n)]
+    new_act = gpd.GeoDataFrame(
+        {"category": new_cats},
+        geometry=[anchor] * n_new,
+        index=pd.Index([f"new-{i}" for i in range(n_new)]),
+        crs=net.crs,
+    )
+    new_tp = gpd.GeoDataFrame(
+        geometry=[anchor] * program.third_places,
+        index=pd.Index([f"new-{i}" for i in range(program.third_places)]),
+        crs=net.crs,
+    )
+    snap = max(ctx.snap_distance, 1e6)  # the anchor lies on the site's edge by a street
+    if change is not None:
+        old_act = _attach(new_net, ctx.activities, ctx.act_attached["category"], ctx.snap_distance)
+        old_tp = _attach(new_net, ctx.third_places, _THIRD, ctx.snap_distance)
+    else:
+        old_act, old_tp = ctx.act_attached, ctx.tp_attached
+    act_new_att = pd.concat([old_act, _attach(new_net, new_act, new_cats, snap)])
+    tp_new_att = pd.concat([old_tp, _attach(new_net, new_tp, _THIRD, snap)])
+
+    act = accessibility_update(
+        net, new_net, change, ctx.base_act, ctx.act_attached, act_new_att,
+        radii=radii, categories="category",
+    )  # fmt: skip
+    tp = accessibility_update(
+        net, new_net, change, ctx.base_tp, ctx.tp_attached, tp_new_att, radii=radii
+    )
+    old_ids = net.node_ids
+    rows = act.recomputed.intersection(old_ids)
+    people = ctx.people.loc[rows].to_numpy()
+    residents = ctx.residents.loc[rows].to_numpy()
+    gains: dict[str, Any] = {}
+    gains["soc_access_gain"] = float(
+        people @ _rise(ctx.base_act, act.table, ("total", "decayed", r), rows)
+    )
+    variety = _hill0(act.table, (*ctx.categories, *program.activities), r, rows) - _hill0(
+        ctx.base_act, ctx.categories, r, rows
+    )
+    gains["soc_variety_gain"] = float(people @ variety)
+    daily = (_DAILY, "count", near)
+    before = _col(ctx.base_act, daily, rows)
+    after = _col(act.table, daily, rows)
+    gains["soc_residents_gain_daily"] = float(residents[(before == 0) & (after > 0)].sum())
+    homes = program.floor_area * program.residential_share
+    gains["soc_people_added"] = float(
+        homes / ctx.m2_per_resident + (program.floor_area - homes) / ctx.m2_per_job
+    )
+
+    trows = tp.recomputed.intersection(old_ids)
+    tres = ctx.residents.loc[trows].to_numpy()
+    gains["cult_third_place_gain"] = float(
+        tres @ _rise(ctx.base_tp, tp.table, ("total", "decayed", r), trows)
+    )
+    before = _col(ctx.base_tp, ("total", "count", near), trows)
+    after = _col(tp.table, ("total", "count", near), trows)
+    gains["cult_residents_gain_third_place"] = float(tres[(before == 0) & (after > 0)].sum())
+    gains["cult_landmark_context"] = float(
+        np.nan_to_num(ctx.landmark_access.reindex(access).max()) if access else 0.0
+    )
+
+    # the links: closeness and through-movement
+    recomputed = act.recomputed.union(tp.recomputed)
+    if change is not None:
+        cent = centrality_update(net, new_net, change, ctx.base_centrality, [r])
+        crow = cent.recomputed.intersection(old_ids)
+        gains["morph_closeness_gain"] = float(
+            (
+                cent.table.loc[crow, ("harmonic", r)]
+                - ctx.base_centrality.loc[crow, ("harmonic", r)]
+            ).sum()
+        )
+        ends = pd.Index(access).union(change.added_nodes)
+        after = cent.table.loc[ends.intersection(cent.table.index), ("betweenness", r)].sum()
+        before = ctx.base_centrality.loc[
+            pd.Index(access).intersection(old_ids), ("betweenness", r)
+        ].sum()
+        gains["morph_through_movement"] = float(after - before)
+        recomputed = recomputed.union(cent.recomputed)
+    else:
+        gains["morph_closeness_gain"] = 0.0
+        gains["morph_through_movement"] = 0.0
+    far_gap, cov_gap = _gaps(ctx, site)
+    gains["morph_far_gap"] = far_gap
+    gains["morph_coverage_gap"] = cov_gap
+    gains["links"] = lines
+    gains["recomputed_nodes"] = len(recomputed)
+    gains["program"] = program.describe()
+    return gains
+
+
+def _gaps(ctx: LeverageContext, site: BaseGeometry) -> tuple[float, float]:
+    """Surroundings' FAR and coverage less the site's own."""
+    cells = ctx.cells
+    near = cells[cells.intersects(site.buffer(ctx.surroundings)) & ~cells.within(site)]
+    around_far = float(np.nanmean(near["morph_far"])) if len(near) else 0.0
+    around_cov = float(np.nanmean(near["morph_coverage"])) if len(near) else 0.0
+    b = ctx.buildings
+    hits = b.iloc[b.sindex.query(site, predicate="intersects")]
+    inside = shapely.area(shapely.intersection(hits.geometry.to_numpy(), site))
+    whole = hits.geometry.area.to_numpy()
+    share = np.divide(inside, whole, where=whole > 0, out=np.zeros(len(hits)))
+    floor = float((hits["morph_floor_area"].to_numpy() * share).sum())
+    area = float(site.area) or 1.0
+    return around_far - floor / area, around_cov - float(inside.sum()) / area
+
+
+def _graph(net: StreetNetwork) -> nx.Graph:
+    """A simple networkx graph of the network (shortest parallel segment), for link choice."""
+    g = nx.Graph()
+    e = net.edges
+    u = e.index.get_level_values(0)
+    v = e.index.get_level_values(1)
+    for a, b, w in zip(u, v, e["length"].to_numpy(dtype=float), strict=True):
+        if not g.has_edge(a, b) or g[a][b]["length"] > w:
+            g.add_edge(a, b, length=w)
+    return g
+
+
+def people_by_node(
+    net: StreetNetwork, buildings: gpd.GeoDataFrame, values: pd.DataFrame, *, snap: float = 250.0
+) -> pd.DataFrame:
+    """Sum building values (residents, jobs) at the street node nearest each building.
+
+    A building counts at the nearer end of the street segment nearest its
+    representative point (within ``snap`` metres; farther buildings are left out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``net.node_ids``, one column per column of ``values`` (0 where none).
+
+    Examples
+    --------
+    >>> from shapely import LineString, box
+    >>> G = nx.MultiGraph()
+    >>> G.graph["crs"] = "EPSG:3067"
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=100.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=100.0)
+    >>> b = gpd.GeoDataFrame(geometry=[box(10, 5, 20, 15), box(80, 5, 90, 15)], crs=3067)
+    >>> people_by_node(StreetNetwork.from_graph(G), b, pd.DataFrame({"residents": [4, 6]}))
+             residents
+    node_id
+    1              4.0
+    2              6.0
+    """
+    out = pd.DataFrame(0.0, index=net.node_ids, columns=list(values.columns))
+    if len(buildings) == 0:
+        return out
+    pts = buildings.geometry.representative_point()
+    att = attach_points(net, pts, max_distance=snap)
+    ok = att["attached"].to_numpy(dtype=bool)
+    near_u = att["dist_u"].to_numpy() <= att["dist_v"].to_numpy()
+    node = np.where(near_u, att["edge_u"].to_numpy(), att["edge_v"].to_numpy())[ok]
+    vals = values.reset_index(drop=True).iloc[np.flatnonzero(ok)]
+    sums = vals.groupby(node).sum()
+    out.loc[sums.index, sums.columns] = sums.to_numpy(dtype=float)
+    return out
+
+
+def leverage_table(
+    ctx: LeverageContext,
+    candidates: gpd.GeoDataFrame,
+    access: pd.Series,
+    programs: Mapping[Any, Program],
+    *,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Simulate every site's program and collect the raw gains, one row per site.
+
+    Parameters
+    ----------
+    ctx
+        The baseline (:func:`build_context`).
+    candidates
+        The sites (polygons).
+    access
+        Their access nodes (lists), on the candidates' index.
+    programs
+        The program of each site, by candidate id.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the candidates' index: every gain of :data:`GAINS`, ``links`` (list of
+        LineStrings), ``recomputed_nodes``, ``program``.
+    """
+    from tqdm.auto import tqdm
+
+    rows = {}
+    for cid in tqdm(candidates.index, desc="leverage", disable=not progress):
+        rows[cid] = simulate(
+            ctx, candidates.geometry.loc[cid], list(access.loc[cid]), programs[cid]
+        )
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = candidates.index.name
+    return table
