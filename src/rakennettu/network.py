@@ -1672,11 +1672,12 @@ def _resolve_points(
     att = attached[ok]
     if len(att):
         lv = net._edges.index.levels
+        # astype, not to_numpy(dtype=...): node ids may be strings (pandas' str dtype)
         keys = pd.MultiIndex.from_arrays(
             [
-                att["edge_u"].to_numpy(dtype=lv[0].dtype),
-                att["edge_v"].to_numpy(dtype=lv[1].dtype),
-                att["edge_key"].to_numpy(dtype=lv[2].dtype),
+                att["edge_u"].astype(lv[0].dtype),
+                att["edge_v"].astype(lv[1].dtype),
+                att["edge_key"].astype(lv[2].dtype),
             ]
         )
         edge = net._edges.index.get_indexer(keys).astype(np.int64)

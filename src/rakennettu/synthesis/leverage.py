@@ -192,6 +192,8 @@ def parse_program(text: str | None, default: Program, *, categories: set[str]) -
                 raise ConfigError(
                     f"program {text!r}: unknown key {key!r}; allowed: {', '.join(allowed)}"
                 )
+        except ConfigError:
+            raise
         except ValueError:
             raise ConfigError(f"program {text!r}: {key} = {value!r} is not valid") from None
     return replace(out, activities=acts)
@@ -347,12 +349,14 @@ def choose_links(
     *,
     max_links: int = 3,
     detour: float = 1.5,
+    slack: float = 30.0,
 ) -> list[shapely.LineString]:
     """Links across a site between access points the network now joins only by a detour.
 
-    Pairs of access points whose straight line stays inside the site (within 1 m) and
-    whose network distance exceeds ``detour`` × the straight line are candidates; the
-    ``max_links`` pairs that save the most metres are linked, each access point used once.
+    Pairs of access points whose straight line runs across the site (no more than
+    ``slack`` metres of it outside, to reach the streets) and whose network distance
+    exceeds ``detour`` × the straight line are candidates; the ``max_links`` pairs that
+    save the most metres are linked, each access point used once.
 
     Examples
     --------
@@ -371,7 +375,6 @@ def choose_links(
     """
     if len(access) < 2 or max_links <= 0:
         return []
-    inside = site.buffer(1.0)
     pts = nodes.geometry.loc[access]
     cands = []
     dist = {a: nx.single_source_dijkstra_path_length(graph, a, weight="length") for a in access}
@@ -379,7 +382,7 @@ def choose_links(
         for b in access[i + 1 :]:
             line = shapely.LineString([pts.loc[a], pts.loc[b]])
             straight = line.length
-            if straight < 10.0 or not line.within(inside):
+            if straight < 10.0 or line.difference(site).length > slack:
                 continue
             d = dist[a].get(b, math.inf)
             if d > detour * straight:

@@ -107,9 +107,15 @@ def rank_intervals(
     """
     used = [d for d in DIMENSIONS if weights.get(d, 0) > 0]
     w = np.array([weights[d] for d in used], dtype=float)
+    base = ranks(_score(dims, weights, context, context_weight))
+    if draws == 0:
+        fixed = base.to_numpy()
+        frame = pd.DataFrame(
+            {"rank_median": fixed, "rank_p05": fixed, "rank_p95": fixed}, index=dims.index
+        )
+        return frame, 1.0
     rng = np.random.default_rng(seed)
     samples = rng.dirichlet(kappa * w / w.sum(), size=draws)
-    base = ranks(_score(dims, weights, context, context_weight))
     top_ids = set(base.sort_values(kind="stable").index[:top])
     all_ranks = np.empty((draws, len(dims)), dtype=int)
     stay = np.empty(draws)
@@ -122,7 +128,7 @@ def rank_intervals(
     frame = pd.DataFrame(
         {"rank_median": q[1], "rank_p05": q[0], "rank_p95": q[2]}, index=dims.index
     ).astype(int)
-    return frame, float(stay.mean()) if draws else 1.0
+    return frame, float(stay.mean())
 
 
 def sensitivity(

@@ -1,0 +1,341 @@
+"""Leverage and ranking on a constructed town whose answer is known by design.
+
+    cluster A (3x3 grid, 100 m)        single street          cluster B         dead end
+    o---o---o                                              o---o---o
+    |   |   |        [lot M]                               |   |   |              [lot E]
+    o---o---o---o---o---o---o---o---o---o---o---o---o---o---o---o---o---o---o---o---o
+    |   |   |                                              |   |   |
+    o---o---o                                              o---o---o
+    x=0    200                      (600)               1000   1200             (1700)
+
+Both clusters have residents, shops and a landmark, and no third place. Lot M lies on the
+single street halfway between them; lot E, identical, at the far end of a dead end east of
+cluster B. A café and two daily services at M reach the people of both clusters; at E
+almost nobody.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely import Point, box
+
+from rakennettu.network import StreetNetwork, accessibility
+from rakennettu.synthesis.candidates import access_nodes
+from rakennettu.synthesis.leverage import (
+    GAINS,
+    Program,
+    build_context,
+    leverage_table,
+    parse_program,
+    simulate,
+)
+from rakennettu.synthesis.ranking import dimension_gains, rank_candidates
+
+X0, Y0 = 385_000.0, 6_672_000.0  # central Helsinki in ETRS-TM35FIN
+
+
+def _town(dx: float = 0.0, dy: float = 0.0):
+    ox, oy = X0 + dx, Y0 + dy
+    g = nx.MultiGraph(crs="EPSG:3067")
+
+    def node(name, x, y):
+        g.add_node(name, x=ox + x, y=oy + y)
+
+    def edge(a, b):
+        pa = Point(g.nodes[a]["x"], g.nodes[a]["y"])
+        pb = Point(g.nodes[b]["x"], g.nodes[b]["y"])
+        g.add_edge(a, b, length=pa.distance(pb))
+
+    for cx, name in ((0, "A"), (1000, "B")):
+        for i in range(3):
+            for j in range(3):
+                node(f"{name}{i}{j}", cx + 100 * i, 100 * j)
+        for i in range(3):
+            for j in range(3):
+                if i < 2:
+                    edge(f"{name}{i}{j}", f"{name}{i + 1}{j}")
+                if j < 2:
+                    edge(f"{name}{i}{j}", f"{name}{i}{j + 1}")
+    street = [f"S{k}" for k in range(1, 8)]  # 300 .. 900 along y = 100
+    for k, s in enumerate(street):
+        node(s, 300 + 100 * k, 100)
+    chain = ["A21", *street, "B01"]
+    for a, b in itertools.pairwise(chain):
+        edge(a, b)
+    dead = [f"D{k}" for k in range(1, 6)]  # 1300 .. 1700 along y = 100
+    for k, d in enumerate(dead):
+        node(d, 1300 + 100 * k, 100)
+    chain = ["B21", *dead]
+    for a, b in itertools.pairwise(chain):
+        edge(a, b)
+
+    nodes = gpd.GeoDataFrame(
+        index=pd.Index(list(g.nodes), name="node_id"),
+        geometry=[Point(d["x"], d["y"]) for _, d in g.nodes(data=True)],
+        crs=3067,
+    )
+    cluster = nodes.index.str.match(r"^[AB]\d\d$")
+    residents = pd.Series(np.where(cluster, 100.0, 0.0), index=nodes.index)
+
+    def pts(xys, **cols):
+        return gpd.GeoDataFrame(cols, geometry=[Point(ox + x, oy + y) for x, y in xys], crs=3067)
+
+    shops = [(50, 0), (150, 200), (1050, 0), (1150, 200)]
+    activities = pts(shops, category=["retail", "food_drink", "retail", "food_drink"])
+    third_places = pts([], category=[])
+    landmarks = pts([(100, 150), (1100, 150)], weight=[3.0, 3.0])
+    lots = gpd.GeoDataFrame(
+        {"kind": ["vacant_land", "vacant_land"]},
+        geometry=[
+            box(ox + 560, oy + 105, ox + 640, oy + 185),  # M, on the single street
+            box(ox + 1660, oy + 105, ox + 1740, oy + 185),  # E, at the dead end
+        ],
+        index=pd.Index(["M", "E"], name="candidate_id"),
+        crs=3067,
+    )
+    cells = [box(ox + x, oy - 100, ox + x + 100, oy + 300) for x in range(-100, 1800, 100)]
+    grid = gpd.GeoDataFrame(
+        {"morph_far": [0.0] * len(cells), "morph_coverage": [0.0] * len(cells)},
+        geometry=cells,
+        crs=3067,
+    )
+    buildings = gpd.GeoDataFrame(
+        {"morph_floor_area": pd.Series([], dtype=float)},
+        geometry=gpd.GeoSeries([], crs=3067),
+        crs=3067,
+    )
+    return g, nodes, residents, activities, third_places, landmarks, lots, grid, buildings
+
+
+def _context(town, **kw):
+    g, _, residents, acts, tps, marks, _, grid, buildings = town
+    net = StreetNetwork.from_graph(g)
+    ctx = build_context(
+        net,
+        activities=acts,
+        third_places=tps,
+        landmarks=marks,
+        people=residents,
+        residents=residents,
+        cells=grid,
+        buildings=buildings,
+        radius=800,
+        near=400,
+        snap_distance=50,
+        **kw,
+    )
+    return net, ctx
+
+
+@pytest.fixture(scope="module")
+def town():
+    return _town()
+
+
+@pytest.fixture(scope="module")
+def ranked(town):
+    _, ctx = _context(town)
+    lots = town[6]
+    access = access_nodes(lots, town[1], distance=25)
+    gains = leverage_table(ctx, lots, access, {i: Program() for i in lots.index})
+    return gains, rank_candidates(gains, {"morph": 1, "soc": 1, "cult": 1}, draws=200)
+
+
+def test_lot_between_the_clusters_ranks_above_the_lot_at_the_edge(ranked):
+    gains, ranking = ranked
+    t = ranking.table
+    assert t.loc["M", "rank"] == 1 and t.loc["E", "rank"] == 2
+    for dim in ("soc", "cult"):
+        assert t.loc["M", f"gain_{dim}"] > t.loc["E", f"gain_{dim}"], dim
+    assert t.loc["M", "gain_morph"] >= t.loc["E", "gain_morph"]
+    assert gains.loc["M", "cult_residents_gain_third_place"] > 0
+    assert gains.loc["E", "cult_residents_gain_third_place"] == 0  # nobody lives near E
+    assert "residents gain a third place within 400 m" in t.loc["M", "why"]
+
+
+def test_social_gain_equals_a_full_recomputation(town):
+    net, ctx = _context(town)
+    lots, nodes, residents = town[6], town[1], town[2]
+    access = access_nodes(lots, nodes, distance=25)
+    gains = simulate(ctx, lots.geometry["M"], list(access["M"]), Program())
+    # full: attach every activity, old and new, and recompute every node
+    from rakennettu.synthesis.leverage import _anchor, _attach
+
+    anchor = _anchor(lots.geometry["M"], net)
+    new = gpd.GeoDataFrame(
+        {"category": ["daily_needs"] * 2}, geometry=[anchor] * 2, crs=3067, index=["n0", "n1"]
+    )
+    allpts = pd.concat([ctx.act_attached, _attach(net, new, ["daily_needs"] * 2, 1e6)])
+    full = accessibility(net, allpts, radii=[400, 800], categories="category")
+    rise = full[("total", "decayed", 800)] - ctx.base_act[("total", "decayed", 800)]
+    assert gains["soc_access_gain"] == pytest.approx(float(residents @ rise), rel=1e-9)
+
+
+def _closeness_nx(g: nx.MultiGraph, radius: float) -> pd.Series:
+    out = {}
+    for n in g.nodes:
+        d = nx.single_source_dijkstra_path_length(g, n, cutoff=radius, weight="length")
+        out[n] = sum(1 / v for k, v in d.items() if k != n and v > 0)
+    return pd.Series(out)
+
+
+def test_link_across_a_large_lot_raises_closeness_as_networkx_says():
+    # a 300 x 200 m block between two streets; its access points face each other
+    g = nx.MultiGraph(crs="EPSG:3067")
+    xy = {
+        "sw": (0, 0), "s": (150, 0), "se": (300, 0),
+        "nw": (0, 200), "n": (150, 200), "ne": (300, 200),
+    }  # fmt: skip
+    for k, (x, y) in xy.items():
+        g.add_node(k, x=X0 + x, y=Y0 + y)
+    for a, b in [("sw", "s"), ("s", "se"), ("se", "ne"), ("ne", "n"), ("n", "nw"), ("nw", "sw")]:
+        g.add_edge(a, b, length=Point(xy[a]).distance(Point(xy[b])))
+    net = StreetNetwork.from_graph(g)
+    nodes = gpd.GeoDataFrame(
+        index=pd.Index(list(xy), name="node_id"),
+        geometry=[Point(X0 + x, Y0 + y) for x, y in xy.values()],
+        crs=3067,
+    )
+    site = box(X0 + 10, Y0 + 5, X0 + 290, Y0 + 195)
+    empty = gpd.GeoDataFrame({"category": []}, geometry=gpd.GeoSeries([], crs=3067), crs=3067)
+    people = pd.Series(1.0, index=nodes.index)
+    ctx = build_context(
+        net, activities=empty, third_places=empty.drop(columns="category"),
+        landmarks=empty.assign(weight=[]), people=people, residents=people,
+        cells=gpd.GeoDataFrame({"morph_far": [0.0], "morph_coverage": [0.0]},
+                               geometry=[site.buffer(300)], crs=3067),
+        buildings=gpd.GeoDataFrame({"morph_floor_area": []},
+                                   geometry=gpd.GeoSeries([], crs=3067), crs=3067),
+        radius=800, near=400, link_min_area=5000,
+    )  # fmt: skip
+    access = access_nodes(gpd.GeoDataFrame(geometry=[site], crs=3067), nodes, distance=25)
+    gains = simulate(ctx, site, list(access.iloc[0]), Program(activities={}, third_places=0))
+    assert len(gains["links"]) == 1
+    assert {tuple(round(c) for c in p) for p in gains["links"][0].coords} == {
+        (X0 + 150, Y0),
+        (X0 + 150, Y0 + 200),
+    }
+    before = _closeness_nx(g, 800)
+    g2 = g.copy()
+    g2.add_edge("s", "n", length=200.0)
+    after = _closeness_nx(g2, 800)
+    assert gains["morph_closeness_gain"] == pytest.approx(float((after - before).sum()), rel=1e-9)
+    assert gains["morph_closeness_gain"] > 0
+
+
+@pytest.mark.parametrize(
+    ("dx", "dy"), [(0, 0), (250_000, -1_000_000)], ids=["helsinki", "shifted-1000km"]
+)
+def test_ranking_is_invariant_to_a_crs_offset_and_row_order(ranked, dx, dy):
+    town = _town(dx, dy)
+    _, ctx = _context(town)
+    lots = town[6].iloc[::-1]  # reversed rows
+    access = access_nodes(lots, town[1], distance=25)
+    gains = leverage_table(ctx, lots, access, {i: Program() for i in lots.index})
+    ranking = rank_candidates(gains, {"morph": 1, "soc": 1, "cult": 1}, draws=200)
+    base = ranked[1].table
+    pd.testing.assert_series_equal(ranking.table["rank"].sort_index(), base["rank"].sort_index())
+    for col in [c for d in GAINS.values() for c in d]:
+        assert gains.loc[["M", "E"], col].to_numpy() == pytest.approx(
+            ranked[0].loc[["M", "E"], col].to_numpy(), rel=1e-9, abs=1e-9
+        ), col
+
+
+@pytest.fixture(scope="module")
+def mono_context(town):
+    return _context(town)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(k=st.integers(0, 4), extra=st.sampled_from(["daily_needs", "retail", "culture"]))
+def test_more_activities_never_lower_the_social_gain(mono_context, town, k, extra):
+    _, ctx = mono_context
+    lots, nodes = town[6], town[1]
+    access = list(access_nodes(lots, nodes, distance=25)["M"])
+    base = Program(activities={extra: k}, third_places=0)
+    more = Program(activities={extra: k + 1}, third_places=0)
+    g0 = simulate(ctx, lots.geometry["M"], access, base)
+    g1 = simulate(ctx, lots.geometry["M"], access, more)
+    for col in GAINS["soc"]:
+        assert g1[col] >= g0[col] - 1e-12, col
+
+
+gain_tables = st.integers(2, 12).flatmap(
+    lambda n: st.lists(
+        st.lists(st.floats(0, 1e6, allow_nan=False), min_size=11, max_size=11),
+        min_size=n,
+        max_size=n,
+    )
+)
+
+
+def _gains(rows):
+    cols = [c for d in GAINS.values() for c in d]
+    return pd.DataFrame(rows, columns=cols, index=[f"C{i}" for i in range(len(rows))]).assign(
+        links=[[] for _ in rows]
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=gain_tables, w=st.tuples(*[st.floats(0.1, 5)] * 3))
+def test_scores_stay_in_range(rows, w):
+    weights = dict(zip(("morph", "soc", "cult"), w, strict=True))
+    t = rank_candidates(_gains(rows), weights, draws=20).table
+    assert ((t["score"] > 0) & (t["score"] <= 1)).all()
+    assert t["rank"].between(1, len(rows)).all()
+    assert (t["rank_p05"] <= t["rank_p95"]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=gain_tables, seed=st.integers(0, 1000))
+def test_ranking_does_not_depend_on_row_order(rows, seed):
+    g = _gains(rows)
+    shuffled = g.sample(frac=1, random_state=seed)
+    a = rank_candidates(g, {"morph": 1, "soc": 2, "cult": 1}, draws=10).table["rank"]
+    b = rank_candidates(shuffled, {"morph": 1, "soc": 2, "cult": 1}, draws=10).table["rank"]
+    pd.testing.assert_series_equal(a.sort_index(), b.sort_index())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=gain_tables, noise=st.lists(st.floats(0, 1e6, allow_nan=False), min_size=12, max_size=12)
+)
+def test_a_zero_weight_removes_a_dimensions_influence(rows, noise):
+    g = _gains(rows)
+    scrambled = g.copy()
+    for col in GAINS["cult"]:  # change the cultural gains arbitrarily
+        scrambled[col] = noise[: len(g)]
+    w = {"morph": 1.0, "soc": 1.0, "cult": 0.0}
+    a = rank_candidates(g, w, draws=0).table
+    b = rank_candidates(scrambled, w, draws=0).table
+    pd.testing.assert_series_equal(a["score"].sort_index(), b["score"].sort_index())
+
+
+def test_program_text():
+    cats = {"daily_needs", "retail"}
+    p = parse_program("retail=2, third_place=0, floor_area=1200, residential=0.75", Program(),
+                      categories=cats)  # fmt: skip
+    assert dict(p.activities) == {"daily_needs": 2, "retail": 2}
+    assert (p.third_places, p.floor_area, p.residential_share) == (0, 1200.0, 0.75)
+    from rakennettu import ConfigError
+
+    with pytest.raises(ConfigError, match=r"unknown key 'retial'"):
+        parse_program("retial=1", Program(), categories=cats)
+    with pytest.raises(ConfigError, match=r"floor_area = 'lots' is not valid"):
+        parse_program("floor_area=lots", Program(), categories=cats)
+
+
+def test_dimension_gains_are_percentiles():
+    g = _gains([[float(i)] * 11 for i in range(5)])
+    _, dims = dimension_gains(g)
+    assert dims["gain_soc"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
