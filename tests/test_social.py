@@ -31,10 +31,10 @@ from rakennettu.layers.social import (
     land_use_mix,
     nearest_distance,
     social_layer,
-    write_geotiff,
 )
 from rakennettu.naming import describe
 from rakennettu.network import StreetNetwork, attach_points
+from rakennettu.outputs.rasters import write_geotiff
 
 CRS = "EPSG:3067"
 RTOL = 1e-12

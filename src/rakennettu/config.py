@@ -314,6 +314,13 @@ class NetworkConfig(_Model):
         return tuple(sorted(v))
 
 
+BuildingUseName = Literal[
+    "residential", "commercial", "office", "industrial", "public", "religious", "education",
+    "health", "culture", "sport", "parking", "other", "unknown",
+]  # fmt: skip
+"""The building use vocabulary of ``data/taxonomy/building_use.toml``."""
+
+
 class FormConfig(_Model):
     """Urban form: floor areas and tessellation."""
 
@@ -339,6 +346,15 @@ class SocialConfig(_Model):
     )
     bandwidth: Annotated[float, Field(gt=0)] = Field(
         200.0, description="Kernel bandwidth of the density surfaces (m)."
+    )
+    residential_uses: tuple[BuildingUseName, ...] = Field(
+        ("residential",),
+        description="Building uses whose floor area houses residents (add 'unknown' where "
+        "homes are mostly mapped as building=yes).",
+    )
+    job_uses: tuple[BuildingUseName, ...] = Field(
+        ("commercial", "office", "industrial", "public", "education", "health", "culture"),
+        description="Building uses whose floor area is counted as workplaces.",
     )
 
 

@@ -17,8 +17,10 @@ import geopandas as gpd
 
 from rakennettu.config import Workflow, load_workflow
 from rakennettu.layers.morphology import morphology_layer
+from rakennettu.layers.social import social_layer
 from rakennettu.network import StreetNetwork
 from rakennettu.outputs.gpkg import write_gpkg
+from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
 from rakennettu.synthesis.grid import hex_grid
@@ -146,9 +148,26 @@ def run(
             default_floors=wf.form.default_floors,
             progress=progress,
         )
+    with stage("social"):
+        social = social_layer(
+            town,
+            net,
+            radii=radii,
+            snap_distance=wf.network.snap_distance,
+            m2_per_resident=wf.social.m2_per_resident,
+            m2_per_job=wf.social.m2_per_job,
+            raster_cell=wf.social.raster_cell,
+            bandwidth=wf.social.bandwidth,
+            storey_height=wf.form.storey_height,
+            default_floors=wf.form.default_floors,
+            residential_uses=wf.social.residential_uses,
+            job_uses=wf.social.job_uses,
+            progress=progress,
+        )
     with stage("cells"):
-        nodes = town.nodes.join(morph.nodes)
-        buildings = town.buildings.join(morph.buildings)
+        nodes = town.nodes.join(morph.nodes).join(social.nodes)
+        people = social.buildings.drop(columns=["geometry", "in_area"])
+        buildings = town.buildings.join(morph.buildings).join(people, how="left")
         grid = hex_grid(town.area, wf.synthesis.cell_size, crs=town.crs)
         cells = grid.join(cells_from_nodes(grid, nodes, reach=wf.synthesis.node_reach))
         cells = cells.join(form_by_cell(grid, buildings, morph.cells))
@@ -165,16 +184,20 @@ def run(
     with stage("write"):
         out.mkdir(parents=True, exist_ok=True)
         gpkg = write_gpkg(layers, out / "vitality.gpkg")
+        files = {"gpkg": gpkg}
+        for name, raster in social.rasters.items():
+            files[name] = write_geotiff(raster, out / "surfaces" / f"{name}.tif")
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
     timings.update(stage.timings)
     timings.update({f"morphology.{k}": v for k, v in morph.timings.items()})
+    timings.update({f"social.{k}": v for k, v in social.timings.items()})
     return RunResult(
         workflow=wf,
         town=town,
         out_dir=out,
         layers=layers,
-        files={"gpkg": gpkg},
+        files=files,
         timings=timings,
     )
 

@@ -41,8 +41,9 @@ Residents and jobs (:func:`floor_areas`, :func:`estimate_population`,
     person where there is no grid. Summed per node over the buildings within ``R`` on
     the network: the people a place serves.
 
-Density surfaces (:func:`kernel_density`, :func:`write_geotiff`)
-    Quartic-kernel densities of activities and residents, per km², as GeoTIFF.
+Density surfaces (:func:`kernel_density`)
+    Quartic-kernel densities of activities and residents, per km², written as GeoTIFF by
+    :func:`rakennettu.outputs.rasters.write_geotiff`.
 
 :func:`social_layer` runs all of it for a :class:`~rakennettu.town.Town` and returns a
 :class:`SocialLayer`. The columns are listed, with units and sources, in
@@ -58,7 +59,6 @@ import time
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -73,7 +73,6 @@ from shapely.geometry.base import BaseGeometry
 from tqdm.auto import tqdm
 
 from rakennettu._geo import as_area, polygonal
-from rakennettu._io import atomic_path
 from rakennettu.crs import require_projected
 from rakennettu.errors import CRSError
 from rakennettu.layers.form import DEFAULT_FLOORS, FLOORS, STOREY_HEIGHT, estimate_floors
@@ -101,7 +100,6 @@ __all__ = [
     "land_use_mix",
     "nearest_distance",
     "social_layer",
-    "write_geotiff",
 ]
 
 log = logging.getLogger(__name__)
@@ -1295,77 +1293,6 @@ def kernel_density(
         "total_weight": float(w.sum()),
     }
     return Raster(array=density, transform=transform, crs=crs, source="", meta=meta)
-
-
-def write_geotiff(raster: Raster, path: str | Path, *, description: str | None = None) -> Path:
-    """Write a raster as a single-band float32 GeoTIFF, atomically.
-
-    The file appears only when complete (written beside it, then renamed). NaN is the
-    nodata value; the raster's ``meta`` goes into the dataset tags.
-
-    Parameters
-    ----------
-    raster
-        The raster, e.g. from :func:`kernel_density`.
-    path
-        The file to write (replaced if it exists).
-    description
-        A band description, e.g. the indicator name.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Examples
-    --------
-    >>> import tempfile, rasterio
-    >>> from shapely import Point, box
-    >>> r = kernel_density(gpd.GeoSeries([Point(50, 50)], crs=3067),
-    ...                    area=box(0, 0, 100, 100), cell=10, bandwidth=50)
-    >>> p = write_geotiff(r, Path(tempfile.mkdtemp()) / "density.tif")
-    >>> with rasterio.open(p) as src:
-    ...     print(src.crs.to_epsg(), src.res, src.shape)
-    3067 (10.0, 10.0) (10, 10)
-    """
-    import rasterio
-    import rasterio.crs
-
-    arr = np.asarray(raster.array, dtype=np.float32)
-    if arr.ndim != 2:
-        raise ValueError(f"raster.array must be 2-D, got shape {arr.shape}")
-    epsg = CRS.from_user_input(raster.crs).to_epsg()
-    rio_crs = (
-        rasterio.crs.CRS.from_epsg(epsg)
-        if epsg
-        else rasterio.crs.CRS.from_wkt(CRS.from_user_input(raster.crs).to_wkt())
-    )
-    final = Path(path)
-    with (
-        atomic_path(final) as tmp,
-        rasterio.open(
-            tmp,
-            "w",
-            driver="GTiff",
-            width=arr.shape[1],
-            height=arr.shape[0],
-            count=1,
-            dtype="float32",
-            crs=rio_crs,
-            transform=raster.transform,
-            nodata=np.nan,
-            compress="deflate",
-        ) as dst,
-    ):
-        dst.write(arr, 1)
-        if raster.meta:
-            dst.update_tags(**{str(k): str(v) for k, v in raster.meta.items()})
-        if description:
-            dst.set_band_description(1, description)
-    return final
-
-
-# ----------------------------------------------------------------------------- all of it
 
 
 @dataclass(frozen=True, eq=False)
