@@ -38,11 +38,13 @@ different sizes are compared by rates and typical values, never totals:
 
 The cross-town *vitality* ranks the towns by their built environment with the method of
 the within-town index applied to towns instead of cells (:func:`compare_towns`): each
-indicator's town median is turned into a percentile rank *among the towns of the batch*
-(lower is better for distances), averaged per dimension with the indicator weights of the
-bundled defaults, and the three dimension scores combined by a weighted geometric mean.
-Limits: it is relative (adding or removing a town changes every score, and with few
-towns the ranks are coarse: 0, 0.5 and 1 for three towns); medians depend on how the
+indicator's town median is turned into a mid-rank percentile *among the towns of the
+batch* (``(rank - 0.5) / n``, lower is better for distances; :func:`rank_across`),
+averaged per dimension with the indicator weights of the bundled defaults, and the three
+dimension scores combined by a weighted geometric mean. Limits: it is relative (adding
+or removing a town changes every score, and with few towns the ranks are coarse: 1/6,
+1/2 and 5/6 for three towns; it says which town is ahead, not by how much); a town
+without any value in a dimension gets no vitality; medians depend on how the
 study area is drawn (fields and forest inside it lower them); OSM completeness differs
 between towns (a missing café reads as a missing third place); an indicator missing in
 every town is left out and one missing in a town counts only for the others.
@@ -80,6 +82,7 @@ __all__ = [
     "TownResult",
     "batch_key",
     "compare_towns",
+    "rank_across",
     "run_batch",
     "town_summary",
     "write_comparison",
@@ -517,11 +520,9 @@ def compare_towns(
     ...     weights={"morph": 1, "soc": 1, "cult": 1})
     >>> table["vitality_rank"].to_dict()
     {'b': 1, 'c': 2, 'a': 3}
-    >>> table.loc["b", ["residents_per_km2", "score_cult"]].tolist()
-    [2000.0, 1.0]
+    >>> table.loc["b", ["residents_per_km2", "score_cult"]].round(3).tolist()
+    [2000.0, 0.833]
     """
-    from rakennettu.synthesis.scores import vitality
-
     d_spec, d_weights = _default_index()
     spec = {str(d): dict(c) for d, c in (indicators or d_spec).items()}
     dim_w = {str(d): float(w) for d, w in (weights or d_weights).items()}
@@ -580,7 +581,7 @@ def compare_towns(
     if used:
         medians = table[[f"median_{c}" for cols in used.values() for c in cols]]
         medians = medians.rename(columns=lambda c: c.removeprefix("median_"))
-        scores = vitality(medians, used, {d: dim_w[d] for d in used}, method="percentile")
+        scores = _across_towns(medians, used, {d: dim_w[d] for d in used})
         for dim in ("morph", "soc", "cult"):
             table[f"score_{dim}"] = scores.get(f"score_{dim}", np.nan)
         table["vitality"] = scores["synergy"]
@@ -590,6 +591,53 @@ def compare_towns(
     table["vitality_rank"] = order.astype(int)
     table = table.sort_values(["vitality_rank", "title"], kind="stable")
     return table, notes
+
+
+def rank_across(values: pd.Series, *, reverse: bool = False) -> pd.Series:
+    """Mid-rank percentile of each town among the towns with a value: ``(rank - 0.5) / n``.
+
+    Unlike the within-town normalisation (0 for the lowest of many cells), no town gets 0
+    or 1, so with few towns the lowest is not floored out of the geometric mean.
+
+    Examples
+    --------
+    >>> rank_across(pd.Series([3.0, 1.0, 2.0, np.nan])).round(3).tolist()
+    [0.833, 0.167, 0.5, nan]
+    >>> rank_across(pd.Series([3.0, 1.0]), reverse=True).tolist()
+    [0.25, 0.75]
+    """
+    x = pd.to_numeric(values, errors="coerce").astype(float)
+    ok = x.notna()
+    out = pd.Series(np.nan, index=x.index, name=values.name)
+    n = int(ok.sum())
+    if n:
+        s = (x[ok].rank(method="average") - 0.5) / n
+        out[ok] = (1.0 - s) if reverse else s
+    return out
+
+
+def _across_towns(
+    medians: pd.DataFrame, spec: Mapping[str, Mapping[str, float]], weights: Mapping[str, float]
+) -> pd.DataFrame:
+    """Dimension scores and their synergy, of towns ranked among each other."""
+    from rakennettu.synthesis.scores import synergy, weighted_mean
+
+    norm = pd.DataFrame(
+        {
+            c: rank_across(medians[c], reverse=w < 0)
+            for cols in spec.values()
+            for c, w in cols.items()
+        },
+        index=medians.index,
+    )
+    dims = pd.DataFrame(
+        {f"score_{d}": weighted_mean(norm, cols) for d, cols in spec.items()}, index=medians.index
+    )
+    present = dims.notna().all(axis=1)
+    out = dims.assign(synergy=np.nan)
+    if present.any():
+        out.loc[present, "synergy"] = synergy(dims[present], weights).to_numpy()
+    return out
 
 
 def _site_label(cand: Mapping[str, Any]) -> str:
@@ -649,6 +697,8 @@ def _bar_svg(value: Any) -> str:
 
 _HTML_COLUMNS = [
     ("area_km2", "area km²", 2),
+    ("residents", "residents", 0),
+    ("jobs", "jobs", 0),
     ("residents_per_km2", "residents / km²", 0),
     ("jobs_per_km2", "jobs / km²", 0),
     ("street_km_per_km2", "street km / km²", 1),
@@ -713,8 +763,8 @@ area; indicator values are medians over each town's 1 ha cells with network acce
 <tbody>{"".join(body)}</tbody></table>
 <h2>How towns are compared</h2>
 <p>The vitality of a town here is the within-town index applied to towns instead of
-cells: each indicator's town median is ranked among the towns of this batch (percentile
-rank, 0 lowest, 1 highest; lower is better for distances), the ranks are averaged per
+cells: each indicator's town median is ranked among the towns of this batch (mid-rank
+percentile (rank - 0.5) / n; lower is better for distances), the ranks are averaged per
 dimension with the indicator weights of the bundled defaults, and the three dimension
 scores are combined by a weighted geometric mean, so a town scores high only when all
 three dimensions are strong.</p>
