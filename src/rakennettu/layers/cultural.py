@@ -1274,6 +1274,7 @@ def _resident_weights(
     residents: pd.Series | None,
     storey_height: float,
     default_floors: float,
+    residential_uses: Sequence[str],
 ) -> tuple[F64, str]:
     if residents is not None:
         missing = buildings.index.difference(residents.index)
@@ -1296,7 +1297,8 @@ def _resident_weights(
         if "use" in buildings
         else np.full(len(buildings), None)
     )
-    residential = np.asarray([u == "residential" for u in use], dtype=bool)
+    homes = set(residential_uses)
+    residential = np.asarray([u in homes for u in use], dtype=bool)
     w = np.where(residential, area * floors.iloc[:, 0].to_numpy(dtype=float), 0.0)
     return w, "residential floor area"
 
@@ -1356,6 +1358,7 @@ def residents_near_third_places(
     snap_distance: float,
     distance: float = 400.0,
     residents: pd.Series | None = None,
+    residential_uses: Sequence[str] = ("residential",),
     storey_height: float = STOREY_HEIGHT,
     default_floors: float = DEFAULT_FLOORS,
 ) -> ResidentsNear:
@@ -1363,10 +1366,10 @@ def residents_near_third_places(
 
     Each building is weighted by its residents when ``residents`` is given (a Series on
     the buildings' index, e.g. from the social layer); without it, by its residential
-    floor area (footprint × floors for buildings of use ``"residential"``, 0 for the
-    others: buildings of unknown use do not count), and :attr:`ResidentsNear.basis`
-    says so. A building's distance runs from its street attachment (snap included) to
-    the nearest third place's (snap included).
+    floor area (footprint × floors for buildings whose ``use`` is in
+    ``residential_uses``, 0 for the others: by default buildings of unknown use do not
+    count), and :attr:`ResidentsNear.basis` says so. A building's distance runs from its
+    street attachment (snap included) to the nearest third place's (snap included).
 
     Parameters
     ----------
@@ -1386,6 +1389,10 @@ def residents_near_third_places(
         Walking distance to a third place, metres.
     residents
         Residents per building, or None.
+    residential_uses
+        Building uses that house residents, when ``residents`` is None (as the social
+        layer's ``residential_uses``; add ``"unknown"`` where homes are mapped as
+        ``building=yes``).
     storey_height, default_floors
         For the floor areas (see :func:`rakennettu.layers.form.estimate_floors`).
 
@@ -1425,6 +1432,7 @@ def residents_near_third_places(
         snap_distance=snap_distance,
         distance=distance,
         residents=residents,
+        residential_uses=residential_uses,
         storey_height=storey_height,
         default_floors=default_floors,
     )
@@ -1443,11 +1451,14 @@ def _residents_items(
     snap_distance: float,
     distance: float,
     residents: pd.Series | None,
+    residential_uses: Sequence[str],
     storey_height: float,
     default_floors: float,
 ) -> tuple[_Items, pd.DataFrame, float, str]:
     """Items (channels: weight, weight near), the building table, town share and basis."""
-    weights, basis = _resident_weights(buildings, residents, storey_height, default_floors)
+    weights, basis = _resident_weights(
+        buildings, residents, storey_height, default_floors, residential_uses
+    )
     t_att = attach_features(net, third_places, max_distance=snap_distance)
     acc = accessibility(net, t_att, radii=[reach], max_nearest=reach)
     label = int(reach) if reach.is_integer() else reach
@@ -1581,8 +1592,8 @@ def green_blue_entrances(
     -------
     geopandas.GeoDataFrame
         Points with ``feature`` (the feature's index label) and ``how``
-        (``"boundary"``, ``"nearest"`` or ``"crossing"``), one row per distinct point
-        and feature.
+        (``"crossing"``, ``"nearest"`` or ``"boundary"``, the first that applies), one
+        row per distinct point and feature.
 
     Examples
     --------
@@ -1618,6 +1629,12 @@ def green_blue_entrances(
     idx = np.flatnonzero(ok)
     tree, streets = _street_tree(net)
     parts: list[tuple[I64, npt.NDArray[Any], str]] = []
+    # crossings with streets
+    c_at, e_at = tree.query(lines[idx], predicate="intersects")
+    if c_at.size:
+        inter = shapely.intersection(lines[idx][c_at], streets[e_at])
+        xy2, which2 = shapely.get_coordinates(inter, return_index=True)
+        parts.append((idx[c_at][which2], shapely.points(xy2), "crossing"))
     # the nearest point of each feature: its approach
     approach = np.full(len(geoms), np.inf)
     (f_in, f_tree), f_d = tree.query_nearest(
@@ -1636,16 +1653,10 @@ def green_blue_entrances(
     )
     keep = s_d <= approach[s_feat[s_in]] + entrance_distance
     parts.append((s_feat[s_in[keep]], samples[s_in[keep]], "boundary"))
-    # crossings with streets
-    c_at, e_at = tree.query(lines[idx], predicate="intersects")
-    if c_at.size:
-        inter = shapely.intersection(lines[idx][c_at], streets[e_at])
-        xy2, which2 = shapely.get_coordinates(inter, return_index=True)
-        parts.append((idx[c_at][which2], shapely.points(xy2), "crossing"))
     feat = np.concatenate([p[0] for p in parts]).astype(np.int64)
     pts = np.concatenate([p[1] for p in parts])
     how = np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts])
-    # one row per distinct point of a feature (the first label wins: nearest, boundary)
+    # one row per distinct point of a feature (the first label wins: crossing, nearest)
     key = pd.DataFrame({"f": feat, "x": shapely.get_x(pts), "y": shapely.get_y(pts)})
     first = ~key.duplicated().to_numpy()
     return gpd.GeoDataFrame(
@@ -2300,6 +2311,7 @@ def cultural_layer(
     storey_height: float = STOREY_HEIGHT,
     default_floors: float = DEFAULT_FLOORS,
     residents: pd.Series | None = None,
+    residential_uses: Sequence[str] = ("residential",),
     edge_betweenness: pd.Series | pd.DataFrame | None = None,
     reference_year: int | None = None,
     max_nearest: float | None = None,
@@ -2335,6 +2347,8 @@ def cultural_layer(
     residents
         Residents per building (a Series on ``town.buildings``' index, e.g. from the
         social layer); without it residential floor area weighs the buildings.
+    residential_uses
+        Building uses counted as homes when ``residents`` is None.
     edge_betweenness
         Segment betweenness (for the exposure fallback); computed at the largest radius
         when needed and not given.
@@ -2426,6 +2440,7 @@ def cultural_layer(
             snap_distance=snap_distance,
             distance=third_place_distance,
             residents=residents,
+            residential_uses=residential_uses,
             storey_height=storey_height,
             default_floors=default_floors,
         )
