@@ -585,6 +585,26 @@ def test_no_landmarks_means_nothing_to_see(t_net, tower_scene):
     assert len(vis.landmarks) == 0
 
 
+def test_a_landmark_on_unknown_terrain_falls_back_to_exposure_alone(t_net, tower_scene):
+    from pyproj import CRS
+    from rasterio.transform import from_origin
+
+    from rakennettu.sources.municipal import Raster
+
+    _, block = tower_scene
+    terrain = np.zeros((280, 280), dtype="float32")  # 5 m cells over -700 .. 700 m
+    transform = from_origin(-700, 700, 5, 5)
+    col, row = ~transform * (250, 30)
+    terrain[int(row) - 2 : int(row) + 3, int(col) - 2 : int(col) + 3] = np.nan
+    dem = Raster(terrain, transform, CRS.from_epsg(EPSG))
+    marks = gdf([{"weight": 1.0}, {"weight": 1.0}], [Point(45, 5), Point(250, 30)])
+    vis = cult.landmark_visibility(t_net, marks, block, radius=300, cell=5, dem=dem)
+    assert vis.method == "viewshed"
+    assert vis.landmarks["visibility_method"].tolist() == ["viewshed", "exposure"]
+    assert vis.landmarks["cult_landmark_visible_area"].notna().tolist() == [True, False]
+    assert vis.landmarks["cult_landmark_exposure"].notna().tolist() == [True, True]
+
+
 @pytest.mark.shared
 def test_with_a_dem_the_viewshed_runs_on_the_terrain(shared_data):
     from pyproj import CRS
@@ -650,6 +670,21 @@ def test_every_indicator_is_documented_once_per_level():
     keys = [(d.measure, d.per_radius, d.level) for d in cult.INDICATORS]
     assert len(keys) == len(set(keys))
     assert all(d.dimension == "cult" for d in cult.INDICATORS)
+
+
+def test_the_method_notes_list_every_indicator():
+    from pathlib import Path
+
+    notes = (Path(__file__).resolve().parent.parent / "docs" / "cultural.md").read_text()
+    rows = {
+        (cells[1].strip("` "), cells[2].strip())
+        for line in notes.splitlines()
+        if line.startswith("| `cult_") and len(cells := line.split("|")) > 3
+    }
+    documented = {
+        (f"cult_{d.measure}" + ("_<R>m" if d.per_radius else ""), d.level) for d in cult.INDICATORS
+    }
+    assert rows == documented
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ with crow-flies buffers. Functions take plain data and options (metres, years) a
 return new tables aligned on their input's index; inputs are never modified and a
 geographic CRS raises :class:`~rakennettu.errors.CRSError`. :func:`cultural_layer` runs
 all of it for a :class:`~rakennettu.town.Town`. Every column is documented in
-:data:`INDICATORS`.
+:data:`INDICATORS`; ``docs/cultural.md`` gives the reasons behind the definitions.
 
 Definitions
 -----------
@@ -329,7 +329,8 @@ INDICATORS: tuple[IndicatorDoc, ...] = (
         "landmarks_visible_weight",
         False,
         "weight",
-        "Sum of the weights of the landmarks visible from the node.",
+        "Sum of the weights of the landmarks visible from the node; NaN where "
+        "visibility fell back to network exposure.",
         "town.landmarks, town.buildings, town.dem",
     ),
     IndicatorDoc(
@@ -2133,11 +2134,13 @@ def landmark_visibility(
     b_area = shapely.area(b_geoms)
     known = (heights["height_source"] != "assumed").to_numpy()
     valid = ~(shapely.is_missing(origins) | shapely.is_empty(origins))
+    near = np.ones(len(b_geoms), dtype=bool)
     if valid.any() and len(b_geoms):
-        zone = shapely.buffer(shapely.multipoints(origins[valid]), radius)
-        near = shapely.intersects(b_geoms, zone)
-    else:
-        near = np.ones(len(b_geoms), dtype=bool)
+        near[:] = False
+        _, b_near = shapely.STRtree(b_geoms).query(
+            origins[valid], predicate="dwithin", distance=radius
+        )
+        near[b_near] = True
     total = float(b_area[near].sum())
     share = float(b_area[near & known].sum() / total) if total > 0 else 0.0
 
@@ -2196,8 +2199,9 @@ def landmark_visibility(
         own = max((b_height[b] for b in own_lists[i]), default=0.0)
         target[i] = max(default, own)
 
-    if chosen == "viewshed" and n:
-        ok = np.flatnonzero(valid)
+    ok = np.flatnonzero(valid)
+    computed = np.zeros(n, dtype=bool)
+    if chosen == "viewshed" and ok.size:
         xy = np.stack([shapely.get_x(origins[ok]), shapely.get_y(origins[ok])], axis=1)
         pad = radius + 2 * cell
         bounds = (
@@ -2226,18 +2230,18 @@ def landmark_visibility(
         area[ok] = vs.visible_area
         pairs = vs.pairs[vs.pairs["visible"].to_numpy(dtype=bool)]
         lm = ok[pairs["origin"].to_numpy(dtype=np.int64)]
-        computed = np.zeros(n, dtype=bool)
         computed[ok[np.isfinite(vs.visible_area)]] = True
         seen_nodes[computed] = 0.0
         seen_nodes += np.bincount(lm, minlength=n)
         tgt = pairs["target"].to_numpy(dtype=np.int64)
         node_count = np.bincount(tgt, minlength=net.n_nodes).astype(float)
         node_weight = np.bincount(tgt, weights=weights[lm], minlength=net.n_nodes)
+    if chosen == "viewshed":
         row_method[~computed] = "exposure"
         if (~computed).any():
             log.info(
-                "%d landmarks lie off the visibility raster or on unknown terrain; "
-                "their exposure is reported instead",
+                "%d landmarks lie off the visibility raster, on unknown terrain or have no "
+                "geometry; their exposure is reported instead",
                 int((~computed).sum()),
             )
     exposure = np.full(n, np.nan)
