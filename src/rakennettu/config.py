@@ -375,6 +375,15 @@ class CulturalConfig(_Model):
     observer_height: Annotated[float, Field(ge=0)] = Field(
         1.6, description="Eye height of a pedestrian (m)."
     )
+    visibility: Literal["auto", "viewshed", "exposure"] = Field(
+        "auto",
+        description="Landmark visual reach: 'viewshed' on terrain + building heights, "
+        "'exposure' (betweenness of the streets facing it), or 'auto' (viewshed where "
+        "enough heights are known).",
+    )
+    third_place_distance: Annotated[float, Field(gt=0)] = Field(
+        400.0, description="A resident is near a third place within this walk (m)."
+    )
 
     @field_validator("age_periods")
     @classmethod

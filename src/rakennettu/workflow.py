@@ -18,6 +18,7 @@ import geopandas as gpd
 
 from rakennettu.config import Workflow, load_workflow
 from rakennettu.errors import ConfigError, suggest
+from rakennettu.layers.cultural import age_by_cell, cultural_layer
 from rakennettu.layers.morphology import morphology_layer
 from rakennettu.layers.social import activity_categories, social_layer
 from rakennettu.network import StreetNetwork
@@ -176,13 +177,39 @@ def run(
             job_uses=wf.social.job_uses,
             progress=progress,
         )
+    with stage("cultural"):
+        residents = social.buildings["residents"]
+        cult = cultural_layer(
+            town,
+            net,
+            radii=radii,
+            snap_distance=wf.network.snap_distance,
+            age_periods=wf.cultural.age_periods,
+            viewshed_radius=wf.cultural.viewshed_radius,
+            viewshed_cell=wf.cultural.viewshed_cell,
+            observer_height=wf.cultural.observer_height,
+            storey_height=wf.form.storey_height,
+            default_floors=wf.form.default_floors,
+            residents=residents.loc[residents.index.intersection(town.buildings.index)],
+            residential_uses=wf.social.residential_uses,
+            edge_betweenness=morph.edges[f"morph_betweenness_{radii[-1]}m"],
+            third_place_distance=wf.cultural.third_place_distance,
+            visibility=wf.cultural.visibility,
+            progress=progress,
+        )
     with stage("cells"):
-        nodes = town.nodes.join(morph.nodes).join(social.nodes)
+        nodes = town.nodes.join(morph.nodes).join(social.nodes).join(cult.nodes)
         people = social.buildings.drop(columns=["geometry", "in_area"])
-        buildings = town.buildings.join(morph.buildings).join(people, how="left")
+        buildings = (
+            town.buildings.join(morph.buildings).join(people, how="left").join(cult.buildings)
+        )
         grid = hex_grid(town.area, wf.synthesis.cell_size, crs=town.crs)
         cells = grid.join(cells_from_nodes(grid, nodes, reach=wf.synthesis.node_reach))
         cells = cells.join(form_by_cell(grid, buildings, morph.cells))
+        cells = cells.join(
+            age_by_cell(town.buildings, grid, age_periods=wf.cultural.age_periods),
+            rsuffix="_cell",
+        )
 
     with stage("vitality"):
         spec = _indicator_spec(wf, cells)
@@ -245,6 +272,7 @@ def run(
         "nodes": nodes,
         "edges": town.edges.join(morph.edges),
         "buildings": buildings,
+        "landmarks": town.landmarks.join(cult.landmarks),
         "tessellation": morph.cells,
         "enclosures": morph.enclosures,
         "cells": cells,
@@ -262,6 +290,7 @@ def run(
     timings.update(stage.timings)
     timings.update({f"morphology.{k}": v for k, v in morph.timings.items()})
     timings.update({f"social.{k}": v for k, v in social.timings.items()})
+    timings.update({f"cultural.{k}": v for k, v in cult.timings.items()})
     return RunResult(
         workflow=wf,
         town=town,
