@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import ipaddress
 import json
 import re
@@ -15,7 +14,7 @@ from click.testing import CliRunner
 
 from conftest import SHARED
 from rakennettu import bundled_workflow, load_workflow
-from rakennettu._resources import bundled_osm_path, defaults_path
+from rakennettu._resources import bundled_osm_path
 from rakennettu.batch import RECORD, TownResult, batch_key, compare_towns, run_batch
 from rakennettu.cli import EXIT_CODES, cli
 from rakennettu.errors import ConfigError, SourceError
@@ -39,21 +38,6 @@ radius = 400
 draws = 20
 empty_blocks = false
 """
-
-
-def _cultural_in_run() -> bool:
-    import rakennettu.workflow
-
-    return "cultural_layer" in inspect.getsource(rakennettu.workflow)
-
-
-def _defaults() -> str:
-    """The bundled defaults; without cultural indicators until the run computes them."""
-    text = defaults_path().read_text(encoding="utf-8")
-    if not _cultural_in_run():  # pragma: no cover - until the cultural layer is merged
-        text = re.sub(r"(?m)^cult = \{.*\}$", "", text)
-        text = text.replace("cult = 1 }", "cult = 0 }")
-    return text
 
 
 def _town(folder: Path, stem: str, head: str) -> Path:
@@ -101,7 +85,6 @@ def _no_network(monkeypatch):
 def towns(tmp_path_factory) -> dict[str, Path]:
     """Workflow files: the two bundled towns, Krems when ../shared/data is there, a broken one."""
     folder = tmp_path_factory.mktemp("workflows")
-    (folder / "_defaults.toml").write_text(_defaults(), encoding="utf-8")
     files = {
         "kotka-karhula": _town(
             folder,

@@ -324,48 +324,25 @@ def _area_share(edges: Any, area: Any) -> float:
     return float(shapely.length(shapely.intersection(edges.geometry.to_numpy(), area)).sum())
 
 
-def _third_place_share(result: Any, near: float) -> tuple[float, str]:
-    """Share of the area's residents within ``near`` metres of a third place, and how."""
-    b = result.layers["buildings"]
-    inside = b["in_area"].to_numpy(dtype=bool) if "in_area" in b else np.ones(len(b), bool)
-    res = pd.to_numeric(b.get("residents"), errors="coerce")
-    if res is None or len(b) == 0:
-        return float("nan"), "no residents"
-    res = res.fillna(0.0).to_numpy(dtype=float) * inside
+def _third_place_share(buildings: Any, inside: np.ndarray) -> float:
+    """Share of the area's residents whose home is near a third place (cultural layer)."""
+    if "residents" not in buildings or "cult_near_third_place" not in buildings:
+        return float("nan")
+    res = pd.to_numeric(buildings["residents"], errors="coerce").fillna(0.0).to_numpy() * inside
     total = float(res.sum())
     if total <= 0:
-        return float("nan"), "no residents"
-    if "cult_near_third_place" in b:
-        near_mask = b["cult_near_third_place"].fillna(False).to_numpy(dtype=bool)
-        return float(res[near_mask].sum() / total), "buildings (cultural layer)"
-    # Without the cultural layer: residents at their nearest street node, as the
-    # leverage figures count them ("residents gain a third place within 400 m").
-    from rakennettu.network import StreetNetwork, accessibility, attach_points
-    from rakennettu.synthesis.leverage import people_by_node
-
-    net = StreetNetwork.from_graph(result.town.graph)
-    tp = result.town.third_places
-    if len(tp) == 0:
-        return 0.0, "street nodes"
-    pts = tp.geometry.where(tp.geom_type == "Point", tp.geometry.representative_point())
-    att = attach_points(net, pts, max_distance=result.workflow.network.snap_distance)
-    count = accessibility(net, att, radii=[near])[("total", "count", near)]
-    people = people_by_node(
-        net, b[inside], pd.DataFrame({"residents": res[inside]}, index=b.index[inside])
-    )["residents"]
-    reached = count.reindex(people.index).fillna(0.0).to_numpy() > 0
-    return float(people.to_numpy()[reached].sum() / total), "street nodes"
+        return float("nan")
+    near = buildings["cult_near_third_place"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return float(res[near].sum() / total)
 
 
-def town_summary(result: Any, *, near: float = 400.0, top: int = 3) -> dict[str, Any]:
+def town_summary(result: Any, *, top: int = 3) -> dict[str, Any]:
     """The figures of one town for the comparison: plain JSON values.
 
     Parameters
     ----------
     result
         A :class:`rakennettu.RunResult`.
-    near
-        Walking distance (m) of "residents near a third place".
     top
         How many of the best-ranked candidate sites to keep.
 
@@ -374,11 +351,12 @@ def town_summary(result: Any, *, near: float = 400.0, top: int = 3) -> dict[str,
     dict
         ``town``, ``title``, ``area_km2``; ``residents``, ``jobs``, ``buildings``,
         ``street_km``, ``intersections``, ``activities``, ``third_places`` in the study
-        area; ``third_place_share`` (residents within ``near`` of a third place, 0-1) and
-        ``third_place_basis``; ``cells`` (with network access); ``synergy`` quantiles
-        (``p10`` ... ``p90``, ``mean``); ``medians`` of every indicator column over those
-        cells; ``top`` (``rank``, ``name``, ``kind``, ``score``, ``rank_p05``,
-        ``rank_p95``) and ``candidates`` (their number).
+        area; ``third_place_share``: the share of the residents whose home is within
+        ``[cultural] third_place_distance`` of a third place along the network (the
+        cultural layer's ``cult_near_third_place``), 0-1; ``cells`` (with network
+        access); ``synergy`` quantiles (``p10`` ... ``p90``, ``mean``); ``medians`` of
+        every indicator column over those cells; ``top`` (``rank``, ``name``, ``kind``,
+        ``score``, ``rank_p05``, ``rank_p95``) and ``candidates`` (their number).
     """
     town = result.town
     layers = result.layers
@@ -433,7 +411,6 @@ def town_summary(result: Any, *, near: float = 400.0, top: int = 3) -> dict[str,
                     "rank_p95": float(row.get("rank_p95", np.nan)),
                 }
             )
-    share, basis = _third_place_share(result, near)
     return _plain(
         {
             "town": town.name,
@@ -447,9 +424,8 @@ def town_summary(result: Any, *, near: float = 400.0, top: int = 3) -> dict[str,
             "intersections": intersections,
             "activities": in_area("activities"),
             "third_places": in_area("third_places"),
-            "third_place_share": share,
-            "third_place_basis": basis,
-            "third_place_distance_m": near,
+            "third_place_share": _third_place_share(b, inside),
+            "third_place_distance_m": result.workflow.cultural.third_place_distance,
             "cells": len(c),
             "synergy": synergy,
             "medians": medians,
@@ -845,7 +821,7 @@ def _run_town(
         from rakennettu.workflow import run
 
         result = run(wf, out_dir=out_dir)
-        summary = town_summary(result, near=wf.candidates.near)
+        summary = town_summary(result)
         seconds = time.perf_counter() - started
         timings = {k: float(v) for k, v in result.timings.items()}
         _write_record(
