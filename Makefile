@@ -32,7 +32,7 @@ test: $(STAMP) lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/stages.py --network
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
