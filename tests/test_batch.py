@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
-import socket
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import SHARED
+from conftest import SHARED, loopback_only
 from rakennettu import bundled_workflow, load_workflow
 from rakennettu._resources import bundled_osm_path
 from rakennettu.batch import RECORD, TownResult, batch_key, compare_towns, run_batch
@@ -49,36 +47,7 @@ def _town(folder: Path, stem: str, head: str) -> Path:
 @pytest.fixture
 def _no_network(monkeypatch):
     """As in conftest, but the Dask scheduler and workers may talk over the loopback."""
-    real_connect = socket.socket.connect
-    real_create = socket.create_connection
-    real_getaddrinfo = socket.getaddrinfo
-
-    def loopback(host) -> bool:
-        if host in ("localhost", "", None):
-            return True
-        try:
-            return ipaddress.ip_address(str(host)).is_loopback
-        except ValueError:
-            return False
-
-    def connect(self, address):
-        if isinstance(address, tuple) and not loopback(address[0]):
-            raise OSError("tests must not use the network (blocked by tests/test_batch.py)")
-        return real_connect(self, address)
-
-    def create_connection(address, *args, **kwargs):
-        if not loopback(address[0]):
-            raise OSError("tests must not use the network (blocked by tests/test_batch.py)")
-        return real_create(address, *args, **kwargs)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if not loopback(host):
-            raise OSError("tests must not use the network (blocked by tests/test_batch.py)")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket, "create_connection", create_connection)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    loopback_only(monkeypatch)
 
 
 @pytest.fixture(scope="module")
