@@ -206,10 +206,7 @@ def run(
         grid = hex_grid(town.area, wf.synthesis.cell_size, crs=town.crs)
         cells = grid.join(cells_from_nodes(grid, nodes, reach=wf.synthesis.node_reach))
         cells = cells.join(form_by_cell(grid, buildings, morph.cells))
-        cells = cells.join(
-            age_by_cell(town.buildings, grid, age_periods=wf.cultural.age_periods),
-            rsuffix="_cell",
-        )
+        cells = cells.join(age_by_cell(town.buildings, grid, age_periods=wf.cultural.age_periods))
 
     with stage("vitality"):
         spec = _indicator_spec(wf, cells)

@@ -207,8 +207,8 @@ def network_measures(
     >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
     >>> nx.set_edge_attributes(G, 100.0, "length")
     >>> nodes, edges = network_measures(StreetNetwork.from_graph(G), [200])
-    >>> nodes.loc[4, ["morph_node_count_200m", "morph_meshedness_200m"]].tolist()
-    [8.0, 0.3636...]
+    >>> nodes.loc[4, ["morph_node_count_200m", "morph_meshedness_200m"]].tolist()  # (12-9+1)/(18-5)
+    [8.0, 0.3076...]
     """
     radii = sorted(radii)
     c = centrality(net, radii, progress=progress)
