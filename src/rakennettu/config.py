@@ -459,6 +459,9 @@ class CandidatesConfig(_Model):
     min_area: Annotated[float, Field(ge=0)] = Field(
         400.0, description="Sites smaller than this (m²) are dropped as slivers."
     )
+    min_width: Annotated[float, Field(ge=0)] = Field(
+        15.0, description="Sites with no part this wide (m) are dropped as strips."
+    )
     empty_blocks: bool = Field(
         True, description="Also consider blocks without buildings (not parks, water, cemeteries)."
     )

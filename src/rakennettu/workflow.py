@@ -26,7 +26,12 @@ from rakennettu.outputs.gpkg import write_gpkg
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
-from rakennettu.synthesis.candidates import access_nodes, collect_candidates, empty_blocks
+from rakennettu.synthesis.candidates import (
+    access_nodes,
+    collect_candidates,
+    empty_blocks,
+    undevelopable,
+)
 from rakennettu.synthesis.grid import hex_grid
 from rakennettu.synthesis.leverage import (
     Program,
@@ -218,12 +223,16 @@ def run(
     with stage("candidates"):
         cand = wf.candidates
         blocks = (
-            empty_blocks(morph.enclosures, town.buildings, exclude=town.green_blue)
+            empty_blocks(morph.enclosures, town.buildings, exclude=undevelopable(town.features))
             if cand.empty_blocks
             else None
         )
         sites = collect_candidates(
-            town.candidates, area=town.area, blocks=blocks, min_area=cand.min_area
+            town.candidates,
+            area=town.area,
+            blocks=blocks,
+            min_area=cand.min_area,
+            min_width=cand.min_width,
         )
         access = access_nodes(sites, town.nodes, distance=cand.access_distance)
     with stage("leverage"):
