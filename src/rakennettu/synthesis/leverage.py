@@ -377,7 +377,15 @@ def choose_links(
         return []
     pts = nodes.geometry.loc[access]
     cands = []
-    dist = {a: nx.single_source_dijkstra_path_length(graph, a, weight="length") for a in access}
+    # Pairs farther apart on the network than `detour` x the widest pair all qualify; the
+    # searches go a few times beyond that so that the metres saved can still be compared.
+    xy = np.array([(p.x, p.y) for p in pts])
+    widest = float(np.hypot(*(xy.max(axis=0) - xy.min(axis=0))))
+    cutoff = 4.0 * detour * widest + 1.0
+    dist = {
+        a: nx.single_source_dijkstra_path_length(graph, a, cutoff=cutoff, weight="length")
+        for a in access
+    }
     for i, a in enumerate(access):
         for b in access[i + 1 :]:
             line = shapely.LineString([pts.loc[a], pts.loc[b]])
