@@ -236,3 +236,12 @@ def test_workflow_round_trips_through_json(write_workflow):
     wf = load_workflow(write_workflow(GOOD))
     again = Workflow.model_validate_json(wf.model_dump_json())
     assert again == wf.model_copy(update={"source_file": None})
+
+
+def test_building_use_names_match_the_vocabulary():
+    from typing import get_args
+
+    from rakennettu.config import BuildingUseName
+    from rakennettu.sources.buildings import load_building_use
+
+    assert set(get_args(BuildingUseName)) == set(load_building_use().labels)

@@ -314,6 +314,13 @@ class NetworkConfig(_Model):
         return tuple(sorted(v))
 
 
+BuildingUseName = Literal[
+    "residential", "commercial", "office", "industrial", "public", "religious", "education",
+    "health", "culture", "sport", "parking", "other", "unknown",
+]  # fmt: skip
+"""The building use vocabulary of ``data/taxonomy/building_use.toml``."""
+
+
 class FormConfig(_Model):
     """Urban form: floor areas and tessellation."""
 
@@ -339,6 +346,15 @@ class SocialConfig(_Model):
     )
     bandwidth: Annotated[float, Field(gt=0)] = Field(
         200.0, description="Kernel bandwidth of the density surfaces (m)."
+    )
+    residential_uses: tuple[BuildingUseName, ...] = Field(
+        ("residential",),
+        description="Building uses whose floor area houses residents (add 'unknown' where "
+        "homes are mostly mapped as building=yes).",
+    )
+    job_uses: tuple[BuildingUseName, ...] = Field(
+        ("commercial", "office", "industrial", "public", "education", "health", "culture"),
+        description="Building uses whose floor area is counted as workplaces.",
     )
 
 
@@ -540,12 +556,38 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{path}: not valid TOML: {msg}") from None
 
 
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge tables; values and arrays in ``over`` replace those in ``base``."""
+# Tables that are lists in disguise: a town's own replaces the default whole, so that
+# giving `soc = { ... }` in [synthesis.indicators] does not keep the default indicators.
+_REPLACE_WHOLE = {
+    ("synthesis", "indicators", "morph"),
+    ("synthesis", "indicators", "soc"),
+    ("synthesis", "indicators", "cult"),
+    ("candidates", "program", "activities"),
+}
+
+
+def _merge(
+    base: Mapping[str, Any], over: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Deep-merge tables; values and arrays in ``over`` replace those in ``base``.
+
+    Examples
+    --------
+    >>> _merge({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}})
+    {'a': {'x': 1, 'y': 3}}
+    >>> _merge({"synthesis": {"indicators": {"soc": {"soc_a": 1}}}},
+    ...        {"synthesis": {"indicators": {"soc": {"soc_b": 2}}}})
+    {'synthesis': {'indicators': {'soc': {'soc_b': 2}}}}
+    """
     out = dict(base)
     for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            out[k] = _merge(out[k], v)
+        here = (*path, k)
+        if (
+            isinstance(v, Mapping)
+            and isinstance(out.get(k), Mapping)
+            and here not in _REPLACE_WHOLE
+        ):
+            out[k] = _merge(out[k], v, here)
         else:
             out[k] = v
     return out

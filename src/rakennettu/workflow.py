@@ -12,16 +12,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
 from rakennettu.config import Workflow, load_workflow
+from rakennettu.errors import ConfigError, suggest
 from rakennettu.layers.morphology import morphology_layer
+from rakennettu.layers.social import activity_categories, social_layer
 from rakennettu.network import StreetNetwork
 from rakennettu.outputs.gpkg import write_gpkg
+from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
+from rakennettu.synthesis.candidates import access_nodes, collect_candidates, empty_blocks
 from rakennettu.synthesis.grid import hex_grid
+from rakennettu.synthesis.leverage import (
+    Program,
+    build_context,
+    leverage_table,
+    parse_program,
+    people_by_node,
+)
+from rakennettu.synthesis.ranking import rank_candidates
+from rakennettu.synthesis.scores import vitality
 from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
 from rakennettu.town import Town, _osm_path, load_town
 
@@ -146,12 +160,85 @@ def run(
             default_floors=wf.form.default_floors,
             progress=progress,
         )
+    with stage("social"):
+        social = social_layer(
+            town,
+            net,
+            radii=radii,
+            snap_distance=wf.network.snap_distance,
+            m2_per_resident=wf.social.m2_per_resident,
+            m2_per_job=wf.social.m2_per_job,
+            raster_cell=wf.social.raster_cell,
+            bandwidth=wf.social.bandwidth,
+            storey_height=wf.form.storey_height,
+            default_floors=wf.form.default_floors,
+            residential_uses=wf.social.residential_uses,
+            job_uses=wf.social.job_uses,
+            progress=progress,
+        )
     with stage("cells"):
-        nodes = town.nodes.join(morph.nodes)
-        buildings = town.buildings.join(morph.buildings)
+        nodes = town.nodes.join(morph.nodes).join(social.nodes)
+        people = social.buildings.drop(columns=["geometry", "in_area"])
+        buildings = town.buildings.join(morph.buildings).join(people, how="left")
         grid = hex_grid(town.area, wf.synthesis.cell_size, crs=town.crs)
         cells = grid.join(cells_from_nodes(grid, nodes, reach=wf.synthesis.node_reach))
         cells = cells.join(form_by_cell(grid, buildings, morph.cells))
+
+    with stage("vitality"):
+        spec = _indicator_spec(wf, cells)
+        weights = {str(d): float(w) for d, w in wf.synthesis.weights.items()}
+        usable = cells["access"] != "none"
+        cells = cells.join(
+            vitality(cells, spec, weights, method=wf.synthesis.normalise, usable=usable)
+        )
+    with stage("candidates"):
+        cand = wf.candidates
+        blocks = (
+            empty_blocks(morph.enclosures, town.buildings, exclude=town.green_blue)
+            if cand.empty_blocks
+            else None
+        )
+        sites = collect_candidates(
+            town.candidates, area=town.area, blocks=blocks, min_area=cand.min_area
+        )
+        access = access_nodes(sites, town.nodes, distance=cand.access_distance)
+    with stage("leverage"):
+        at_nodes = people_by_node(net, social.buildings, social.buildings[["residents", "jobs"]])
+        ctx = build_context(
+            net,
+            activities=town.activities,
+            third_places=town.third_places,
+            landmarks=town.landmarks,
+            people=at_nodes["residents"] + at_nodes["jobs"],
+            residents=at_nodes["residents"],
+            cells=cells,
+            buildings=buildings,
+            radius=cand.radius,
+            near=cand.near,
+            snap_distance=wf.network.snap_distance,
+            m2_per_resident=wf.social.m2_per_resident,
+            m2_per_job=wf.social.m2_per_job,
+            link_min_area=cand.link_min_area,
+            max_links=cand.max_links,
+            detour=cand.detour,
+        )
+        programs = _programs(wf, sites, activity_categories(town.activities))
+        gains = leverage_table(ctx, sites, access, programs, progress=progress)
+        context = _site_context(sites, cells)
+        ranking = rank_candidates(
+            gains,
+            weights,
+            context=context,
+            context_weight=cand.context_weight,
+            draws=cand.draws,
+            kappa=cand.kappa,
+            seed=cand.seed,
+        )
+        candidates = sites.join(ranking.table).join(
+            gains.drop(columns=["links"]).rename(columns={"program": "program_simulated"})
+        )
+        candidates = candidates.assign(context=context).sort_values("rank", kind="stable")
+        links = _links_frame(gains, town.crs)
 
     layers = {
         **town.layers(),
@@ -161,21 +248,102 @@ def run(
         "tessellation": morph.cells,
         "enclosures": morph.enclosures,
         "cells": cells,
+        "candidates": candidates,
+        "candidate_links": links,
     }
     with stage("write"):
         out.mkdir(parents=True, exist_ok=True)
         gpkg = write_gpkg(layers, out / "vitality.gpkg")
+        files = {"gpkg": gpkg}
+        for name, raster in social.rasters.items():
+            files[name] = write_geotiff(raster, out / "surfaces" / f"{name}.tif")
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
     timings.update(stage.timings)
     timings.update({f"morphology.{k}": v for k, v in morph.timings.items()})
+    timings.update({f"social.{k}": v for k, v in social.timings.items()})
     return RunResult(
         workflow=wf,
         town=town,
         out_dir=out,
         layers=layers,
-        files={"gpkg": gpkg},
+        files=files,
         timings=timings,
+    )
+
+
+def _indicator_spec(wf: Workflow, cells: gpd.GeoDataFrame) -> dict[str, dict[str, float]]:
+    """The indicators of each dimension, checked against the columns computed."""
+    spec: dict[str, dict[str, float]] = {
+        d: dict(cols) for d, cols in wf.synthesis.indicators.items()
+    }
+    problems = []
+    for dim, cols in spec.items():
+        for col in cols:
+            if col not in cells.columns:
+                options = [c for c in cells.columns if str(c).startswith(f"{dim}_")]
+                hint = suggest(col, options)
+                problems.append(
+                    f"[synthesis.indicators] {dim}.{col}: no such indicator"
+                    + (f"; did you mean {hint!r}?" if hint else "")
+                )
+    if problems:
+        raise ConfigError(f"{wf.source_file}: " + "; ".join(problems))
+    missing = [d for d, w in wf.synthesis.weights.items() if w > 0 and d not in spec]
+    if missing:
+        raise ConfigError(
+            f"{wf.source_file}, [synthesis.indicators]: the dimensions {missing} have a "
+            "weight but no indicators"
+        )
+    return spec
+
+
+def _programs(wf: Workflow, sites: gpd.GeoDataFrame, categories: Any) -> dict[Any, Program]:
+    p = wf.candidates.program
+    default = Program(
+        activities=dict(p.activities),
+        third_places=p.third_places,
+        floor_area=p.floor_area,
+        residential_share=p.residential_share,
+        links=p.links,
+    )
+    unknown = [c for c in p.activities if c not in set(categories)]
+    if unknown:
+        raise ConfigError(
+            f"{wf.source_file}, [candidates.program] activities: unknown categories "
+            f"{unknown}; categories: {', '.join(categories)}"
+        )
+    out = {}
+    for cid, row in sites.iterrows():
+        try:
+            out[cid] = parse_program(row["program"], default, categories=set(categories))
+        except ConfigError as e:
+            raise ConfigError(f"site {cid} ({row['provenance']}): {e}") from None
+    return out
+
+
+def _site_context(sites: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, reach: float = 100.0) -> Any:
+    """The mean synergy of the cells within ``reach`` metres of each site."""
+    import numpy as np
+    import pandas as pd
+
+    site_pos, cell_pos = cells.sindex.query(
+        sites.geometry.to_numpy(), predicate="dwithin", distance=reach
+    )
+    values = cells["synergy"].to_numpy()[cell_pos]
+    frame = pd.DataFrame({"site": site_pos, "v": values}).dropna()
+    mean = frame.groupby("site")["v"].mean()
+    out = np.full(len(sites), np.nan)
+    out[mean.index.to_numpy()] = mean.to_numpy()
+    return pd.Series(out, index=sites.index, name="context")
+
+
+def _links_frame(gains: Any, crs: Any) -> gpd.GeoDataFrame:
+    rows = [(cid, line) for cid, lines in gains["links"].items() for line in lines]
+    return gpd.GeoDataFrame(
+        {"candidate_id": [r[0] for r in rows]},
+        geometry=gpd.GeoSeries([r[1] for r in rows], crs=crs),
+        crs=crs,
     )
 
 

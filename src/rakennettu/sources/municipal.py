@@ -351,7 +351,7 @@ def repair_geometries(
     >>> bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
     >>> gdf = gpd.GeoDataFrame(geometry=[bowtie], crs=3067)
     >>> fixed, repaired, dropped = repair_geometries(gdf)
-    >>> repaired, dropped, round(fixed.area.iloc[0], 1)
+    >>> repaired, dropped, float(fixed.area.iloc[0])
     (1, 0, 2.0)
     """
     series = gpd.GeoSeries(shapely.force_2d(gdf.geometry.to_numpy()), index=gdf.index, crs=gdf.crs)

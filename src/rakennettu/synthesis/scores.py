@@ -36,6 +36,7 @@ __all__ = [
     "dimension_scores",
     "normalise",
     "synergy",
+    "vitality",
     "weighted_mean",
 ]
 
@@ -206,3 +207,55 @@ def synergy(dims: pd.DataFrame, weights: Mapping[str, float], *, floor: float = 
         s = dims[f"score_{d}"].to_numpy(dtype=float)
         logs = logs + w * np.log(np.clip(s, floor, 1.0))
     return pd.Series(np.exp(logs / total), index=dims.index, name="synergy")
+
+
+def vitality(
+    cells: pd.DataFrame,
+    spec: Mapping[str, Mapping[str, float]],
+    weights: Mapping[str, float],
+    *,
+    method: Method = "percentile",
+    usable: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The vitality index of the analysis cells: dimension scores and their synergy.
+
+    Parameters
+    ----------
+    cells
+        Indicator columns, one row per cell.
+    spec
+        Dimension -> {indicator -> weight} (see :func:`dimension_scores`).
+    weights
+        Dimension weights of the synergy.
+    method
+        See :func:`normalise`.
+    usable
+        Boolean per cell: only these are normalised and scored (cells without network
+        access stay NaN rather than counting as the worst).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``score_<dimension>`` for each dimension in ``spec`` and ``synergy``, on the
+        cells' index.
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"morph_a": [1.0, 2.0, 3.0, np.nan], "soc_b": [1.0, 3.0, 2.0, 9.0]})
+    >>> vitality(cells, {"morph": {"morph_a": 1}, "soc": {"soc_b": 1}}, {"morph": 1, "soc": 1},
+    ...          usable=pd.Series([True, True, True, False])).round(2)
+       score_morph  score_soc  synergy
+    0          0.0        0.0     0.01
+    1          0.5        1.0     0.71
+    2          1.0        0.5     0.71
+    3          NaN        NaN      NaN
+    """
+    rows = cells.index if usable is None else cells.index[usable.to_numpy(dtype=bool)]
+    _, dims = dimension_scores(cells.loc[rows], spec, method=method)
+    out = pd.DataFrame(np.nan, index=cells.index, columns=list(dims.columns))
+    out.loc[rows] = dims.to_numpy()
+    present = {d: w for d, w in weights.items() if f"score_{d}" in out}
+    out["synergy"] = np.nan
+    if len(rows):
+        out.loc[rows, "synergy"] = synergy(out.loc[rows], present).to_numpy()
+    return out

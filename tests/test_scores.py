@@ -1,0 +1,109 @@
+"""Normalisation, dimension scores and the synergy index: the maths, by properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import percentileofscore
+
+from rakennettu.synthesis.scores import normalise, synergy, vitality, weighted_mean
+
+values = st.lists(
+    st.one_of(st.floats(-1e9, 1e9, allow_nan=False), st.just(float("nan"))), min_size=1, max_size=60
+)
+unit = st.floats(0, 1, allow_nan=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(v=values, method=st.sampled_from(["percentile", "robust_z"]))
+def test_normalised_values_are_in_range_and_keep_nan(v, method):
+    s = normalise(pd.Series(v), method=method)
+    x = pd.Series(v)
+    assert s[x.isna()].isna().all()
+    assert s[x.notna()].between(0, 1).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(v=values, method=st.sampled_from(["percentile", "robust_z"]))
+def test_normalisation_keeps_the_order(v, method):
+    x = pd.Series(v).dropna()
+    s = normalise(x, method=method)
+    order = np.argsort(x.to_numpy(), kind="stable")
+    assert np.all(np.diff(s.to_numpy()[order]) >= -1e-12)
+
+
+def test_percentile_matches_scipy():
+    x = pd.Series([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
+    n = len(x)
+    # scipy's "mean" kind counts ties half, over all n values including itself
+    ref = [(percentileofscore(x, v, kind="mean") / 100 * n - 0.5) / (n - 1) for v in x]
+    np.testing.assert_allclose(normalise(x), ref)
+
+
+@settings(max_examples=100, deadline=None)
+@given(s=st.tuples(unit, unit, unit), w=st.tuples(*[st.floats(0.01, 10)] * 3))
+def test_synergy_never_exceeds_the_weighted_mean(s, w):
+    dims = pd.DataFrame({"score_morph": [s[0]], "score_soc": [s[1]], "score_cult": [s[2]]})
+    weights = dict(zip(("morph", "soc", "cult"), w, strict=True))
+    g = synergy(dims, weights, floor=1e-9).iloc[0]
+    a = weighted_mean(dims.rename(columns=lambda c: c[6:]), weights).iloc[0]
+    assert 0 <= g <= max(a, 1e-9) + 1e-12  # (scores below the floor are raised to it)
+
+
+@settings(max_examples=50, deadline=None)
+@given(x=unit, w=st.tuples(*[st.floats(0.01, 10)] * 3))
+def test_equal_scores_give_that_score(x, w):
+    x = max(x, 0.01)
+    dims = pd.DataFrame({"score_morph": [x], "score_soc": [x], "score_cult": [x]})
+    assert synergy(dims, dict(zip(("morph", "soc", "cult"), w, strict=True))).iloc[0] == (
+        pytest.approx(x)
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(a=st.lists(st.tuples(unit, unit, unit), min_size=1, max_size=20), noise=unit)
+def test_zero_weight_removes_a_dimension(a, noise):
+    dims = pd.DataFrame(a, columns=["score_morph", "score_soc", "score_cult"])
+    other = dims.assign(score_cult=noise)
+    w = {"morph": 1.0, "soc": 2.0, "cult": 0.0}
+    pd.testing.assert_series_equal(synergy(dims, w), synergy(other, w))
+
+
+def test_synergy_rewards_balance():
+    dims = pd.DataFrame(
+        {"score_morph": [0.9, 0.6], "score_soc": [0.9, 0.6], "score_cult": [0.05, 0.6]}
+    )
+    s = synergy(dims, {"morph": 1, "soc": 1, "cult": 1})
+    assert s.iloc[1] > s.iloc[0]  # all three moderately strong beats two strong, one weak
+
+
+def test_negative_dimension_weight_is_refused():
+    dims = pd.DataFrame({"score_morph": [0.5]})
+    with pytest.raises(ValueError, match="must be >= 0"):
+        synergy(dims, {"morph": -1})
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.tuples(unit, unit), min_size=2, max_size=30), seed=st.integers(0, 99))
+def test_vitality_does_not_depend_on_row_order(rows, seed):
+    cells = pd.DataFrame(rows, columns=["morph_a", "soc_b"])
+    spec = {"morph": {"morph_a": 1.0}, "soc": {"soc_b": -1.0}}
+    w = {"morph": 1.0, "soc": 1.0}
+    a = vitality(cells, spec, w)
+    b = vitality(cells.sample(frac=1, random_state=seed), spec, w)
+    pd.testing.assert_frame_equal(a, b.loc[a.index])
+
+
+def test_cells_without_access_are_not_scored():
+    cells = pd.DataFrame({"morph_a": [1.0, 2.0, 0.0], "soc_b": [1.0, 2.0, 0.0]})
+    out = vitality(
+        cells,
+        {"morph": {"morph_a": 1}, "soc": {"soc_b": 1}},
+        {"morph": 1, "soc": 1},
+        usable=pd.Series([True, True, False]),
+    )
+    assert out.loc[2].isna().all()
+    assert out.loc[0, "score_morph"] == 0.0 and out.loc[1, "score_morph"] == 1.0
