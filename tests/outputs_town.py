@@ -155,7 +155,11 @@ def _candidates(rng: np.random.Generator) -> tuple[gpd.GeoDataFrame, gpd.GeoData
             "kind": ["brownfield", "surface_parking", "vacant_land", "disused_amenity",
                      "construction"],
             "name": ["Vanha varikko", XSS, None, "Entinen kioski", "Työmaa"],
-            "program": "1 third place, 2 daily needs, links across large sites",
+            "program": [None, "daily_needs=3", None, None, None],  # the planner's, if any
+            "program_simulated": ["1 third place, 2 daily needs, links across large sites",
+                                  "1 third place, 3 daily needs, links across large sites",
+                                  *["1 third place, 2 daily needs"] * 3],
+            "context": [0.62, 0.71, 0.4, 0.2, 0.55],
             "provenance": ["OSM way 1", "planner file sites.gpkg", "OSM way 3", "OSM node 4",
                            "empty block"],
             "area_m2": [g.area for g in geoms],
@@ -245,7 +249,8 @@ def with_results(layers: dict[str, gpd.GeoDataFrame], seed: int = 0) -> dict:
     for d in ("morph", "soc", "cult"):
         cands[f"gain_{d}"] = rng.random(n)
     cands["why"] = "moderate social (0.50): 120 residents gain a daily service within 400 m"
-    cands["program"] = "1 third place, 2 daily needs, links across large sites"
+    cands["program_simulated"] = "1 third place, 2 daily needs, links across large sites"
+    cands["context"] = rng.random(n)
     cands["provenance"] = "OSM " + cands["osm_type"].astype(str) + " " + cands["osm_id"].astype(str)
     cands["area_m2"] = cands.geometry.area
     for c in GAIN_COLUMNS:

@@ -110,7 +110,9 @@ def test_no_text_from_data_enters_the_page_unescaped(page):
     assert "Tiny &lt;town&gt;" in page
 
 
-@pytest.mark.parametrize("field", ["name", "kind", "why", "program", "provenance"], ids=lambda f: f)
+@pytest.mark.parametrize(
+    "field", ["name", "kind", "why", "program", "program_simulated", "provenance"], ids=str
+)
 def test_candidate_popup_escapes_every_text_field(field):
     html = candidate_popup("C1", {"rank": 1, field: XSS})
     assert XSS not in html
@@ -122,12 +124,20 @@ def test_candidate_popup_reads_like_a_breakdown():
     html = candidate_popup("C1", row, n=5)
     assert "#2 Vanha varikko" in html
     assert "Rank 2 of 5</b>: rank 1–3 in 90% of the weightings tried (median 2)" in html
-    assert "1 third place, 2 daily needs" in html
+    assert "<b>Simulated:</b> 1 third place, 2 daily needs" in html
+    assert "Vitality around the site: 0.62 (0–1)" in html
+    assert "8,100 m²" in html
     assert "people × decayed activities" in html  # a raw gain with its unit
     assert html.count('class="rk-barrow"') == 3
 
 
 # ------------------------------------------------------------------- layers, legend
+
+
+def test_the_simulated_program_in_words_wins_over_the_planners_text():
+    row = {"rank": 1, "program": "daily_needs=3", "program_simulated": "3 daily needs"}
+    assert "<b>Simulated:</b> 3 daily needs" in candidate_popup("C1", row)
+    assert "<b>Simulated:</b> daily_needs=3" in candidate_popup("C1", {"program": "daily_needs=3"})
 
 
 def test_layer_control_lists_the_layers(page):

@@ -118,9 +118,10 @@ def test_write_record_replaces_the_file_atomically(tmp_path, monkeypatch):
 
 
 def test_collect_warnings_of_the_package_only():
+    before = list(logging.getLogger("rakennettu").handlers)
     with collect_warnings() as caught:
         logging.getLogger("rakennettu.town").warning("12 sites have no street within %d m", 100)
         logging.getLogger("rakennettu.town").info("not a warning")
         logging.getLogger("somebody.else").warning("not ours")
     assert caught == ["rakennettu.town: 12 sites have no street within 100 m"]
-    assert not logging.getLogger("rakennettu").handlers
+    assert logging.getLogger("rakennettu").handlers == before

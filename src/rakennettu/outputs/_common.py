@@ -28,6 +28,7 @@ __all__ = [
     "GAIN_LABELS",
     "SCORE_PALETTE",
     "Classes",
+    "area_text",
     "candidate_table",
     "cell_layers",
     "esc",
@@ -36,7 +37,9 @@ __all__ = [
     "indicator_docs",
     "key_indicators",
     "missing",
+    "program_text",
     "quantile_classes",
+    "site_title",
 ]
 
 #: Sequential, colour-blind-safe (ColorBrewer YlGnBu, 5 classes): low to high.
@@ -318,6 +321,50 @@ def classes_for(layer: CellLayer, values: pd.Series) -> Classes:
     if layer.fixed:
         return fixed_classes(values)
     return quantile_classes(values, unit=layer.unit)
+
+
+def program_text(row: Mapping[str, Any]) -> str | None:
+    """The program simulated at a site, in words (``program_simulated``, else ``program``).
+
+    Examples
+    --------
+    >>> program_text({"program": "daily_needs=3", "program_simulated": "3 daily needs"})
+    '3 daily needs'
+    """
+    for key in ("program_simulated", "program"):
+        v = row.get(key)
+        if isinstance(v, str) and v.strip():
+            return v
+    return None
+
+
+def site_title(cid: Any, row: Mapping[str, Any]) -> str:
+    """A site's name, else its kind in words, else its id (unescaped).
+
+    Examples
+    --------
+    >>> site_title("C3", {"name": None, "kind": "surface_parking"})
+    'surface parking'
+    """
+    for key in ("name", "kind"):
+        v = row.get(key)
+        if isinstance(v, str) and v.strip():
+            return v.replace("_", " ") if key == "kind" else v
+    return str(cid)
+
+
+def area_text(m2: Any) -> str:
+    """An area for people: m² below a hectare, else hectares.
+
+    Examples
+    --------
+    >>> area_text(535.2), area_text(23_000)
+    ('535 m²', '2.3 ha')
+    """
+    if missing(m2):
+        return ""
+    v = float(m2)
+    return f"{fmt(v)} m²" if v < 10_000 else f"{fmt(v / 10_000)} ha"
 
 
 def candidate_table(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -51,6 +51,7 @@ from rakennettu.outputs._common import (
     GAIN_LABELS,
     NO_ACCESS,
     STREET_PALETTE,
+    area_text,
     candidate_table,
     cell_layers,
     classes_for,
@@ -58,8 +59,10 @@ from rakennettu.outputs._common import (
     esc,
     fmt,
     missing,
+    program_text,
     quantile_classes,
     record_sources,
+    site_title,
 )
 
 __all__ = [
@@ -424,14 +427,13 @@ def candidate_popup(cid: Any, row: Mapping[str, Any], *, n: int | None = None) -
         return None if missing(v) else v
 
     rank = get("rank")
-    name = get("name") or get("kind") or cid
     head = f"#{int(rank)} " if rank is not None else ""
-    parts = [f"<h3>{esc(head)}{esc(name)}</h3>"]
+    parts = [f"<h3>{esc(head)}{esc(site_title(cid, row))}</h3>"]
     sub = [esc(cid)]
     if get("kind") is not None:
         sub.append(esc(str(get("kind")).replace("_", " ")))
     if get("area_m2") is not None:
-        sub.append(f"{fmt(float(get('area_m2')) / 10_000)} ha")
+        sub.append(area_text(get("area_m2")))
     parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
     if rank is not None:
         of = f" of {n}" if n else ""
@@ -448,10 +450,12 @@ def candidate_popup(cid: Any, row: Mapping[str, Any], *, n: int | None = None) -
             parts.append(f"<p><b>Rank {int(rank)}{of}</b></p>")
     if get("score") is not None:
         parts.append(f"<p>Leverage score <b>{fmt(get('score'))}</b> (0–1)</p>")
+    if get("context") is not None:
+        parts.append(f"<p>Vitality around the site: {fmt(get('context'))} (0–1)</p>")
     if any(get(f"gain_{d}") is not None for d in DIMENSIONS):
         parts.append(bars_html({d: get(f"gain_{d}") for d in DIMENSIONS}))
-    if get("program") is not None:
-        parts.append(f"<p><b>Simulated:</b> {esc(get('program'))}</p>")
+    if program_text(row) is not None:
+        parts.append(f"<p><b>Simulated:</b> {esc(program_text(row))}</p>")
     if get("why") is not None:
         parts.append(f"<p><b>Why:</b> {esc(get('why'))}</p>")
     units = _units()

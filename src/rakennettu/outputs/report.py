@@ -43,7 +43,9 @@ from rakennettu.outputs._common import (
     esc,
     fmt,
     key_indicators,
+    program_text,
     record_sources,
+    site_title,
 )
 from rakennettu.outputs.map import OSM_ATTRIBUTION_HTML, bars_html
 from rakennettu.outputs.record import sensitivity_frame
@@ -390,16 +392,15 @@ def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> str:
     top = table[table["rank"].notna()].head(_TOP)
     rows = []
     for cid, r in top.iterrows():
-        name = r.get("name") if isinstance(r.get("name"), str) and r.get("name") else None
         kind = str(r.get("kind", "") or "").replace("_", " ")
-        site = f"<b>{esc(name or kind or cid)}</b><br><small>{esc(cid)} · {esc(kind)}</small>"
+        site = f"<b>{esc(site_title(cid, r))}</b><br><small>{esc(cid)} · {esc(kind)}</small>"
         if pd.notna(r.get("rank_p05")) and pd.notna(r.get("rank_p95")):
             interval = f"{int(r['rank_p05'])}–{int(r['rank_p95'])}"
         else:
             interval = "–"
         bars = bars_html({d: r.get(f"gain_{d}", float("nan")) for d in DIMENSIONS})
         why = esc(r.get("why")) if isinstance(r.get("why"), str) else ""
-        prog = esc(r.get("program")) if isinstance(r.get("program"), str) else ""
+        prog = esc(program_text(r))
         rows.append([str(int(r["rank"])), site, fmt(r.get("score")), interval, bars,
                      f"{why}<br><small>Simulated: {prog}</small>" if prog else why])  # fmt: skip
     html = _table(["rank", "site", "score", "rank interval (5–95%)", "gains by dimension",

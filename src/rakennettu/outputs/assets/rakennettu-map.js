@@ -75,7 +75,7 @@ var rk = (function () {
         } else if (o.labels) {
           layer.bindTooltip(function () { return cellTip(o.labels, p.v); }, { sticky: true });
         }
-        if (p.p) { layer.bindPopup(p.p, { maxWidth: 380, minWidth: 260 }); }
+        if (p.p) { layer.bindPopup(p.p, { maxWidth: 380, minWidth: 260, maxHeight: 440 }); }
       }
     });
   }
@@ -101,7 +101,7 @@ var rk = (function () {
         zIndexOffset: (1000 - Math.min(rank, 999)) * 1000
       });
       m.feature = f;
-      if (f.properties.p) { m.bindPopup(f.properties.p, { maxWidth: 380, minWidth: 260 }); }
+      if (f.properties.p) { m.bindPopup(f.properties.p, { maxWidth: 380, minWidth: 260, maxHeight: 440 }); }
       group.addLayer(m);
     });
     return group;
