@@ -1,12 +1,11 @@
-"""Inputs for the output tests: a tiny town drawn in code, and synthetic results on a real run.
+"""Inputs for the output tests: a tiny town drawn in code.
 
 ``tiny_layers()`` builds every layer of the output contract in a few milliseconds: a
 600 m × 400 m patch of central Helsinki coordinates (EPSG:3067) with hexagons, a street
 grid, buildings, places, green and water, five candidate sites (one a point, one named
 like an injection attack) and their simulated links.
 
-``with_results(layers)`` adds scores and ranked candidates to the layers of a real run
-(today's run writes neither), so the map and report can be tried on a bundled town.
+``many_sites(layers, n)`` gives it ``n`` ranked sites.
 """
 
 from __future__ import annotations
@@ -193,6 +192,20 @@ def tiny_layers(seed: int = 0) -> dict[str, gpd.GeoDataFrame]:
     }
 
 
+def many_sites(layers: dict[str, gpd.GeoDataFrame], n: int) -> dict[str, gpd.GeoDataFrame]:
+    """The tiny town with ``n`` ranked sites (copies of its five, shifted a little)."""
+    base = layers["candidates"]
+    parts = []
+    for i in range(0, n, len(base)):
+        part = base.copy()
+        part["geometry"] = part.geometry.translate(7 * i, 5 * i)
+        parts.append(part)
+    sites = gpd.GeoDataFrame(pd.concat(parts).iloc[:n], crs=base.crs)
+    sites.index = pd.Index([f"C{i + 1}" for i in range(n)], name="candidate_id")
+    sites["rank"] = np.arange(1, n + 1)
+    return {**layers, "candidates": sites}
+
+
 def tiny_record() -> dict:
     """A run record for the tiny town (no files: nothing to hash)."""
     from rakennettu.outputs.record import run_record
@@ -219,46 +232,3 @@ def tiny_record() -> dict:
         area_km2=0.24,
         crs="EPSG:3067",
     )  # fmt: skip
-
-
-def with_results(layers: dict[str, gpd.GeoDataFrame], seed: int = 0) -> dict:
-    """A real run's layers with synthetic scores and ranked candidates added."""
-    rng = np.random.default_rng(seed)
-    out = dict(layers)
-    cells = layers["cells"].copy()
-    none = cells["access"].astype(str).eq("none")
-    base = cells["morph_harmonic_800m"].rank(pct=True)
-    for d in ("morph", "soc", "cult"):
-        cells[f"score_{d}"] = np.clip(base + rng.normal(0, 0.2, len(cells)), 0, 1)
-    s = cells[["score_morph", "score_soc", "score_cult"]].clip(lower=0.01)
-    cells["synergy"] = np.exp(np.log(s).mean(axis=1))
-    cells.loc[none, ["score_morph", "score_soc", "score_cult", "synergy"]] = np.nan
-    cells["soc_access_total_800m"] = cells["morph_node_count_800m"] * 0.3
-    cells["cult_third_place_access_400m"] = cells["morph_node_count_400m"] * 0.05
-    out["cells"] = cells
-    cands = layers["candidates"].copy().reset_index(drop=True)
-    n = len(cands)
-    cands.index = pd.Index([f"C{i + 1}" for i in range(n)], name="candidate_id")
-    score = rng.random(n)
-    rank = pd.Series(score, index=cands.index).rank(ascending=False, method="min").astype(int)
-    cands["rank"] = rank
-    cands["score"] = score
-    cands["rank_median"] = rank
-    cands["rank_p05"] = np.maximum(rank - 2, 1)
-    cands["rank_p95"] = np.minimum(rank + 3, n)
-    for d in ("morph", "soc", "cult"):
-        cands[f"gain_{d}"] = rng.random(n)
-    cands["why"] = "moderate social (0.50): 120 residents gain a daily service within 400 m"
-    cands["program_simulated"] = "1 third place, 2 daily needs, links across large sites"
-    cands["context"] = rng.random(n)
-    cands["provenance"] = "OSM " + cands["osm_type"].astype(str) + " " + cands["osm_id"].astype(str)
-    cands["area_m2"] = cands.geometry.area
-    for c in GAIN_COLUMNS:
-        cands[c] = rng.random(n) * 50
-    out["candidates"] = cands
-    polys = cands[cands.geom_type.isin(["Polygon", "MultiPolygon"])]
-    lines = [LineString([g.bounds[:2], g.bounds[2:]]) for g in polys.geometry.iloc[:3]]
-    out["candidate_links"] = gpd.GeoDataFrame(
-        {"candidate_id": list(polys.index[: len(lines)])}, geometry=lines, crs=cands.crs
-    )
-    return out

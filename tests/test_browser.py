@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from outputs_town import XSS, tiny_layers, tiny_record
+from outputs_town import XSS, many_sites, tiny_layers, tiny_record
 from rakennettu.outputs.map import build_map, write_map
 
 pytestmark = pytest.mark.browser
@@ -225,3 +225,18 @@ def test_screenshot_is_a_map(loaded, tmp_path):
     # The hexagons (YlGnBu, blended with the background) cover a good part of the view.
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     assert ((b - r > 30) & (g - r > 20)).mean() > 0.05
+
+
+def test_numbers_below_the_top_ten_show_when_zoomed_in(browser, tmp_path):
+    layers = many_sites(tiny_layers(), 14)
+    path = write_map(build_map(layers, title="Many sites"), tmp_path / "map.html")
+    browser.get(path.as_uri())
+    _wait(browser, "return document.querySelectorAll('.leaflet-marker-pane .rk-rank').length")
+    count = (
+        "return Array.from(document.querySelectorAll('.leaflet-marker-pane .rk-rank'))"
+        ".filter(m => m.offsetParent !== null).length"
+    )
+    browser.execute_script(f"{_map_js(browser)}.setZoom(14, {{animate: false}});")
+    assert _wait(browser, count.replace("return ", "return 10 === ")) is True  # a town-wide view
+    browser.execute_script(f"{_map_js(browser)}.setZoom(17, {{animate: false}});")
+    assert _wait(browser, count.replace("return ", "return 14 === ")) is True

@@ -95,8 +95,8 @@ def test_online_tiles_only_when_asked():
 
 
 def test_osm_attribution_and_escaped_licences(page):
-    assert "OpenStreetMap\\u003c/a\\u003e contributors" in page
-    assert "CC BY 4.0 \\u0026lt;script\\u0026gt;" in page  # a licence text, escaped
+    assert "OpenStreetMap<\\/a> contributors" in page
+    assert "CC BY 4.0 &lt;script&gt;" in page  # a licence text, escaped
 
 
 # ------------------------------------------------------------------------ escaping
@@ -106,7 +106,9 @@ def test_no_text_from_data_enters_the_page_unescaped(page):
     assert "<img src=x" not in page
     assert "onerror=alert(1)>" not in page
     # In the data it is escaped HTML, inside JSON that cannot close the script element.
-    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # Leaflet with the map's helpers, folium's switches, the map: no other script ends.
+    assert page.lower().count("<script") == page.lower().count("</script>") == 3
     assert "Tiny &lt;town&gt;" in page
 
 
@@ -117,6 +119,15 @@ def test_candidate_popup_escapes_every_text_field(field):
     html = candidate_popup("C1", {"rank": 1, field: XSS})
     assert XSS not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.parametrize(
+    "text", ["</script><script>alert(1)</script>", "<!--<script>", "\u2028"], ids=str
+)
+def test_script_data_cannot_end_the_script(text):
+    js = rkmap._js({"p": text})
+    assert "</" not in js and "<!" not in js and "\u2028" not in js
+    assert json.loads(js.replace("\\u003c", "<")) == {"p": text}
 
 
 def test_candidate_popup_reads_like_a_breakdown():

@@ -113,6 +113,7 @@ _SITE_MINOR = {"color": "#444444", "weight": 1.2, "dashArray": "4 4", "fill": Fa
                "radius": 9}  # fmt: skip
 _TOP = 3  # sites drawn in the strongest style
 _TEN = 10  # sites numbered in full size
+_MINOR_ZOOM = 16  # the others' numbers show from this zoom level on
 _PATHS = frozenset({"footway", "path", "steps", "cycleway", "pedestrian", "track", "corridor"})
 
 
@@ -156,13 +157,22 @@ class _OfflineMap(folium.Map):
 
 
 def _js(obj: Any) -> str:
-    """JSON that is safe inside a ``<script>`` element (no ``<``, ``>``, ``&`` or quotes)."""
+    r"""JSON to place inside a ``<script>`` element.
+
+    In a script element the HTML parser looks only for ``</`` (an end tag) and ``<!``
+    (a comment): both become JSON escapes (``<\/``, ``\u003c!``), which leave the values
+    as they were. The rest of the markup in the (already escaped) popups stays readable and
+    small.
+
+    Examples
+    --------
+    >>> print(_js({"p": "<b>a</b></script><!--"}))
+    {"p":"<b>a<\/b><\/script>\u003c!--"}
+    """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("'", "\\u0027")
+        text.replace("</", "<\\/")
+        .replace("<!", "\\u003c!")
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
@@ -326,6 +336,7 @@ class _Controls(MacroElement):
             var map = {{ this._parent.get_name() }};
             rk.box(map, {{ this.title }}, "topleft", "rk-title");
             L.control.zoom({ position: "topleft" }).addTo(map);
+            rk.minorFrom(map, {{ this.minor_zoom }});
             rk.box(map, {{ this.legend }}, "bottomleft", "rk-legend");
             {%- for a in this.attributions %}
             map.attributionControl.addAttribution({{ a }});
@@ -353,6 +364,7 @@ class _Controls(MacroElement):
         self.legend = _js(legend_html)
         self.attributions = [_js(a) for a in attributions]
         self.follows = [(layer, _js(block)) for layer, block in follows]
+        self.minor_zoom = _MINOR_ZOOM
 
 
 # ------------------------------------------------------------------------ legends
@@ -538,7 +550,10 @@ def _candidate_layer(
         '<li><span class="rk-rank">4</span>a site in the top ten</li>'
     )
     if n > _TEN:
-        items += '<li><span class="rk-rank rk-rank-minor">11</span>a site below the top ten</li>'
+        items += (
+            '<li><span class="rk-rank rk-rank-minor">11</span>a site below the top ten '
+            "(zoom in for its number)</li>"
+        )
     stab = ((record or {}).get("ranking") or {}).get("stability")
     if stab is not None:
         items += f"<li>rank stability of the top ten: {fmt(stab)}</li>"

@@ -127,6 +127,17 @@ var rk = (function () {
     return group;
   }
 
+  /* Numbers below the top ten only from a zoom level on, so a town-wide view stays legible. */
+  function minorFrom(map, zoom) {
+    function update() {
+      var z = map.getZoom();
+      var far = z !== undefined && z < zoom;
+      L.DomUtil[far ? "addClass" : "removeClass"](map.getContainer(), "rk-far");
+    }
+    map.on("zoomend viewreset load", update);
+    update();
+  }
+
   function panes(map, spec) {
     spec.forEach(function (p) {
       if (!map.getPane(p[0])) { map.createPane(p[0]); }
@@ -163,5 +174,5 @@ var rk = (function () {
     update();
   }
 
-  return { decode: decode, geojson: geojson, linkPopups: linkPopups, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
+  return { decode: decode, geojson: geojson, linkPopups: linkPopups, minorFrom: minorFrom, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
 })();
