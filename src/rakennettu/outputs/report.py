@@ -27,6 +27,7 @@ import shapely
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from rakennettu._io import atomic_path
@@ -273,7 +274,8 @@ def _distributions(cells: gpd.GeoDataFrame, specs: Sequence[CellLayer]) -> Figur
         ax.axvline(med, color="#d95f02", lw=1.2)
         ax.set_title(f"{spec.title} (median {fmt(med)})", fontsize=9, loc="left")
         ax.set_xlabel(spec.unit, fontsize=8)
-        ax.set_ylabel("cells", fontsize=8)
+        ax.set_ylabel("hexagons", fontsize=8)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=7)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
