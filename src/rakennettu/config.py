@@ -501,10 +501,15 @@ class CacheConfig(_Model):
 
 
 class OutputsConfig(_Model):
-    """Where results go."""
+    """Where results go, and which pages are written."""
 
     folder: Path | None = Field(
         None, description="Output folder, relative to the working directory (default out/<name>)."
+    )
+    map: bool = Field(True, description="Write map.html (interactive, works offline).")
+    report: bool = Field(True, description="Write report.html.")
+    tiles: bool = Field(
+        False, description="Add OpenStreetMap tiles to the map (needs a network to view)."
     )
 
 

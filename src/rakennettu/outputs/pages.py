@@ -42,6 +42,8 @@ def write_pages(
     *,
     title: str | None = None,
     tiles: bool = False,
+    map: bool = True,
+    report: bool = True,
 ) -> dict[str, Path]:
     """Write ``map.html`` and ``report.html`` into ``out_dir``, each atomically.
 
@@ -57,21 +59,26 @@ def write_pages(
         The town's display name (default: the record's).
     tiles
         Add OpenStreetMap's online tiles to the map as an option.
+    map, report
+        Which pages to write.
 
     Returns
     -------
     dict
-        ``{"map": path, "report": path}``.
+        ``{"map": path, "report": path}`` (the pages written).
     """
     out = Path(out_dir)
     town = (record or {}).get("town") or {}
     name = title or town.get("title") or town.get("name") or out.name
     used = {k: v for k, v in layers.items() if k in _USED}
-    m = build_map(used, title=name, record=record, tiles=tiles)
-    files = {"map": write_map(m, out / MAP)}
-    rec = dict(record or {})
-    rec.setdefault("town", {"title": name})
-    files["report"] = write_report(build_report(used, rec), out / REPORT)
+    files = {}
+    if map:
+        m = build_map(used, title=name, record=record, tiles=tiles)
+        files["map"] = write_map(m, out / MAP)
+    if report:
+        rec = dict(record or {})
+        rec.setdefault("town", {"title": name})
+        files["report"] = write_report(build_report(used, rec), out / REPORT)
     return files
 
 
