@@ -118,7 +118,7 @@ _N_ROWS = 7
 def _heap_push(hk: F64, hv: I64, size: int, key: float, val: int) -> int:  # pragma: no cover
     i = size
     while i > 0:
-        p = (i - 1) >> 1
+        p = (i - 1) >> 2
         if hk[p] <= key:
             break
         hk[i] = hk[p]
@@ -131,22 +131,27 @@ def _heap_push(hk: F64, hv: I64, size: int, key: float, val: int) -> int:  # pra
 
 @njit(cache=True, nogil=True)
 def _heap_pop(hk: F64, hv: I64, size: int) -> int:  # pragma: no cover
-    """Remove the top of the heap (read ``hk[0]``, ``hv[0]`` first); return the new size."""
+    """Remove the top of the 4-ary heap (read ``hk[0]``, ``hv[0]`` first); return the size."""
     size -= 1
     key = hk[size]
     val = hv[size]
     i = 0
     while True:
-        c = 2 * i + 1
+        c = 4 * i + 1
         if c >= size:
             break
-        if c + 1 < size and hk[c + 1] < hk[c]:
-            c += 1
-        if hk[c] >= key:
+        best = c
+        bk = hk[c]
+        last = min(c + 4, size)
+        for j in range(c + 1, last):
+            if hk[j] < bk:
+                bk = hk[j]
+                best = j
+        if bk >= key:
             break
-        hk[i] = hk[c]
-        hv[i] = hv[c]
-        i = c
+        hk[i] = bk
+        hv[i] = hv[best]
+        i = best
     hk[i] = key
     hv[i] = val
     return size
@@ -177,6 +182,8 @@ def _centrality_source(  # pragma: no cover
     delta: F64,
     deltab: F64,
     ebw: F64,
+    pstart: I64,
+    pred: I64,
     hk: F64,
     hv: I64,
     row: F64,
@@ -195,6 +202,8 @@ def _centrality_source(  # pragma: no cover
     hv[0] = s
     size = 1
     ns = 0
+    npred = 0
+    pstart[0] = 0
     while size > 0:
         d = hk[0]
         v = hv[0]
@@ -219,11 +228,14 @@ def _centrality_source(  # pragma: no cover
                 el += slen[e]
                 if dist[w] + wt[e] == d:
                     sg += sigma[w]
+                    pred[npred] = e
+                    npred += 1
             else:
                 nd = d + wt[e]
                 if nd <= rmax and nd < dist[w]:
                     dist[w] = nd
                     size = _heap_push(hk, hv, size, nd, w)
+        pstart[ns] = npred
         if v == s:
             sg = 1.0
         sigma[v] = sg
@@ -248,11 +260,9 @@ def _centrality_source(  # pragma: no cover
             bw = w * nr
             for r in range(kw, nr):
                 ebw[r] = math.exp(-betas[r] * dw)
-            for e in range(indptr[w], indptr[w + 1]):
+            for q in range(pstart[i], pstart[i + 1]):
+                e = pred[q]
                 v = nbr[e]
-                pv = pos[v]
-                if pv < 0 or pv >= i or dist[v] + wt[e] != dw:
-                    continue
                 c = sigma[v] / sw
                 bv = v * nr
                 for r in range(kw, nr):
@@ -311,6 +321,8 @@ def _centrality_kernel(  # pragma: no cover
     hk = np.empty((nt, cap))
     hv = np.empty((nt, cap), dtype=np.int64)
     ebw = np.zeros((nt, nr))
+    pstart = np.zeros((nt, n + 1), dtype=np.int64)
+    pred = np.zeros((nt, nbr.shape[0] + 1), dtype=np.int64)
     nb = n * nr if do_bc else 1
     delta = np.zeros((nt, nb))
     deltab = np.zeros((nt, nb))
@@ -351,6 +363,8 @@ def _centrality_kernel(  # pragma: no cover
                     delta[tid],
                     deltab[tid],
                     ebw[tid],
+                    pstart[tid],
+                    pred[tid],
                     hk[tid],
                     hv[tid],
                     out[i],
