@@ -45,9 +45,32 @@ as in networkx's Brandes implementation. Measures, per source node and radius ``
     mean of ``euclidean / network`` distance over the other nodes within ``R`` (nodes at
     ``d == 0`` skipped); NaN where there are none.
 
+Accessibility (:func:`accessibility`) counts a point for a node when the walk from the node
+to the point is at most ``R``: to either end of the point's segment, along it to the point,
+plus, by default, the snapping distance off the street.
+
+How these differ from other tools:
+
+* cityseer takes lengths from the edge geometries and computes in float32. Given the same
+  lengths, its ``cc_harmonic``, ``cc_density`` (``node_count``), ``cc_farness`` and
+  ``cc_hillier`` (``closeness_hillier``) agree to float32 precision except for nodes
+  exactly on a cutoff; its betweenness counts each pair once as here (``exp(-4 d / R)``
+  for ``cc_betweenness_beta``, our default beta) but splits tied paths differently: on
+  the Helsinki walking graph the largest difference is 2-4 % of the maximum.
+* momepy's ``closeness_centrality(radius=R)`` is Wasserman-Faust local closeness (not
+  harmonic), and its ``betweenness_centrality(radius=R)`` is the full betweenness of each
+  node's ego graph, which counts pairs up to ``2R`` apart; here a pair counts only when
+  ``d(s, t) <= R``.
+* Segments of zero length make ties ambiguous: a node reached at the same distance as its
+  neighbour through such a segment is that neighbour's successor in the order the search
+  settled them. networkx differs there too; nodes at ``d == 0`` add nothing to
+  ``harmonic`` or ``straightness``.
+
 The compiled kernels (numba) run one bounded search per source, in parallel over blocks of
 sources with per-thread buffers, and reset only the nodes each search touched, so a search
-costs O(reach log reach) and memory stays linear in the number of nodes.
+costs O(reach log reach) and memory stays linear in the number of nodes. Nodes are stored
+along a Hilbert curve: on an 80k-node grid given in random order this halves the run time
+(2.6 s to 1.2 s); on town-sized OSM graphs, which fit in cache, it is a tie.
 """
 
 from __future__ import annotations
