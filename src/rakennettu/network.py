@@ -1198,15 +1198,13 @@ def _undirected_keep(node_ids: pd.Index, us: list[Hashable], vs: list[Hashable],
         }
     )
     frame["rank"] = frame.groupby(["a", "b", "mm", "fwd"], sort=False).cumcount()
-    need = frame.groupby(["a", "b", "mm"], sort=False)["fwd"].agg(
-        lambda f: max(int(f.sum()), int((~f).sum()))
-    )
-    frame = frame.join(need.rename("need"), on=["a", "b", "mm"])
+    group = frame.groupby(["a", "b", "mm"], sort=False)["fwd"]
+    nfwd = group.transform("sum").to_numpy(dtype=np.int64)
+    nbwd = group.transform("size").to_numpy(dtype=np.int64) - nfwd
+    need = np.maximum(nfwd, nbwd)
+    rank = frame["rank"].to_numpy()
     # keep the forward ones first, then backward ones beyond the forward count
-    nfwd = frame.groupby(["a", "b", "mm"], sort=False)["fwd"].transform("sum")
-    keep = np.where(
-        frame["fwd"], frame["rank"] < frame["need"], frame["rank"] < frame["need"] - nfwd
-    )
+    keep = np.where(frame["fwd"].to_numpy(), rank < need, rank < need - nfwd)
     return np.asarray(keep, dtype=bool)
 
 
