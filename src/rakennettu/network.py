@@ -1918,7 +1918,10 @@ def _access_frame(
 
 
 def _category_labels(pts: _Points) -> list[Hashable]:
-    return [label for label, _ in _groups(pts) if label is not None]
+    labels = [label for label, _ in _groups(pts) if label is not None]
+    if _TOTAL in labels:
+        raise ValueError(f"a category may not be called {_TOTAL!r}; that name is the total")
+    return labels
 
 
 def accessibility(
@@ -1998,6 +2001,9 @@ def accessibility(
     """
     rad, labels, betas, cutoff, near_label = _check_access_args(radii, beta, max_nearest)
     pts = _resolve_points(net, attached, categories, weights, include_snap)
+    cats: list[Hashable] = [_TOTAL]
+    if categories is not None:
+        cats = [*_category_labels(pts), _TOTAL]
     mask = np.ones(net.n_nodes, dtype=bool)
     runs, _ = _access_values(net, pts, rad, betas, cutoff, mask, progress=progress)
     data = _access_frame_data(
@@ -2005,11 +2011,6 @@ def accessibility(
     )
     rank = net._rank
     data = {k: v[rank] for k, v in data.items()}
-    cats: list[Hashable] = [_TOTAL]
-    if categories is not None:
-        cats = [*_category_labels(pts), _TOTAL]
-    if _TOTAL in cats[:-1]:
-        raise ValueError(f"a category may not be called {_TOTAL!r}; that name is the total")
     return _access_frame(net.node_ids, data, cats, labels, near_label)
 
 
