@@ -1060,3 +1060,12 @@ def test_category_named_total_is_rejected() -> None:
     attached = attach_points(net, gpd.GeoSeries([Point(50, 0)], crs=CRS), max_distance=1)
     with pytest.raises(ValueError, match="may not be called 'total'"):
         accessibility(net, attached, radii=[100], categories=["total"])
+
+
+def test_network_survives_pickling() -> None:
+    import pickle
+
+    net = StreetNetwork.from_graph(square_graph())
+    back = pickle.loads(pickle.dumps(net))
+    assert not back._nbr.flags.writeable
+    pd.testing.assert_frame_equal(centrality(back, [150]), centrality(net, [150]))

@@ -1118,6 +1118,14 @@ class StreetNetwork:
         """
         return _with_links(self, lines, snap_distance, node_tolerance)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # unpickled arrays come back writeable: restore immutability (and the one numba
+        # specialisation, compiled for read-only arrays)
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            object.__setattr__(self, key, value)
+
     # -- views -------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -1363,7 +1371,7 @@ def centrality(
     net
         The street network.
     radii
-        Network radii in metres, e.g. ``[400, 800]``.
+        Network radii in metres, e.g. ``[400, 800]``; columns come in ascending order.
     beta
         Decay rate per metre for ``betweenness_beta``: one value, one per radius (ascending
         radius), or None for ``4 / R``.
