@@ -929,9 +929,7 @@ def test_inputs_not_mutated() -> None:
 
 def test_from_gdfs_equals_from_graph(helsinki_sub: nx.MultiGraph) -> None:
     ox = pytest.importorskip("osmnx")
-    G = nx.MultiDiGraph(helsinki_sub)  # osmnx's converter wants a graph with crs and geometry
-    G.graph["crs"] = helsinki_sub.graph["crs"]
-    nodes, edges = ox.convert.graph_to_gdfs(helsinki_sub)
+    nodes, edges = ox.convert.graph_to_gdfs(helsinki_sub)  # edges indexed by (u, v, key)
     nodes_copy, edges_copy = nodes.copy(), edges.copy()
     a = centrality(StreetNetwork.from_graph(helsinki_sub), [300])
     b = centrality(StreetNetwork.from_gdfs(nodes, edges), [300])
