@@ -111,3 +111,15 @@ def write_workflow(tmp_path):
         return p
 
     return write
+
+
+@pytest.fixture(scope="session")
+def kotka_run(tmp_path_factory):
+    """`rakennettu run kotka-karhula` once for the session: (CLI result, output folder)."""
+    from click.testing import CliRunner
+
+    from rakennettu.cli import cli
+
+    out = tmp_path_factory.mktemp("kotka-run")
+    result = CliRunner().invoke(cli, ["-q", "run", "kotka-karhula", "--out", str(out)])
+    return result, out

@@ -339,3 +339,70 @@ def test_dimension_gains_are_percentiles():
     g = _gains([[float(i)] * 11 for i in range(5)])
     _, dims = dimension_gains(g)
     assert dims["gain_soc"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_gains_with_links_equal_a_full_recomputation_on_the_changed_network():
+    # a 300 x 200 m block with a shop on each side street; a link across it changes
+    # every walk between the two sides
+    g = nx.MultiGraph(crs="EPSG:3067")
+    xy = {
+        "sw": (0, 0), "s": (150, 0), "se": (300, 0),
+        "nw": (0, 200), "n": (150, 200), "ne": (300, 200),
+    }  # fmt: skip
+    for k, (x, y) in xy.items():
+        g.add_node(k, x=X0 + x, y=Y0 + y)
+    for a, b in [("sw", "s"), ("s", "se"), ("se", "ne"), ("ne", "n"), ("n", "nw"), ("nw", "sw")]:
+        g.add_edge(a, b, length=Point(xy[a]).distance(Point(xy[b])))
+    net = StreetNetwork.from_graph(g)
+    nodes = net.nodes
+    site = box(X0 + 10, Y0 + 5, X0 + 290, Y0 + 195)
+    shops = gpd.GeoDataFrame(
+        {"category": ["retail", "food_drink"]},
+        geometry=[Point(X0 + 100, Y0), Point(X0 + 200, Y0 + 200)],
+        crs=3067,
+    )
+    tps = gpd.GeoDataFrame(geometry=[Point(X0 + 50, Y0 + 200)], crs=3067)
+    people = pd.Series([10.0, 20.0, 30.0, 40.0, 50.0, 60.0], index=nodes.index)
+    ctx = build_context(
+        net, activities=shops, third_places=tps,
+        landmarks=gpd.GeoDataFrame({"weight": []}, geometry=gpd.GeoSeries([], crs=3067), crs=3067),
+        people=people, residents=people,
+        cells=gpd.GeoDataFrame({"morph_far": [0.0], "morph_coverage": [0.0]},
+                               geometry=[site.buffer(300)], crs=3067),
+        buildings=gpd.GeoDataFrame({"morph_floor_area": []},
+                                   geometry=gpd.GeoSeries([], crs=3067), crs=3067),
+        radius=400, near=200, link_min_area=5000, snap_distance=20,
+    )  # fmt: skip
+    access = list(access_nodes(gpd.GeoDataFrame(geometry=[site], crs=3067), nodes).iloc[0])
+    gains = simulate(ctx, site, access, Program())
+    assert len(gains["links"]) == 1
+    # full: the changed network, every shop and the new ones attached afresh
+    from rakennettu.synthesis.leverage import _anchor, _attach
+
+    new_net, _ = net.with_links(gains["links"], snap_distance=2.0)
+    anchor = _anchor(site, new_net)
+    new = gpd.GeoDataFrame(
+        {"category": ["daily_needs"] * 2}, geometry=[anchor] * 2, crs=3067, index=["n0", "n1"]
+    )
+    allpts = pd.concat(
+        [
+            _attach(new_net, shops, shops["category"], 20),
+            _attach(new_net, new, new["category"], 1e6),
+        ]
+    )
+    full = accessibility(new_net, allpts, radii=[200, 400], categories="category")
+    rise = (full[("total", "decayed", 400)] - ctx.base_act[("total", "decayed", 400)]).loc[
+        people.index
+    ]
+    assert gains["soc_access_gain"] == pytest.approx(float(people @ rise), rel=1e-9)
+    tp_all = pd.concat(
+        [
+            _attach(new_net, tps, "third_place", 20),
+            _attach(new_net, new.iloc[:1], "third_place", 1e6),
+        ]
+    )
+    tp_full = accessibility(new_net, tp_all, radii=[200, 400])
+    tp_rise = (tp_full[("total", "decayed", 400)] - ctx.base_tp[("total", "decayed", 400)]).loc[
+        people.index
+    ]
+    assert gains["cult_third_place_gain"] == pytest.approx(float(people @ tp_rise), rel=1e-9)

@@ -64,7 +64,7 @@ def test_every_column_is_documented(morph):
         (morph.nodes, "node"),
         (morph.edges, "edge"),
         (morph.buildings, "building"),
-        (morph.cells, "cell"),
+        (morph.cells, "tessellation"),
         (morph.enclosures, "enclosure"),
     ):
         for col in frame.columns:

@@ -929,9 +929,7 @@ def test_inputs_not_mutated() -> None:
 
 def test_from_gdfs_equals_from_graph(helsinki_sub: nx.MultiGraph) -> None:
     ox = pytest.importorskip("osmnx")
-    G = nx.MultiDiGraph(helsinki_sub)  # osmnx's converter wants a graph with crs and geometry
-    G.graph["crs"] = helsinki_sub.graph["crs"]
-    nodes, edges = ox.convert.graph_to_gdfs(helsinki_sub)
+    nodes, edges = ox.convert.graph_to_gdfs(helsinki_sub)  # edges indexed by (u, v, key)
     nodes_copy, edges_copy = nodes.copy(), edges.copy()
     a = centrality(StreetNetwork.from_graph(helsinki_sub), [300])
     b = centrality(StreetNetwork.from_gdfs(nodes, edges), [300])
@@ -1014,3 +1012,58 @@ def test_points_attached_elsewhere_raise() -> None:
 def test_progress_bar_runs() -> None:
     c = centrality(StreetNetwork.from_graph(grid_graph()), [200], progress=True)
     assert len(c) == 16
+
+
+def test_empty_network_gives_empty_tables() -> None:
+    net = StreetNetwork.from_graph(nx.MultiGraph(crs=CRS))
+    c = centrality(net, [400])
+    assert c.shape == (0, len(CENTRALITY_MEASURES))
+    attached = attach_points(net, gpd.GeoSeries([], crs=CRS), max_distance=10)
+    assert list(attached.columns) == [
+        "edge_u",
+        "edge_v",
+        "edge_key",
+        "dist_u",
+        "dist_v",
+        "snap_distance",
+        "attached",
+    ]
+    assert accessibility(net, attached, radii=[400]).shape == (0, 4)
+
+
+def test_zero_length_segment_skipped_in_harmonic() -> None:
+    r"""Nodes 1 and 2 share a position, joined by a segment of length 0.
+
+    0 --100-- 1 ==0== 2 --100-- 3
+    """
+    G = make_graph(
+        {0: (0, 0), 1: (100, 0), 2: (100, 0), 3: (200, 0)}, [(0, 1, 100), (1, 2, 0), (2, 3, 100)]
+    )
+    got = centrality(StreetNetwork.from_graph(G), [500])
+    ref = nx.harmonic_centrality(G, distance="length")
+    assert_close(got[("harmonic", 500)], [ref[n] for n in G])
+    assert got[("node_count", 500)].tolist() == [3, 3, 3, 3]
+
+
+def test_csr_holds_shortest_parallel_lengths() -> None:
+    net = StreetNetwork.from_graph(square_graph())
+    dense = net.csr.toarray()
+    assert dense[2, 3] == dense[3, 2] == 100  # the 150 m parallel segment is dropped
+    assert dense[0, 2] == pytest.approx(100 * math.sqrt(2))
+    assert dense[3, 3] == 0  # self-loops carry no distance
+
+
+def test_category_named_total_is_rejected() -> None:
+    net = StreetNetwork.from_graph(grid_graph(side=2))
+    attached = attach_points(net, gpd.GeoSeries([Point(50, 0)], crs=CRS), max_distance=1)
+    with pytest.raises(ValueError, match="may not be called 'total'"):
+        accessibility(net, attached, radii=[100], categories=["total"])
+
+
+def test_network_survives_pickling() -> None:
+    import pickle
+
+    net = StreetNetwork.from_graph(square_graph())
+    back = pickle.loads(pickle.dumps(net))
+    assert not back._nbr.flags.writeable
+    pd.testing.assert_frame_equal(centrality(back, [150]), centrality(net, [150]))

@@ -126,6 +126,28 @@ def run(workflow: str, out_dir: Path | None) -> None:
     click.echo("\n".join(summary_lines(result)))
 
 
+@cli.command("map")
+@click.argument("workflow")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The run's output folder (default: the workflow's).",
+)
+@click.option("--tiles/--no-tiles", default=None, help="OpenStreetMap tiles under the map.")
+@_guard
+def map_command(workflow: str, out_dir: Path | None, tiles: bool | None) -> None:
+    """Rebuild map.html and report.html from a run's outputs, without recomputing."""
+    from rakennettu.outputs.pages import rebuild
+    from rakennettu.workflow import _resolve
+
+    wf = _resolve(_workflow_arg(workflow))
+    folder = out_dir if out_dir is not None else wf.out_dir
+    files = rebuild(folder, tiles=wf.outputs.tiles if tiles is None else tiles)
+    for name, path in files.items():
+        click.echo(f"{name}: {path}")
+
+
 @cli.command()
 @click.argument("workflows", nargs=-1, required=True)
 @_guard

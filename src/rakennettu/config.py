@@ -459,6 +459,9 @@ class CandidatesConfig(_Model):
     min_area: Annotated[float, Field(ge=0)] = Field(
         400.0, description="Sites smaller than this (m²) are dropped as slivers."
     )
+    min_width: Annotated[float, Field(ge=0)] = Field(
+        15.0, description="Sites with no part this wide (m) are dropped as strips."
+    )
     empty_blocks: bool = Field(
         True, description="Also consider blocks without buildings (not parks, water, cemeteries)."
     )
@@ -498,10 +501,15 @@ class CacheConfig(_Model):
 
 
 class OutputsConfig(_Model):
-    """Where results go."""
+    """Where results go, and which pages are written."""
 
     folder: Path | None = Field(
         None, description="Output folder, relative to the working directory (default out/<name>)."
+    )
+    map: bool = Field(True, description="Write map.html (interactive, works offline).")
+    report: bool = Field(True, description="Write report.html.")
+    tiles: bool = Field(
+        False, description="Add OpenStreetMap tiles to the map (needs a network to view)."
     )
 
 

@@ -109,8 +109,10 @@ class IndicatorDoc(NamedTuple):
     source
         The data it comes from (OSM tags, taxonomy table, municipal layer role).
     level
-        The rows it is computed for: ``"node"``, ``"edge"``, ``"building"``, ``"cell"``,
-        ``"enclosure"``, ``"landmark"``.
+        The rows it is computed for: ``"node"`` (street nodes, and the analysis hexagons
+        that take their values), ``"edge"``, ``"building"``, ``"tessellation"``,
+        ``"enclosure"``, ``"hex"`` (measured on the analysis hexagons themselves),
+        ``"landmark"``, ``"raster"``.
     """
 
     dimension: Dimension

@@ -45,9 +45,32 @@ as in networkx's Brandes implementation. Measures, per source node and radius ``
     mean of ``euclidean / network`` distance over the other nodes within ``R`` (nodes at
     ``d == 0`` skipped); NaN where there are none.
 
+Accessibility (:func:`accessibility`) counts a point for a node when the walk from the node
+to the point is at most ``R``: to either end of the point's segment, along it to the point,
+plus, by default, the snapping distance off the street.
+
+How these differ from other tools:
+
+* cityseer takes lengths from the edge geometries and computes in float32. Given the same
+  lengths, its ``cc_harmonic``, ``cc_density`` (``node_count``), ``cc_farness`` and
+  ``cc_hillier`` (``closeness_hillier``) agree to float32 precision except for nodes
+  exactly on a cutoff; its betweenness counts each pair once as here (``exp(-4 d / R)``
+  for ``cc_betweenness_beta``, our default beta) but splits tied paths differently: on
+  the Helsinki walking graph the largest difference is 2-4 % of the maximum.
+* momepy's ``closeness_centrality(radius=R)`` is Wasserman-Faust local closeness (not
+  harmonic), and its ``betweenness_centrality(radius=R)`` is the full betweenness of each
+  node's ego graph, which counts pairs up to ``2R`` apart; here a pair counts only when
+  ``d(s, t) <= R``.
+* Segments of zero length make ties ambiguous: a node reached at the same distance as its
+  neighbour through such a segment is that neighbour's successor in the order the search
+  settled them. networkx differs there too; nodes at ``d == 0`` add nothing to
+  ``harmonic`` or ``straightness``.
+
 The compiled kernels (numba) run one bounded search per source, in parallel over blocks of
 sources with per-thread buffers, and reset only the nodes each search touched, so a search
-costs O(reach log reach) and memory stays linear in the number of nodes.
+costs O(reach log reach) and memory stays linear in the number of nodes. Nodes are stored
+along a Hilbert curve: on an 80k-node grid given in random order this halves the run time
+(2.6 s to 1.2 s); on town-sized OSM graphs, which fit in cache, it is a tie.
 """
 
 from __future__ import annotations
@@ -118,7 +141,7 @@ _N_ROWS = 7
 def _heap_push(hk: F64, hv: I64, size: int, key: float, val: int) -> int:  # pragma: no cover
     i = size
     while i > 0:
-        p = (i - 1) >> 1
+        p = (i - 1) >> 2
         if hk[p] <= key:
             break
         hk[i] = hk[p]
@@ -131,22 +154,27 @@ def _heap_push(hk: F64, hv: I64, size: int, key: float, val: int) -> int:  # pra
 
 @njit(cache=True, nogil=True)
 def _heap_pop(hk: F64, hv: I64, size: int) -> int:  # pragma: no cover
-    """Remove the top of the heap (read ``hk[0]``, ``hv[0]`` first); return the new size."""
+    """Remove the top of the 4-ary heap (read ``hk[0]``, ``hv[0]`` first); return the size."""
     size -= 1
     key = hk[size]
     val = hv[size]
     i = 0
     while True:
-        c = 2 * i + 1
+        c = 4 * i + 1
         if c >= size:
             break
-        if c + 1 < size and hk[c + 1] < hk[c]:
-            c += 1
-        if hk[c] >= key:
+        best = c
+        bk = hk[c]
+        last = min(c + 4, size)
+        for j in range(c + 1, last):
+            if hk[j] < bk:
+                bk = hk[j]
+                best = j
+        if bk >= key:
             break
-        hk[i] = hk[c]
-        hv[i] = hv[c]
-        i = c
+        hk[i] = bk
+        hv[i] = hv[best]
+        i = best
     hk[i] = key
     hv[i] = val
     return size
@@ -177,6 +205,8 @@ def _centrality_source(  # pragma: no cover
     delta: F64,
     deltab: F64,
     ebw: F64,
+    pstart: I64,
+    pred: I64,
     hk: F64,
     hv: I64,
     row: F64,
@@ -195,6 +225,8 @@ def _centrality_source(  # pragma: no cover
     hv[0] = s
     size = 1
     ns = 0
+    npred = 0
+    pstart[0] = 0
     while size > 0:
         d = hk[0]
         v = hv[0]
@@ -219,11 +251,14 @@ def _centrality_source(  # pragma: no cover
                 el += slen[e]
                 if dist[w] + wt[e] == d:
                     sg += sigma[w]
+                    pred[npred] = e
+                    npred += 1
             else:
                 nd = d + wt[e]
                 if nd <= rmax and nd < dist[w]:
                     dist[w] = nd
                     size = _heap_push(hk, hv, size, nd, w)
+        pstart[ns] = npred
         if v == s:
             sg = 1.0
         sigma[v] = sg
@@ -248,11 +283,9 @@ def _centrality_source(  # pragma: no cover
             bw = w * nr
             for r in range(kw, nr):
                 ebw[r] = math.exp(-betas[r] * dw)
-            for e in range(indptr[w], indptr[w + 1]):
+            for q in range(pstart[i], pstart[i + 1]):
+                e = pred[q]
                 v = nbr[e]
-                pv = pos[v]
-                if pv < 0 or pv >= i or dist[v] + wt[e] != dw:
-                    continue
                 c = sigma[v] / sw
                 bv = v * nr
                 for r in range(kw, nr):
@@ -311,6 +344,8 @@ def _centrality_kernel(  # pragma: no cover
     hk = np.empty((nt, cap))
     hv = np.empty((nt, cap), dtype=np.int64)
     ebw = np.zeros((nt, nr))
+    pstart = np.zeros((nt, n + 1), dtype=np.int64)
+    pred = np.zeros((nt, nbr.shape[0] + 1), dtype=np.int64)
     nb = n * nr if do_bc else 1
     delta = np.zeros((nt, nb))
     deltab = np.zeros((nt, nb))
@@ -351,6 +386,8 @@ def _centrality_kernel(  # pragma: no cover
                     delta[tid],
                     deltab[tid],
                     ebw[tid],
+                    pstart[tid],
+                    pred[tid],
                     hk[tid],
                     hv[tid],
                     out[i],
@@ -1081,6 +1118,14 @@ class StreetNetwork:
         """
         return _with_links(self, lines, snap_distance, node_tolerance)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # unpickled arrays come back writeable: restore immutability (and the one numba
+        # specialisation, compiled for read-only arrays)
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            object.__setattr__(self, key, value)
+
     # -- views -------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -1161,15 +1206,13 @@ def _undirected_keep(node_ids: pd.Index, us: list[Hashable], vs: list[Hashable],
         }
     )
     frame["rank"] = frame.groupby(["a", "b", "mm", "fwd"], sort=False).cumcount()
-    need = frame.groupby(["a", "b", "mm"], sort=False)["fwd"].agg(
-        lambda f: max(int(f.sum()), int((~f).sum()))
-    )
-    frame = frame.join(need.rename("need"), on=["a", "b", "mm"])
+    group = frame.groupby(["a", "b", "mm"], sort=False)["fwd"]
+    nfwd = group.transform("sum").to_numpy(dtype=np.int64)
+    nbwd = group.transform("size").to_numpy(dtype=np.int64) - nfwd
+    need = np.maximum(nfwd, nbwd)
+    rank = frame["rank"].to_numpy()
     # keep the forward ones first, then backward ones beyond the forward count
-    nfwd = frame.groupby(["a", "b", "mm"], sort=False)["fwd"].transform("sum")
-    keep = np.where(
-        frame["fwd"], frame["rank"] < frame["need"], frame["rank"] < frame["need"] - nfwd
-    )
+    keep = np.where(frame["fwd"].to_numpy(), rank < need, rank < need - nfwd)
     return np.asarray(keep, dtype=bool)
 
 
@@ -1328,7 +1371,7 @@ def centrality(
     net
         The street network.
     radii
-        Network radii in metres, e.g. ``[400, 800]``.
+        Network radii in metres, e.g. ``[400, 800]``; columns come in ascending order.
     beta
         Decay rate per metre for ``betweenness_beta``: one value, one per radius (ascending
         radius), or None for ``4 / R``.
@@ -1884,7 +1927,10 @@ def _access_frame(
 
 
 def _category_labels(pts: _Points) -> list[Hashable]:
-    return [label for label, _ in _groups(pts) if label is not None]
+    labels = [label for label, _ in _groups(pts) if label is not None]
+    if _TOTAL in labels:
+        raise ValueError(f"a category may not be called {_TOTAL!r}; that name is the total")
+    return labels
 
 
 def accessibility(
@@ -1964,6 +2010,9 @@ def accessibility(
     """
     rad, labels, betas, cutoff, near_label = _check_access_args(radii, beta, max_nearest)
     pts = _resolve_points(net, attached, categories, weights, include_snap)
+    cats: list[Hashable] = [_TOTAL]
+    if categories is not None:
+        cats = [*_category_labels(pts), _TOTAL]
     mask = np.ones(net.n_nodes, dtype=bool)
     runs, _ = _access_values(net, pts, rad, betas, cutoff, mask, progress=progress)
     data = _access_frame_data(
@@ -1971,11 +2020,6 @@ def accessibility(
     )
     rank = net._rank
     data = {k: v[rank] for k, v in data.items()}
-    cats: list[Hashable] = [_TOTAL]
-    if categories is not None:
-        cats = [*_category_labels(pts), _TOTAL]
-    if _TOTAL in cats[:-1]:
-        raise ValueError(f"a category may not be called {_TOTAL!r}; that name is the total")
     return _access_frame(net.node_ids, data, cats, labels, near_label)
 
 

@@ -90,7 +90,7 @@ class Town:
     activities, third_places, landmarks
         Classified points and polygons (``category``/``kind`` columns from the tag tables).
     green_blue
-        Parks, green areas and water with ``kind`` and ``group`` (green/blue).
+        Parks, green areas and water with ``category`` (green, blue, cemetery) and ``kind``.
     candidates
         Candidate development sites (polygons) with ``kind`` and provenance.
     barriers

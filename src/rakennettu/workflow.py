@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from rakennettu._io import atomic_path
 from rakennettu.config import Workflow, load_workflow
 from rakennettu.errors import ConfigError, suggest
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
@@ -23,10 +24,17 @@ from rakennettu.layers.morphology import morphology_layer
 from rakennettu.layers.social import activity_categories, social_layer
 from rakennettu.network import StreetNetwork
 from rakennettu.outputs.gpkg import write_gpkg
+from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
+from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
-from rakennettu.synthesis.candidates import access_nodes, collect_candidates, empty_blocks
+from rakennettu.synthesis.candidates import (
+    access_nodes,
+    collect_candidates,
+    empty_blocks,
+    undevelopable,
+)
 from rakennettu.synthesis.grid import hex_grid
 from rakennettu.synthesis.leverage import (
     Program,
@@ -35,7 +43,7 @@ from rakennettu.synthesis.leverage import (
     parse_program,
     people_by_node,
 )
-from rakennettu.synthesis.ranking import rank_candidates
+from rakennettu.synthesis.ranking import Ranking, rank_candidates
 from rakennettu.synthesis.scores import vitality
 from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
 from rakennettu.town import Town, _osm_path, load_town
@@ -55,6 +63,8 @@ class RunResult:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
+    ranking: Ranking | None = None
 
 
 def _resolve(workflow: Workflow | str | Path) -> Workflow:
@@ -145,9 +155,13 @@ def run(
     """
     wf = _resolve(workflow)
     out = Path(out_dir) if out_dir is not None else wf.out_dir
+    with collect_warnings() as warns:
+        return _run(wf, out, progress, warns)
+
+
+def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult:
     stage = _Stages(progress)
     radii = list(wf.network.radii)
-
     with stage("load"):
         town = load_town(wf, progress=progress)
     with stage("network"):
@@ -206,10 +220,7 @@ def run(
         grid = hex_grid(town.area, wf.synthesis.cell_size, crs=town.crs)
         cells = grid.join(cells_from_nodes(grid, nodes, reach=wf.synthesis.node_reach))
         cells = cells.join(form_by_cell(grid, buildings, morph.cells))
-        cells = cells.join(
-            age_by_cell(town.buildings, grid, age_periods=wf.cultural.age_periods),
-            rsuffix="_cell",
-        )
+        cells = cells.join(age_by_cell(town.buildings, grid, age_periods=wf.cultural.age_periods))
 
     with stage("vitality"):
         spec = _indicator_spec(wf, cells)
@@ -221,12 +232,16 @@ def run(
     with stage("candidates"):
         cand = wf.candidates
         blocks = (
-            empty_blocks(morph.enclosures, town.buildings, exclude=town.green_blue)
+            empty_blocks(morph.enclosures, town.buildings, exclude=undevelopable(town.features))
             if cand.empty_blocks
             else None
         )
         sites = collect_candidates(
-            town.candidates, area=town.area, blocks=blocks, min_area=cand.min_area
+            town.candidates,
+            area=town.area,
+            blocks=blocks,
+            min_area=cand.min_area,
+            min_width=cand.min_width,
         )
         access = access_nodes(sites, town.nodes, distance=cand.access_distance)
     with stage("leverage"):
@@ -282,7 +297,7 @@ def run(
     with stage("write"):
         out.mkdir(parents=True, exist_ok=True)
         gpkg = write_gpkg(layers, out / "vitality.gpkg")
-        files = {"gpkg": gpkg}
+        files = {"gpkg": gpkg, "csv": write_candidates_csv(candidates, out / "candidates.csv")}
         for name, raster in social.rasters.items():
             files[name] = write_geotiff(raster, out / "surfaces" / f"{name}.tif")
     timings = {"load": stage.timings.pop("load")}
@@ -291,6 +306,39 @@ def run(
     timings.update({f"morphology.{k}": v for k, v in morph.timings.items()})
     timings.update({f"social.{k}": v for k, v in social.timings.items()})
     timings.update({f"cultural.{k}": v for k, v in cult.timings.items()})
+    with stage("pages"):
+        record = run_record(
+            workflow=wf,
+            title=town.title,
+            inputs=_inputs(wf),
+            sources=town.sources,
+            timings=timings,
+            counts={k: len(v) for k, v in layers.items()},
+            warnings=warns,
+            stability=ranking.stability,
+            sensitivity=ranking.sensitivity,
+            area_km2=town.area_km2,
+            crs=town.crs.to_string(),
+            extra={
+                "population": social.report,
+                "population_method": social.population_method,
+                "cultural": dict(cult.summary),
+                "network": town.report.get("network", {}),
+            },
+        )
+        files["record"] = write_record(record, out / "run.json")
+        files.update(
+            write_pages(
+                layers,
+                record,
+                out,
+                title=town.title,
+                tiles=wf.outputs.tiles,
+                map=wf.outputs.map,
+                report=wf.outputs.report,
+            )
+        )
+    timings["pages"] = stage.timings["pages"]
     return RunResult(
         workflow=wf,
         town=town,
@@ -298,7 +346,36 @@ def run(
         layers=layers,
         files=files,
         timings=timings,
+        record=record,
+        ranking=ranking,
     )
+
+
+def _inputs(wf: Workflow) -> dict[str, Path]:
+    """The local input files of a workflow, for their hashes in the run record."""
+    files: dict[str, Path] = {}
+    if wf.osm.source == "file":
+        files["osm"] = _osm_path(wf)
+    if wf.area.polygon is not None:
+        files["area"] = wf.area.polygon
+    for i, lay in enumerate(wf.layers):
+        if lay.path is not None:
+            files[f"layers[{i + 1}] {lay.role}"] = lay.path
+    return files
+
+
+def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:
+    """The ranked candidates as a table for spreadsheets, with WGS84 coordinates.
+
+    One row per site in rank order: id, rank and interval, score, gains, the breakdown,
+    kind, name, provenance, area (m²) and a point on the site (``lon``, ``lat``).
+    """
+    table = candidates.drop(columns=candidates.geometry.name).copy()
+    pts = candidates.geometry.representative_point().to_crs(4326)
+    table["lon"], table["lat"] = pts.x.round(6).to_numpy(), pts.y.round(6).to_numpy()
+    with atomic_path(path) as tmp:
+        table.reset_index().to_csv(tmp, index=False, encoding="utf-8")
+    return path
 
 
 def _indicator_spec(wf: Workflow, cells: gpd.GeoDataFrame) -> dict[str, dict[str, float]]:
@@ -376,17 +453,28 @@ def _links_frame(gains: Any, crs: Any) -> gpd.GeoDataFrame:
     )
 
 
-def summary_lines(result: RunResult) -> list[str]:
-    """A short printable summary of a run."""
+def summary_lines(result: RunResult, *, top: int = 5) -> list[str]:
+    """A short printable summary of a run, ending with the map and the report."""
     town = result.town
     rows = {name: len(gdf) for name, gdf in result.layers.items()}
     lines = [
         f"{town.title}: {town.area_km2:.2f} km², CRS {town.crs.to_string()} ({town.crs.name})",
         "",
-        f"{'layer':<14}{'rows':>8}",
+        f"{'layer':<16}{'rows':>8}",
     ]
-    lines += [f"{name:<14}{n:>8,}" for name, n in rows.items()]
-    lines += ["", f"{'step':<30}{'seconds':>8}"]
-    lines += [f"{k:<30}{v:>8.2f}" for k, v in result.timings.items()]
-    lines += ["", *(f"{k}: {v}" for k, v in result.files.items())]
+    lines += [f"{name:<16}{n:>8,}" for name, n in rows.items()]
+    lines += ["", f"{'step':<32}{'seconds':>8}"]
+    lines += [f"{k:<32}{v:>8.2f}" for k, v in result.timings.items()]
+    cands = result.layers.get("candidates")
+    if cands is not None and len(cands):
+        lines += ["", f"top {min(top, len(cands))} of {len(cands)} candidate sites:"]
+        for cid, c in cands.head(top).iterrows():
+            label = c["name"] if isinstance(c.get("name"), str) else c["kind"]
+            lines.append(
+                f"  {int(c['rank']):>2}. {cid:<5} {label[:40]:<40} score {c['score']:.2f}"
+                f"  rank {int(c['rank_p05'])}-{int(c['rank_p95'])} (5-95 %)"
+            )
+    pages = {k: v for k, v in result.files.items() if k in ("map", "report")}
+    lines += ["", *(f"{k}: {v}" for k, v in result.files.items() if k not in pages)]
+    lines += [f"{k}: {v}" for k, v in pages.items()]
     return lines

@@ -426,7 +426,7 @@ INDICATORS: tuple[IndicatorDoc, ...] = (
         "count",
         "Buildings whose representative point lies in the cell.",
         "town.buildings",
-        level="cell",
+        level="hex",
     ),
     IndicatorDoc(
         "cult",
@@ -435,7 +435,7 @@ INDICATORS: tuple[IndicatorDoc, ...] = (
         "year",
         "Median construction year of the cell's buildings of known year.",
         "town.buildings year",
-        level="cell",
+        level="hex",
     ),
     IndicatorDoc(
         "cult",
@@ -444,7 +444,7 @@ INDICATORS: tuple[IndicatorDoc, ...] = (
         "years",
         "reference_year minus the cell's median year.",
         "town.buildings year",
-        level="cell",
+        level="hex",
     ),
     IndicatorDoc(
         "cult",
@@ -454,7 +454,7 @@ INDICATORS: tuple[IndicatorDoc, ...] = (
         "Hill number of order 1 of the construction-period shares of the cell's "
         "buildings of known year.",
         "town.buildings year; [cultural] age_periods",
-        level="cell",
+        level="hex",
     ),
     IndicatorDoc(
         "cult",
@@ -463,7 +463,7 @@ INDICATORS: tuple[IndicatorDoc, ...] = (
         "share 0-1",
         "Share of the cell's buildings whose year is unknown.",
         "town.buildings year",
-        level="cell",
+        level="hex",
     ),
 )
 

@@ -122,11 +122,11 @@ INDICATORS: tuple[IndicatorDoc, ...] = (
                  "Shared wall length over the perimeter.", _SRC_BLD, level="building"),
     IndicatorDoc("morph", "cell_area", False, "m²",
                  "Grain: area of the building's enclosed tessellation cell.", _SRC_BLD,
-                 level="cell"),
+                 level="tessellation"),
     IndicatorDoc("morph", "cell_coverage", False, "share 0-1",
-                 "Built-up share of the tessellation cell.", _SRC_BLD, level="cell"),
+                 "Built-up share of the tessellation cell.", _SRC_BLD, level="tessellation"),
     IndicatorDoc("morph", "cell_far", False, "m²/m²",
-                 "Floor area ratio of the tessellation cell.", _SRC_BLD, level="cell"),
+                 "Floor area ratio of the tessellation cell.", _SRC_BLD, level="tessellation"),
     IndicatorDoc("morph", "enclosure_area", False, "m²",
                  "Block size: area of the enclosure bounded by streets, rail and water.",
                  _SRC_NET, level="enclosure"),
@@ -207,8 +207,8 @@ def network_measures(
     >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
     >>> nx.set_edge_attributes(G, 100.0, "length")
     >>> nodes, edges = network_measures(StreetNetwork.from_graph(G), [200])
-    >>> nodes.loc[4, ["morph_node_count_200m", "morph_meshedness_200m"]].tolist()
-    [8.0, 0.3636...]
+    >>> nodes.loc[4, ["morph_node_count_200m", "morph_meshedness_200m"]].tolist()  # (12-9+1)/(18-5)
+    [8.0, 0.3076...]
     """
     radii = sorted(radii)
     c = centrality(net, radii, progress=progress)

@@ -29,7 +29,13 @@ from scipy.sparse.csgraph import connected_components
 from rakennettu._geo import polygonal
 from rakennettu.crs import same_crs
 
-__all__ = ["CANDIDATE_COLUMNS", "access_nodes", "collect_candidates", "empty_blocks"]
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "access_nodes",
+    "collect_candidates",
+    "empty_blocks",
+    "undevelopable",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,56 @@ def _provenance(row: Any) -> str:
     if isinstance(row.get("provenance"), str) and row["provenance"]:
         return str(row["provenance"])
     return f"osm:{row['osm_type']}/{int(row['osm_id'])}"
+
+
+# OSM polygons that make a block without buildings something other than a vacant lot:
+# squares and pedestrian areas, rail yards, parks, water, sports grounds, cemeteries.
+_UNDEVELOPABLE: dict[str, set[str] | None] = {
+    "leisure": None,
+    "natural": None,
+    "water": None,
+    "waterway": None,
+    "place": {"square"},
+    "highway": {"pedestrian", "footway", "platform", "service", "residential", "living_street"},
+    "area:highway": None,
+    "landuse": {
+        "railway", "cemetery", "religious", "military", "recreation_ground", "grass",
+        "village_green", "forest", "meadow", "allotments", "garages", "port",
+    },
+    "amenity": {"grave_yard", "marketplace", "parking_space", "bus_station", "ferry_terminal"},
+    "railway": None,
+    "public_transport": None,
+    "man_made": {"bridge", "pier", "breakwater"},
+    "aeroway": None,
+    "historic": None,
+}  # fmt: skip
+
+
+def undevelopable(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons a block without buildings should not be mistaken for a vacant lot.
+
+    Squares and pedestrian areas, rail land, parks and sports grounds, water, cemeteries,
+    allotments and historic sites (tags in ``_UNDEVELOPABLE``), from the raw OSM features
+    (``town.features``: a ``tags`` dict per feature).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> f = gpd.GeoDataFrame({"tags": [{"place": "square"}, {"landuse": "brownfield"}]},
+    ...                      geometry=[box(0, 0, 9, 9), box(20, 0, 29, 9)], crs=3067)
+    >>> len(undevelopable(f))
+    1
+    """
+
+    def hit(tags: dict[str, str]) -> bool:
+        for key, values in _UNDEVELOPABLE.items():
+            v = tags.get(key)
+            if v is not None and (values is None or v in values):
+                return True
+        return False
+
+    poly = features.geom_type.isin(["Polygon", "MultiPolygon"])
+    return features[poly & features["tags"].map(hit)]
 
 
 def empty_blocks(
@@ -121,6 +177,7 @@ def collect_candidates(
     area: Any = None,
     blocks: gpd.GeoDataFrame | None = None,
     min_area: float = 400.0,
+    min_width: float = 15.0,
 ) -> gpd.GeoDataFrame:
     """Gather candidate sites, drop slivers, points and lines, and merge overlaps.
 
@@ -135,6 +192,9 @@ def collect_candidates(
         Further sites, e.g. :func:`empty_blocks`.
     min_area
         Sites smaller than this (m², after merging) are dropped.
+    min_width
+        Sites with no part this wide (m) are dropped: a strip between two roads holds
+        no building.
 
     Returns
     -------
@@ -182,14 +242,16 @@ def collect_candidates(
         allsites = allsites[allsites.intersects(area)]
     merged = _merge_overlaps(allsites)
     merged["area_m2"] = merged.geometry.area
-    small = merged["area_m2"] < min_area
+    narrow = merged.geometry.buffer(-min_width / 2).is_empty.to_numpy() if min_width else False
+    small = (merged["area_m2"] < min_area) | narrow
     log.info(
-        "candidates: %d sites; dropped %d points or lines and %d below %.0f m²; merged "
-        "overlaps into %d",
+        "candidates: %d sites; dropped %d points or lines and %d below %.0f m² or %.0f m "
+        "wide; merged overlaps into %d",
         len(allsites),
         dropped,
         int(small.sum()),
         min_area,
+        min_width,
         int((~small).sum()),
     )
     out = merged[~small]

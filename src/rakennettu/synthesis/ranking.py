@@ -169,73 +169,69 @@ def _level(v: float) -> str:
     return "strong" if v >= 2 / 3 else "moderate" if v >= 1 / 3 else "weak"
 
 
+def _phrase(col: str, g: pd.Series) -> str | None:
+    """One raw gain in words, or None when it says nothing (zero)."""
+    v = float(np.nan_to_num(g.get(col, 0.0)))
+    r, near = int(g.get("radius", 800)), int(g.get("near", 400))
+    links = g.get("links", [])
+    n_links = len(links) if isinstance(links, list | tuple) else 0
+    if col == "soc_access_gain" and v > 0:
+        return f"new services reach {g.get('soc_people_reached', 0):,.0f} people within {r} m"
+    if col == "soc_variety_gain" and v > 0:
+        return "adds a kind of activity not yet within reach"
+    if col == "soc_residents_gain_daily" and v > 0:
+        return f"{v:,.0f} residents gain a daily service within {near} m"
+    if col == "soc_people_added" and v > 0:
+        return f"{v:,.0f} new residents and jobs"
+    if col == "cult_third_place_gain" and v > 0:
+        reached = g.get("cult_residents_reached", 0)
+        return f"a new third place within {r} m of {reached:,.0f} residents"
+    if col == "cult_residents_gain_third_place" and v > 0:
+        return f"{v:,.0f} residents gain a third place within {near} m"
+    if col == "cult_landmark_context" and v > 0:
+        return f"joins landmarks and heritage nearby (weighted access {v:.1f})"
+    if col == "morph_closeness_gain" and n_links:
+        return f"{n_links} new link{'s' * (n_links != 1)} across the site raise closeness"
+    if col == "morph_through_movement" and v > 0:
+        return f"its links carry {v:,.0f} more shortest paths"
+    if col == "morph_far_gap" and v > 0.05:
+        return f"fills a floor-area gap of {v:.2f} (FAR) against its surroundings"
+    if col == "morph_coverage_gap" and v > 0.05:
+        return f"its ground is {v:.0%} less built than its surroundings'"
+    return None
+
+
+_NOTHING = {
+    "soc": "adds little to the services people already reach",
+    "cult": "adds little to the third places and heritage people already reach",
+    "morph": "no new links, and as built-up as its surroundings",
+}
+
+
 def explain(gains: pd.Series, norm: pd.Series, dims: pd.Series) -> str:
     """A planner's reading of one site's gains: each dimension, strongest first.
 
+    For each dimension, the raw gains that rank highest among the sites are put in words.
+
     Examples
     --------
-    >>> g = pd.Series({"soc_residents_gain_daily": 1240.0, "cult_residents_gain_third_place":
-    ...     0.0, "morph_closeness_gain": 0.0, "links": []})
-    >>> n = pd.Series({"soc_residents_gain_daily": 1.0})
+    >>> g = pd.Series({"soc_residents_gain_daily": 1240.0, "soc_access_gain": 0.0,
+    ...                "cult_residents_gain_third_place": 0.0, "links": []})
+    >>> n = pd.Series({"soc_residents_gain_daily": 1.0, "soc_access_gain": 0.2})
     >>> d = pd.Series({"gain_soc": 0.9, "gain_cult": 0.2, "gain_morph": 0.1})
     >>> print(explain(g, n, d))
     strong social (0.90): 1,240 residents gain a daily service within 400 m; weak
-    cultural (0.20): no resident gains a third place within 400 m; weak morphological
-    (0.10): no new links
+    cultural (0.20): adds little to the third places and heritage people already reach;
+    weak morphological (0.10): no new links, and as built-up as its surroundings
     """
-    texts = {
-        "soc": _social_text(gains),
-        "cult": _cultural_text(gains),
-        "morph": _morph_text(gains),
-    }
     order = sorted(DIMENSIONS, key=lambda d: -float(np.nan_to_num(dims.get(f"gain_{d}", 0))))
     parts = []
     for d in order:
         v = float(np.nan_to_num(dims.get(f"gain_{d}", 0)))
-        parts.append(f"{_level(v)} {_NAMES[d]} ({v:.2f}): {texts[d]}")
+        cols = sorted(GAINS[d], key=lambda c: -float(np.nan_to_num(norm.get(c, 0.0))))
+        said = [p for p in (_phrase(c, gains) for c in cols) if p][:2]
+        parts.append(f"{_level(v)} {_NAMES[d]} ({v:.2f}): {', '.join(said) or _NOTHING[d]}")
     return "; ".join(parts)
-
-
-def _social_text(g: pd.Series) -> str:
-    bits = []
-    n = g.get("soc_residents_gain_daily", 0)
-    bits.append(
-        f"{n:,.0f} residents gain a daily service within 400 m"
-        if n
-        else "adds to services already within reach"
-    )
-    if g.get("soc_people_added", 0):
-        bits.append(f"{g['soc_people_added']:,.0f} new residents and jobs")
-    return ", ".join(bits)
-
-
-def _cultural_text(g: pd.Series) -> str:
-    n = g.get("cult_residents_gain_third_place", 0)
-    text = (
-        f"{n:,.0f} residents gain a third place within 400 m"
-        if n
-        else "no resident gains a third place within 400 m"
-    )
-    ctx = g.get("cult_landmark_context", 0)
-    if ctx and ctx > 0:
-        text += f", joins landmarks and heritage nearby (context {ctx:.1f})"
-    return text
-
-
-def _morph_text(g: pd.Series) -> str:
-    links = g.get("links", [])
-    n = len(links) if isinstance(links, list) else 0
-    if n:
-        text = (
-            f"{n} new link{'s' * (n != 1)} across the site raise closeness "
-            f"(+{g.get('morph_closeness_gain', 0):.3f})"
-        )
-    else:
-        text = "no new links"
-    gap = g.get("morph_far_gap", 0)
-    if gap and gap > 0.1:
-        text += f"; fills a floor-area gap of {gap:.2f} (FAR) against its surroundings"
-    return text
 
 
 @dataclass(frozen=True, eq=False)

@@ -143,6 +143,11 @@ def dimension_scores(
         The normalised indicators, and ``score_morph``, ``score_soc``, ``score_cult``
         (only the dimensions in ``spec``).
 
+    Notes
+    -----
+    Distances to the nearest instance (columns named ``*nearest*``) are NaN where nothing
+    lies within reach; they count as the farthest, not as missing.
+
     Raises
     ------
     KeyError
@@ -161,7 +166,11 @@ def dimension_scores(
     norm = pd.DataFrame(index=indicators.index)
     for cols in spec.values():
         for col, w in cols.items():
-            norm[col] = normalise(indicators[col], method=method, reverse=w < 0)
+            values = indicators[col]
+            if "nearest" in str(col):
+                # a nearest distance is NaN where nothing lies within reach: the worst case
+                values = values.astype(float).fillna(np.inf)
+            norm[col] = normalise(values, method=method, reverse=w < 0)
     dims = pd.DataFrame(
         {f"score_{d}": weighted_mean(norm, spec[d]) for d in DIMENSIONS if d in spec},
         index=indicators.index,

@@ -1,0 +1,178 @@
+/* rakennettu map helpers (BSD-3-Clause, part of rakennettu).
+ *
+ * The map's data arrive as compact GeoJSON: each feature carries a class index `c`
+ * (or an array of them, one per layer drawn from the same features), and optionally a
+ * tooltip `t` and a popup `p`. Every text in `t` and `p` was escaped in Python
+ * (html.escape) before it was written; these helpers only join it with numbers and
+ * with labels that were escaped the same way.
+ */
+var rk = (function () {
+  "use strict";
+
+  function classOf(f, index) {
+    var c = f.properties.c;
+    if (index === null || index === undefined) { return c; }
+    return c === undefined || c === null ? null : c[index];
+  }
+
+  function styler(o) {
+    return function (f) {
+      var k = classOf(f, o.index);
+      if (k === null || k === undefined || k < 0 || k >= o.styles.length) { return o.na; }
+      return o.styles[k];
+    };
+  }
+
+  function cellTip(labels, values) {
+    var out = [];
+    for (var i = 0; i < labels.length; i++) {
+      var v = values ? values[i] : null;
+      out.push(labels[i] + ": <b>" + (v === null || v === undefined ? "–" : String(v)) + "</b>");
+    }
+    return out.join("<br>");
+  }
+
+  /* Compact features (see rakennettu.outputs.map._collection) back to GeoJSON. */
+  function run(a) {
+    var out = [], x = 0, y = 0;
+    for (var i = 0; i < a.length; i += 2) { x += a[i]; y += a[i + 1]; out.push([x / 1e6, y / 1e6]); }
+    return out;
+  }
+  function rings(a) { return a.map(run); }
+  var TYPES = [null,
+    ["Point", function (c) { return run(c)[0]; }],
+    ["LineString", run],
+    ["Polygon", rings],
+    ["MultiPoint", function (c) { return c.map(function (p) { return run(p)[0]; }); }],
+    ["MultiLineString", rings],
+    ["MultiPolygon", function (c) { return c.map(rings); }]];
+  function decode(data) {
+    return {
+      type: "FeatureCollection",
+      features: data.f.map(function (f) {
+        var t = TYPES[f[0]];
+        return { type: "Feature", geometry: { type: t[0], coordinates: t[1](f[1]) }, properties: f[2] };
+      })
+    };
+  }
+
+  /* A GeoJSON layer: o = {pane, styles, na, index, interactive, labels, radius}. */
+  function geojson(data, o) {
+    var style = styler(o);
+    return L.geoJson(data, {
+      pane: o.pane,
+      interactive: o.interactive,
+      style: style,
+      pointToLayer: function (f, latlng) {
+        var s = style(f);
+        return L.circleMarker(latlng, L.extend({ pane: o.pane, interactive: o.interactive }, s));
+      },
+      onEachFeature: function (f, layer) {
+        if (!o.interactive) { return; }
+        var p = f.properties;
+        if (p.t) {
+          layer.bindTooltip(p.t, { sticky: true });
+        } else if (o.labels) {
+          layer.bindTooltip(function () { return cellTip(o.labels, p.v); }, { sticky: true });
+        }
+        if (p.p) { layer.bindPopup(p.p, { maxWidth: 380, minWidth: 260, maxHeight: 440 }); }
+      }
+    });
+  }
+
+  /* Numbered markers: point features with a whole number `r` (the rank) and a popup `p`. */
+  function ranks(data, o) {
+    var group = L.featureGroup();
+    data.features.forEach(function (f) {
+      var ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var rank = parseInt(f.properties.r, 10);
+      var level = f.properties.c;  /* 0 top three, 1 top ten, 2 the others */
+      var size = level === 2 ? 20 : 26;
+      var icon = L.divIcon({
+        className: "rk-rank" + (level === 0 ? " rk-rank-top" : level === 2 ? " rk-rank-minor" : ""),
+        html: String(rank),
+        iconSize: [size, size],
+        iconAnchor: [size / 2, size / 2],
+        popupAnchor: [0, -size / 2]
+      });
+      /* Better ranks are drawn on top of worse ones. */
+      var m = L.marker(ll, {
+        icon: icon, pane: o.pane, keyboard: true, riseOnHover: true, title: "Site ranked " + rank,
+        zIndexOffset: (1000 - Math.min(rank, 999)) * 1000
+      });
+      m.feature = f;
+      if (f.properties.p) { m.bindPopup(f.properties.p, { maxWidth: 380, minWidth: 260, maxHeight: 440 }); }
+      group.addLayer(m);
+    });
+    return group;
+  }
+
+  /* A feature with a key `k` and no popup opens the popup of the marker with that key. */
+  function linkPopups(group) {
+    var byKey = {};
+    group.eachLayer(function (part) {
+      part.eachLayer(function (l) {
+        var p = l.feature && l.feature.properties;
+        if (p && p.k !== undefined && p.p) { byKey[p.k] = l; }
+      });
+    });
+    group.eachLayer(function (part) {
+      part.eachLayer(function (l) {
+        var p = l.feature && l.feature.properties;
+        if (p && p.k !== undefined && !p.p && byKey[p.k]) {
+          l.on("click", function () { byKey[p.k].openPopup(); });
+        }
+      });
+    });
+    return group;
+  }
+
+  /* Numbers below the top ten only from a zoom level on, so a town-wide view stays legible. */
+  function minorFrom(map, zoom) {
+    function update() {
+      var z = map.getZoom();
+      var far = z !== undefined && z < zoom;
+      L.DomUtil[far ? "addClass" : "removeClass"](map.getContainer(), "rk-far");
+    }
+    map.on("zoomend viewreset load", update);
+    update();
+  }
+
+  function panes(map, spec) {
+    spec.forEach(function (p) {
+      if (!map.getPane(p[0])) { map.createPane(p[0]); }
+      map.getPane(p[0]).style.zIndex = String(p[1]);
+    });
+  }
+
+  /* A control holding static HTML (escaped in Python). */
+  function box(map, html, position, className) {
+    var C = L.Control.extend({
+      options: { position: position },
+      onAdd: function () {
+        var div = L.DomUtil.create("div", "rk-box " + className);
+        div.innerHTML = html;
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+      }
+    });
+    var c = new C();
+    c.addTo(map);
+    return c;
+  }
+
+  /* Show each legend block only while its layer is on the map. */
+  function legendFollows(map, blocks) {
+    function update() {
+      blocks.forEach(function (b) {
+        var el = document.getElementById(b[1]);
+        if (el) { el.style.display = map.hasLayer(b[0]) ? "" : "none"; }
+      });
+    }
+    map.on("baselayerchange overlayadd overlayremove", update);
+    update();
+  }
+
+  return { decode: decode, geojson: geojson, linkPopups: linkPopups, minorFrom: minorFrom, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
+})();

@@ -1,0 +1,883 @@
+"""The interactive map (``map.html``): one self-contained page that works with no network.
+
+:func:`build_map` draws a run's layers on a folium (Leaflet) map:
+
+- **hexagon layers**, one at a time (radio buttons): the synergy index, the three
+  dimension scores (fixed classes of 0-1) and the key raw indicators (quintile classes,
+  with units from the layers' :class:`~rakennettu.naming.IndicatorDoc`), each with a
+  legend in words; hovering a hexagon lists all its values;
+- **street segments** coloured by betweenness, **buildings**, **landmarks** and **third
+  places** (circle markers), the **candidate sites** outlined and numbered by rank, with
+  a popup each (rank and rank interval, the program simulated, the raw gains with units,
+  the breakdown in words and a bar chart of the three dimensions), and the **new links**
+  the simulation drew;
+- a base map drawn from the town's own data (water, green areas, streets); online
+  OpenStreetMap tiles only with ``tiles=True``.
+
+Leaflet 1.9.4 (BSD-2-Clause, vendored under ``outputs/assets``) and the map's own script
+and styles are inlined into the page, so the file references nothing remote. Every text
+that comes from OSM or from a user's file is escaped (:func:`html.escape`) in Python
+before it enters the page. Geometries are simplified (in metres, before reprojecting to
+EPSG:4326) and coordinates rounded to 6 decimals (about 0.1 m) to keep the file small.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import Element, Figure, MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+from rakennettu._io import atomic_path
+from rakennettu._version import __version__
+from rakennettu.crs import require_projected
+from rakennettu.naming import DIMENSIONS
+from rakennettu.outputs._common import (
+    DIMENSION_COLOURS,
+    DIMENSION_WORDS,
+    GAIN_LABELS,
+    NO_ACCESS,
+    STREET_PALETTE,
+    area_text,
+    candidate_table,
+    cell_layers,
+    classes_for,
+    doc_for,
+    esc,
+    fmt,
+    missing,
+    program_text,
+    quantile_classes,
+    record_sources,
+    site_title,
+)
+
+__all__ = [
+    "OSM_ATTRIBUTION_HTML",
+    "bars_html",
+    "build_map",
+    "candidate_popup",
+    "leaflet_assets",
+    "write_map",
+]
+
+log = logging.getLogger(__name__)
+
+_ASSETS = Path(__file__).with_name("assets")
+
+#: The attribution every map carries (the data are OpenStreetMap's).
+OSM_ATTRIBUTION_HTML = (
+    '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors, ODbL'
+)
+
+# Panes (z-index): Leaflet's tiles are at 200, its overlay pane at 400, markers at 600.
+_PANES = (
+    ("rk-ground", 250),  # water and green areas
+    ("rk-buildings", 270),
+    ("rk-cells", 300),
+    ("rk-streets", 320),  # the base map's streets, above the shading
+    ("rk-betweenness", 350),
+    ("rk-links", 430),
+    ("rk-points", 450),
+)
+
+_BUILDING = {"fillColor": "#a8a8a8", "fillOpacity": 0.75, "stroke": False}
+_GREEN = {"fillColor": "#dbe9d0", "fillOpacity": 1, "color": "#c5dcb5", "weight": 0.5}
+_WATER = {"fillColor": "#cfe1f2", "fillOpacity": 1, "color": "#a9c8e8", "weight": 1}
+_CEMETERY = {"fillColor": "#e2e6dc", "fillOpacity": 1, "color": "#cfd5c6", "weight": 0.5}
+_STREET = {"color": "#8c8c8c", "weight": 1.2, "opacity": 0.75}
+_PATH = {"color": "#a6a6a6", "weight": 0.7, "opacity": 0.7}
+_LANDMARK = {"radius": 5, "color": "#ffffff", "weight": 1, "fillColor": "#762a83",
+             "fillOpacity": 0.95}  # fmt: skip
+_THIRD_PLACE = {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": "#e08214",
+                "fillOpacity": 0.95}  # fmt: skip
+_LINK = {"color": "#e7298a", "weight": 3.5, "opacity": 0.95, "lineCap": "round"}
+_SITE = {"color": "#111111", "weight": 2, "dashArray": "6 4", "fillColor": "#111111",
+         "fillOpacity": 0.06, "radius": 14}  # fmt: skip
+_SITE_TOP = {"color": "#000000", "weight": 3, "fillColor": "#000000", "fillOpacity": 0.12,
+             "radius": 14}  # fmt: skip
+_SITE_MINOR = {"color": "#444444", "weight": 1.2, "dashArray": "4 4", "fill": False,
+               "radius": 9}  # fmt: skip
+_TOP = 3  # sites drawn in the strongest style
+_TEN = 10  # sites numbered in full size
+_MINOR_ZOOM = 16  # the others' numbers show from this zoom level on
+_PATHS = frozenset({"footway", "path", "steps", "cycleway", "pedestrian", "track", "corridor"})
+
+
+# --------------------------------------------------------------------------- assets
+
+
+@cache
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's CSS and JavaScript with the map's own, ready to inline.
+
+    The CSS's images (the layer control's icon) become ``data:`` URIs; the default
+    marker image, which the map never uses, is dropped.
+
+    Returns
+    -------
+    (str, str)
+        CSS and JavaScript.
+    """
+    css = (_ASSETS / "leaflet.css").read_text(encoding="utf-8")
+    for name in ("layers.png", "layers-2x.png"):
+        data = base64.b64encode((_ASSETS / name).read_bytes()).decode("ascii")
+        css = css.replace(f"url(images/{name})", f"url(data:image/png;base64,{data})")
+    css = css.replace("url(images/marker-icon.png)", "none")
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)  # comments (with bug tracker links)
+    css += "\n" + (_ASSETS / "rakennettu-map.css").read_text(encoding="utf-8")
+    js = (_ASSETS / "leaflet.js").read_text(encoding="utf-8")
+    js += "\n" + (_ASSETS / "rakennettu-map.js").read_text(encoding="utf-8")
+    if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover
+        raise RuntimeError("a vendored asset contains a closing tag")
+    return css, js
+
+
+class _OfflineMap(folium.Map):
+    """A folium Map that links to no CDN: its assets are inlined by :func:`build_map`."""
+
+    default_js: list[tuple[str, str]] = []  # noqa: RUF012 (folium reads the class attribute)
+    default_css: list[tuple[str, str]] = []  # noqa: RUF012
+
+
+# ------------------------------------------------------------------ JSON and geometry
+
+
+def _js(obj: Any) -> str:
+    r"""JSON to place inside a ``<script>`` element.
+
+    In a script element the HTML parser looks only for ``</`` (an end tag) and ``<!``
+    (a comment): both become JSON escapes (``<\/``, ``\u003c!``), which leave the values
+    as they were. The rest of the markup in the (already escaped) popups stays readable and
+    small.
+
+    Examples
+    --------
+    >>> print(_js({"p": "<b>a</b></script><!--"}))
+    {"p":"<b>a<\/b><\/script>\u003c!--"}
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("</", "<\\/")
+        .replace("<!", "\\u003c!")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _num(x: Any) -> float | int | None:
+    """A value for the page: three significant digits, or None."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v):
+        return None
+    v = float(f"{v:.3g}")
+    return int(v) if v.is_integer() and abs(v) < 1e15 else v
+
+
+def _display(gdf: gpd.GeoDataFrame, what: str, *, tolerance: float) -> gpd.GeoSeries:
+    """Geometries simplified in metres, then reprojected to EPSG:4326."""
+    require_projected(gdf.crs, what)
+    geom = gdf.geometry
+    if tolerance > 0:
+        geom = geom.simplify(tolerance, preserve_topology=True)
+    return geom.to_crs(4326)
+
+
+def _points_of(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    geom = gdf.geometry
+    return gdf.set_geometry(geom.where(geom.geom_type == "Point", geom.representative_point()))
+
+
+_TYPES = {"Point": 1, "LineString": 2, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
+          "MultiPolygon": 6}  # fmt: skip
+
+
+def _run(coords: Any) -> list[int]:
+    """A ring or line as micro-degrees (6 decimals), the first point whole, then steps."""
+    a = np.rint(np.asarray(coords, dtype=float)[:, :2] * 1e6).astype(np.int64)
+    a[1:] = np.diff(a, axis=0)
+    out: list[int] = a.ravel().tolist()
+    return out
+
+
+def _encode(geom: Any) -> tuple[int, Any]:
+    """A geometry in the compact form the map's script decodes (``rk.decode``)."""
+    kind = geom.geom_type
+    if kind == "Point":
+        return 1, _run([geom.coords[0]])
+    if kind == "LineString":
+        return 2, _run(geom.coords)
+    if kind == "Polygon":
+        return 3, [_run(r.coords) for r in (geom.exterior, *geom.interiors)]
+    if kind == "MultiPoint":
+        return 4, [_run([p.coords[0]]) for p in geom.geoms]
+    if kind == "MultiLineString":
+        return 5, [_run(g.coords) for g in geom.geoms]
+    if kind == "MultiPolygon":
+        return 6, [[_run(r.coords) for r in (g.exterior, *g.interiors)] for g in geom.geoms]
+    raise ValueError(f"cannot draw a {kind}")
+
+
+def _collection(geoms: gpd.GeoSeries, props: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Features in a compact form: ``{"f": [[type, coordinates, properties], ...]}``.
+
+    Coordinates are whole micro-degrees (6 decimals, about 0.1 m), each ring's first point
+    whole and the rest as steps from the previous one: about half the size of GeoJSON.
+    Geometry collections are drawn part by part.
+    """
+    features = []
+    for geom, p in zip(geoms, props, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        parts = geom.geoms if geom.geom_type == "GeometryCollection" else [geom]
+        for part in parts:
+            if not part.is_empty and part.geom_type in _TYPES:
+                features.append([*_encode(part), p])
+    return {"f": features}
+
+
+# ------------------------------------------------------------------- map elements
+
+
+class _Setup(MacroElement):
+    """Panes and the data that several layers share (declared once)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        rk.panes({{ this._parent.get_name() }}, {{ this.panes }});
+        {%- for name, data in this.data %}
+        var {{ name }} = {{ data }};
+        {%- endfor %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "RkSetup"
+        self.panes = _js([list(p) for p in _PANES])
+        self.data: list[tuple[str, str]] = []
+
+    def share(self, data: Mapping[str, Any]) -> str:
+        name = f"rk_data_{len(self.data)}"
+        self.data.append((name, f"rk.decode({_js(data)})"))
+        return name
+
+
+class _DataLayer(Layer):
+    """A layer of the control made of parts drawn by the map's script (``rk.*``)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = rk.linkPopups(L.featureGroup([
+        {%- for kind, data, options in this.parts %}
+            rk.{{ kind }}({{ data }}, {{ options }}),
+        {%- endfor %}
+        ]));
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str, *, overlay: bool, show: bool) -> None:
+        super().__init__(name=name, overlay=overlay, control=True, show=show)
+        self._name = "RkLayer"
+        self.parts: list[tuple[str, str, str]] = []
+
+    def part(
+        self,
+        data: str | Mapping[str, Any],
+        *,
+        pane: str,
+        styles: Sequence[Mapping[str, Any]],
+        na: Mapping[str, Any] | None = None,
+        index: int | None = None,
+        interactive: bool = True,
+        labels: Sequence[str] | None = None,
+        kind: str = "geojson",
+    ) -> _DataLayer:
+        options = {
+            "pane": pane,
+            "styles": list(styles),
+            "na": dict(na) if na is not None else {"stroke": False, "fill": False},
+            "index": index,
+            "interactive": interactive,
+            "labels": list(labels) if labels is not None else None,
+        }
+        js = data if isinstance(data, str) else f"rk.decode({_js(data)})"
+        self.parts.append((kind, js, _js(options)))
+        return self
+
+
+class _Controls(MacroElement):
+    """The title, the legend (following the layers shown) and the attribution."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            rk.box(map, {{ this.title }}, "topleft", "rk-title");
+            L.control.zoom({ position: "topleft" }).addTo(map);
+            rk.minorFrom(map, {{ this.minor_zoom }});
+            rk.box(map, {{ this.legend }}, "bottomleft", "rk-legend");
+            {%- for a in this.attributions %}
+            map.attributionControl.addAttribution({{ a }});
+            {%- endfor %}
+            rk.legendFollows(map, [
+            {%- for layer, block in this.follows %}
+                [{{ layer.get_name() }}, {{ block }}],
+            {%- endfor %}
+            ]);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        title_html: str,
+        legend_html: str,
+        attributions: Sequence[str],
+        follows: Sequence[tuple[Element, str]],
+    ) -> None:
+        super().__init__()
+        self._name = "RkControls"
+        self.title = _js(title_html)
+        self.legend = _js(legend_html)
+        self.attributions = [_js(a) for a in attributions]
+        self.follows = [(layer, _js(block)) for layer, block in follows]
+        self.minor_zoom = _MINOR_ZOOM
+
+
+# ------------------------------------------------------------------------ legends
+
+
+def _swatches(colours: Sequence[str], labels: Sequence[str]) -> str:
+    items = "".join(
+        f'<li><span class="rk-swatch" style="background:{c}"></span>{esc(t)}</li>'
+        for c, t in zip(colours, labels, strict=True)
+    )
+    return f"<ul>{items}</ul>"
+
+
+def _block(block_id: str, title: str, text: str, body: str) -> str:
+    p = f"<p>{esc(text)}</p>" if text else ""
+    return f'<div class="rk-block" id="{esc(block_id)}"><h2>{esc(title)}</h2>{p}{body}</div>'
+
+
+def bars_html(values: Mapping[str, float]) -> str:
+    """Horizontal bars of the three dimensions (0-1), as HTML with inline styles.
+
+    Examples
+    --------
+    >>> "width:50%" in bars_html({"morph": 0.5, "soc": 1.0, "cult": float("nan")})
+    True
+    """
+    rows = []
+    for d in DIMENSIONS:
+        v = values.get(d, float("nan"))
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            v = float("nan")
+        width = 0 if not math.isfinite(v) else round(100 * min(max(v, 0.0), 1.0))
+        rows.append(
+            '<div class="rk-barrow">'
+            f'<span class="rk-barlabel">{DIMENSION_WORDS[d]}</span>'
+            '<span class="rk-bartrack"><span class="rk-barfill" '
+            f'style="width:{width}%;background:{DIMENSION_COLOURS[d]}"></span></span>'
+            f'<span class="rk-barvalue">{fmt(v) if math.isfinite(v) else "–"}</span></div>'
+        )
+    return f'<div class="rk-bars">{"".join(rows)}</div>'
+
+
+def _units() -> dict[str, str]:
+    from rakennettu.synthesis.leverage import GAINS
+
+    return {col: unit for cols in GAINS.values() for col, unit in cols.items()}
+
+
+def candidate_popup(cid: Any, row: Mapping[str, Any], *, n: int | None = None) -> str:
+    """The popup of one candidate site, as escaped HTML.
+
+    Parameters
+    ----------
+    cid
+        The site's id (``candidate_id``).
+    row
+        Its columns (see the output contract: ``rank``, ``rank_p05``, ``why``, gains, ...).
+    n
+        How many sites were ranked.
+
+    Examples
+    --------
+    >>> html = candidate_popup("C1", {"rank": 1, "name": "<b>Depot</b>", "gain_soc": 0.9})
+    >>> "&lt;b&gt;Depot&lt;/b&gt;" in html and "<b>Depot" not in html
+    True
+    """
+
+    def get(key: str) -> Any:
+        v = row.get(key)
+        return None if missing(v) else v
+
+    rank = get("rank")
+    head = f"#{int(rank)} " if rank is not None else ""
+    parts = [f"<h3>{esc(head)}{esc(site_title(cid, row))}</h3>"]
+    sub = [esc(cid)]
+    if get("kind") is not None:
+        sub.append(esc(str(get("kind")).replace("_", " ")))
+    if get("area_m2") is not None:
+        sub.append(area_text(get("area_m2")))
+    parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
+    if rank is not None:
+        of = f" of {n}" if n else ""
+        lo, hi, med = get("rank_p05"), get("rank_p95"), get("rank_median")
+        if lo is not None and hi is not None:
+            if int(lo) == int(hi):
+                spread = "the same rank under every weighting tried"
+            else:
+                spread = f"rank {int(lo)}–{int(hi)} in 90% of the weightings tried"
+                if med is not None:
+                    spread += f" (median {int(med)})"
+            parts.append(f"<p><b>Rank {int(rank)}{of}</b>: {spread}.</p>")
+        else:
+            parts.append(f"<p><b>Rank {int(rank)}{of}</b></p>")
+    if get("score") is not None:
+        parts.append(f"<p>Leverage score <b>{fmt(get('score'))}</b> (0–1)</p>")
+    if get("context") is not None:
+        parts.append(f"<p>Vitality around the site: {fmt(get('context'))} (0–1)</p>")
+    if any(get(f"gain_{d}") is not None for d in DIMENSIONS):
+        parts.append(bars_html({d: get(f"gain_{d}") for d in DIMENSIONS}))
+    if program_text(row) is not None:
+        parts.append(f"<p><b>Simulated:</b> {esc(program_text(row))}</p>")
+    if get("why") is not None:
+        parts.append(f"<p><b>Why:</b> {esc(get('why'))}</p>")
+    units = _units()
+    gains = [(c, get(c)) for c in GAIN_LABELS if get(c) is not None]
+    if gains:
+        rows = "".join(
+            f'<tr><td>{esc(GAIN_LABELS[c])}</td><td class="rk-num">{fmt(v)}</td>'
+            f"<td>{esc(units.get(c, ''))}</td></tr>"
+            for c, v in gains
+        )
+        parts.append(f"<table>{rows}</table>")
+    if get("provenance") is not None:
+        parts.append(f'<p class="rk-sub">Source: {esc(get("provenance"))}</p>')
+    return f'<div class="rk-pop">{"".join(parts)}</div>'
+
+
+def _building_tip(row: Mapping[str, Any]) -> str:
+    bits = []
+    if not missing(row.get("name")):
+        bits.append(f"<b>{esc(row['name'])}</b>")
+    use = row.get("use")
+    bits.append("building" if missing(use) else esc(str(use).replace("_", " ")))
+    if not missing(row.get("floors")):
+        bits.append(f"{fmt(row['floors'])} floors")
+    elif not missing(row.get("morph_floors")):
+        how = "from height" if row.get("morph_floors_source") == "height" else "assumed"
+        bits.append(f"{fmt(row['morph_floors'])} floors ({how})")
+    year: Any = row.get("year")  # numeric (see build_map)
+    bits.append("year unknown" if missing(year) else f"built {int(year)}")
+    if not missing(row.get("morph_floor_area")):
+        bits.append(f"{fmt(row['morph_floor_area'])} m² floor area")
+    return " · ".join(bits)
+
+
+def _place_tip(row: Mapping[str, Any], what: str) -> str:
+    name = row.get("name")
+    kind = row.get("kind") if isinstance(row.get("kind"), str) else row.get("category")
+    head = esc(name) if isinstance(name, str) and name else esc(what)
+    tail = f" · {esc(str(kind).replace('_', ' '))}" if isinstance(kind, str) and kind else ""
+    return f"<b>{head}</b>{tail}"
+
+
+def _candidate_layer(
+    cands: gpd.GeoDataFrame, record: Mapping[str, Any] | None, *, tolerance: float
+) -> tuple[_DataLayer, str]:
+    """The candidate sites, outlined, with a numbered marker each; and their legend items."""
+    table = candidate_table(cands)
+    rank = table["rank"] if "rank" in table else pd.Series(np.nan, index=table.index)
+    has = rank.notna().to_numpy()
+    n = int(has.sum())
+    rows = table.drop(columns=table.geometry.name).to_dict("records")
+    popups = [
+        candidate_popup(cid, r, n=n or None) for cid, r in zip(table.index, rows, strict=True)
+    ]
+    # 0: the top three, 1: the rest of the top ten, 2: the others (and unranked sites).
+    level = [0 if ok and r <= _TOP else 1 if ok and r <= _TEN else 2
+             for r, ok in zip(rank, has, strict=True)]  # fmt: skip
+    # A site with a number opens its marker's popup ("k"), so each popup is written once.
+    props = [
+        {"c": c, "k": i} if ok else {"c": c, "p": p}
+        for i, (c, p, ok) in enumerate(zip(level, popups, has, strict=True))
+    ]
+    lay = _DataLayer(
+        "Candidate sites, numbered by rank" if n else "Candidate sites", overlay=True, show=True
+    )
+    geoms = _display(table, "candidates", tolerance=tolerance)
+    lay.part(_collection(geoms, props), pane="overlayPane", styles=[_SITE_TOP, _SITE, _SITE_MINOR])
+    if not n:
+        return lay, ('<li><span class="rk-swatch" style="border:2px dashed #111"></span>'
+                     "a candidate site</li>")  # fmt: skip
+    pts = _display(_points_of(table), "candidates", tolerance=0)
+    marks = [
+        {"r": int(r), "k": i, "p": p, "c": c}
+        for i, (r, p, c, ok) in enumerate(zip(rank, popups, level, has, strict=True))
+        if ok
+    ]
+    lay.part(_collection(pts[has], marks), pane="markerPane", styles=[], kind="ranks")
+    items = (
+        '<li><span class="rk-rank rk-rank-top">1</span>a top-3 site (click for why)</li>'
+        '<li><span class="rk-rank">4</span>a site in the top ten</li>'
+    )
+    if n > _TEN:
+        items += (
+            '<li><span class="rk-rank rk-rank-minor">11</span>a site below the top ten '
+            "(zoom in for its number)</li>"
+        )
+    stab = ((record or {}).get("ranking") or {}).get("stability")
+    if stab is not None:
+        items += f"<li>rank stability of the top ten: {fmt(stab)}</li>"
+    return lay, items
+
+
+# ----------------------------------------------------------------------- the map
+
+
+def _frame(layers: Mapping[str, gpd.GeoDataFrame], name: str) -> gpd.GeoDataFrame | None:
+    gdf = layers.get(name)
+    if gdf is None or len(gdf) == 0:
+        return None
+    return gdf
+
+
+def _text_column(gdf: pd.DataFrame, name: str) -> pd.Series:
+    """A column as text ("" where absent)."""
+    if name not in gdf:
+        return pd.Series("", index=gdf.index)
+    return gdf[name].astype(str)
+
+
+def _betweenness_column(edges: pd.DataFrame) -> str | None:
+    for r in (800, 1200, 400):
+        if f"morph_betweenness_{r}m" in edges:
+            return f"morph_betweenness_{r}m"
+    cols = [c for c in edges.columns if str(c).startswith("morph_betweenness_")]
+    cols = [c for c in cols if "beta" not in c]
+    return cols[0] if cols else None
+
+
+def _ground(gb: gpd.GeoDataFrame) -> np.ndarray:
+    """0 green, 1 water, 2 cemetery."""
+    cat = gb["category"].astype(str) if "category" in gb else pd.Series("green", index=gb.index)
+    return np.select([cat.eq("blue"), cat.eq("cemetery")], [1, 2], 0)
+
+
+def build_map(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    title: str,
+    record: Mapping[str, Any] | None = None,
+    tiles: bool = False,
+    tolerance: float = 1.5,
+) -> folium.Map:
+    """Draw a run's layers on one interactive map.
+
+    Parameters
+    ----------
+    layers
+        The run's frames by layer name (as in ``vitality.gpkg``), all in the town's metric
+        CRS: ``cells``, ``edges``, ``buildings``, ``landmarks``, ``third_places``,
+        ``green_blue``, ``candidates`` and ``candidate_links``. Any may be missing; a
+        layer is drawn when its frame and columns are there.
+    title
+        The town's display name.
+    record
+        The run record (:func:`rakennettu.outputs.record.run_record`): its data sources
+        and licences go into the attribution, its date and version under the title.
+    tiles
+        Add OpenStreetMap's online tiles as a layer (off: the map needs no network).
+    tolerance
+        Simplification tolerance for display, in metres.
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`write_map`.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> cells = gpd.GeoDataFrame({"synergy": [0.1, 0.9], "access": ["nodes", "nodes"]},
+    ...     geometry=[Point(385000, 6672000).buffer(50, 3), Point(385100, 6672000).buffer(50, 3)],
+    ...     crs=3067)
+    >>> m = build_map({"cells": cells}, title="Town")
+    >>> "cdn" in m.get_root().render()
+    False
+    """
+    for name, gdf in layers.items():  # before any work: every layer in metres
+        if gdf is not None and len(gdf):
+            require_projected(gdf.crs, name)
+    m = _OfflineMap(
+        location=None, tiles=None, control_scale=True, zoom_control=False, font_size="0.8rem",
+        zoom_snap=0.25,
+    )  # fmt: skip
+    css, js = leaflet_assets()
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    root.header.add_child(Element(f"<style>{css}</style>"), name="rk_css", index=0)
+    root.header.add_child(Element(f"<script>{js}</script>"), name="rk_js", index=1)
+    root.header.add_child(
+        Element(f"<title>{esc(title)}: vitality map</title>"), name="rk_title", index=2
+    )
+    setup = _Setup()
+    m.add_child(setup)
+
+    legend: list[str] = []
+    follows: list[tuple[Element, str]] = []
+    symbols: list[str] = []
+    bounds: list[float] | None = None
+
+    if tiles:
+        folium.TileLayer(
+            "OpenStreetMap", name="OpenStreetMap tiles (online)", attr=OSM_ATTRIBUTION_HTML,
+            overlay=True, control=True, show=True,
+        ).add_to(m)  # fmt: skip
+
+    # Hexagons: one base layer (radio button) per measure, sharing one geometry.
+    cells = _frame(layers, "cells")
+    if cells is not None:
+        specs = cell_layers(cells)
+        geoms = _display(cells, "cells", tolerance=0)
+        bounds = list(geoms.total_bounds)
+        no_access = (
+            cells["access"].astype(str).eq("none").to_numpy()
+            if "access" in cells
+            else np.zeros(len(cells), dtype=bool)
+        )
+        classes = [classes_for(s, cells[s.column]) for s in specs]
+        codes = np.column_stack([c.codes for c in classes]) if classes else None
+        values = [[_num(v) for v in cells[s.column]] for s in specs]
+        props = []
+        for i in range(len(cells)):
+            p: dict[str, Any] = {
+                "c": codes[i].tolist() if codes is not None else [],
+                "v": [col[i] for col in values],
+            }
+            if no_access[i]:
+                p["t"] = "No street within reach: not scored"
+            props.append(p)
+        data = setup.share(_collection(geoms, props))
+        labels = [esc(f"{s.title} ({s.unit})" if s.unit else s.title) for s in specs]
+        na = {"fillColor": NO_ACCESS, "fillOpacity": 0.55, "color": "#bdbdbd", "weight": 0.5}
+        for i, (spec, cls) in enumerate(zip(specs, classes, strict=True)):
+            styles = [
+                {"fillColor": c, "fillOpacity": 0.6, "color": c, "weight": 0.6, "opacity": 0.7}
+                for c in cls.colours
+            ]
+            lay = _DataLayer(spec.title, overlay=False, show=i == 0)
+            lay.part(data, pane="rk-cells", styles=styles, na=na, index=i, labels=labels)
+            m.add_child(lay)
+            block = f"rk-legend-{len(legend)}"
+            body = _swatches(
+                [*cls.colours, NO_ACCESS],
+                [*cls.labels, "no street within reach: not scored"],
+            )
+            legend.append(_block(block, spec.title, spec.description, body))
+            follows.append((lay, block))
+        if specs:
+            m.add_child(_DataLayer("No hexagon shading", overlay=False, show=False))
+
+    # The town's base map: water, green areas and streets.
+    base = _DataLayer("Base map: water, green, streets", overlay=True, show=True)
+    gb = _frame(layers, "green_blue")
+    if gb is not None:
+        geoms = _display(gb, "green_blue", tolerance=tolerance)
+        props = [{"c": int(c)} for c in _ground(gb)]
+        base.part(
+            _collection(geoms, props), pane="rk-ground", styles=[_GREEN, _WATER, _CEMETERY],
+            interactive=False,
+        )  # fmt: skip
+        symbols.append(
+            _swatches(
+                [str(_WATER["fillColor"]), str(_GREEN["fillColor"])], ["water", "green areas"]
+            )
+        )
+    edges = _frame(layers, "edges")
+    betw: _DataLayer | None = None
+    if edges is not None:
+        geoms = _display(edges, "edges", tolerance=tolerance)
+        hw = _text_column(edges, "highway")
+        path = hw.map(lambda h: any(p in h for p in _PATHS)).to_numpy()
+        col = _betweenness_column(edges)
+        bcls = quantile_classes(edges[col], palette=STREET_PALETTE) if col else None
+        names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
+        props = []
+        for i, (nm, b) in enumerate(zip(names, edges[col] if col else names, strict=True)):
+            p = {"c": [int(path[i]), int(bcls.codes[i]) if bcls is not None else -1]}
+            if col is not None:
+                street = esc(nm) if isinstance(nm, str) and nm else "street"
+                p["t"] = f"{street} · betweenness {fmt(b)} paths"
+            props.append(p)
+        edge_data = setup.share(_collection(geoms, props))
+        base.part(edge_data, pane="rk-streets", styles=[_STREET, _PATH], index=0, interactive=False)
+        if col is not None and bcls is not None:
+            widths = np.linspace(1.5, 5, max(len(bcls.colours), 1))
+            styles = [
+                {"color": c, "weight": float(w), "opacity": 0.95}
+                for c, w in zip(bcls.colours, widths, strict=True)
+            ]
+            betw = _DataLayer(
+                f"Street betweenness, {col.rsplit('_', 1)[-1].removesuffix('m')} m",
+                overlay=True, show=False,
+            )  # fmt: skip
+            betw.part(edge_data, pane="rk-betweenness", styles=styles, index=1)
+            doc = doc_for(col, level="edge")
+            block = f"rk-legend-{len(legend)}"
+            items = "".join(
+                f'<li><span class="rk-line" style="border-top:{w:.1f}px solid {c}"></span>'
+                f"{esc(t)}</li>"
+                for c, w, t in zip(bcls.colours, widths, bcls.labels, strict=True)
+            )
+            text = doc.definition if doc is not None else ""
+            legend.append(_block(block, betw.layer_name, text, f"<ul>{items}</ul>"))
+            follows.append((betw, block))
+    if base.parts:
+        m.add_child(base)
+    if betw is not None:
+        m.add_child(betw)
+
+    buildings = _frame(layers, "buildings")
+    if buildings is not None:
+        geoms = _display(buildings, "buildings", tolerance=tolerance)
+        attrs = buildings.drop(columns=buildings.geometry.name)
+        if "year" in attrs:
+            attrs = attrs.assign(year=pd.to_numeric(attrs["year"], errors="coerce"))
+        props = [{"c": 0, "t": _building_tip(r)} for r in attrs.to_dict("records")]
+        lay = _DataLayer("Buildings", overlay=True, show=True)
+        lay.part(_collection(geoms, props), pane="rk-buildings", styles=[_BUILDING])
+        m.add_child(lay)
+        symbols.append(_swatches([str(_BUILDING["fillColor"])], ["buildings"]))
+
+    for name, what, style, word in (
+        ("landmarks", "landmark", _LANDMARK, "Landmarks and heritage"),
+        ("third_places", "third place", _THIRD_PLACE, "Third places"),
+    ):
+        pts = _frame(layers, name)
+        if pts is None:
+            continue
+        pts = _points_of(pts)
+        geoms = _display(pts, name, tolerance=0)
+        rows = pts.drop(columns=pts.geometry.name).to_dict("records")
+        props = [{"c": 0, "t": _place_tip(r, what)} for r in rows]
+        lay = _DataLayer(word, overlay=True, show=True)
+        lay.part(_collection(geoms, props), pane="rk-points", styles=[style])
+        m.add_child(lay)
+        symbols.append(
+            f'<ul><li><span class="rk-dot" style="background:{style["fillColor"]}"></span>'
+            f"{esc(word.lower())}</li></ul>"
+        )
+
+    cands = _frame(layers, "candidates")
+    site_items = ""
+    if cands is not None:
+        lay, site_items = _candidate_layer(cands, record, tolerance=tolerance)
+        m.add_child(lay)
+
+    links = _frame(layers, "candidate_links")
+    if links is not None:
+        geoms = _display(links, "candidate_links", tolerance=0)
+        ids = links["candidate_id"] if "candidate_id" in links else pd.Series("", index=links.index)
+        props = [{"c": 0, "t": f"Simulated new link · site {esc(i)}"} for i in ids]
+        lay = _DataLayer("Simulated new links", overlay=True, show=True)
+        lay.part(_collection(geoms, props), pane="rk-links", styles=[_LINK])
+        m.add_child(lay)
+        site_items += (
+            f'<li><span class="rk-line" style="border-top:3px solid {_LINK["color"]}">'
+            "</span>simulated new link</li>"
+        )
+    if site_items:
+        symbols.insert(0, f"<ul>{site_items}</ul>")
+
+    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+
+    if symbols:
+        legend.append(_block("rk-legend-symbols", "On the map", "", "".join(symbols)))
+    sub = [f"Vitality map · rakennettu {esc(__version__)}"]
+    if record and record.get("created"):
+        sub.append(f"run {esc(str(record['created'])[:10])}")
+    title_html = (
+        f"<h1>{esc(title)}</h1><p>{' · '.join(sub)}</p>"
+        "<p>Hover a hexagon for its values; click a numbered site for its breakdown.</p>"
+    )
+    attributions = [OSM_ATTRIBUTION_HTML]
+    for s in record_sources(record):
+        if s.get("role") == "osm" or not s.get("licence"):
+            continue
+        src = Path(str(s.get("source", ""))).name
+        attributions.append(esc(f"{s.get('role')}: {src} ({s['licence']})"))
+    m.add_child(_Controls(title_html, f"<div>{''.join(legend)}</div>", attributions, follows))
+    if bounds is None:
+        frames = [g for g in layers.values() if g is not None and len(g)]
+        if frames:
+            bounds = list(_display(frames[0], "map layers", tolerance=0).total_bounds)
+    if bounds is not None and all(math.isfinite(b) for b in bounds):
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    _stable_ids(m.get_root())
+    return m
+
+
+def _stable_ids(root: Element) -> None:
+    """Number the elements in order, so the same inputs write the same file."""
+    counter = 0
+
+    def visit(el: Element) -> None:
+        nonlocal counter
+        el._id = f"{counter:04d}"
+        counter += 1
+        for child in el._children.values():
+            visit(child)
+
+    visit(root)
+
+
+def write_map(m: folium.Map, path: str | Path) -> Path:
+    """Save a map as one self-contained HTML file, atomically.
+
+    Parameters
+    ----------
+    m
+        A map from :func:`build_map`.
+    path
+        The target file (``map.html``); replaced only when the page is complete.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    html = m.get_root().render()
+    with atomic_path(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    log.info("map: %s (%.0f kB)", path, path.stat().st_size / 1000)
+    return path

@@ -1,0 +1,120 @@
+"""The HTML outputs of a run, written together, and rebuilt from an output folder.
+
+:func:`write_pages` writes ``map.html`` and ``report.html`` from a run's layers and its
+record; :func:`rebuild` does the same from what a run left in its folder
+(``vitality.gpkg`` and ``run.json``), without recomputing anything: after changing the
+map's or report's code, or to get the online-tiles variant of the map.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+
+from rakennettu.errors import SourceError
+from rakennettu.outputs.map import build_map, write_map
+from rakennettu.outputs.record import read_record
+from rakennettu.outputs.report import build_report, write_report
+
+__all__ = ["GPKG", "MAP", "RECORD", "REPORT", "rebuild", "write_pages"]
+
+log = logging.getLogger(__name__)
+
+GPKG = "vitality.gpkg"
+RECORD = "run.json"
+MAP = "map.html"
+REPORT = "report.html"
+
+# Layers the pages draw; the rest of the GeoPackage is not read.
+_USED = ("cells", "nodes", "edges", "buildings", "landmarks", "third_places", "activities",
+         "green_blue", "candidates", "candidate_links")  # fmt: skip
+
+
+def write_pages(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    record: Mapping[str, Any] | None,
+    out_dir: str | Path,
+    *,
+    title: str | None = None,
+    tiles: bool = False,
+    map: bool = True,
+    report: bool = True,
+) -> dict[str, Path]:
+    """Write ``map.html`` and ``report.html`` into ``out_dir``, each atomically.
+
+    Parameters
+    ----------
+    layers
+        The run's frames by layer name, in the town's metric CRS.
+    record
+        The run record.
+    out_dir
+        The output folder.
+    title
+        The town's display name (default: the record's).
+    tiles
+        Add OpenStreetMap's online tiles to the map as an option.
+    map, report
+        Which pages to write.
+
+    Returns
+    -------
+    dict
+        ``{"map": path, "report": path}`` (the pages written).
+    """
+    out = Path(out_dir)
+    town = (record or {}).get("town") or {}
+    name = title or town.get("title") or town.get("name") or out.name
+    used = {k: v for k, v in layers.items() if k in _USED}
+    files = {}
+    if map:
+        m = build_map(used, title=name, record=record, tiles=tiles)
+        files["map"] = write_map(m, out / MAP)
+    if report:
+        rec = dict(record or {})
+        rec.setdefault("town", {"title": name})
+        files["report"] = write_report(build_report(used, rec), out / REPORT)
+    return files
+
+
+def rebuild(out_dir: str | Path, *, tiles: bool = False) -> dict[str, Path]:
+    """Rewrite ``map.html`` and ``report.html`` from an output folder, recomputing nothing.
+
+    Parameters
+    ----------
+    out_dir
+        A run's output folder, holding ``vitality.gpkg`` and ``run.json``.
+    tiles
+        Add OpenStreetMap's online tiles to the map as an option.
+
+    Returns
+    -------
+    dict
+        ``{"map": path, "report": path}``.
+
+    Raises
+    ------
+    SourceError
+        The folder has no ``vitality.gpkg`` or no readable ``run.json``.
+    """
+    out = Path(out_dir)
+    gpkg = out / GPKG
+    if not gpkg.is_file():
+        raise SourceError(
+            f"{gpkg}: not found; point to a run's output folder (run the workflow first: "
+            "rakennettu run WORKFLOW)"
+        )
+    record = read_record(out / RECORD)
+    layers = _read_layers(gpkg)
+    log.info("rebuilding the pages of %s from %s layers", out, len(layers))
+    return write_pages(layers, record, out, tiles=tiles)
+
+
+def _read_layers(path: Path) -> dict[str, gpd.GeoDataFrame]:
+    names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    return {n: gpd.read_file(path, layer=n, engine="pyogrio") for n in names if n in _USED}

@@ -1,0 +1,242 @@
+"""The map in a real browser: headless Chromium, no network, driven by selenium.
+
+Needs Debian's ``chromium`` and ``chromedriver`` (``apt-get install -y chromium
+chromium-driver``); the paths can be overridden with ``$CHROMIUM`` and ``$CHROMEDRIVER``.
+Skipped with the reason when either is missing. Selenium talks to chromedriver over the
+loopback interface, so this module allows loopback connections (and nothing else).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from outputs_town import XSS, many_sites, tiny_layers, tiny_record
+from rakennettu.outputs.map import build_map, write_map
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Loopback only (selenium <-> chromedriver); any other connection fails."""
+    real_connect = socket.socket.connect
+    real_create = socket.create_connection
+    real_getaddrinfo = socket.getaddrinfo
+
+    def host_of(address):
+        return address[0] if isinstance(address, tuple) else address
+
+    def connect(self, address):
+        if self.family == socket.AF_UNIX or host_of(address) in _LOOPBACK:
+            return real_connect(self, address)
+        raise OSError(f"tests must not use the network: {address!r}")
+
+    def create_connection(address, *args, **kwargs):
+        if host_of(address) in _LOOPBACK:
+            return real_create(address, *args, **kwargs)
+        raise OSError(f"tests must not use the network: {address!r}")
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host in _LOOPBACK:
+            return real_getaddrinfo(host, *args, **kwargs)
+        raise OSError(f"tests must not use the network: {host!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture(scope="module")
+def map_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("map") / "map.html"
+    return write_map(build_map(tiny_layers(), title="Tiny town", record=tiny_record()), path)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    for exe in (CHROMIUM, CHROMEDRIVER):
+        if not (Path(exe).is_file() or shutil.which(exe)):
+            pytest.skip(f"needs {exe}: apt-get install -y chromium chromium-driver")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1280,900",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):  # fmt: skip
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def loaded(browser, map_file):
+    """The map, freshly loaded for each test."""
+    browser.get(map_file.as_uri())
+    _wait(browser, "return document.querySelectorAll('.leaflet-marker-pane .rk-rank').length > 0")
+    return browser
+
+
+def _wait(driver, script: str, timeout: float = 10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+def _map_js(driver) -> str:
+    """The page's map variable (folium names it after the map's element id)."""
+    return "window[document.querySelector('.folium-map').id]"
+
+
+def test_loads_without_errors_or_requests(loaded):
+    errors = [e for e in loaded.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    resources = loaded.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert all(r.startswith(("file:", "data:")) for r in resources), resources
+
+
+def test_layer_control_lists_the_layers(loaded):
+    base = loaded.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-base label'))"
+        ".map(l => l.textContent.trim())"
+    )
+    overlays = loaded.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".map(l => l.textContent.trim())"
+    )
+    assert base[0] == "Vitality: synergy index" and base[-1] == "No hexagon shading"
+    assert len(base) == 8
+    assert overlays == [
+        "Base map: water, green, streets",
+        "Street betweenness, 800 m",
+        "Buildings",
+        "Landmarks and heritage",
+        "Third places",
+        "Candidate sites, numbered by rank",
+        "Simulated new links",
+    ]
+
+
+def test_one_numbered_marker_per_candidate(loaded):
+    numbers = loaded.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-marker-pane .rk-rank'))"
+        ".map(m => m.textContent)"
+    )
+    assert sorted(numbers, key=int) == [str(r) for r in sorted(tiny_layers()["candidates"]["rank"])]
+
+
+def test_popup_shows_an_injected_name_as_text(loaded):
+    marker = loaded.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-marker-pane .rk-rank'))"
+        ".find(m => m.textContent === '1')"
+    )
+    marker.click()
+    _wait(
+        loaded,
+        "var p = document.querySelector('.leaflet-popup'); "
+        "return p && getComputedStyle(p).opacity === '1';",
+    )  # faded in
+    content = loaded.find_element("css selector", ".leaflet-popup-content")
+    text = content.text
+    assert XSS in text  # the candidate ranked first is named like an attack
+    assert "Rank 1 of 5" in text and "Why:" in text
+    assert content.find_elements("css selector", "img") == []
+    assert loaded.execute_script("return document.querySelectorAll('img').length") == 0
+    assert len(content.find_elements("css selector", ".rk-barfill")) == 3
+
+
+def test_every_tooltip_and_popup_is_inert(loaded):
+    """Open every tooltip on the map at once: no element comes from data text."""
+    loaded.execute_script(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".find(l => l.textContent.includes('betweenness')).querySelector('input').click()"
+    )
+    opened = loaded.execute_script(
+        f"""
+        var map = {_map_js(loaded)}, n = 0;
+        map.eachLayer(function (l) {{
+            if (l.getTooltip && l.getTooltip()) {{
+                l.getTooltip().options.permanent = true; l.openTooltip(); n++;
+            }}
+        }});
+        return n;
+        """
+    )
+    assert opened > 50
+    texts = loaded.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-tooltip')).map(t => t.textContent)"
+    )
+    assert sum(XSS in t for t in texts) == 3  # a street, a building, a landmark
+    assert loaded.execute_script("return document.querySelectorAll('img').length") == 0
+
+
+def test_the_legend_follows_the_layer_shown(loaded):
+    def visible_titles():
+        return loaded.execute_script(
+            "return Array.from(document.querySelectorAll('.rk-legend .rk-block'))"
+            ".filter(b => b.style.display !== 'none').map(b => b.querySelector('h2').textContent)"
+        )
+
+    assert visible_titles() == ["Vitality: synergy index", "On the map"]
+    radio = loaded.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-base label'))"
+        ".find(l => l.textContent.trim() === 'Social score').querySelector('input')"
+    )
+    radio.click()
+    assert visible_titles() == ["Social score", "On the map"]
+
+
+def test_screenshot_is_a_map(loaded, tmp_path):
+    png = loaded.get_screenshot_as_png()
+    (tmp_path / "map.png").write_bytes(png)
+    with Image.open(io.BytesIO(png)) as im:
+        rgb = np.asarray(im.convert("RGB"), dtype=float)
+        colours = len(im.convert("RGB").getcolors(1 << 20) or [])
+    assert rgb.shape[0] > 500 and rgb.shape[1] > 800
+    assert rgb.std() > 20
+    assert colours > 200
+    # The hexagons (YlGnBu, blended with the background) cover a good part of the view.
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    assert ((b - r > 30) & (g - r > 20)).mean() > 0.05
+
+
+def test_numbers_below_the_top_ten_show_when_zoomed_in(browser, tmp_path):
+    layers = many_sites(tiny_layers(), 14)
+    path = write_map(build_map(layers, title="Many sites"), tmp_path / "map.html")
+    browser.get(path.as_uri())
+    _wait(browser, "return document.querySelectorAll('.leaflet-marker-pane .rk-rank').length")
+    count = (
+        "return Array.from(document.querySelectorAll('.leaflet-marker-pane .rk-rank'))"
+        ".filter(m => m.offsetParent !== null).length"
+    )
+    browser.execute_script(f"{_map_js(browser)}.setZoom(14, {{animate: false}});")
+    assert _wait(browser, count.replace("return ", "return 10 === ")) is True  # a town-wide view
+    browser.execute_script(f"{_map_js(browser)}.setZoom(17, {{animate: false}});")
+    assert _wait(browser, count.replace("return ", "return 14 === ")) is True

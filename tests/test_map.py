@@ -1,0 +1,315 @@
+"""The interactive map: offline, escaped, the expected layers and legends, a small file."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import LineString, MultiPolygon, Point, box
+
+from outputs_town import XSS, tiny_layers, tiny_record
+from rakennettu.errors import CRSError
+from rakennettu.outputs import map as rkmap
+from rakennettu.outputs.map import build_map, candidate_popup, write_map
+
+# Text that may name a web address without loading anything: attribution links, the SVG
+# namespace in Leaflet's code.
+ALLOWED_URLS = {
+    "https://www.openstreetmap.org/copyright",
+    "https://leafletjs.com",
+    "http://www.w3.org/2000/svg",
+}
+
+
+@pytest.fixture(scope="module")
+def page():
+    m = build_map(tiny_layers(), title="Tiny <town>", record=tiny_record())
+    return m.get_root().render()
+
+
+def _control_layers(page: str) -> tuple[list[str], list[str]]:
+    """The base layers and overlays listed in the rendered layer control."""
+    block = re.search(r"base_layers : \{(.*?)\},\s*overlays :\s*\{(.*?)\},", page, re.S)
+    assert block, "no layer control in the page"
+
+    def names(text: str) -> list[str]:
+        return [json.loads(n) for n in re.findall(r'^\s*("(?:[^"\\]|\\.)*") :', text, re.M)]
+
+    return names(block.group(1)), names(block.group(2))
+
+
+def _decode(data: dict) -> list[tuple[str, object]]:
+    """The compact features back to (type, coordinates in degrees), as the page's script does."""
+
+    def run(a):
+        xy = np.cumsum(np.asarray(a, dtype=np.int64).reshape(-1, 2), axis=0)
+        return (xy / 1e6).tolist()
+
+    decoders = {
+        1: ("Point", lambda c: run(c)[0]),
+        2: ("LineString", run),
+        3: ("Polygon", lambda c: [run(r) for r in c]),
+        4: ("MultiPoint", lambda c: [run(p)[0] for p in c]),
+        5: ("MultiLineString", lambda c: [run(r) for r in c]),
+        6: ("MultiPolygon", lambda c: [[run(r) for r in p] for p in c]),
+    }
+    out = []
+    for kind, coords, _ in data["f"]:
+        name, fn = decoders[kind]
+        out.append((name, fn(coords)))
+    return out
+
+
+# ------------------------------------------------------------------------ offline
+
+
+def test_page_loads_nothing_from_elsewhere(page):
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
+    assert not re.search(r"<link[^>]*\bhref\s*=", page, re.I)
+    assert not re.search(r"<img\b", page, re.I)
+    assert not re.search(r"url\(\s*['\"]?(?!data:)(?!#default#VML)", page)
+    assert "@import" not in page
+    urls = set(re.findall(r"https?://[^\s\"'\\)<>]+", page))
+    assert urls <= ALLOWED_URLS, urls - ALLOWED_URLS
+
+
+def test_leaflet_is_inlined_with_its_licence_shipped(page):
+    assert "Leaflet 1.9.4" in page
+    assert (
+        (Path(rkmap.__file__).with_name("assets") / "LICENSE-leaflet.txt")
+        .read_text()
+        .startswith("BSD 2-Clause License")
+    )
+
+
+def test_online_tiles_only_when_asked():
+    m = build_map(tiny_layers(), title="T", tiles=True)
+    page = m.get_root().render()
+    assert "tile.openstreetmap.org" in page
+    assert "OpenStreetMap tiles (online)" in _control_layers(page)[1]
+
+
+def test_osm_attribution_and_escaped_licences(page):
+    assert "OpenStreetMap<\\/a> contributors" in page
+    assert "CC BY 4.0 &lt;script&gt;" in page  # a licence text, escaped
+
+
+# ------------------------------------------------------------------------ escaping
+
+
+def test_no_text_from_data_enters_the_page_unescaped(page):
+    assert "<img src=x" not in page
+    assert "onerror=alert(1)>" not in page
+    # In the data it is escaped HTML, inside JSON that cannot close the script element.
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # Leaflet with the map's helpers, folium's switches, the map: no other script ends.
+    assert page.lower().count("<script") == page.lower().count("</script>") == 3
+    assert "Tiny &lt;town&gt;" in page
+
+
+@pytest.mark.parametrize(
+    "field", ["name", "kind", "why", "program", "program_simulated", "provenance"], ids=str
+)
+def test_candidate_popup_escapes_every_text_field(field):
+    html = candidate_popup("C1", {"rank": 1, field: XSS})
+    assert XSS not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.parametrize(
+    "text", ["</script><script>alert(1)</script>", "<!--<script>", "\u2028"], ids=str
+)
+def test_script_data_cannot_end_the_script(text):
+    js = rkmap._js({"p": text})
+    assert "</" not in js and "<!" not in js and "\u2028" not in js
+    assert json.loads(js.replace("\\u003c", "<")) == {"p": text}
+
+
+def test_candidate_popup_reads_like_a_breakdown():
+    row = tiny_layers()["candidates"].loc["C1"].to_dict()
+    html = candidate_popup("C1", row, n=5)
+    assert "#2 Vanha varikko" in html
+    assert "Rank 2 of 5</b>: rank 1–3 in 90% of the weightings tried (median 2)" in html
+    assert "<b>Simulated:</b> 1 third place, 2 daily needs" in html
+    assert "Vitality around the site: 0.62 (0–1)" in html
+    assert "8,100 m²" in html
+    assert "people × decayed activities" in html  # a raw gain with its unit
+    assert html.count('class="rk-barrow"') == 3
+
+
+# ------------------------------------------------------------------- layers, legend
+
+
+def test_the_simulated_program_in_words_wins_over_the_planners_text():
+    row = {"rank": 1, "program": "daily_needs=3", "program_simulated": "3 daily needs"}
+    assert "<b>Simulated:</b> 3 daily needs" in candidate_popup("C1", row)
+    assert "<b>Simulated:</b> daily_needs=3" in candidate_popup("C1", {"program": "daily_needs=3"})
+
+
+def test_layer_control_lists_the_layers(page):
+    base, overlays = _control_layers(page)
+    assert base == [
+        "Vitality: synergy index",
+        "Morphological score",
+        "Social score",
+        "Cultural score",
+        "Street closeness, 800 m",
+        "Activity access, 800 m",
+        "Third-place access, 400 m",
+        "No hexagon shading",
+    ]
+    assert overlays == [
+        "Base map: water, green, streets",
+        "Street betweenness, 800 m",
+        "Buildings",
+        "Landmarks and heritage",
+        "Third places",
+        "Candidate sites, numbered by rank",
+        "Simulated new links",
+    ]
+
+
+def test_layers_follow_the_columns_there_are():
+    layers = tiny_layers()
+    cells = layers["cells"].drop(columns=["synergy", "score_soc", "soc_access_total_800m"])
+    cands = layers["candidates"].drop(columns=["rank"])
+    m = build_map({"cells": cells, "candidates": cands, "edges": layers["edges"]}, title="T")
+    base, overlays = _control_layers(m.get_root().render())
+    assert base[0] == "Morphological score"
+    assert "Social score" not in base and "Activity access, 800 m" not in base
+    assert overlays == [
+        "Base map: water, green, streets",
+        "Street betweenness, 800 m",
+        "Candidate sites",
+    ]
+
+
+def test_only_the_first_hexagon_layer_is_shown(page):
+    names = re.findall(r"var (rk_layer_\w+) = ", page)
+    shown = set(re.findall(r"(rk_layer_\w+)\.addTo\(", page))
+    assert names[0] in shown
+    assert not set(names[1:8]) & shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0.8–1.0 high",
+        "0.0–0.2 low",
+        "no street within reach: not scored",
+        "High only where the morphological, social and cultural scores are high",
+        "(lowest)",
+        "(highest)",
+        "1/m",  # the unit of harmonic closeness, from its IndicatorDoc
+        "a top-3 site",
+        "simulated new link",
+        "rank stability of the top ten: 0.87",
+    ],
+)
+def test_legend_says_it_in_words(page, text):
+    legend = re.search(r'rk\.box\(map, ("(?:[^"\\]|\\.)*"), "bottomleft"', page).group(1)
+    assert text in json.loads(legend)
+
+
+def test_legend_blocks_follow_their_layers(page):
+    follows = re.search(r"rk\.legendFollows\(map, \[(.*?)\]\);", page, re.S).group(1)
+    pairs = re.findall(r"\[(rk_layer_\w+), \"(rk-legend-\d+)\"\]", follows)
+    assert len(pairs) == 8  # seven hexagon layers and the street betweenness
+
+
+# -------------------------------------------------------------- geometry and size
+
+
+def test_coordinates_are_rounded_to_six_decimals_and_decode():
+    g = gpd.GeoSeries(
+        [Point(24.9384561, 60.1698549), LineString([(24.9, 60.1), (24.9000014, 60.1000026)])],
+        crs=4326,
+    )
+    data = rkmap._collection(g, [{}, {}])
+    assert data["f"][0][1] == [24938456, 60169855]
+    assert data["f"][1][1] == [24900000, 60100000, 1, 3]
+    assert _decode(data) == [
+        ("Point", [24.938456, 60.169855]),
+        ("LineString", [[24.9, 60.1], [24.900001, 60.100003]]),
+    ]
+
+
+def test_multipolygons_with_holes_survive_the_encoding():
+    outer = box(0, 0, 10, 10).difference(box(2, 2, 4, 4))
+    mp = MultiPolygon([outer, box(20, 20, 21, 21)])
+    ((kind, coords),) = _decode(rkmap._collection(gpd.GeoSeries([mp]), [{}]))
+    assert kind == "MultiPolygon"
+    assert len(coords) == 2 and len(coords[0]) == 2  # two parts, the first with a hole
+    assert sorted(map(tuple, coords[1][0])) == sorted(
+        map(tuple, box(20, 20, 21, 21).exterior.coords)
+    )
+
+
+def test_geometries_are_simplified_in_metres():
+    wiggly = LineString([(385000 + x, 6672000 + (0.3 if x % 2 else 0)) for x in range(0, 101)])
+    gdf = gpd.GeoDataFrame(geometry=[wiggly], crs=3067)
+    assert len(rkmap._display(gdf, "edges", tolerance=1.0).iloc[0].coords) == 2
+    assert len(rkmap._display(gdf, "edges", tolerance=0).iloc[0].coords) == 101
+
+
+def test_the_page_stays_small(page):
+    assert len(page.encode()) < 300_000  # Leaflet itself is about 160 kB
+    data = sum(len(m) for m in re.findall(r"rk\.decode\(.*?\)\)?[;,]\n", page))
+    assert data < 60_000
+
+
+def test_the_same_inputs_write_the_same_page():
+    a = build_map(tiny_layers(), title="T", record=tiny_record()).get_root().render()
+    b = build_map(tiny_layers(), title="T", record=tiny_record()).get_root().render()
+    assert a == b
+
+
+# ---------------------------------------------------------------------- contract
+
+
+def test_inputs_are_not_modified():
+    layers = tiny_layers()
+    before = {k: v.copy() for k, v in layers.items()}
+    build_map(layers, title="T")
+    for k, v in layers.items():
+        pd.testing.assert_frame_equal(v, before[k])
+
+
+def test_candidates_read_back_from_a_file_keep_their_ids():
+    cands = tiny_layers()["candidates"].reset_index()  # as read from vitality.gpkg
+    page = build_map({"candidates": cands}, title="T").get_root().render()
+    assert '"r":1,"k":0' in page and "C2 · surface parking" in page
+
+
+def test_a_map_of_a_run_without_scores_or_candidates():
+    layers = tiny_layers()
+    cells = layers["cells"][["access", "morph_harmonic_800m", "geometry"]]
+    page = build_map({"cells": cells, "edges": layers["edges"]}, title="T").get_root().render()
+    assert _control_layers(page)[0] == ["Street closeness, 800 m", "No hexagon shading"]
+
+
+def test_geographic_layers_are_refused():
+    cells = tiny_layers()["cells"].to_crs(4326)
+    with pytest.raises(CRSError, match="cells: geographic CRS"):
+        build_map({"cells": cells}, title="T")
+
+
+def test_write_map_replaces_the_file_atomically(tmp_path, monkeypatch):
+    path = write_map(build_map(tiny_layers(), title="T"), tmp_path / "map.html")
+    before = path.read_bytes()
+    assert before.startswith(b"<!DOCTYPE html>")
+
+    def dies(self, text, *args, **kwargs):
+        Path.write_bytes(self, text[:100].encode())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", dies)
+    with pytest.raises(KeyboardInterrupt):
+        write_map(build_map(tiny_layers(seed=1), title="Other"), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["map.html"]

@@ -1,0 +1,106 @@
+"""The report: every section, escaped text, embedded images, figures that match the data."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from outputs_town import XSS, tiny_layers, tiny_record
+from rakennettu.outputs.report import SECTIONS, build_report, write_report
+
+
+@pytest.fixture(scope="module")
+def page():
+    return build_report(tiny_layers(), tiny_record())
+
+
+@pytest.mark.parametrize(("sid", "heading"), SECTIONS, ids=[s for s, _ in SECTIONS])
+def test_every_section_is_there(page, sid, heading):
+    assert f'<section id="{sid}"><h2>{heading}</h2>' in page
+    assert f'<a href="#{sid}">' in page
+
+
+def test_the_page_is_self_contained(page):
+    assert "<script" not in page.lower()
+    assert not re.search(r"<link\b", page, re.I)
+    srcs = re.findall(r'\bsrc="([^"]*)"', page)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
+    assert urls <= {"https://www.openstreetmap.org/copyright"}
+
+
+def test_data_text_is_escaped(page):
+    assert XSS not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # a site's name, and its why
+    assert "CC BY 4.0 &lt;script&gt;" in page  # a source's licence from the record
+    assert "data/&lt;b&gt;rakennukset&lt;/b&gt;.gpkg" in page
+
+
+def test_maps_and_distributions_are_pngs_that_show_something(page):
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 5  # synergy and three dimensions, and the distributions
+    for data in images:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as im:
+            assert im.format == "PNG"
+            assert im.width > 300
+            assert len(im.convert("RGB").getcolors(1 << 16) or []) > 8
+
+
+def test_top_candidates_in_rank_order_with_intervals(page):
+    section = page.split('<section id="candidates">')[1].split("</section>")[0]
+    ranks = re.findall(r'<tr><td class="num">(\d+)</td>', section)
+    assert ranks == ["1", "2", "3", "4", "5"]
+    assert '<td class="num">1–3</td>' in section  # C1: rank 2, interval 1-3
+    assert section.count('class="rk-barrow"') == 15
+
+
+def test_robustness_has_the_stability_and_the_sensitivity_table(page):
+    section = page.split('<section id="robustness">')[1].split("</section>")[0]
+    assert "Rank stability: 0.87." in section
+    assert "87% of the top ten" in section
+    assert '<th class="num">without morphological</th>' in section
+    assert "kept in the top 5" in section
+    assert "C1 <small>Vanha varikko</small>" in section
+
+
+def test_caveats_count_the_gaps_of_the_data(page):
+    b = tiny_layers()["buildings"]
+    unknown_year = f"{100 * b['year'].isna().mean():.0f}%"
+    assumed = f"{100 * b['morph_floors_source'].eq('assumed').mean():.0f}%"
+    cells = tiny_layers()["cells"]
+    none = int(cells["access"].eq("none").sum())
+    section = page.split('<section id="caveats">')[1].split("</section>")[0]
+    assert f"<b>{unknown_year}</b> of the 24 buildings have no known year" in section
+    assert f"<b>{assumed}</b> of the buildings have neither floors nor height" in section
+    assert f"<b>{none:,}</b> of the {len(cells):,} hexagons" in section
+    assert "3 buildings have no footprint" in section  # the run's warnings
+    assert "Edge effects: nothing beyond the study area was loaded" in section
+
+
+def test_a_report_without_record_or_results():
+    layers = tiny_layers()
+    cells = layers["cells"][["access", "morph_harmonic_800m", "geometry"]]
+    page = build_report({"cells": cells, "edges": layers["edges"]})
+    assert "<h1>Town</h1>" in page
+    assert "The hexagons carry no scores in this run." in page
+    assert "No candidate sites were found or given." in page
+    assert "No ranking figures in this run." in page
+
+
+def test_write_report_replaces_the_file_atomically(tmp_path, monkeypatch):
+    path = write_report("<p>first</p>", tmp_path / "report.html")
+
+    def dies(self, text, *args, **kwargs):
+        Path.write_bytes(self, text[:3].encode())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", dies)
+    with pytest.raises(KeyboardInterrupt):
+        write_report("<p>second</p>", path)
+    assert path.read_text() == "<p>first</p>"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
