@@ -138,6 +138,7 @@ def test_comparison_has_one_row_per_town_with_results(towns, first):
     assert hki["residents_per_km2"] > kot["residents_per_km2"]
     page = (out / "batch" / "comparison.html").read_text(encoding="utf-8")
     assert "<svg" in page and "Helsinki, keskusta" in page
+    assert '<a href="../kotka-karhula/map.html">map</a>' in page
     assert not re.search(r"""(src|href)=["']?https?:""", page)  # self-contained
 
 

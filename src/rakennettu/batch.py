@@ -684,10 +684,17 @@ _HTML_COLUMNS = [
 ]
 
 
-def comparison_html(table: pd.DataFrame, *, notes: Sequence[str] = (), title: str = "") -> str:
+def comparison_html(
+    table: pd.DataFrame,
+    *,
+    notes: Sequence[str] = (),
+    title: str = "",
+    links: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
     """The comparison as one self-contained HTML page (no scripts, no remote files).
 
-    Every text from the data is escaped.
+    Every text from the data is escaped. ``links`` gives, per town, relative links to its
+    own pages (e.g. ``{"map": "../kotka/map.html"}``).
     """
     e = html.escape
     head = "".join(f"<th>{e(label)}</th>" for _, label, _ in _HTML_COLUMNS)
@@ -697,8 +704,12 @@ def comparison_html(table: pd.DataFrame, *, notes: Sequence[str] = (), title: st
     body = []
     for town, row in table.iterrows():
         cells = [f"<td>{_fmt(row.get('vitality_rank'))}</td>"]
+        pages = " · ".join(
+            f'<a href="{e(href)}">{e(label)}</a>'
+            for label, href in ((links or {}).get(str(town)) or {}).items()
+        )
         cells.append(f"<th scope=row>{e(str(row.get('title', town)))}<br><small>{e(str(town))}"
-                     "</small></th>")  # fmt: skip
+                     f"{'<br>' + pages if pages else ''}</small></th>")  # fmt: skip
         cells += [f"<td class=n>{_fmt(row.get(c), d)}</td>" for c, _, d in _HTML_COLUMNS]
         cells += [f"<td class=n>{_fmt(row.get(f'score_{d}'), 2)}</td>" for d in dims]
         cells.append(
@@ -757,9 +768,15 @@ comparable (a wide spread means the three dimensions coincide in places).</p>
 
 
 def write_comparison(
-    table: pd.DataFrame, folder: str | Path, *, notes: Sequence[str] = ()
+    table: pd.DataFrame,
+    folder: str | Path,
+    *,
+    notes: Sequence[str] = (),
+    links: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Path]:
     """Write ``comparison.csv`` and ``comparison.html`` into ``folder`` (atomically).
+
+    ``links``: per town, relative links to its pages (see :func:`comparison_html`).
 
     Returns
     -------
@@ -774,7 +791,7 @@ def write_comparison(
     with atomic_path(files["comparison_csv"]) as tmp:
         table.to_csv(tmp, float_format="%.6g")
     with atomic_path(files["comparison_html"]) as tmp:
-        tmp.write_text(comparison_html(table, notes=notes), encoding="utf-8")
+        tmp.write_text(comparison_html(table, notes=notes, links=links), encoding="utf-8")
     return files
 
 
@@ -1031,7 +1048,15 @@ def run_batch(
     table, notes = compare_towns(summaries)
     if table.empty:
         notes.append("no town finished")
-    files = write_comparison(table, compare_dir, notes=notes)
+    links = {}
+    for r in done:
+        if r.ok and r.out_dir is not None:
+            pages = [p for p in ("map.html", "report.html") if (r.out_dir / p).is_file()]
+            rel = {
+                p.removesuffix(".html"): os.path.relpath(r.out_dir / p, compare_dir) for p in pages
+            }
+            links[r.name] = {k: Path(v).as_posix() for k, v in rel.items()}
+    files = write_comparison(table, compare_dir, notes=notes, links=links)
     return BatchResult(
         towns=done,
         comparison=table,
