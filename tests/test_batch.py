@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -183,7 +185,12 @@ def test_cli_exit_codes(towns, first):
     result = runner.invoke(cli, ["-q", "batch", *ok, "--out", str(out)])
     assert result.exit_code == EXIT_CODES["ok"], result.output
     assert "unchanged, skipped" in result.output and "comparison_csv:" in result.output
-    result = runner.invoke(cli, ["-q", "batch", *ok, str(towns["broken"]), "--out", str(out)])
+    with contextlib.ExitStack() as stack:  # Dask's default HTTP port taken: no matter
+        taken = stack.enter_context(socket.socket())
+        with contextlib.suppress(OSError):
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        result = runner.invoke(cli, ["-q", "batch", *ok, str(towns["broken"]), "--out", str(out)])
     assert result.exit_code == EXIT_CODES["data"] == 4
     assert "broken: failed: SourceError: " in result.output
     result = runner.invoke(

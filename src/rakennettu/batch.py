@@ -902,7 +902,8 @@ def _client(scheduler: str | None, workers: int) -> Iterator[tuple[Any, str]]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # its HTTP server on a free loopback port: the default 8787 may be taken
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
@@ -961,6 +962,10 @@ def run_batch(
     -----
     A town that fails (its workflow does not load, its data is bad, or a bug) is
     reported in its :class:`TownResult` and does not stop the others.
+
+    The local cluster starts its workers as new Python processes (``spawn``), which
+    import the calling script again: in a script, call ``run_batch`` under ``if __name__
+    == "__main__":``.
     """
     started = time.perf_counter()
     if scheduler is not None and workers is not None:
