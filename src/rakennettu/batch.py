@@ -1011,6 +1011,7 @@ def run_batch(
         if r is not None:
             notify(r)
     todo: list[tuple[int, Workflow, str, Path, str]] = []
+    last: dict[int, Any] = {}  # seconds of each town's previous run, if any
     for i, slot in enumerate(slots):
         if isinstance(slot, TownResult):
             continue
@@ -1022,9 +1023,10 @@ def run_batch(
             results[i] = _failed(wf.town.name, given, exc, out_dir=out)
             notify(results[i])  # type: ignore[arg-type]
             continue
-        stored = None if force else _read_record(out)
+        stored = _read_record(out)
         if (
-            stored is not None
+            not force
+            and stored is not None
             and stored.get("key") == key
             and stored.get("status") == "ok"
             and (out / "vitality.gpkg").is_file()
@@ -1043,9 +1045,11 @@ def run_batch(
             notify(results[i])  # type: ignore[arg-type]
             continue
         todo.append((i, wf, given, out, key))
+        last[i] = stored.get("seconds") if stored is not None else None
 
     cluster = "none"
     if todo:
+        todo = _longest_first(todo, [last[job[0]] for job in todo])
         cluster = _submit(todo, results, scheduler, n_workers, numba_threads, notify)
 
     done = [r for r in results if r is not None]
@@ -1071,6 +1075,26 @@ def run_batch(
     )
 
 
+def _longest_first(jobs: list[Any], seconds: Sequence[Any]) -> list[Any]:
+    """Jobs ordered for the shortest batch: the unknown first, then the longest last time.
+
+    Examples
+    --------
+    >>> _longest_first(["a", "b", "c", "d"], [10.0, None, 40.0, "?"])
+    ['b', 'd', 'c', 'a']
+    """
+
+    def length(x: Any) -> float:
+        try:
+            v = float(x)
+        except (TypeError, ValueError):
+            return math.inf
+        return v if math.isfinite(v) else math.inf
+
+    order = sorted(range(len(jobs)), key=lambda k: -length(seconds[k]))
+    return [jobs[k] for k in order]
+
+
 def _submit(
     todo: list[tuple[int, Workflow, str, Path, str]],
     results: list[TownResult | None],
@@ -1079,20 +1103,44 @@ def _submit(
     numba_threads: int | None,
     notify: Callable[[TownResult], None],
 ) -> str:
-    """Submit the towns, collect them as they end; returns the cluster's description."""
+    """Run the towns, collect them as they end; returns the cluster's description.
+
+    Only as many towns as the cluster has threads are in flight at once, the rest wait
+    here and go to the first worker that is free (Dask would otherwise place all of them
+    at once, on guesses of their length, and a long town could wait behind another on a
+    busy worker while a second worker idles).
+    """
+    from collections import deque
+
     from distributed import as_completed
 
     if numba_threads is None and scheduler is None:
         numba_threads = max(1, (os.cpu_count() or 1) // n_workers)
+    waiting = deque(todo)
     with _client(scheduler, n_workers) as (client, label):
-        futures = {}
-        for i, wf, given, out, key in todo:
-            fut = client.submit(
-                _run_town, wf, given, out, key, numba_threads, key=f"town-{wf.town.name}-{key[:12]}"
-            )
-            futures[fut] = (i, wf, given, out, key)
+        futures: dict[Any, tuple[int, Workflow, str, Path, str]] = {}
+        running = as_completed()
+
+        def fill() -> None:
+            slots = max(1, sum(client.nthreads().values()))
+            while waiting and sum(not f.done() for f in futures) < slots:
+                job = waiting.popleft()
+                _, wf, given, out, key = job
+                fut = client.submit(
+                    _run_town,
+                    wf,
+                    given,
+                    out,
+                    key,
+                    numba_threads,
+                    key=f"town-{wf.town.name}-{key[:12]}",
+                )
+                futures[fut] = job
+                running.add(fut)
+
         try:
-            for fut in as_completed(futures):
+            fill()
+            for fut in running:
                 i, wf, given, out, key = futures[fut]
                 try:
                     res = fut.result()
@@ -1100,6 +1148,7 @@ def _submit(
                     res = _failed(wf.town.name, given, exc, out_dir=out, key=key)
                 results[i] = res
                 notify(res)
+                fill()
         except BaseException:
             client.cancel(list(futures))
             raise
