@@ -155,12 +155,14 @@ def child(workflow: str, out: Path) -> None:
 
     import_s = time.perf_counter() - started
     memory.boundary()  # the imports are not a stage
+    baseline = memory.start
     handler = _StageLog(memory)
     log = logging.getLogger("rakennettu.workflow")
     log.addHandler(handler)
     log.setLevel(logging.DEBUG)
     record: dict[str, Any] = {
         "import_s": import_s,
+        "import_mib": baseline,
         "memory": "VmHWM" if memory.clear_refs else "psutil",
     }
     try:
@@ -179,6 +181,7 @@ def child(workflow: str, out: Path) -> None:
             if "." not in name
         }
         record["detail"] = {k: v for k, v in result.timings.items() if "." in k}
+        record["warnings"] = [str(w) for w in (result.record or {}).get("warnings", [])]
         record["size"] = {
             "area_km2": result.town.area_km2,
             "nodes": len(result.town.nodes),
@@ -249,6 +252,10 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         if "skipped" in r:
             rows.append(f"| {town} | skipped: {r['skipped']} | | | |")
             continue
+        if "import_mib" in r:
+            rows.append(
+                f"| {town} | (import rakennettu) | {r['import_s']:.2f} | {r['import_mib']:.0f} | |"
+            )
         for stage, s in r.get("stages", {}).items():
             rows.append(
                 f"| {town} | {stage} | {s['seconds']:.2f} | {s.get('peak_mib', float('nan')):.0f} "
@@ -306,6 +313,9 @@ def main() -> None:
     details = slowest_details(results)
     if details:
         print("\nslowest steps inside the stages:\n" + details)
+    warned = [(t, w) for t, r in results.items() for w in r.get("warnings", [])]
+    if warned:
+        print("\nwarnings of the runs:\n" + "\n".join(f"- {t}: {w}" for t, w in warned))
     if args.network:
         script = REPO / "benchmarks" / "network.py"
         if not script.exists():
