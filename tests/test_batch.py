@@ -288,3 +288,18 @@ def test_town_result_lines():
     assert TownResult("a", "a.toml", "skipped", out_dir=Path("out/a")).line() == (
         "a: unchanged, skipped (out/a)"
     )
+
+
+def test_a_median_beyond_reach_counts_as_the_farthest():
+    towns = [
+        {"town": t, "area_km2": 1.0, "medians": m}
+        for t, m in [
+            ("near", {"soc_nearest_x": 100.0}),
+            ("far", {"soc_nearest_x": 900.0}),
+            ("none", {"soc_nearest_x": None}),  # the median cell reaches none
+            ("unknown", {}),  # not computed
+        ]
+    ]
+    table, _ = compare_towns(towns, indicators={"soc": {"soc_nearest_x": -1}}, weights={"soc": 1})
+    assert table["vitality_rank"].to_dict() == {"near": 1, "far": 2, "none": 3, "unknown": 4}
+    assert table.loc["unknown", "vitality"] != table.loc["unknown", "vitality"]  # NaN

@@ -315,7 +315,7 @@ def _plain(value: Any) -> Any:
 # one town's figures
 
 
-def _area_share(edges: Any, area: Any) -> float:
+def _length_inside(edges: Any, area: Any) -> float:
     """Length (m) of the street segments inside the area."""
     import shapely
 
@@ -393,7 +393,12 @@ def town_summary(result: Any, *, top: int = 3) -> dict[str, Any]:
         if str(col).startswith(("morph_", "soc_", "cult_"))
         and pd.api.types.is_numeric_dtype(c[col])
     ]
-    medians = {col: float(c[col].median()) for col in indicator_cols}
+    # a nearest distance is NaN beyond reach: the worst case, as in the scores (stored as
+    # None when the median itself lies beyond reach)
+    medians = {
+        col: float(c[col].astype(float).fillna(np.inf if "nearest" in col else np.nan).median())
+        for col in indicator_cols
+    }
 
     cand = layers.get("candidates")
     top_rows: list[dict[str, Any]] = []
@@ -420,7 +425,7 @@ def town_summary(result: Any, *, top: int = 3) -> dict[str, Any]:
             "residents": total("residents"),
             "jobs": total("jobs"),
             "buildings": int(inside.sum()),
-            "street_km": _area_share(layers["edges"], area) / 1000.0,
+            "street_km": _length_inside(layers["edges"], area) / 1000.0,
             "intersections": intersections,
             "activities": in_area("activities"),
             "third_places": in_area("third_places"),
@@ -528,7 +533,10 @@ def compare_towns(
         medians = s.get("medians") or {}
         for cols in spec.values():
             for col in cols:
-                row[f"median_{col}"] = medians.get(col)
+                value = medians.get(col)
+                if value is None and col in medians and "nearest" in col:
+                    value = math.inf  # the median cell has none within reach
+                row[f"median_{col}"] = value
         for i, cand in enumerate((s.get("top") or [])[:3], start=1):
             row[f"top{i}"] = _site_label(cand)
             row[f"top{i}_score"] = cand.get("score")
@@ -628,7 +636,7 @@ def _fmt(value: Any, digits: int = 0) -> str:
     except (TypeError, ValueError):
         return "" if value is None else str(value)
     if not math.isfinite(v):
-        return "–"
+        return "beyond reach" if v == math.inf else "–"
     return f"{v:,.{digits}f}".replace(",", "\u202f")
 
 
