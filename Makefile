@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TOWN   ?= helsinki-keskusta
 
-.PHONY: demo test lint typecheck check bench clean env
+.PHONY: demo test lint typecheck check bench notebooks clean env
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/rakennettu run workflows/$(TOWN).toml
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -30,9 +30,12 @@ typecheck: $(STAMP)
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest tests/test_notebooks.py
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/stages.py --network
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

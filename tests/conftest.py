@@ -38,6 +38,47 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", guard)
 
 
+def loopback_only(monkeypatch):
+    """Block the network but this machine's loopback (Dask's scheduler, Jupyter kernels).
+
+    A test module overrides ``_no_network`` with a fixture that calls this.
+    """
+    import ipaddress
+
+    real_connect = socket.socket.connect
+    real_create = socket.create_connection
+    real_getaddrinfo = socket.getaddrinfo
+
+    def local(host) -> bool:
+        if host in ("localhost", "", None):
+            return True
+        try:
+            return ipaddress.ip_address(str(host)).is_loopback
+        except ValueError:
+            return False
+
+    def refuse(host):
+        if not local(host):
+            raise OSError(f"tests must not use the network ({host}; only the loopback here)")
+
+    def connect(self, address):
+        if isinstance(address, tuple):
+            refuse(address[0])
+        return real_connect(self, address)
+
+    def create_connection(address, *args, **kwargs):
+        refuse(address[0])
+        return real_create(address, *args, **kwargs)
+
+    def getaddrinfo(host, *args, **kwargs):
+        refuse(host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Each test session gets its own rakennettu cache folder."""

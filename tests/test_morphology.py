@@ -86,3 +86,18 @@ def test_floor_area_uses_known_floors(kotka, morph):
     expected = b.loc[known, "morph_footprint_area"] * b.loc[known, "floors"]
     np.testing.assert_allclose(b.loc[known, "morph_floor_area"], expected)
     assert set(b["morph_floors_source"]) <= {"floors", "height", "assumed"}
+
+
+@pytest.mark.slow
+def test_summary_when_the_area_is_smaller_than_the_extract(write_workflow):
+    """Streets outside the area are loaded as context; the summary counts the area's only."""
+    from rakennettu import load_town, load_workflow
+
+    path = write_workflow(
+        '[town]\nname = "karhula-west"\n[osm]\npath = "pyrosm:test_pbf"\n'
+        "[area]\nbbox = [26.930, 60.520, 26.950, 60.540]\n"
+    )
+    town = load_town(load_workflow(path))
+    assert not town.edges["in_area"].all()
+    layer = morphology_layer(town, StreetNetwork.from_graph(town.graph), radii=[200])
+    assert layer.summary["morph_stroke_length_weighted_mean"] > 0

@@ -8,6 +8,10 @@ Exit codes
 3  invalid workflow file
 4  input data problem (missing, unreadable or corrupt file; CRS; empty area)
 130 interrupted
+
+``rakennettu batch`` exits 0 when every town has results (run now or unchanged), 1 when
+any town failed with an internal error, else 4 when towns failed with data or workflow
+problems; 2 (usage), 3 (two workflows name one town) and 130 as above.
 """
 
 from __future__ import annotations
@@ -171,6 +175,76 @@ def validate(workflows: tuple[str, ...]) -> None:
         for line in validate_workflow(_workflow_arg(wf)):
             click.echo(line)
         click.echo(f"{wf}: OK")
+
+
+@cli.command()
+@click.argument("workflows", nargs=-1, required=True)
+@click.option(
+    "--out",
+    "out_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output root: towns in DIR/<town>, the comparison in DIR/batch (default: each "
+    "workflow's folder, and out/batch).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="A running Dask scheduler (tcp://host:port); default: a local cluster.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes of the local cluster (default 2, one thread each).",
+)
+@click.option("--force", is_flag=True, help="Run every town, also the unchanged ones.")
+@_guard
+def batch(
+    workflows: tuple[str, ...],
+    out_root: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+    force: bool,
+) -> None:
+    """Run several workflows on Dask distributed and compare the towns.
+
+    Towns are printed as each one ends; a failed town does not stop the others. Towns
+    whose inputs and settings are unchanged since their last batch are skipped.
+    """
+    from rakennettu.batch import run_batch
+
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sets the size of the local cluster; not with --scheduler")
+    result = run_batch(
+        [_workflow_arg(w) for w in workflows],
+        out_root=out_root,
+        scheduler=scheduler,
+        workers=workers,
+        force=force,
+        on_result=lambda town: click.echo(town.line()),
+    )
+    n_ok = len(result.towns) - len(result.failed)
+    click.echo(
+        f"{n_ok} of {len(result.towns)} towns have results ({len(result.ran)} ran, "
+        f"{len(result.skipped)} unchanged) in {result.seconds:.1f} s on {result.cluster}"
+    )
+    for name, path in result.files.items():
+        click.echo(f"{name}: {path}")
+    if result.failed:
+        kinds = {t.error_kind for t in result.failed}
+        for town in result.failed:
+            if town.error_kind == "internal" and log.isEnabledFor(logging.DEBUG):
+                click.echo(town.traceback, err=True)
+        click.echo(
+            f"{len(result.failed)} town(s) failed: "
+            + ", ".join(t.name for t in result.failed)
+            + (
+                ""
+                if "internal" not in kinds
+                else " (internal errors: run with -v for the traceback)"
+            ),
+            err=True,
+        )
+        click.get_current_context().exit(EXIT_INTERNAL if "internal" in kinds else EXIT_DATA)
 
 
 @cli.command()

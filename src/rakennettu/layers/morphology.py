@@ -314,8 +314,9 @@ def morphology_layer(
         strokes = form.street_measures(town.edges)
         edges = edges.join(strokes)
     with stage("summary"):
+        inside = town.edges["in_area"].to_numpy(dtype=bool)
         summary = form.street_summary(
-            town.edges[town.edges["in_area"]], area=town.area, strokes=strokes, enclosures=blocks
+            town.edges[inside], area=town.area, strokes=strokes[inside], enclosures=blocks
         )
     return MorphologyLayer(
         nodes=nodes,

