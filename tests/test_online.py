@@ -193,3 +193,44 @@ def test_wfs_unreachable_is_reported(tmp_path):
 
     with pytest.raises(SourceError, match=r"cannot reach the service"):
         fetch_wfs(WFS_URL, "vaesto:ruudukko", crs=CRS.from_epsg(3067), cache_dir=tmp_path)
+
+
+def test_online_place_name_is_geocoded_once_and_cached(
+    overpass, write_workflow, tmp_path, monkeypatch
+):
+    """A place name goes to Nominatim (recorded answer below) once; then the cache answers."""
+    import osmnx._nominatim
+
+    # Nominatim's JSON answer for "Karhula, Kotka", as osmnx asks for it (polygon_geojson=1)
+    answer = [
+        {
+            "place_id": 1, "licence": "Data © OpenStreetMap contributors, ODbL 1.0",
+            "osm_type": "relation", "osm_id": 1, "lat": "60.526", "lon": "26.9475",
+            "class": "boundary", "type": "administrative", "place_rank": 20,
+            "importance": 0.4, "addresstype": "suburb", "name": "Karhula",
+            "display_name": "Karhula, Kotka, Finland",
+            "boundingbox": ["60.523", "60.529", "26.94", "26.955"],
+            "geojson": {"type": "Polygon", "coordinates": [[
+                [26.94, 60.523], [26.955, 60.523], [26.955, 60.529], [26.94, 60.529],
+                [26.94, 60.523]]]},
+        }
+    ]  # fmt: skip
+    gets: list[str] = []
+
+    def get(url, params=None, **kwargs):
+        gets.append(url)
+        assert "nominatim" in url
+        return _response(url, answer)
+
+    monkeypatch.setattr(requests, "get", get)
+    monkeypatch.setattr(osmnx._nominatim.time, "sleep", lambda s: None)
+    path = write_workflow(
+        '[town]\nname = "karhula-place"\n[osm]\nsource = "online"\n'
+        f'[cache]\nfolder = "{tmp_path / "cache"}"\n'
+        '[network]\nradii = [200]\n[area]\nplace = "Karhula, Kotka"\n'
+    )
+    town = load_town(path)
+    assert len(gets) == 1 and len(overpass) == 2
+    assert town.area_km2 == pytest.approx(0.55, rel=0.1)  # the polygon, in EPSG:3067
+    load_town(path)
+    assert len(gets) == 1 and len(overpass) == 2  # both answered from the cache

@@ -43,14 +43,30 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("rakennettu")
 
 
+class _Formatter(logging.Formatter):
+    """Plain progress lines; warnings and errors say what and where."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno == logging.INFO:
+            return record.getMessage()
+        return f"{record.levelname} {record.name}: {record.getMessage()}"
+
+
 def _setup_logging(verbose: int, quiet: int) -> None:
-    level = logging.INFO - 10 * verbose + 10 * quiet
+    """Set the log levels from -v/-q.
+
+    By default a run shows one line per stage and any warnings; -v every module's steps,
+    -vv debug; -q warnings only, -qq errors only.
+    """
+    level = logging.WARNING - 10 * verbose + 10 * quiet
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_Formatter())
     root = logging.getLogger("rakennettu")
     root.handlers[:] = [handler]
     root.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
     root.propagate = False
+    stages = logging.getLogger("rakennettu.workflow")
+    stages.setLevel(logging.INFO if quiet == 0 else logging.NOTSET)
 
 
 def _guard(func: F) -> F:
@@ -121,7 +137,7 @@ def run(workflow: str, out_dir: Path | None) -> None:
     from rakennettu.workflow import run as run_workflow
     from rakennettu.workflow import summary_lines
 
-    quiet = logging.getLogger("rakennettu").level > logging.INFO
+    quiet = logging.getLogger("rakennettu.workflow").getEffectiveLevel() > logging.INFO
     result = run_workflow(_workflow_arg(workflow), out_dir=out_dir, progress=not quiet)
     click.echo("\n".join(summary_lines(result)))
 

@@ -7,9 +7,6 @@ calls them in order, times them and writes the outputs.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 
 from rakennettu._io import atomic_path
+from rakennettu._timing import Stages
 from rakennettu.config import Workflow, load_workflow
 from rakennettu.errors import ConfigError, suggest
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
@@ -121,21 +119,6 @@ def validate(workflow: Workflow | str | Path) -> list[str]:
     return lines
 
 
-class _Stages:
-    """Times the stages of a run and logs each as it ends."""
-
-    def __init__(self, progress: bool) -> None:
-        self.timings: dict[str, float] = {}
-        self.level = logging.INFO if progress else logging.DEBUG
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        t = time.perf_counter()
-        yield
-        self.timings[name] = time.perf_counter() - t
-        log.log(self.level, "%s done in %.2f s", name, self.timings[name])
-
-
 def run(
     workflow: Workflow | str | Path,
     *,
@@ -160,7 +143,7 @@ def run(
 
 
 def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult:
-    stage = _Stages(progress)
+    stage = Stages("run", log, level=logging.INFO if progress else logging.DEBUG)
     radii = list(wf.network.radii)
     with stage("load"):
         town = load_town(wf, progress=progress)

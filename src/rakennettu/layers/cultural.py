@@ -62,9 +62,7 @@ import datetime
 import itertools
 import logging
 import math
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -74,9 +72,9 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 from numba import njit, prange
-from tqdm.auto import tqdm
 
 from rakennettu._geo import polygonal
+from rakennettu._timing import Stages
 from rakennettu.crs import require_projected
 from rakennettu.errors import CRSError
 from rakennettu.layers.form import DEFAULT_FLOORS, STOREY_HEIGHT, estimate_floors
@@ -2396,18 +2394,8 @@ def cultural_layer(
         buildings=town.buildings,
         green_blue=town.green_blue,
     )
-    timings: dict[str, float] = {}
     steps = 5
-    bar = tqdm(total=steps, desc="cultural layer", disable=not progress)
-
-    @contextmanager
-    def step(name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        timings[name] = time.perf_counter() - started
-        log.info("cultural: %s took %.2f s", name, timings[name])
-        bar.set_postfix_str(name)
-        bar.update()
+    step = Stages("cultural", log, total=steps, progress=progress)
 
     tables: list[pd.DataFrame] = []
     with step("landmarks"):
@@ -2474,7 +2462,7 @@ def cultural_layer(
             method=visibility,
         )
         tables.append(vis.nodes)
-    bar.close()
+    step.close()
 
     nodes = pd.concat(tables, axis=1)
     years = _building_years(town.buildings)
@@ -2512,12 +2500,12 @@ def cultural_layer(
         net.n_nodes,
         len(town.landmarks),
         vis.method,
-        sum(timings.values()),
+        sum(step.timings.values()),
     )
     return CulturalLayer(
         nodes=nodes,
         landmarks=vis.landmarks,
         buildings=b,
         summary=summary,
-        timings=timings,
+        timings=step.timings,
     )

@@ -35,9 +35,7 @@ the whole network (:func:`street_summary`)
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -49,9 +47,9 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
-from tqdm.auto import tqdm
 
 from rakennettu._geo import as_area, polygonal
+from rakennettu._timing import Stages
 from rakennettu.crs import require_projected, same_crs
 from rakennettu.naming import indicator_name
 
@@ -961,17 +959,7 @@ def form_indicators(
     3                                     1                 0.24
     """
     same_crs(buildings=buildings, streets=streets, barriers=barriers, area=area)
-    timings: dict[str, float] = {}
-    bar = tqdm(total=7, desc="urban form", disable=not progress)
-
-    @contextmanager
-    def stage(name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        timings[name] = time.perf_counter() - started
-        log.info("form: %s took %.2f s", name, timings[name])
-        bar.set_postfix_str(name)
-        bar.update()
+    stage = Stages("form", log, total=7, progress=progress)
 
     with stage("buildings"):
         building_table = building_measures(
@@ -993,13 +981,13 @@ def form_indicators(
         nodes = None if graph is None else node_measures(graph, radius=radius)
     with stage("summary"):
         summary = street_summary(streets, area=area, strokes=edges, enclosures=enclosure_table)
-    bar.close()
+    stage.close()
     log.info(
         "form: %d buildings, %d cells, %d enclosures in %.1f s",
         len(buildings),
         len(cells),
         len(enclosure_table),
-        sum(timings.values()),
+        sum(stage.timings.values()),
     )
     return FormTables(
         buildings=building_table,
@@ -1008,7 +996,7 @@ def form_indicators(
         edges=edges,
         nodes=nodes,
         summary=summary,
-        timings=timings,
+        timings=stage.timings,
     )
 
 

@@ -14,15 +14,14 @@ thin strips. The centrality measures use the whole walking network.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
+from rakennettu._timing import Stages
 from rakennettu.layers import form
 from rakennettu.naming import IndicatorDoc, indicator_name
 from rakennettu.network import StreetNetwork, centrality, edge_betweenness
@@ -287,14 +286,7 @@ def morphology_layer(
     (True, True)
     """
     radii = sorted(radii)
-    timings: dict[str, float] = {}
-
-    @contextmanager
-    def stage(name: str) -> Iterator[None]:
-        t = time.perf_counter()
-        yield
-        timings[name] = time.perf_counter() - t
-        log.info("morphology: %s took %.2f s", name, timings[name])
+    stage = Stages("morphology", log)
 
     with stage("network"):
         nodes, edges = network_measures(net, radii, progress=progress)
@@ -333,5 +325,5 @@ def morphology_layer(
         cells=cells,
         enclosures=blocks,
         summary=summary,
-        timings=timings,
+        timings=stage.timings,
     )

@@ -55,9 +55,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-import time
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -70,9 +68,9 @@ from pyproj import CRS
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry.base import BaseGeometry
-from tqdm.auto import tqdm
 
 from rakennettu._geo import as_area, polygonal
+from rakennettu._timing import Stages
 from rakennettu.crs import require_projected
 from rakennettu.errors import CRSError
 from rakennettu.layers.form import DEFAULT_FLOORS, FLOORS, STOREY_HEIGHT, estimate_floors
@@ -1414,18 +1412,8 @@ def social_layer(
             f"the network is in {net.crs.to_string()} but the town in "
             f"{CRS.from_user_input(town.crs).to_string()}; build it from town.graph"
         )
-    timings: dict[str, float] = {}
     report: dict[str, Any] = {}
-    bar = tqdm(total=6, desc="social", disable=not progress)
-
-    @contextmanager
-    def stage(name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        timings[name] = time.perf_counter() - started
-        log.info("social: %s took %.2f s", name, timings[name])
-        bar.set_postfix_str(name)
-        bar.update()
+    stage = Stages("social", log, total=6, progress=progress)
 
     with stage("activities"):
         access = activity_access(
@@ -1485,7 +1473,7 @@ def social_layer(
                 bandwidth=bandwidth,
             ),
         }
-    bar.close()
+    stage.close()
     nodes = pd.concat([access, mix, reach], axis=1)
     report.update(_population_report(people))
     report["activities"] = len(town.activities)
@@ -1496,7 +1484,7 @@ def social_layer(
         method,
         float(people["residents"].sum()),
         float(people["jobs"].sum()),
-        sum(timings.values()),
+        sum(stage.timings.values()),
     )
     return SocialLayer(
         nodes=nodes,
@@ -1504,7 +1492,7 @@ def social_layer(
         rasters=rasters,
         population_method=method,
         report=report,
-        timings=timings,
+        timings=stage.timings,
     )
 
 
