@@ -7,7 +7,7 @@ caches do not carry over from one town to the next. Times are the run's own
 stage boundary through ``/proc/self/clear_refs``; where that is not possible, psutil
 sampled every 10 ms) and its growth over the RSS when the stage began. RSS counts every
 allocation (numpy, GEOS, GDAL, numba), unlike tracemalloc, and costs nothing to measure.
-Stage boundaries are taken from the run's debug log ("<stage> done in ...").
+Stage boundaries are taken from the run's debug log ("run: <stage> took ...").
 
 Towns: the two bundled ones, and from ``../shared/data`` (or ``RAKENNETTU_SHARED_DATA``)
 the 2020 extract of central Helsinki and the centre of Tampere (a street network with
@@ -132,7 +132,8 @@ class _Memory:
 class _StageLog(logging.Handler):
     """Take the memory of each stage when the run logs that it is done."""
 
-    PATTERN = re.compile(r"^(\S+) done in ")
+    # "run: load took 1.23 s" (rakennettu._timing.Stages); "load done in 1.23 s" before it
+    PATTERNS = (re.compile(r"^run: (.+) took [0-9.]+ s$"), re.compile(r"^(\S+) done in "))
 
     def __init__(self, memory: _Memory) -> None:
         super().__init__(logging.DEBUG)
@@ -140,7 +141,8 @@ class _StageLog(logging.Handler):
         self.stages: dict[str, dict[str, float]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        m = self.PATTERN.match(record.getMessage())
+        message = record.getMessage()
+        m = next((m for p in self.PATTERNS if (m := p.match(message))), None)
         if m:
             peak, start = self.memory.boundary()
             self.stages[m.group(1)] = {"peak_mib": peak, "growth_mib": peak - start}
