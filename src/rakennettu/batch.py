@@ -625,9 +625,23 @@ def _across_towns(
 
 
 def _site_label(cand: Mapping[str, Any]) -> str:
+    """A site in a few words: its name or kind, and where it comes from.
+
+    Examples
+    --------
+    >>> _site_label({"kind": "construction+empty_block",
+    ...              "provenance": "osm:way/607795734; enclosure:189; enclosure:190"})
+    'construction+empty block (osm:way/607795734 and 2 more)'
+    >>> _site_label({"name": "Satama", "kind": "brownfield", "provenance": "plan:12"})
+    'Satama (brownfield, plan:12)'
+    """
     name = cand.get("name")
     kind = str(cand.get("kind") or "site").replace("_", " ")
-    return f"{name} ({kind})" if name else f"{kind} {cand.get('provenance', '')}".strip()
+    parts = [p.strip() for p in str(cand.get("provenance") or "").split(";") if p.strip()]
+    where = parts[0] + (f" and {len(parts) - 1} more" if len(parts) > 1 else "") if parts else ""
+    if name:
+        return f"{name} ({kind}, {where})" if where else f"{name} ({kind})"
+    return f"{kind} ({where})" if where else kind
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -732,12 +746,12 @@ def comparison_html(
         cells.append(f"<td>{'<br>'.join(sites)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     medians = [c for c in table.columns if str(c).startswith("median_")]
-    mhead = "".join(f"<th>{e(c.removeprefix('median_'))}</th>" for c in medians)
+    mhead = "".join(f"<th>{e(str(t))}</th>" for t in table.index)
     mbody = "".join(
-        f"<tr><th scope=row>{e(str(t))}</th>"
-        + "".join(f"<td class=n>{_fmt(r.get(c), 2)}</td>" for c in medians)
+        f"<tr><th scope=row>{e(c.removeprefix('median_'))}</th>"
+        + "".join(f"<td class=n>{_fmt(v, 2)}</td>" for v in table[c])
         + "</tr>"
-        for t, r in table.iterrows()
+        for c in medians
     )
     note_items = "".join(f"<li>{e(n)}</li>" for n in notes)
     page_title = e(title or "rakennettu: towns compared")
@@ -769,8 +783,8 @@ OpenStreetMap is more complete in some towns than in others. The synergy column 
 each town's own index, normalised within the town: its spread, not its level, is
 comparable (a wide spread means the three dimensions coincide in places).</p>
 {f"<ul>{note_items}</ul>" if note_items else ""}
-<h2>Indicator medians</h2>
-<table><thead><tr><th>town</th>{mhead}</tr></thead><tbody>{mbody}</tbody></table>
+<h2>Indicator medians over the cells</h2>
+<table><thead><tr><th>indicator</th>{mhead}</tr></thead><tbody>{mbody}</tbody></table>
 </body></html>
 """
 
