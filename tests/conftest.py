@@ -80,6 +80,19 @@ def loopback_only(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _logging_restored():
+    """The CLI sets up the package's logger; put it back after each test."""
+    import logging
+
+    lg = logging.getLogger("rakennettu")
+    saved = (lg.level, list(lg.handlers), lg.propagate)
+    yield
+    lg.setLevel(saved[0])
+    lg.handlers[:] = saved[1]
+    lg.propagate = saved[2]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Each test session gets its own rakennettu cache folder."""
     monkeypatch.setenv("RAKENNETTU_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -53,20 +53,27 @@ class _Formatter(logging.Formatter):
 
 
 def _setup_logging(verbose: int, quiet: int) -> None:
-    """Set the log levels from -v/-q.
+    """Set what the console shows from -v/-q.
 
     By default a run shows one line per stage and any warnings; -v every module's steps,
-    -vv debug; -q warnings only, -qq errors only.
+    -vv debug; -q warnings only, -qq errors only. The loggers themselves keep passing
+    warnings, so the run record (run.json) lists them whatever the console shows.
     """
-    level = logging.WARNING - 10 * verbose + 10 * quiet
+    console = logging.WARNING - 10 * verbose + 10 * quiet
+    stages = quiet == 0
+
+    def show(record: logging.LogRecord) -> bool:
+        if record.levelno >= console:
+            return True
+        return stages and record.name == "rakennettu.workflow" and record.levelno >= logging.INFO
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
+    handler.addFilter(show)
     root = logging.getLogger("rakennettu")
     root.handlers[:] = [handler]
-    root.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
+    root.setLevel(max(logging.DEBUG, min(console, logging.INFO)))
     root.propagate = False
-    stages = logging.getLogger("rakennettu.workflow")
-    stages.setLevel(logging.INFO if quiet == 0 else logging.NOTSET)
 
 
 def _guard(func: F) -> F:
@@ -115,12 +122,14 @@ def _workflow_arg(value: str) -> str | Path:
 @click.version_option(__version__, "--version", prog_name="rakennettu")
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Less output.")
-def cli(verbose: int, quiet: int) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """Find where a town should act to raise its vitality.
 
     WORKFLOW is a workflow file (workflows/<town>.toml) or a bundled town's name.
     """
     _setup_logging(verbose, quiet)
+    ctx.obj = {"quiet": quiet}
 
 
 @cli.command()
@@ -137,7 +146,7 @@ def run(workflow: str, out_dir: Path | None) -> None:
     from rakennettu.workflow import run as run_workflow
     from rakennettu.workflow import summary_lines
 
-    quiet = logging.getLogger("rakennettu.workflow").getEffectiveLevel() > logging.INFO
+    quiet = click.get_current_context().find_root().obj["quiet"]
     result = run_workflow(_workflow_arg(workflow), out_dir=out_dir, progress=not quiet)
     click.echo("\n".join(summary_lines(result)))
 
