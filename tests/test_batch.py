@@ -19,12 +19,8 @@ from rakennettu.batch import RECORD, TownResult, batch_key, compare_towns, run_b
 from rakennettu.cli import EXIT_CODES, cli
 from rakennettu.errors import ConfigError, SourceError
 
-pytestmark = [
-    # every test here shares one batch run: keep them on one xdist worker
-    pytest.mark.xdist_group("batch"),
-    # pandas/pyrosm deprecations raised while the client loads the workflows
-    pytest.mark.filterwarnings("ignore::FutureWarning"),
-]
+# pandas/pyrosm deprecations raised while the client loads the workflows
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 KREMS = SHARED / "europe-osm" / "krems.osm.pbf"
 
@@ -52,10 +48,11 @@ def _no_network(monkeypatch):
     loopback_only(monkeypatch)
 
 
-@pytest.fixture(scope="module")
-def towns(tmp_path_factory) -> dict[str, Path]:
+@pytest.fixture
+def towns(tmp_path) -> dict[str, Path]:
     """Workflow files: the two bundled towns, Krems when ../shared/data is there, a broken one."""
-    folder = tmp_path_factory.mktemp("workflows")
+    folder = tmp_path / "workflows"
+    folder.mkdir()
     files = {
         "kotka-karhula": _town(
             folder,
@@ -85,23 +82,8 @@ def towns(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
-@pytest.fixture(scope="module")
-def first(towns, tmp_path_factory):
-    """The first batch: every town runs, on a local cluster of two workers."""
-    out = tmp_path_factory.mktemp("out")
-    seen: list[str] = []
-    result = run_batch(
-        [*towns.values(), towns["kotka-karhula"].parent / "missing.toml"],
-        out_root=out,
-        workers=2,
-        on_result=lambda t: seen.append(t.name),
-    )
-    return result, out, seen
-
-
-@pytest.mark.slow
-def test_failed_towns_are_reported_and_the_others_finish(towns, first):
-    result, out, seen = first
+def _check_first(result, out: Path, towns: dict[str, Path], seen: list[str]) -> None:
+    """Failures are reported with their error; the other towns finish and are recorded."""
     by_name = {t.name: t for t in result.towns}
     ok = [n for n in towns if n != "broken"]
     assert sorted(t.name for t in result.ran) == sorted(ok)
@@ -122,9 +104,8 @@ def test_failed_towns_are_reported_and_the_others_finish(towns, first):
         assert by_name[name].timings["load"] > 0
 
 
-@pytest.mark.slow
-def test_comparison_has_one_row_per_town_with_results(towns, first):
-    result, out, _ = first
+def _check_comparison(result, out: Path, towns: dict[str, Path]) -> None:
+    """One row per town with results, comparable figures, a self-contained page."""
     table = pd.read_csv(out / "batch" / "comparison.csv", index_col="town")
     assert sorted(table.index) == sorted(n for n in towns if n != "broken")
     assert list(table.index) == list(result.comparison.index)
@@ -142,22 +123,14 @@ def test_comparison_has_one_row_per_town_with_results(towns, first):
     assert "<svg" in page and "Helsinki, keskusta" in page
     assert '<a href="../kotka-karhula/map.html">map</a>' in page
     assert not re.search(r"""(src|href)=["']?https?:""", page)  # self-contained
+    if "krems" in towns:  # outside Finland: a UTM CRS; its title is escaped
+        krems = next(t for t in result.towns if t.name == "krems")
+        assert krems.summary["crs"] == "EPSG:32633"
+        assert "Krems an der Donau &lt;Stein &amp; Mautern&gt;" in page
 
 
-@pytest.mark.slow
-def test_krems_outside_finland_gets_a_utm_crs(first):
-    if not KREMS.exists():
-        pytest.skip(f"needs {KREMS} (../shared/data is not beside this checkout)")
-    result, out, _ = first
-    krems = next(t for t in result.towns if t.name == "krems")
-    assert krems.summary["crs"] == "EPSG:32633"
-    page = (out / "batch" / "comparison.html").read_text(encoding="utf-8")
-    assert "Krems an der Donau &lt;Stein &amp; Mautern&gt;" in page  # escaped
-
-
-@pytest.mark.slow
-def test_second_run_skips_unchanged_towns_and_reruns_a_changed_one(towns, first):
-    result, out, _ = first
+def _check_second_run(result, out: Path, towns: dict[str, Path]) -> None:
+    """Unchanged towns are skipped, a changed one runs again, a failed one is retried."""
     before = {t.name: (out / t.name / RECORD).read_text() for t in result.ran}
     kotka = towns["kotka-karhula"]
     kotka.write_text(kotka.read_text().replace("draws = 20", "draws = 21"), encoding="utf-8")
@@ -177,9 +150,8 @@ def test_second_run_skips_unchanged_towns_and_reruns_a_changed_one(towns, first)
     assert sorted(table.index) == sorted(before)  # skipped towns keep their rows
 
 
-@pytest.mark.slow
-def test_cli_exit_codes(towns, first):
-    _, out, _ = first
+def _check_cli(out: Path, towns: dict[str, Path]) -> None:
+    """Exit 0 when every town has results (here all unchanged), 4 with a data error."""
     ok = [str(towns[n]) for n in towns if n != "broken"]
     runner = CliRunner()
     result = runner.invoke(cli, ["-q", "batch", *ok, "--out", str(out)])
@@ -193,10 +165,37 @@ def test_cli_exit_codes(towns, first):
         result = runner.invoke(cli, ["-q", "batch", *ok, str(towns["broken"]), "--out", str(out)])
     assert result.exit_code == EXIT_CODES["data"] == 4
     assert "broken: failed: SourceError: " in result.output
-    result = runner.invoke(
-        cli, ["batch", ok[0], "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]
+
+
+@pytest.mark.slow
+def test_a_batch_of_towns(towns, tmp_path):
+    """One scenario, so the towns run once whichever worker pytest-xdist picks.
+
+    The two bundled towns, Krems (when ../shared/data is there), a corrupt extract and a
+    missing workflow file, on a local cluster of two workers; then again with one town
+    changed; then from the command line.
+    """
+    out = tmp_path / "out"
+    seen: list[str] = []
+    result = run_batch(
+        [*towns.values(), towns["kotka-karhula"].parent / "missing.toml"],
+        out_root=out,
+        workers=2,
+        on_result=lambda t: seen.append(t.name),
+    )
+    _check_first(result, out, towns, seen)
+    _check_comparison(result, out, towns)
+    _check_second_run(result, out, towns)
+    _check_cli(out, towns)
+
+
+def test_workers_and_scheduler_exclude_each_other():
+    result = CliRunner().invoke(
+        cli, ["batch", "kotka-karhula", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]
     )
     assert result.exit_code == EXIT_CODES["usage"]
+    with pytest.raises(ValueError, match="workers sets the size of the local cluster"):
+        run_batch(["kotka-karhula"], scheduler="tcp://127.0.0.1:1", workers=2)
 
 
 @pytest.mark.slow
