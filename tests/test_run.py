@@ -8,13 +8,16 @@ import numpy as np
 import pyogrio
 import pytest
 import rasterio
+from click.testing import CliRunner
 
 from rakennettu.catalogue import lookup, markdown
+from rakennettu.cli import EXIT_CODES, cli
 
 REPO = Path(__file__).resolve().parent.parent
 
-# share the session's one Kotka run with tests/test_cli.py on one xdist worker
-pytestmark = pytest.mark.xdist_group("kotka_run")
+# Every test of the session's one Kotka run lives in this file, so that pytest-xdist
+# (--dist loadfile) runs it once, on one worker.
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 # which catalogue levels document the indicator columns of each output layer
 LEVELS = {
@@ -77,3 +80,64 @@ def test_density_surfaces(kotka_run):
         assert src.crs.to_epsg() == 3067
         assert src.transform.e < 0  # rows north to south
         assert np.nanmax(src.read(1)) > 0
+
+
+def test_cli_run_writes_the_gpkg_with_contract_layers(kotka_run):
+    result, out = kotka_run
+    assert result.exit_code == 0, result.output
+    layers = {str(n) for n, _ in pyogrio.list_layers(out / "vitality.gpkg")}
+    assert {"nodes", "edges", "buildings", "activities", "landmarks", "third_places"} <= layers
+    assert {"tessellation", "enclosures", "cells", "candidates", "candidate_links"} <= layers
+    assert "EPSG:3067" in result.output
+    nodes = pyogrio.read_dataframe(out / "vitality.gpkg", layer="nodes")
+    assert "node_id" in nodes.columns
+    edges = pyogrio.read_dataframe(out / "vitality.gpkg", layer="edges")
+    assert {"u", "v", "length"} <= set(edges.columns)
+    assert {"morph_harmonic_800m", "morph_betweenness_400m"} <= set(nodes.columns)
+    assert "morph_betweenness_1200m" in edges.columns
+    cells = pyogrio.read_dataframe(out / "vitality.gpkg", layer="cells")
+    assert {"access", "morph_far", "score_morph", "score_soc", "score_cult", "synergy"} <= set(
+        cells.columns
+    )
+    cands = pyogrio.read_dataframe(out / "vitality.gpkg", layer="candidates")
+    assert {"candidate_id", "rank", "score", "rank_p05", "rank_p95", "why"} <= set(cands.columns)
+
+
+def test_failed_rerun_keeps_earlier_outputs(kotka_run, tmp_path, monkeypatch):
+    import shutil
+
+    import rakennettu.workflow
+
+    _, done = kotka_run
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(rakennettu.workflow, "load_town", boom)
+    result = CliRunner().invoke(cli, ["-q", "run", "kotka-karhula", "--out", str(out)])
+    assert result.exit_code == EXIT_CODES["internal"] == 1
+    assert "internal error: RuntimeError: disk on fire" in result.output
+    after = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_pages_are_small_offline_and_rebuild_identically(kotka_run):
+    """The run's pages: small, no remote script or style, rebuilt byte for byte."""
+    import re
+
+    import geopandas as gpd
+
+    from rakennettu.outputs.pages import rebuild
+
+    _, out = kotka_run
+    pages = {name: (out / f"{name}.html").read_bytes() for name in ("map", "report")}
+    assert len(pages["map"]) < 1_500_000 and len(pages["report"]) < 1_000_000
+    page = pages["map"].decode()
+    assert not re.search(r"<script[^>]*\bsrc\s*=|<link[^>]*\bhref\s*=", page)
+    ranked = gpd.read_file(out / "vitality.gpkg", layer="candidates")
+    assert len(ranked) > 0 and page.count('"r":') == len(ranked)
+    files = rebuild(out)
+    assert {k: p.read_bytes() for k, p in files.items()} == pages
