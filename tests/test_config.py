@@ -245,3 +245,15 @@ def test_building_use_names_match_the_vocabulary():
     from rakennettu.sources.buildings import load_building_use
 
     assert set(get_args(BuildingUseName)) == set(load_building_use().labels)
+
+
+def test_updated_validates_like_a_file(write_workflow):
+    wf = load_workflow(write_workflow(GOOD))
+    new = wf.updated({"network.radii": [800, 400], "synthesis.weights.cult": 0.0})
+    assert new.network.radii == (400, 800)
+    assert new.synthesis.weights["cult"] == 0.0
+    assert wf.network.radii == (400, 800, 1200)  # the original is untouched
+    with pytest.raises(ConfigError, match=r"\[network\] keep: Input should be 'largest' or 'all'"):
+        wf.updated({"network.keep": "some"})
+    with pytest.raises(ConfigError, match=r"at least one dimension needs a weight"):
+        wf.updated({"synthesis.weights": {"morph": 0, "soc": 0, "cult": 0}})

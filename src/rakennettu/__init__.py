@@ -11,6 +11,7 @@ the batch runner only chain them::
 
 from rakennettu._resources import bundled_workflow, bundled_workflows
 from rakennettu._version import __version__
+from rakennettu.batch import BatchResult, run_batch
 from rakennettu.config import Workflow, load_workflow
 from rakennettu.errors import (
     ConfigError,
@@ -23,6 +24,7 @@ from rakennettu.town import Town, load_town
 from rakennettu.workflow import RunResult, run, validate
 
 __all__ = [
+    "BatchResult",
     "CRSError",
     "ConfigError",
     "EmptyDataError",
@@ -37,5 +39,6 @@ __all__ = [
     "load_town",
     "load_workflow",
     "run",
+    "run_batch",
     "validate",
 ]

@@ -540,6 +540,46 @@ class Workflow(_Model):
         """The output folder: ``outputs.folder`` or ``out/<town.name>``."""
         return self.outputs.folder or Path("out") / self.town.name
 
+    def updated(self, changes: Mapping[str, Any]) -> Workflow:
+        """A copy with some settings changed, validated like a workflow file.
+
+        Parameters
+        ----------
+        changes
+            Dotted keys to new values, e.g. ``{"network.radii": [400, 800]}``.
+
+        Raises
+        ------
+        ConfigError
+            A key that does not exist, or a value that is not allowed.
+
+        Examples
+        --------
+        >>> from rakennettu import bundled_workflow
+        >>> wf = load_workflow(bundled_workflow("kotka-karhula"))
+        >>> wf.updated({"network.radii": [300], "synthesis.weights.cult": 0}).network.radii
+        (300,)
+        >>> wf.updated({"network.radi": [300]})
+        Traceback (most recent call last):
+        ...
+        rakennettu.errors.ConfigError: ... [network] radi: unknown key; did you mean 'radii'? ...
+        """
+        data = self.model_dump(mode="json", exclude={"source_file"})
+        for key, value in changes.items():
+            node = data
+            *parents, last = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise ConfigError(f"{key}: {part!r} is a value, not a table")
+            node[last] = value
+        try:
+            return Workflow.model_validate({**data, "source_file": self.source_file})
+        except ValidationError as e:
+            where = self.source_file or Path("<workflow>")
+            problems = [_describe(err, (where, "", data), None) for err in e.errors()]
+            raise ConfigError(_join(where, problems)) from None
+
     @property
     def cache_dir(self) -> Path:
         """The cache folder: ``[cache] folder``, ``$RAKENNETTU_CACHE`` or ~/.cache/rakennettu."""

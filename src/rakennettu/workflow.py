@@ -31,6 +31,7 @@ from rakennettu.synthesis.candidates import (
     access_nodes,
     collect_candidates,
     empty_blocks,
+    site_context,
     undevelopable,
 )
 from rakennettu.synthesis.grid import hex_grid
@@ -38,6 +39,7 @@ from rakennettu.synthesis.leverage import (
     Program,
     build_context,
     leverage_table,
+    links_frame,
     parse_program,
     people_by_node,
 )
@@ -249,7 +251,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         )
         programs = _programs(wf, sites, activity_categories(town.activities))
         gains = leverage_table(ctx, sites, access, programs, progress=progress)
-        context = _site_context(sites, cells)
+        context = site_context(sites, cells)
         ranking = rank_candidates(
             gains,
             weights,
@@ -263,7 +265,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             gains.drop(columns=["links"]).rename(columns={"program": "program_simulated"})
         )
         candidates = candidates.assign(context=context).sort_values("rank", kind="stable")
-        links = _links_frame(gains, town.crs)
+        links = links_frame(gains, town.crs)
 
     layers = {
         **town.layers(),
@@ -389,13 +391,7 @@ def _indicator_spec(wf: Workflow, cells: gpd.GeoDataFrame) -> dict[str, dict[str
 
 def _programs(wf: Workflow, sites: gpd.GeoDataFrame, categories: Any) -> dict[Any, Program]:
     p = wf.candidates.program
-    default = Program(
-        activities=dict(p.activities),
-        third_places=p.third_places,
-        floor_area=p.floor_area,
-        residential_share=p.residential_share,
-        links=p.links,
-    )
+    default = Program(**p.model_dump())
     unknown = [c for c in p.activities if c not in set(categories)]
     if unknown:
         raise ConfigError(
@@ -409,31 +405,6 @@ def _programs(wf: Workflow, sites: gpd.GeoDataFrame, categories: Any) -> dict[An
         except ConfigError as e:
             raise ConfigError(f"site {cid} ({row['provenance']}): {e}") from None
     return out
-
-
-def _site_context(sites: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, reach: float = 100.0) -> Any:
-    """The mean synergy of the cells within ``reach`` metres of each site."""
-    import numpy as np
-    import pandas as pd
-
-    site_pos, cell_pos = cells.sindex.query(
-        sites.geometry.to_numpy(), predicate="dwithin", distance=reach
-    )
-    values = cells["synergy"].to_numpy()[cell_pos]
-    frame = pd.DataFrame({"site": site_pos, "v": values}).dropna()
-    mean = frame.groupby("site")["v"].mean()
-    out = np.full(len(sites), np.nan)
-    out[mean.index.to_numpy()] = mean.to_numpy()
-    return pd.Series(out, index=sites.index, name="context")
-
-
-def _links_frame(gains: Any, crs: Any) -> gpd.GeoDataFrame:
-    rows = [(cid, line) for cid, lines in gains["links"].items() for line in lines]
-    return gpd.GeoDataFrame(
-        {"candidate_id": [r[0] for r in rows]},
-        geometry=gpd.GeoSeries([r[1] for r in rows], crs=crs),
-        crs=crs,
-    )
 
 
 def summary_lines(result: RunResult, *, top: int = 5) -> list[str]:

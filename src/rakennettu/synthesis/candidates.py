@@ -34,6 +34,7 @@ __all__ = [
     "access_nodes",
     "collect_candidates",
     "empty_blocks",
+    "site_context",
     "undevelopable",
 ]
 
@@ -333,3 +334,33 @@ def access_nodes(
         for s, v in zip(s2, v2, strict=True):
             found[missing[int(s)]] = [nodes.index[v]]
     return pd.Series([found.get(i, []) for i in range(len(geoms))], index=candidates.index)
+
+
+def site_context(
+    sites: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, reach: float = 100.0
+) -> pd.Series:
+    """The vitality around each site: the mean synergy of the cells within ``reach`` m.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``context``, on the sites' index; NaN where no scored cell is near.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> cells = gpd.GeoDataFrame({"synergy": [0.2, 0.6, 0.9]},
+    ...     geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10), box(900, 0, 910, 10)], crs=3067)
+    >>> sites = gpd.GeoDataFrame(geometry=[box(2, 2, 4, 4)], crs=3067)
+    >>> site_context(sites, cells).round(2).tolist()
+    [0.4]
+    """
+    site_pos, cell_pos = cells.sindex.query(
+        sites.geometry.to_numpy(), predicate="dwithin", distance=reach
+    )
+    values = cells["synergy"].to_numpy()[cell_pos]
+    frame = pd.DataFrame({"site": site_pos, "v": values}).dropna()
+    mean = frame.groupby("site")["v"].mean()
+    out = np.full(len(sites), np.nan)
+    out[mean.index.to_numpy()] = mean.to_numpy()
+    return pd.Series(out, index=sites.index, name="context")

@@ -64,6 +64,7 @@ __all__ = [
     "build_context",
     "choose_links",
     "leverage_table",
+    "links_frame",
     "parse_program",
     "people_by_node",
     "simulate",
@@ -686,3 +687,21 @@ def leverage_table(
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = candidates.index.name
     return table
+
+
+def links_frame(gains: pd.DataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """The simulated links of every site, one row per link, with its ``candidate_id``.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"links": [[shapely.LineString([(0, 0), (0, 50)])], []]},
+    ...                  index=pd.Index(["C1", "C2"], name="candidate_id"))
+    >>> links_frame(g, 3067)["candidate_id"].tolist()
+    ['C1']
+    """
+    rows = [(cid, line) for cid, lines in gains["links"].items() for line in lines]
+    return gpd.GeoDataFrame(
+        {"candidate_id": [r[0] for r in rows]},
+        geometry=gpd.GeoSeries([r[1] for r in rows], crs=crs),
+        crs=crs,
+    )
