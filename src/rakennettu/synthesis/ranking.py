@@ -197,7 +197,7 @@ def _phrase(col: str, g: pd.Series) -> str | None:
     if col == "morph_far_gap" and v > 0.05:
         return f"fills a floor-area gap of {v:.2f} (FAR) against its surroundings"
     if col == "morph_coverage_gap" and v > 0.05:
-        return f"{v:.0%} less of its ground is built than around it"
+        return f"its ground is {v * 100:.0f} percentage points less built-up than around it"
     return None
 
 
