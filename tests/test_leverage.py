@@ -327,6 +327,8 @@ def test_program_text():
                       categories=cats)  # fmt: skip
     assert dict(p.activities) == {"daily_needs": 2, "retail": 2}
     assert (p.third_places, p.floor_area, p.residential_share) == (0, 1200.0, 0.75)
+    assert parse_program(float("nan"), p, categories=cats) is p  # a missing value in a file
+    assert parse_program("  ", p, categories=cats) is p
     from rakennettu import ConfigError
 
     with pytest.raises(ConfigError, match=r"unknown key 'retial'"):

@@ -164,8 +164,8 @@ def parse_program(text: str | None, default: Program, *, categories: set[str]) -
     >>> dict(p.activities), p.third_places, p.links
     ({'daily_needs': 2, 'retail': 3}, 1, False)
     """
-    if text is None or not str(text).strip():
-        return default
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+        return default  # no program given (None, NaN from a file, or empty text)
     acts = dict(default.activities)
     out = default
     for item in re.split(r"[,;]", str(text)):
