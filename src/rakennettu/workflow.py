@@ -15,7 +15,7 @@ import geopandas as gpd
 
 from rakennettu._io import atomic_path
 from rakennettu._timing import Stages
-from rakennettu.config import Workflow, load_workflow
+from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, suggest
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
 from rakennettu.layers.morphology import morphology_layer
@@ -46,7 +46,7 @@ from rakennettu.synthesis.leverage import (
 from rakennettu.synthesis.ranking import Ranking, rank_candidates
 from rakennettu.synthesis.scores import vitality
 from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
-from rakennettu.town import Town, _osm_path, load_town
+from rakennettu.town import Town, load_town
 
 __all__ = ["RunResult", "run", "validate"]
 
@@ -67,16 +67,6 @@ class RunResult:
     ranking: Ranking | None = None
 
 
-def _resolve(workflow: Workflow | str | Path) -> Workflow:
-    from rakennettu._resources import bundled_workflows
-
-    if isinstance(workflow, Workflow):
-        return workflow
-    if isinstance(workflow, str) and workflow in bundled_workflows():
-        return load_workflow(bundled_workflows()[workflow])
-    return load_workflow(workflow)
-
-
 def validate(workflow: Workflow | str | Path) -> list[str]:
     """Check a workflow without running it: the file, its inputs, columns and CRSs.
 
@@ -95,13 +85,14 @@ def validate(workflow: Workflow | str | Path) -> list[str]:
     >>> validate("kotka-karhula")[0]
     'workflow: kotka-karhula (Kotka, Karhula), CRS EPSG:3067, radii [400, 800, 1200] m'
     """
-    wf = _resolve(workflow)
+    wf = resolve_workflow(workflow)
     lines = [
         f"workflow: {wf.town.name} ({wf.title}), CRS {wf.town.crs}, "
         f"radii {list(wf.network.radii)} m"
     ]
     if wf.osm.source == "file":
-        path = _osm_path(wf)
+        path = wf.osm_file
+        assert path is not None
         n_ways, _ = scan_osm_file(path)
         lines.append(f"osm: {path} reads to its end ({n_ways:,} ways)")
     else:
@@ -138,7 +129,7 @@ def run(
     progress
         Log each stage as it finishes and show progress bars.
     """
-    wf = _resolve(workflow)
+    wf = resolve_workflow(workflow)
     out = Path(out_dir) if out_dir is not None else wf.out_dir
     with collect_warnings() as warns:
         return _run(wf, out, progress, warns)
@@ -295,7 +286,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         record = run_record(
             workflow=wf,
             title=town.title,
-            inputs=_inputs(wf),
+            inputs=wf.input_files(),
             sources=town.sources,
             timings=timings,
             counts={k: len(v) for k, v in layers.items()},
@@ -334,19 +325,6 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         record=record,
         ranking=ranking,
     )
-
-
-def _inputs(wf: Workflow) -> dict[str, Path]:
-    """The local input files of a workflow, for their hashes in the run record."""
-    files: dict[str, Path] = {}
-    if wf.osm.source == "file":
-        files["osm"] = _osm_path(wf)
-    if wf.area.polygon is not None:
-        files["area"] = wf.area.polygon
-    for i, lay in enumerate(wf.layers):
-        if lay.path is not None:
-            files[f"layers[{i + 1}] {lay.role}"] = lay.path
-    return files
 
 
 def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:

@@ -27,13 +27,12 @@ column               meaning
 from __future__ import annotations
 
 import datetime
-import difflib
 import functools
 import logging
 import math
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -45,6 +44,7 @@ import pandas as pd
 
 from rakennettu._resources import taxonomy_dir
 from rakennettu.errors import ConfigError, SourceError
+from rakennettu.errors import did_you_mean as _hint
 from rakennettu.sources.osm_tags import tag_values, tags_from_pyrosm
 
 __all__ = [
@@ -600,11 +600,6 @@ _SCHEME_FIELDS = ("label", "source", "note", "width", "classes")
 _CLASS_FIELDS = ("use", "label_fi", "label_en")
 
 
-def _hint(word: str, choices: Sequence[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
-
-
 def load_building_use(path: str | Path | None = None) -> BuildingUse:
     """Read and check the building use table.
 
@@ -676,13 +671,19 @@ def _load_use(path: Path) -> BuildingUse:
             continue
         for field in entry:
             if field not in _VOCAB_FIELDS:
-                bad(f"[vocabulary] {use}", f"unknown key {field!r}{_hint(field, _VOCAB_FIELDS)}")
+                bad(
+                    f"[vocabulary] {use}",
+                    f"unknown key {field!r}{_hint(field, _VOCAB_FIELDS)}",
+                )
         if not entry.get("label_fi") or not entry.get("label_en"):
             bad(f"[vocabulary] {use}", "needs label_fi and label_en")
         labels[use] = (str(entry.get("label_fi", "")), str(entry.get("label_en", "")))
     for use in vocab:
         if use not in USES:
-            bad(f"[vocabulary] {use}", f"not a use{_hint(use, USES)}; the vocabulary is fixed")
+            bad(
+                f"[vocabulary] {use}",
+                f"not a use{_hint(use, USES)}; the vocabulary is fixed",
+            )
 
     osm = data.get("osm", {})
     order = osm.get("order", [])
@@ -696,7 +697,10 @@ def _load_use(path: Path) -> BuildingUse:
         if key in _OSM_FIELDS:
             continue
         if not isinstance(mapping, dict):
-            bad(f"[osm] {key}", f"unknown key{_hint(key, _OSM_FIELDS)}; give [osm.{key}] tables")
+            bad(
+                f"[osm] {key}",
+                f"unknown key{_hint(key, _OSM_FIELDS)}; give [osm.{key}] tables",
+            )
             continue
         values: dict[str, str] = {}
         for use, listed in mapping.items():

@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from rakennettu._geo import polygonal as as_polygons
 from rakennettu.config import LayerConfig
 from rakennettu.crs import check_coordinates_fit
-from rakennettu.errors import CRSError, EmptyDataError, SourceError, suggest
+from rakennettu.errors import CRSError, EmptyDataError, SourceError, did_you_mean
 
 __all__ = [
     "LayerInfo",
@@ -39,6 +39,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def _hint(word: str, choices: Any) -> str:
+    return did_you_mean(word, choices, fmt=" (did you mean {!r}?)")
+
 
 # Roles whose features are areas; pois and heritage may be points.
 _POLYGON_ROLES = {"buildings", "population", "sites", "green"}
@@ -126,7 +131,7 @@ def inspect_layer(cfg: LayerConfig) -> LayerInfo:
         layer = names[0] if names else None
     elif layer not in names:
         raise SourceError(
-            f"{path}: no layer {layer!r}{_did_you_mean(layer, names)}; layers: " + ", ".join(names)
+            f"{path}: no layer {layer!r}{_hint(layer, names)}; layers: " + ", ".join(names)
         )
     label = _label(path, layer if len(names) > 1 or cfg.layer else None)
     try:
@@ -197,7 +202,7 @@ def _check_columns(cfg: LayerConfig, fields: tuple[str, ...], label: str) -> Non
         k, c = missing[0]
         raise SourceError(
             f"{label}: column {c!r} (mapped to {k!r}) is not in the file"
-            f"{_did_you_mean(c, fields)}; its columns are: {', '.join(fields)}"
+            f"{_hint(c, fields)}; its columns are: {', '.join(fields)}"
         )
 
 
@@ -445,8 +450,3 @@ def read_raster(
             resampling=Resampling.bilinear,
         )
     return Raster(array=dst, transform=transform, crs=to_crs, source=str(p))
-
-
-def _did_you_mean(word: str, choices: Any) -> str:
-    match = suggest(word, choices)
-    return f" (did you mean {match!r}?)" if match else ""

@@ -16,7 +16,6 @@ feature (see :func:`rakennettu.sources.osm_tags.features_from_pyrosm`).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import math
@@ -32,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from rakennettu._resources import taxonomy_dir
-from rakennettu.errors import ConfigError, SourceError
+from rakennettu.errors import ConfigError, SourceError, did_you_mean
 from rakennettu.sources.osm_tags import tag_values
 
 __all__ = [
@@ -385,11 +384,6 @@ class _Locator:
         return start
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
-
-
 class _Problems:
     """Collects every problem in one file, each with where it is."""
 
@@ -614,7 +608,7 @@ def _unknown_fields(
     for field in data:
         if field not in allowed:
             report.add(
-                f"unknown key {field!r} in {where}{_did_you_mean(field, allowed)}; "
+                f"unknown key {field!r} in {where}{did_you_mean(field, allowed)}; "
                 f"allowed: {', '.join(allowed)}",
                 category=category,
                 category_id=category_id,
@@ -639,7 +633,7 @@ def _load_table(path: Path) -> Table:
     for top in data:
         if top not in ("table", "category"):
             report.add(
-                f"unknown table [{top}]{_did_you_mean(top, ['table', 'category'])}; a tag "
+                f"unknown table [{top}]{did_you_mean(top, ['table', 'category'])}; a tag "
                 "table has one [table] and one or more [[category]]",
                 line=report.where.header(top),
             )
