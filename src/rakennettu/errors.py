@@ -14,7 +14,9 @@ __all__ = [
     "CRSError",
     "ConfigError",
     "EmptyDataError",
+    "FolderBusyError",
     "NetworkError",
+    "OutputFolderError",
     "RakennettuError",
     "SourceError",
     "did_you_mean",
@@ -44,6 +46,14 @@ class NetworkError(RakennettuError, ValueError):
 
 class SourceError(RakennettuError, OSError):
     """An input file is missing, unreadable, corrupt, or lacks a required field."""
+
+
+class OutputFolderError(RakennettuError, OSError):
+    """An output folder cannot take this run: another town's outputs, or foreign files."""
+
+
+class FolderBusyError(RakennettuError, OSError):
+    """Another run is writing the same output folder (it holds the folder's lock)."""
 
 
 def suggest(word: object, choices: Iterable[object]) -> str | None:

@@ -7,12 +7,14 @@ calls them in order, times them and writes the outputs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 
+from rakennettu import interrupt
 from rakennettu._io import atomic_path
 from rakennettu._timing import Stages
 from rakennettu.config import Workflow, resolve_workflow
@@ -21,6 +23,7 @@ from rakennettu.layers.cultural import age_by_cell, cultural_layer
 from rakennettu.layers.morphology import morphology_layer
 from rakennettu.layers.social import activity_categories, social_layer
 from rakennettu.network import StreetNetwork
+from rakennettu.outputs.folder import OutputFolder
 from rakennettu.outputs.gpkg import write_gpkg
 from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
@@ -117,25 +120,56 @@ def run(
     *,
     out_dir: str | Path | None = None,
     progress: bool = False,
+    wait: bool = False,
+    before_commit: Callable[[RunResult, Path], None] | None = None,
 ) -> RunResult:
     """Run a workflow: load the town, compute its layers, write ``out_dir/vitality.gpkg``.
+
+    The output folder is written as one unit (:mod:`rakennettu.outputs.folder`): every
+    file goes into a staging folder beside it, swapped in when all are complete. An error
+    or an interrupt (Ctrl-C, SIGTERM) leaves the previous outputs as they were.
 
     Parameters
     ----------
     workflow
         A Workflow, a workflow file, or a bundled town's name.
     out_dir
-        Output folder; by default the workflow's ``[outputs] folder`` (``out/<town>``).
+        The output folder itself; by default the workflow's ``[outputs] folder``
+        (``out/<town>``).
     progress
         Log each stage as it finishes and show progress bars.
+    wait
+        If another run is writing the same folder, wait for it instead of failing.
+    before_commit
+        Called with the result and the staging folder when every output is written,
+        before the swap: to add files of one's own (a batch's ``batch.json``).
+
+    Raises
+    ------
+    FolderBusyError
+        Another run holds the output folder (and ``wait`` is False).
+    OutputFolderError
+        The folder holds another town's outputs, or files that are not outputs.
+    KeyboardInterrupt
+        SIGINT or SIGTERM; the folder is left as it was.
     """
     wf = resolve_workflow(workflow)
     out = Path(out_dir) if out_dir is not None else wf.out_dir
-    with collect_warnings() as warns:
-        return _run(wf, out, progress, warns)
+    with (
+        interrupt.handling(),
+        collect_warnings() as warns,
+        OutputFolder(out, town=wf.town.name, wait=wait) as folder,
+    ):
+        result = _write(wf, _compute(wf, progress), folder.path, warns, progress)
+        if before_commit is not None:
+            before_commit(result, folder.path)
+        folder.commit()
+    files = {k: out / Path(v).relative_to(result.out_dir) for k, v in result.files.items()}
+    return replace(result, out_dir=out, files=files)
 
 
-def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult:
+def _compute(wf: Workflow, progress: bool) -> _Computed:
+    """Every stage of a run up to its outputs, in memory."""
     stage = Stages("run", log, level=logging.INFO if progress else logging.DEBUG)
     radii = list(wf.network.radii)
     with stage("load"):
@@ -270,18 +304,46 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         "candidates": candidates,
         "candidate_links": links,
     }
-    with stage("write"):
-        out.mkdir(parents=True, exist_ok=True)
-        gpkg = write_gpkg(layers, out / "vitality.gpkg")
-        files = {"gpkg": gpkg, "csv": write_candidates_csv(candidates, out / "candidates.csv")}
-        for name, raster in social.rasters.items():
-            files[name] = write_geotiff(raster, out / "surfaces" / f"{name}.tif")
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
     timings.update(stage.timings)
     timings.update({f"morphology.{k}": v for k, v in morph.timings.items()})
     timings.update({f"social.{k}": v for k, v in social.timings.items()})
     timings.update({f"cultural.{k}": v for k, v in cult.timings.items()})
+    extra = {
+        "population": social.report,
+        "population_method": social.population_method,
+        "cultural": dict(cult.summary),
+        "network": town.report.get("network", {}),
+    }
+    return _Computed(town, layers, dict(social.rasters), ranking, timings, extra)
+
+
+@dataclass
+class _Computed:
+    """A run's results in memory, before anything is written."""
+
+    town: Town
+    layers: dict[str, gpd.GeoDataFrame]
+    rasters: dict[str, Any]
+    ranking: Ranking
+    timings: dict[str, float]
+    extra: dict[str, Any]
+
+
+def _write(wf: Workflow, done: _Computed, out: Path, warns: list[str], progress: bool) -> RunResult:
+    """Write a run's outputs into ``out`` (the staging folder) and build its record."""
+    stage = Stages("run", log, level=logging.INFO if progress else logging.DEBUG)
+    town, layers, timings = done.town, done.layers, dict(done.timings)
+    with stage("write"):
+        gpkg = write_gpkg(layers, out / "vitality.gpkg")
+        files = {
+            "gpkg": gpkg,
+            "csv": write_candidates_csv(layers["candidates"], out / "candidates.csv"),
+        }
+        for name, raster in done.rasters.items():
+            files[name] = write_geotiff(raster, out / "surfaces" / f"{name}.tif")
+    timings["write"] = stage.timings["write"]
     with stage("pages"):
         record = run_record(
             workflow=wf,
@@ -291,16 +353,11 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             timings=timings,
             counts={k: len(v) for k, v in layers.items()},
             warnings=warns,
-            stability=ranking.stability,
-            sensitivity=ranking.sensitivity,
+            stability=done.ranking.stability,
+            sensitivity=done.ranking.sensitivity,
             area_km2=town.area_km2,
             crs=town.crs.to_string(),
-            extra={
-                "population": social.report,
-                "population_method": social.population_method,
-                "cultural": dict(cult.summary),
-                "network": town.report.get("network", {}),
-            },
+            extra=done.extra,
         )
         files["record"] = write_record(record, out / "run.json")
         files.update(
@@ -323,7 +380,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         files=files,
         timings=timings,
         record=record,
-        ranking=ranking,
+        ranking=done.ranking,
     )
 
 
