@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TOWN   ?= helsinki-keskusta
 
-.PHONY: demo test lint typecheck check bench notebooks catalogues clean env
+.PHONY: demo test explore lint typecheck check bench notebooks catalogues clean env
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ typecheck: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# the property-based (Hypothesis) tests with fresh random examples instead of the fixed ones
+explore: $(STAMP)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -n 2 --dist loadfile -m hypothesis tests
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest tests/test_notebooks.py
