@@ -137,11 +137,14 @@ def write_workflow(tmp_path):
 
 @pytest.fixture(scope="session")
 def kotka_run(tmp_path_factory):
-    """`rakennettu run kotka-karhula` once for the session: (CLI result, output folder)."""
+    """`rakennettu run kotka-karhula` once for the session: (CLI result, output folder).
+
+    At the default verbosity, so that the console a planner sees is tested too.
+    """
     from click.testing import CliRunner
 
     from rakennettu.cli import cli
 
     out = tmp_path_factory.mktemp("kotka-run")
-    result = CliRunner().invoke(cli, ["-q", "run", "kotka-karhula", "--out", str(out)])
+    result = CliRunner().invoke(cli, ["run", "kotka-karhula", "--out", str(out)])
     return result, out
