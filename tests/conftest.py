@@ -137,7 +137,7 @@ def write_workflow(tmp_path):
 
 @pytest.fixture(scope="session")
 def kotka_run(tmp_path_factory):
-    """`rakennettu run kotka-karhula` once for the session: (CLI result, output folder).
+    """`rakennettu run kotka-karhula --out DIR` once for the session: (CLI result, DIR/<town>).
 
     At the default verbosity, so that the console a planner sees is tested too.
     """
@@ -147,4 +147,4 @@ def kotka_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("kotka-run")
     result = CliRunner().invoke(cli, ["run", "kotka-karhula", "--out", str(out)])
-    return result, out
+    return result, out / "kotka-karhula"

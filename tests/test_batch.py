@@ -93,7 +93,7 @@ def _check_first(result, out: Path, towns: dict[str, Path], seen: list[str]) -> 
     assert "corrupt or truncated" in broken.error
     assert broken.line().startswith("broken: failed: SourceError: ")
     missing = by_name["missing"]
-    assert (missing.error_type, missing.error_kind) == ("ConfigError", "config")
+    assert (missing.error_type, missing.error_kind) == ("SourceError", "data")
     assert "workflow file not found" in missing.error
     assert sorted(seen) == sorted(by_name)  # each town reported once, as it ended
     assert result.cluster == "local: 2 workers"

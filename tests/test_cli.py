@@ -42,9 +42,11 @@ def test_invalid_workflow_exit_code(runner, write_workflow):
 
 
 def test_missing_workflow_file_exit_code(runner, tmp_path):
-    result = runner.invoke(cli, ["validate", str(tmp_path / "none.toml")])
-    assert result.exit_code == EXIT_CODES["config"]
-    assert "workflow file not found" in result.output
+    """A missing workflow file is a missing input (4), as the README's table says."""
+    for command in (["validate"], ["run"], ["map"]):
+        result = runner.invoke(cli, [*command, str(tmp_path / "none.toml")])
+        assert result.exit_code == EXIT_CODES["data"] == 4, command
+        assert "none.toml: workflow file not found" in result.output
 
 
 def test_data_error_exit_code_and_nothing_written(runner, write_workflow, tmp_path):
@@ -57,7 +59,8 @@ def test_data_error_exit_code_and_nothing_written(runner, write_workflow, tmp_pa
     result = runner.invoke(cli, ["run", str(path), "--out", str(out)])
     assert result.exit_code == EXIT_CODES["data"] == 4
     assert "corrupt or truncated" in result.output
-    assert not (out / "vitality.gpkg").exists()
+    assert not (out / "x" / "vitality.gpkg").exists()
+    assert list(out.iterdir()) == []  # no staging folder, no lock left
 
 
 def test_unknown_command_is_a_usage_error(runner):
@@ -78,7 +81,7 @@ def fake_run(monkeypatch, tmp_path):
     from rakennettu.config import resolve_workflow
     from rakennettu.i18n import language
 
-    def run(wf, *, out_dir=None, progress=False):
+    def run(wf, *, out_dir=None, progress=False, wait=False):
         log = logging.getLogger("rakennettu.workflow")
         stage = Stages(
             "run",
@@ -135,3 +138,12 @@ def test_a_near_town_name_is_suggested(runner):
     result = runner.invoke(cli, ["run", "helsinki"])
     assert result.exit_code == EXIT_CODES["config"]
     assert "did you mean 'helsinki-keskusta'?" in result.output
+
+
+def test_the_readme_lists_every_exit_code():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = {int(c) for c in re.findall(r"^\| (\d+) \| ", readme, re.M)}
+    assert rows == set(EXIT_CODES.values())

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from rakennettu import ConfigError, bundled_workflow, bundled_workflows, load_workflow
 from rakennettu.config import Workflow
+from rakennettu.errors import SourceError
 
 GOOD = """
 [town]
@@ -228,7 +229,7 @@ def test_not_a_toml_file(tmp_path):
 
 
 def test_missing_workflow_file(tmp_path):
-    with pytest.raises(ConfigError, match="workflow file not found"):
+    with pytest.raises(SourceError, match="workflow file not found"):
         load_workflow(tmp_path / "none.toml")
 
 

@@ -75,6 +75,7 @@ from rakennettu._resources import defaults_path, taxonomy_dir
 from rakennettu._version import __version__
 from rakennettu.config import SynthesisConfig, Workflow
 from rakennettu.errors import ConfigError, RakennettuError, SourceError
+from rakennettu.outputs.folder import OutputFolder
 
 __all__ = [
     "RECORD",
@@ -846,23 +847,27 @@ def _run_town(
             numba.set_num_threads(max(1, min(numba_threads, most)))
         from rakennettu.workflow import run
 
-        result = run(wf, out_dir=out_dir)
-        summary = town_summary(result)
-        seconds = time.perf_counter() - started
-        timings = {k: float(v) for k, v in result.timings.items()}
-        _write_record(
-            out_dir,
-            {
-                "key": key,
-                "status": "ok",
-                "version": __version__,
-                "workflow": given,
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "seconds": seconds,
-                "timings": timings,
-                "summary": summary,
-            },
-        )
+        done: dict[str, Any] = {}
+
+        def record(result: Any, staging: Path) -> None:
+            # batch.json goes into the staging folder: swapped in with the outputs
+            done["summary"] = town_summary(result)
+            done["seconds"] = time.perf_counter() - started
+            done["timings"] = {k: float(v) for k, v in result.timings.items()}
+            _write_record(
+                staging,
+                {
+                    "key": key,
+                    "status": "ok",
+                    "version": __version__,
+                    "workflow": given,
+                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    **done,
+                },
+            )
+
+        run(wf, out_dir=out_dir, before_commit=record)
+        summary, seconds, timings = done["summary"], done["seconds"], done["timings"]
         return TownResult(
             name=wf.town.name,
             workflow=given,
@@ -876,17 +881,19 @@ def _run_town(
     except Exception as exc:
         out = _failed(wf.town.name, given, exc, out_dir=out_dir, key=key)
         out = replace(out, seconds=time.perf_counter() - started)
-        with contextlib.suppress(Exception):
-            _write_record(
-                out_dir,
-                {
-                    "key": key,
-                    "status": "failed",
-                    "version": __version__,
-                    "workflow": given,
-                    "error": f"{out.error_type}: {out.error}",
-                },
-            )
+        failure = {
+            "key": key,
+            "status": "failed",
+            "version": __version__,
+            "workflow": given,
+            "error": f"{out.error_type}: {out.error}",
+        }
+        with (
+            contextlib.suppress(Exception),
+            OutputFolder(out_dir, town=wf.town.name, seed=True) as f,
+        ):
+            _write_record(f.path, failure)  # the earlier outputs stay, with this record
+            f.commit()
         return out
 
 

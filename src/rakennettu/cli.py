@@ -6,8 +6,10 @@ Exit codes
 1  internal error (a bug: please report it with the traceback from ``-v``)
 2  usage error (unknown command or option)
 3  invalid workflow file
-4  input data problem (missing, unreadable or corrupt file; CRS; empty area)
-130 interrupted
+4  input data problem (missing, unreadable or corrupt file; CRS; empty area), also a
+   missing workflow file and an output folder that holds another town's outputs
+5  the output folder is busy: another run is writing it (``--wait`` queues instead)
+130 interrupted (Ctrl-C or SIGTERM); the output folder is left as it was
 
 ``rakennettu batch`` exits 0 when every town has results (run now or unchanged), 1 when
 any town failed with an internal error, else 4 when towns failed with data or workflow
@@ -24,18 +26,21 @@ from typing import Any, TypeVar
 
 import click
 
+from rakennettu import interrupt
 from rakennettu._version import __version__
-from rakennettu.errors import ConfigError, RakennettuError
+from rakennettu.errors import ConfigError, FolderBusyError, RakennettuError
 
 __all__ = ["EXIT_CODES", "main"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_CONFIG, EXIT_DATA, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_BUSY = 5
 EXIT_CODES = {
     "ok": EXIT_OK,
     "internal": EXIT_INTERNAL,
     "usage": EXIT_USAGE,
     "config": EXIT_CONFIG,
     "data": EXIT_DATA,
+    "busy": EXIT_BUSY,
     "interrupted": EXIT_INTERRUPTED,
 }
 
@@ -88,15 +93,24 @@ def _guard(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         try:
-            return func(*args, **kwargs)
+            with interrupt.handling():  # SIGTERM as Ctrl-C; held back in compiled kernels
+                return func(*args, **kwargs)
         except ConfigError as e:
             click.echo(f"invalid workflow: {e}", err=True)
             ctx.exit(EXIT_CONFIG)
+        except FolderBusyError as e:
+            click.echo(f"busy: {e}", err=True)
+            ctx.exit(EXIT_BUSY)
         except RakennettuError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(EXIT_DATA)
-        except KeyboardInterrupt:
-            click.echo("interrupted; earlier outputs are left as they were", err=True)
+        except KeyboardInterrupt as e:
+            click.echo(
+                str(e)
+                if str(e) == interrupt.COMMITTED
+                else "interrupted; the output folder is left as it was",
+                err=True,
+            )
             ctx.exit(EXIT_INTERRUPTED)
         except click.exceptions.Exit:
             raise
@@ -124,6 +138,11 @@ def _workflow_arg(value: str) -> str | Path:
     return value if value in bundled_workflows() else Path(value)
 
 
+def _town_folder(wf: Any, out_dir: Path | None) -> Path:
+    """A town's output folder: ``DIR/<town>`` for ``--out DIR``, else the workflow's."""
+    return out_dir / wf.town.name if out_dir is not None else Path(wf.out_dir)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="rakennettu")
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug).")
@@ -144,16 +163,25 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (default: [outputs] folder of the workflow, or out/<town>).",
+    help="Write into DIR/<town> (default: the workflow's [outputs] folder, or out/<town>).",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another run is writing the same folder, wait for it (default: exit 5).",
 )
 @_guard
-def run(workflow: str, out_dir: Path | None) -> None:
-    """Run a workflow and write its outputs."""
+def run(workflow: str, out_dir: Path | None, wait: bool) -> None:
+    """Run a workflow and write its outputs (the folder is replaced as a whole at the end)."""
+    from rakennettu.config import resolve_workflow
     from rakennettu.workflow import run as run_workflow
     from rakennettu.workflow import summary_lines
 
     opts = click.get_current_context().find_root().obj
-    result = run_workflow(_workflow_arg(workflow), out_dir=out_dir, progress=not opts["quiet"])
+    wf = resolve_workflow(_workflow_arg(workflow))
+    result = run_workflow(
+        wf, out_dir=_town_folder(wf, out_dir), progress=not opts["quiet"], wait=wait
+    )
     if not opts["quiet"]:
         click.echo("\n".join(summary_lines(result, verbose=opts["verbose"] > 0)))
 
@@ -164,18 +192,24 @@ def run(workflow: str, out_dir: Path | None) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="The run's output folder (default: the workflow's).",
+    help="The run's outputs are in DIR/<town> (as written by run --out DIR; default: the "
+    "workflow's folder).",
 )
 @click.option("--tiles/--no-tiles", default=None, help="OpenStreetMap tiles under the map.")
+@click.option("--wait", is_flag=True, help="Wait for a run writing the folder (default: exit 5).")
 @_guard
-def map_command(workflow: str, out_dir: Path | None, tiles: bool | None) -> None:
+def map_command(workflow: str, out_dir: Path | None, tiles: bool | None, wait: bool) -> None:
     """Rebuild map.html and report.html from a run's outputs, without recomputing."""
     from rakennettu.config import resolve_workflow
     from rakennettu.outputs.pages import rebuild
 
     wf = resolve_workflow(_workflow_arg(workflow))
-    folder = out_dir if out_dir is not None else wf.out_dir
-    files = rebuild(folder, tiles=wf.outputs.tiles if tiles is None else tiles)
+    files = rebuild(
+        _town_folder(wf, out_dir),
+        tiles=wf.outputs.tiles if tiles is None else tiles,
+        town=wf.town.name,
+        wait=wait,
+    )
     for name, path in files.items():
         click.echo(f"{name}: {path}")
 

@@ -35,7 +35,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from rakennettu._io import default_cache_dir
 from rakennettu._resources import bundled_osm_path, defaults_path
-from rakennettu.errors import ConfigError, did_you_mean
+from rakennettu.errors import ConfigError, SourceError, did_you_mean
 from rakennettu.naming import DIMENSIONS
 from rakennettu.naming import Dimension as Dim
 
@@ -648,8 +648,10 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: workflow file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
+        raise SourceError(f"{path}: workflow file not found") from None
+    except OSError as e:
+        raise SourceError(f"{path}: cannot read workflow file: {e}") from None
+    except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: cannot read workflow file: {e}") from None
     try:
         return tomllib.loads(text), text

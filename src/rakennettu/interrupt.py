@@ -86,18 +86,22 @@ def handling() -> Iterator[None]:
 def shielded() -> Iterator[None]:
     """A block that a signal does not cut: it is recorded, and raised when the block ends.
 
+    Outside :func:`handling` it is handled for the block alone (a kernel called from a
+    notebook).
+
     Examples
     --------
-    >>> with handling(), shielded():
+    >>> with shielded():
     ...     pass
     """
-    _state["depth"] += 1
-    try:
-        yield
-    finally:
-        _state["depth"] -= 1
-    if _state["depth"] == 0:
-        check()
+    with handling():
+        _state["depth"] += 1
+        try:
+            yield
+        finally:
+            _state["depth"] -= 1
+        if _state["depth"] == 0:
+            check()
 
 
 def chunks(n: int, size: int) -> list[slice]:

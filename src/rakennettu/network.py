@@ -92,6 +92,7 @@ import shapely
 from numba import njit, prange
 from pyproj import CRS
 
+from rakennettu import interrupt
 from rakennettu._timing import progress_bar
 from rakennettu.errors import CRSError, NetworkError
 
@@ -131,6 +132,7 @@ _TOTAL = "total"
 # rows of the per-source output array of the centrality kernel
 _HARM, _NODES, _EDGES, _LEN, _FAR, _STRAIGHT, _STRAIGHT_N = range(7)
 _N_ROWS = 7
+_WORK = 1 << 23  # node visits x radii per kernel call: a signal is seen between two calls
 
 
 # ---------------------------------------------------------------------------------------
@@ -1184,14 +1186,39 @@ class StreetNetwork:
         """Return internal nodes within ``cutoff`` metres of the nearest seed, and distances."""
         if seeds.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        return _multi_source_kernel(
-            self._indptr,
-            self._nbr,
-            self._wt,
-            np.ascontiguousarray(seeds, dtype=np.int64),
-            np.ascontiguousarray(offsets, dtype=np.float64),
-            float(cutoff),
-        )
+        with interrupt.shielded():  # one search from every seed at once: short
+            return _multi_source_kernel(
+                self._indptr,
+                self._nbr,
+                self._wt,
+                np.ascontiguousarray(seeds, dtype=np.int64),
+                np.ascontiguousarray(offsets, dtype=np.float64),
+                float(cutoff),
+            )
+
+
+def _per_call(net: StreetNetwork, radius: float, n_radii: int) -> int:
+    """Searches per kernel call: about ``_WORK`` node visits (times radii) in all.
+
+    A search reaches about the nodes within ``radius`` of its source, estimated from the
+    network's density over its bounding box; a call has at least enough searches to
+    outweigh its setup (arrays the size of the network). It depends on the network and the
+    radius only, so results do not change from run to run.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.MultiGraph(crs="EPSG:3067")
+    >>> g.add_nodes_from([(0, {"x": 0.0, "y": 0.0}), (1, {"x": 100.0, "y": 100.0})])
+    >>> _ = g.add_edge(0, 1, length=150.0)
+    >>> _per_call(StreetNetwork.from_graph(g), 800.0, 3)  # 2**23 / (2 nodes * (3 + 2))
+    838860
+    """
+    n = max(1, net.n_nodes)
+    xs, ys = net._xs, net._ys
+    area = max(float(np.ptp(xs) * np.ptp(ys)), 1.0) if n > 1 else 1.0
+    reach = max(1.0, n * min(1.0, math.pi * radius**2 / area))
+    return int(max(8.0 * n / reach, _WORK / (reach * (n_radii + 2)), 1.0))
 
 
 def _undirected_keep(node_ids: pd.Index, us: list[Hashable], vs: list[Hashable], length: F64) -> B8:
@@ -1241,10 +1268,11 @@ def _run_centrality(
     progress: bool = False,
 ) -> _CentralityRun:
     n, nr = net.n_nodes, radii.size
-    if progress and sources.size:
-        batches = np.array_split(sources, min(100, max(1, sources.size // 256)))
-    else:
-        batches = [sources]
+    # in pieces, so that Ctrl-C stops within one (rakennettu.interrupt)
+    pieces = -(-int(sources.size) // _per_call(net, float(radii.max(initial=0.0)), nr))
+    if progress:
+        pieces = max(pieces, min(100, int(sources.size) // 256))
+    batches = np.array_split(sources, max(1, pieces))
     per_source = []
     bc = np.zeros(n * nr) if do_bc else np.zeros(0)
     bcb = np.zeros(n * nr) if do_bc else np.zeros(0)
@@ -1253,31 +1281,32 @@ def _run_centrality(
     what = "street betweenness" if do_edges and not do_bc else "node centrality"
     bar = (
         progress_bar(total=int(sources.size), desc=what, unit="node", show=True)
-        if len(batches) > 1
+        if progress and len(batches) > 1
         else None
     )
     for batch in batches:
         if batch.size == 0:
             continue
-        o, b1, b2, e1, e2 = _centrality_kernel(
-            net._indptr,
-            net._nbr,
-            net._wt,
-            net._sid,
-            net._scount,
-            net._slen,
-            net._loopc,
-            net._loopl,
-            net._xs,
-            net._ys,
-            np.ascontiguousarray(batch, dtype=np.int64),
-            radii,
-            betas,
-            do_bc,
-            do_edges,
-            net._n_simple,
-            numba.get_num_threads(),
-        )
+        with interrupt.shielded():
+            o, b1, b2, e1, e2 = _centrality_kernel(
+                net._indptr,
+                net._nbr,
+                net._wt,
+                net._sid,
+                net._scount,
+                net._slen,
+                net._loopc,
+                net._loopl,
+                net._xs,
+                net._ys,
+                np.ascontiguousarray(batch, dtype=np.int64),
+                radii,
+                betas,
+                do_bc,
+                do_edges,
+                net._n_simple,
+                numba.get_num_threads(),
+            )
         per_source.append(o)
         if do_bc:
             bc += b1
@@ -1779,21 +1808,27 @@ def _run_access(
         )
     # search points in network order, for memory locality
     sel = sel[np.argsort(pts.pu[sel], kind="stable")]
-    cnt, wsum, dec, near = _access_kernel(
-        net._indptr,
-        net._nbr,
-        net._wt,
-        np.ascontiguousarray(pts.pu[sel]),
-        np.ascontiguousarray(pts.pv[sel]),
-        np.ascontiguousarray(pts.ou[sel]),
-        np.ascontiguousarray(pts.ov[sel]),
-        np.ascontiguousarray(pts.weight[sel]),
-        radii,
-        betas,
-        float(cutoff),
-        mask,
-        numba.get_num_threads(),
-    )
+    cnt, wsum, dec = np.zeros(n * nr), np.zeros(n * nr), np.zeros(n * nr)
+    near = np.full(n, np.inf)
+    for piece in interrupt.chunks(sel.size, _per_call(net, cutoff, nr)):  # Ctrl-C: per piece
+        part = sel[piece]
+        with interrupt.shielded():
+            c, w, d, m = _access_kernel(
+                net._indptr,
+                net._nbr,
+                net._wt,
+                np.ascontiguousarray(pts.pu[part]),
+                np.ascontiguousarray(pts.pv[part]),
+                np.ascontiguousarray(pts.ou[part]),
+                np.ascontiguousarray(pts.ov[part]),
+                np.ascontiguousarray(pts.weight[part]),
+                radii,
+                betas,
+                float(cutoff),
+                mask,
+                numba.get_num_threads(),
+            )
+        cnt, wsum, dec, near = cnt + c, wsum + w, dec + d, np.minimum(near, m)
     return _AccessRun(
         np.cumsum(cnt.reshape(n, nr), axis=1),
         np.cumsum(wsum.reshape(n, nr), axis=1),

@@ -73,6 +73,7 @@ import pandas as pd
 import shapely
 from numba import njit, prange
 
+from rakennettu import interrupt
 from rakennettu._geo import polygonal
 from rakennettu._timing import Stages
 from rakennettu.crs import require_projected
@@ -84,6 +85,7 @@ from rakennettu.network import (
     StreetNetwork,
     _heap_pop,
     _heap_push,
+    _per_call,
     accessibility,
     attach_points,
     edge_betweenness,
@@ -769,10 +771,13 @@ def _catchment_kernel(  # pragma: no cover - compiled
     nch: int,
     radii: F64,
     nblocks: int,
+    first: int,
+    last: int,
 ) -> tuple[F64, F64]:
     """Per source node and radius: sums of the items' values within R, median of medv.
 
-    One bounded Dijkstra per source; an item attached at both ends of a segment is at
+    Sources are the nodes ``first`` to ``last - 1`` (rows of the results). One bounded
+    Dijkstra per source; an item attached at both ends of a segment is at
     ``min(dist[u] + off_u, dist[v] + off_v)``. Item ``i`` adds
     ``vals[vptr[i]:vptr[i+1]]`` to the channels starting at ``ch0[i]``.
     """
@@ -780,12 +785,13 @@ def _catchment_kernel(  # pragma: no cover - compiled
     nr = radii.shape[0]
     n_items = medv.shape[0]
     rmax = radii[nr - 1]
-    sums = np.zeros((n, nr, nch))
-    med = np.full((n, nr), np.nan)
+    n_src = last - first
+    sums = np.zeros((n_src, nr, nch))
+    med = np.full((n_src, nr), np.nan)
     cap = nbr.shape[0] + 2
     for blk in prange(nblocks):
-        lo = blk * n // nblocks
-        hi = (blk + 1) * n // nblocks
+        lo = first + blk * n_src // nblocks
+        hi = first + (blk + 1) * n_src // nblocks
         dist = np.full(n, np.inf)
         done = np.zeros(n, dtype=np.bool_)
         order = np.empty(n, dtype=np.int64)
@@ -841,14 +847,14 @@ def _catchment_kernel(  # pragma: no cover - compiled
                     k += 1
                 c0 = ch0[it]
                 for q in range(vptr[it], vptr[it + 1]):
-                    sums[s, k, c0 + q - vptr[it]] += vals[q]
+                    sums[s - first, k, c0 + q - vptr[it]] += vals[q]
                 if math.isfinite(medv[it]):
                     md[nm] = dd
                     mv[nm] = medv[it]
                     nm += 1
             for k in range(1, nr):
                 for c in range(nch):
-                    sums[s, k, c] += sums[s, k - 1, c]
+                    sums[s - first, k, c] += sums[s - first, k - 1, c]
             if nm > 0:
                 for k in range(nr):
                     cnt = 0
@@ -857,7 +863,7 @@ def _catchment_kernel(  # pragma: no cover - compiled
                             tmp[cnt] = mv[a]
                             cnt += 1
                     if cnt > 0:
-                        med[s, k] = np.median(tmp[:cnt])
+                        med[s - first, k] = np.median(tmp[:cnt])
             for a in range(ns):
                 v = order[a]
                 dist[v] = np.inf
@@ -928,8 +934,7 @@ def _catchments(
     item_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(node, minlength=n), out=item_ptr[1:])
     csr = net.csr
-    nblocks = max(1, min(n, 4 * numba.get_num_threads()))
-    sums, med = _catchment_kernel(
+    args = (
         np.asarray(csr.indptr, dtype=np.int64),
         np.asarray(csr.indices, dtype=np.int64),
         np.asarray(csr.data, dtype=np.float64),
@@ -942,8 +947,16 @@ def _catchments(
         np.concatenate(medv) if medv else np.zeros(0),
         max(first_ch, 1),
         np.asarray(radii, dtype=np.float64),
-        nblocks,
     )
+    parts = []
+    nch_all = max(first_ch, 1)
+    per_call = _per_call(net, float(np.max(radii)), len(radii) + nch_all)
+    for piece in interrupt.chunks(n, per_call):  # Ctrl-C stops within one piece of sources
+        nblocks = max(1, min(piece.stop - piece.start, 4 * numba.get_num_threads()))
+        with interrupt.shielded():
+            parts.append(_catchment_kernel(*args, nblocks, piece.start, piece.stop))
+    sums = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, len(radii), nch_all))
+    med = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(radii)))
     out = []
     c = 0
     for g, nch in zip(groups, channels, strict=True):

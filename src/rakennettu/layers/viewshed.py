@@ -46,6 +46,7 @@ import shapely
 from numba import njit, prange
 from pyproj import CRS
 
+from rakennettu import interrupt
 from rakennettu._geo import polygonal
 from rakennettu.crs import require_projected
 from rakennettu.layers.form import DEFAULT_FLOORS, STOREY_HEIGHT, estimate_floors
@@ -588,19 +589,20 @@ def viewshed(
     if not np.isfinite(g0):
         raise ValueError(f"the terrain at the origin ({x}, {y}) is unknown (NaN)")
     k, rad2 = _window(radius, surface.cell)
-    vis, best = _single(
-        surface.ground,
-        surface.height,
-        surface.building,
-        r0,
-        c0,
-        float(g0 + origin_height),
-        k,
-        rad2,
-        surface.cell,
-        float(target_height),
-        np.asarray(list(ignore_buildings), dtype=np.int64),
-    )
+    with interrupt.shielded():  # a signal waits for the compiled sweep
+        vis, best = _single(
+            surface.ground,
+            surface.height,
+            surface.building,
+            r0,
+            c0,
+            float(g0 + origin_height),
+            k,
+            rad2,
+            surface.cell,
+            float(target_height),
+            np.asarray(list(ignore_buildings), dtype=np.int64),
+        )
     w = 2 * k + 1
     win = (vis & np.isfinite(best)).reshape(w, w)
     out = np.zeros(surface.shape, dtype=bool)
@@ -721,23 +723,24 @@ def viewsheds(
         origin_of, target_of = origin_of[order], target_of[order]
     tgt_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(origin_of, minlength=n), out=tgt_ptr[1:])
-    counts, flags = _batch(
-        surface.ground,
-        surface.height,
-        surface.building,
-        np.ascontiguousarray(rows, dtype=np.int64),
-        np.ascontiguousarray(cols, dtype=np.int64),
-        z0,
-        own_ptr,
-        own_ids,
-        k,
-        rad2,
-        surface.cell,
-        float(target_height),
-        tgt_ptr,
-        np.ascontiguousarray(tr[target_of], dtype=np.int64),
-        np.ascontiguousarray(tc[target_of], dtype=np.int64),
-    )
+    with interrupt.shielded():  # a signal waits for the compiled sweep
+        counts, flags = _batch(
+            surface.ground,
+            surface.height,
+            surface.building,
+            np.ascontiguousarray(rows, dtype=np.int64),
+            np.ascontiguousarray(cols, dtype=np.int64),
+            z0,
+            own_ptr,
+            own_ids,
+            k,
+            rad2,
+            surface.cell,
+            float(target_height),
+            tgt_ptr,
+            np.ascontiguousarray(tr[target_of], dtype=np.int64),
+            np.ascontiguousarray(tc[target_of], dtype=np.int64),
+        )
     area = np.where(counts >= 0, counts * surface.cell**2, np.nan).astype(np.float64)
     dist = np.hypot(tr[target_of] - rows[origin_of], tc[target_of] - cols[origin_of])
     pairs = pd.DataFrame(

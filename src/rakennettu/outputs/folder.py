@@ -1,12 +1,13 @@
 """The output folder as one unit: built beside the target, swapped in whole, one run at a time.
 
 A run never writes into its output folder ``out/<town>``. It takes the folder's lock
-(``out/.<town>.lock``, :func:`fcntl.flock`), writes every file into a staging folder
-beside it (``out/.<town>.staging-<pid>-<random>``, same file system) and, only when
-every file is complete, swaps the two: on Linux with ``renameat2(RENAME_EXCHANGE)``,
-one atomic step; elsewhere (or on a file system without it) by renaming the old folder
-aside (``out/.<town>.old-<pid>-<random>``) and the staging folder into place. The old
-folder is deleted after the swap. Until the swap the previous outputs are complete and
+(``out/.<town>.lock``, :func:`fcntl.flock`; the file is removed as the run ends),
+writes every file into a staging folder beside it
+(``out/.<town>.staging-<pid>-<random>``, same file system) and, only when every file is
+complete, swaps the two: on Linux with ``renameat2(RENAME_EXCHANGE)``, one atomic step;
+elsewhere (or on a file system without it) by renaming the old folder aside
+(``out/.<town>.old-<pid>-<random>``) and the staging folder into place. The old folder
+is deleted after the swap. Until the swap the previous outputs are complete and
 untouched; after it the new ones are; never a mix.
 
 An interrupted or killed run leaves at most its staging folder (or an ``.old-`` folder,
@@ -23,6 +24,7 @@ replaces the whole folder. A second run into a folder whose lock is held fails a
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import json
@@ -93,6 +95,7 @@ class OutputFolder:
         self.seed = seed
         self.committed = False
         self._fd: int | None = None
+        self._lock_path = self.target
         self._staging: Path | None = None
 
     @property
@@ -114,7 +117,7 @@ class OutputFolder:
         self._lock(parent / f".{name}.lock")
         try:
             _recover(self.target)
-            _check_target(self.target, self.town)
+            _check_target(self.target, self.town, foreign=not self.seed)
             self._staging = parent / f".{name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
             if self.seed and self.target.is_dir():
                 shutil.copytree(self.target, self._staging, copy_function=_link_or_copy)
@@ -161,29 +164,46 @@ class OutputFolder:
             self._release()
 
     def _lock(self, lock: Path) -> None:
+        """Hold ``lock`` (flock); the file goes when released, so retry if it went meanwhile."""
         if fcntl is None:  # pragma: no cover - not POSIX
             return
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise FolderBusyError(
-                f"{self.target}: another run (pid {holder}) is writing this output folder; "
-                "wait for it to end, pass --wait to queue behind it, or choose another --out"
-            ) from None
-        except BaseException:
-            os.close(fd)
-            raise
+        while True:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise FolderBusyError(
+                    f"{self.target}: another run (pid {holder}) is writing this output "
+                    "folder; wait for it to end, pass --wait to queue behind it, or choose "
+                    "another --out"
+                ) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            if _same_file(fd, lock):
+                break
+            os.close(fd)  # the holder removed it as it ended: lock the new one
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
+        self._fd, self._lock_path = fd, lock
 
     def _release(self) -> None:
         if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._lock_path)  # while held: a waiter then sees it is gone
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _link_or_copy(src: str, dst: str) -> str:
@@ -213,7 +233,7 @@ def _recover(target: Path) -> None:
             part.unlink(missing_ok=True)
 
 
-def _check_target(target: Path, town: str | None) -> None:
+def _check_target(target: Path, town: str | None, *, foreign: bool = True) -> None:
     """Refuse a folder holding another town's run or files that are not outputs."""
     if not target.is_dir():
         return
@@ -229,15 +249,16 @@ def _check_target(target: Path, town: str | None) -> None:
                 f"not {town!r}; choose another folder (--out DIR writes DIR/{town}) or "
                 "delete that one"
             )
-    foreign = sorted(
+    if not foreign:
+        return
+    names = sorted(
         p.name
         for p in target.iterdir()
         if p.name not in OUTPUT_NAMES and not p.name.startswith("vitality.gpkg-")
     )
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (
-            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        )
+    if names:
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        shown = ", ".join(names[:5]) + more
         raise OutputFolderError(
             f"{target} holds files that are not a run's outputs ({shown}); a run replaces "
             "its whole output folder, so move them out or choose another folder"

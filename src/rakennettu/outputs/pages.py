@@ -17,6 +17,7 @@ import geopandas as gpd
 import pyogrio
 
 from rakennettu.errors import SourceError
+from rakennettu.outputs.folder import OutputFolder
 from rakennettu.outputs.map import build_map, write_map
 from rakennettu.outputs.record import read_record
 from rakennettu.outputs.report import build_report, write_report
@@ -87,8 +88,14 @@ def write_pages(
     return files
 
 
-def rebuild(out_dir: str | Path, *, tiles: bool = False) -> dict[str, Path]:
+def rebuild(
+    out_dir: str | Path, *, tiles: bool = False, town: str | None = None, wait: bool = False
+) -> dict[str, Path]:
     """Rewrite ``map.html`` and ``report.html`` from an output folder, recomputing nothing.
+
+    The folder is replaced as a whole (:class:`~rakennettu.outputs.folder.OutputFolder`):
+    the pages are written into a copy of it (hard links) that is swapped in at the end, so
+    an interrupt leaves the old pages, and a run cannot write the folder meanwhile.
 
     Parameters
     ----------
@@ -96,6 +103,10 @@ def rebuild(out_dir: str | Path, *, tiles: bool = False) -> dict[str, Path]:
         A run's output folder, holding ``vitality.gpkg`` and ``run.json``.
     tiles
         Add OpenStreetMap's online tiles to the map as an option.
+    town
+        The town expected in the folder (refused if its ``run.json`` names another).
+    wait
+        Wait for a run that is writing the folder, instead of failing.
 
     Returns
     -------
@@ -106,6 +117,8 @@ def rebuild(out_dir: str | Path, *, tiles: bool = False) -> dict[str, Path]:
     ------
     SourceError
         The folder has no ``vitality.gpkg`` or no readable ``run.json``.
+    FolderBusyError
+        A run is writing the folder (and ``wait`` is False).
     """
     out = Path(out_dir)
     gpkg = out / GPKG
@@ -114,10 +127,14 @@ def rebuild(out_dir: str | Path, *, tiles: bool = False) -> dict[str, Path]:
             f"{gpkg}: not found; point to a run's output folder (run the workflow first: "
             "rakennettu run WORKFLOW)"
         )
-    record = read_record(out / RECORD)
-    layers = _read_layers(gpkg)
-    log.info("rebuilding the pages of %s from %s layers", out, len(layers))
-    return write_pages(layers, record, out, tiles=tiles)
+    with OutputFolder(out, town=town, wait=wait, seed=True) as folder:
+        record = read_record(folder.path / RECORD)
+        layers = _read_layers(folder.path / GPKG)
+        log.info("rebuilding the pages of %s from %s layers", out, len(layers))
+        files = write_pages(layers, record, folder.path, tiles=tiles)
+        files = {k: out / Path(v).relative_to(folder.path) for k, v in files.items()}
+        folder.commit()
+    return files
 
 
 def _read_layers(path: Path) -> dict[str, gpd.GeoDataFrame]:
