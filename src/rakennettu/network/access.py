@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from rakennettu._timing import progress_bar
 from rakennettu.errors import CRSError, NetworkError
 from rakennettu.network._util import (
     _ACCESS_MEASURES,
@@ -389,9 +390,7 @@ def _access_values(
     reached = np.zeros(net.n_nodes, dtype=bool)
     it: Iterable[tuple[Hashable, I64]] = groups
     if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(groups, desc="accessibility", unit="category")
+        it = progress_bar(groups, desc="accessibility", unit="category", show=True)
     for label, where in it:
         use = where if chosen is None else where[chosen[where]]
         run = _run_access(net, pts, use, radii, betas, cutoff, mask)

@@ -9,6 +9,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from rakennettu._timing import progress_bar
 from rakennettu.network._util import (
     _EDGES,
     _FAR,
@@ -53,8 +54,6 @@ def _run_centrality(
 ) -> _CentralityRun:
     n, nr = net.n_nodes, radii.size
     if progress and sources.size:
-        from tqdm.auto import tqdm
-
         batches = np.array_split(sources, min(100, max(1, sources.size // 256)))
     else:
         batches = [sources]
@@ -63,8 +62,11 @@ def _run_centrality(
     bcb = np.zeros(n * nr) if do_bc else np.zeros(0)
     ebc = np.zeros(net._n_simple * nr) if do_edges else np.zeros(0)
     ebcb = np.zeros(net._n_simple * nr) if do_edges else np.zeros(0)
+    what = "street betweenness" if do_edges and not do_bc else "node centrality"
     bar = (
-        tqdm(total=int(sources.size), desc="centrality", unit="node") if len(batches) > 1 else None
+        progress_bar(total=int(sources.size), desc=what, unit="node", show=True)
+        if len(batches) > 1
+        else None
     )
     for batch in batches:
         if batch.size == 0:
