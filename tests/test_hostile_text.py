@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import ast
 import csv
+import logging
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from outputs_town import FORMULAS, hostile_layers
+from outputs_town import CONTROLS, FORMULAS, HOSTILE, hostile_layers
+from rakennettu._console import console_text
 from rakennettu.batch import write_comparison
 from rakennettu.outputs.spreadsheet import spreadsheet_cell, write_csv
 from rakennettu.workflow import write_candidates_csv
@@ -153,3 +156,48 @@ def test_batch_comparison_csv_quotes_hostile_names(tmp_path):
     assert [r["title"] for r in rows] == ["'" + FORMULAS[0], "Kotka"]
     assert [r["top1"] for r in rows] == ["'" + FORMULAS[2], "'" + FORMULAS[1]]
     assert [r["residents"] for r in rows] == ["-1", "2"]
+
+
+# ------------------------------------------------------------------ the terminal
+
+
+def _unsafe(text: str) -> list[str]:
+    """Characters a terminal acts on: C0 but LF, DEL, C1, bidi embeddings/overrides/isolates."""
+    return [
+        c
+        for c in text
+        if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F
+        or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=repr)
+def test_console_text_keeps_the_words_and_drops_the_controls(text):
+    out = console_text(text)
+    assert _unsafe(out) == [] and "\n" not in out
+    # what is left reads the same (sequences gone whole, controls gone), nothing added
+    words = re.sub(r"\x1b\][^\x07]*\x07|\x1b\[[0-9;]*[A-Za-z]", "", text)
+    words = re.sub(r"[\x00-\x1f\x7f\u202a-\u202e\s]", "", words)
+    assert re.sub(r"\s", "", out) == words
+
+
+def test_eight_bit_and_unterminated_sequences_go_too():
+    assert console_text("a\x9b31mb\x9d0;title\x9cc\x1b]0;title") == "abc"
+    assert console_text("x\x1bcy\x1b(Bz") == "xyz"  # RIS (reset) and a charset switch
+
+
+def test_a_message_of_several_lines_keeps_its_lines_but_not_a_cr():
+    assert console_text("one\r\ntwo\rthree\x1b[A", one_line=False) == "one\ntwo three"
+
+
+def test_log_warnings_print_a_name_on_its_own_line_only(capsys):
+    from rakennettu.cli import _Formatter
+
+    record = logging.LogRecord(
+        "rakennettu.x", logging.WARNING, __file__, 1, "site %s: %d buildings", (CONTROLS[2], 3),
+        None,
+    )  # fmt: skip
+    line = _Formatter().format(record)
+    assert line == "warning: site «line one 9. C9 FAKE»: 3 buildings"
+    record.args, record.msg = (), f"built: {CONTROLS[1]}"  # an f-string message
+    assert _Formatter().format(record) == "warning: built: «RED»"
