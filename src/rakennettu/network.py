@@ -92,6 +92,7 @@ import shapely
 from numba import njit, prange
 from pyproj import CRS
 
+from rakennettu._timing import progress_bar
 from rakennettu.errors import CRSError, NetworkError
 
 __all__ = [
@@ -1241,8 +1242,6 @@ def _run_centrality(
 ) -> _CentralityRun:
     n, nr = net.n_nodes, radii.size
     if progress and sources.size:
-        from tqdm.auto import tqdm
-
         batches = np.array_split(sources, min(100, max(1, sources.size // 256)))
     else:
         batches = [sources]
@@ -1251,8 +1250,11 @@ def _run_centrality(
     bcb = np.zeros(n * nr) if do_bc else np.zeros(0)
     ebc = np.zeros(net._n_simple * nr) if do_edges else np.zeros(0)
     ebcb = np.zeros(net._n_simple * nr) if do_edges else np.zeros(0)
+    what = "street betweenness" if do_edges and not do_bc else "node centrality"
     bar = (
-        tqdm(total=int(sources.size), desc="centrality", unit="node") if len(batches) > 1 else None
+        progress_bar(total=int(sources.size), desc=what, unit="node", show=True)
+        if len(batches) > 1
+        else None
     )
     for batch in batches:
         if batch.size == 0:
@@ -1861,9 +1863,7 @@ def _access_values(
     reached = np.zeros(net.n_nodes, dtype=bool)
     it: Iterable[tuple[Hashable, I64]] = groups
     if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(groups, desc="accessibility", unit="category")
+        it = progress_bar(groups, desc="accessibility", unit="category", show=True)
     for label, where in it:
         use = where if chosen is None else where[chosen[where]]
         run = _run_access(net, pts, use, radii, betas, cutoff, mask)

@@ -695,10 +695,10 @@ def leverage_table(
         On the candidates' index: every gain of :data:`GAINS`, ``links`` (list of
         LineStrings), ``recomputed_nodes``, ``program``.
     """
-    from tqdm.auto import tqdm
+    from rakennettu._timing import progress_bar
 
     rows = {}
-    for cid in tqdm(candidates.index, desc="leverage", disable=not progress):
+    for cid in progress_bar(candidates.index, desc="leverage", show=progress):
         rows[cid] = simulate(
             ctx, candidates.geometry.loc[cid], list(access.loc[cid]), programs[cid]
         )
