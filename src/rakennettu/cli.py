@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import click
 
 from rakennettu import interrupt
+from rakennettu._console import console_text
 from rakennettu._version import __version__
 from rakennettu.errors import ConfigError, FolderBusyError, RakennettuError
 
@@ -56,11 +57,33 @@ class _Formatter(logging.Formatter):
         self.verbose = verbose
 
     def format(self, record: logging.LogRecord) -> str:
+        message = _log_message(record)
         if record.levelno == logging.INFO:
-            return record.getMessage()
+            return message
         if self.verbose or record.levelno < logging.WARNING:
-            return f"{record.levelname} {record.name}: {record.getMessage()}"
-        return f"{record.levelname.lower()}: {record.getMessage()}"
+            return f"{record.levelname} {record.name}: {message}"
+        return f"{record.levelname.lower()}: {message}"
+
+
+def _log_message(record: logging.LogRecord) -> str:
+    """The message with no control characters: each text argument kept to one line."""
+    args = record.args
+    if isinstance(args, tuple) and args:
+        args = tuple(console_text(a) if isinstance(a, str) else a for a in args)
+    elif isinstance(args, dict):
+        args = {k: console_text(v) if isinstance(v, str) else v for k, v in args.items()}
+    message = str(record.msg) % args if args else str(record.msg)
+    return console_text(message, one_line=False)
+
+
+def _echo(text: Any, *, err: bool = False, one_line: bool = True) -> None:
+    """Print a line with every control character removed.
+
+    Text from data (a site's name, a title) cannot move the cursor, recolour the terminal
+    or print a fake line; ``one_line=False`` keeps the line breaks of a message of the
+    program's own.
+    """
+    click.echo(console_text(text, one_line=one_line), err=err)
 
 
 def _setup_logging(verbose: int, quiet: int) -> None:
@@ -96,13 +119,13 @@ def _guard(func: F) -> F:
             with interrupt.handling():  # SIGTERM as Ctrl-C; held back in compiled kernels
                 return func(*args, **kwargs)
         except ConfigError as e:
-            click.echo(f"invalid workflow: {e}", err=True)
+            _echo(f"invalid workflow: {e}", err=True, one_line=False)
             ctx.exit(EXIT_CONFIG)
         except FolderBusyError as e:
-            click.echo(f"busy: {e}", err=True)
+            _echo(f"busy: {e}", err=True, one_line=False)
             ctx.exit(EXIT_BUSY)
         except RakennettuError as e:
-            click.echo(f"error: {e}", err=True)
+            _echo(f"error: {e}", err=True, one_line=False)
             ctx.exit(EXIT_DATA)
         except KeyboardInterrupt as e:
             click.echo(
@@ -119,10 +142,11 @@ def _guard(func: F) -> F:
         except Exception as e:
             if log.isEnabledFor(logging.DEBUG):
                 log.exception("internal error")
-            click.echo(
+            _echo(
                 f"internal error: {type(e).__name__}: {e}\n(run with -v for the traceback "
                 "and report it)",
                 err=True,
+                one_line=False,
             )
             ctx.exit(EXIT_INTERNAL)
 
@@ -183,7 +207,8 @@ def run(workflow: str, out_dir: Path | None, wait: bool) -> None:
         wf, out_dir=_town_folder(wf, out_dir), progress=not opts["quiet"], wait=wait
     )
     if not opts["quiet"]:
-        click.echo("\n".join(summary_lines(result, verbose=opts["verbose"] > 0)))
+        for line in summary_lines(result, verbose=opts["verbose"] > 0):
+            _echo(line)
 
 
 @cli.command("map")
@@ -211,7 +236,7 @@ def map_command(workflow: str, out_dir: Path | None, tiles: bool | None, wait: b
         wait=wait,
     )
     for name, path in files.items():
-        click.echo(f"{name}: {path}")
+        _echo(f"{name}: {path}")
 
 
 @cli.command()
@@ -223,8 +248,8 @@ def validate(workflows: tuple[str, ...]) -> None:
 
     for wf in workflows:
         for line in validate_workflow(_workflow_arg(wf)):
-            click.echo(line)
-        click.echo(f"{wf}: OK")
+            _echo(line)
+        _echo(f"{wf}: OK")
 
 
 @cli.command()
@@ -270,7 +295,7 @@ def batch(
         scheduler=scheduler,
         workers=workers,
         force=force,
-        on_result=lambda town: click.echo(town.line()),
+        on_result=lambda town: _echo(town.line()),
     )
     n_ok = len(result.towns) - len(result.failed)
     click.echo(
@@ -278,13 +303,13 @@ def batch(
         f"{len(result.skipped)} unchanged) in {result.seconds:.1f} s on {result.cluster}"
     )
     for name, path in result.files.items():
-        click.echo(f"{name}: {path}")
+        _echo(f"{name}: {path}")
     if result.failed:
         kinds = {t.error_kind for t in result.failed}
         for town in result.failed:
             if town.error_kind == "internal" and log.isEnabledFor(logging.DEBUG):
-                click.echo(town.traceback, err=True)
-        click.echo(
+                _echo(town.traceback, err=True, one_line=False)
+        _echo(
             f"{len(result.failed)} town(s) failed: "
             + ", ".join(t.name for t in result.failed)
             + (
@@ -305,7 +330,7 @@ def towns() -> None:
 
     for name, path in bundled_workflows().items():
         wf = load_workflow(path)
-        click.echo(f"{name:<20} {wf.title:<24} {path}")
+        _echo(f"{name:<20} {wf.title:<24} {path}")
 
 
 def main() -> None:

@@ -83,13 +83,12 @@ from rakennettu.layers.viewshed import building_heights, surface_model, viewshed
 from rakennettu.naming import IndicatorDoc, indicator_name
 from rakennettu.network import (
     StreetNetwork,
-    _heap_pop,
-    _heap_push,
-    _per_call,
     accessibility,
     attach_points,
     edge_betweenness,
 )
+from rakennettu.network.graph import _per_call
+from rakennettu.network.kernels import _heap_pop, _heap_push
 
 if TYPE_CHECKING:
     from rakennettu.town import Town
