@@ -24,7 +24,7 @@ import pandas as pd
 from rakennettu._timing import Stages
 from rakennettu.layers import form
 from rakennettu.naming import IndicatorDoc, indicator_name
-from rakennettu.network import StreetNetwork, centrality, edge_betweenness
+from rakennettu.network import StreetNetwork, centrality_with_edges
 
 if TYPE_CHECKING:
     from rakennettu.town import Town
@@ -210,7 +210,7 @@ def network_measures(
     [8.0, 0.3076...]
     """
     radii = sorted(radii)
-    c = centrality(net, radii, progress=progress)
+    c, eb = centrality_with_edges(net, radii, progress=progress)
     parts = [_rename(c)]
     for r in radii:
         counts = pd.DataFrame(
@@ -220,7 +220,7 @@ def network_measures(
         counts["node_count"] = counts["node_count"] + 1
         parts.append(form.radius_measures(counts, r))
     nodes = pd.concat(parts, axis=1)
-    edges = _rename(edge_betweenness(net, radii, progress=progress))
+    edges = _rename(eb)
     return nodes, edges
 
 

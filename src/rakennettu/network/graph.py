@@ -16,7 +16,7 @@ from pyproj import CRS
 
 from rakennettu.errors import CRSError, NetworkError
 from rakennettu.network._util import B8, F64, I64, _hilbert_keys, _readonly, _require_projected
-from rakennettu.network.kernels import _multi_source_kernel
+from rakennettu.network.kernels import Graph, Segments, _multi_source_kernel
 
 if TYPE_CHECKING:
     from rakennettu.network.whatif import NetworkChange
@@ -501,6 +501,18 @@ class StreetNetwork:
         )
         return mat
 
+    @property
+    def _graph(self) -> Graph:
+        """The adjacency for the compiled kernels (internal order)."""
+        return Graph(self._indptr, self._nbr, self._wt)
+
+    @property
+    def _segments(self) -> Segments:
+        """Segment counts and lengths, self-loops and coordinates for centrality."""
+        return Segments(
+            self._sid, self._scount, self._slen, self._loopc, self._loopl, self._xs, self._ys
+        )
+
     @cached_property
     def _tree(self) -> shapely.STRtree:
         return shapely.STRtree(self._edges.geometry.to_numpy())
@@ -515,9 +527,7 @@ class StreetNetwork:
         if seeds.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return _multi_source_kernel(
-            self._indptr,
-            self._nbr,
-            self._wt,
+            self._graph,
             np.ascontiguousarray(seeds, dtype=np.int64),
             np.ascontiguousarray(offsets, dtype=np.float64),
             float(cutoff),
