@@ -591,13 +591,8 @@ def landmark_access(
     A street 0-1-2 of two 100 m segments and a church (weight 2) whose apse comes within
     10 m of it at the middle node:
 
-    >>> import networkx as nx
     >>> from shapely import Polygon
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0}), (1, 2, {"length": 100.0})],
-    ...                   crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0, 2: 200.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0, 2: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100, 200)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> apse = Polygon([(100, 10), (110, 20), (110, 40), (90, 40), (90, 20)])
     >>> church = gpd.GeoDataFrame({"weight": [2.0]}, geometry=[apse], crs=3067)
     >>> acc = landmark_access(net, church, radii=[100], snap_distance=50)
@@ -652,12 +647,8 @@ def third_place_access(
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> cafe = gpd.GeoDataFrame(geometry=[Point(30, 0)], crs=3067)
     >>> acc = third_place_access(net, cafe, radii=[50], snap_distance=20)
     >>> acc.round(4).T  # exp(-4 * 30 / 50) = 0.0907
@@ -830,12 +821,8 @@ def building_age(
     --------
     Four houses along a 100 m street, of 1900, 1980 and two of unknown age:
 
-    >>> import networkx as nx
     >>> from shapely import box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> houses = gpd.GeoDataFrame({"year": [1900, 1980, None, None]},
     ...     geometry=[box(x, 5, x + 10, 15) for x in (10, 30, 50, 70)], crs=3067)
     >>> age = building_age(net, houses, radii=[200], snap_distance=20, reference_year=2020)
@@ -1133,12 +1120,8 @@ def residents_near_third_places(
     Two blocks of flats (300 m² of floor area each) at either end of a 600 m street, 5 m
     off it, and a café at its west end:
 
-    >>> import networkx as nx
     >>> from shapely import Point, box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 600.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 600.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 600)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> flats = gpd.GeoDataFrame({"use": ["residential"] * 2, "floors": [3.0, 3.0]},
     ...     geometry=[box(0, 5, 10, 15), box(590, 5, 600, 15)], crs=3067)
     >>> cafe = gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=3067)
@@ -1328,12 +1311,8 @@ def green_blue_entrances(
     A 200 m square park whose south edge runs 5 m north of a street: its south edge
     every 20 m (11 points) and the first samples up its sides, at 25 m:
 
-    >>> import networkx as nx
     >>> from shapely import box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 400.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 400.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 400)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> park = gpd.GeoSeries([box(100, 5, 300, 205)], crs=3067)
     >>> e = green_blue_entrances(net, park)
     >>> e.geometry.y.value_counts().sort_index().to_dict()
@@ -1424,12 +1403,8 @@ def nearest_entrance(
     A big park (400 m × 400 m) whose south-west corner touches the street at node 1:
     the centroid is 283 m away in a straight line, the park 0 m.
 
-    >>> import networkx as nx
     >>> from shapely import box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> park = gpd.GeoSeries([box(100, 0, 500, 400)], crs=3067)
     >>> nearest_entrance(net, park, max_nearest=800).tolist()
     [100.0, 0.0]
@@ -1495,12 +1470,8 @@ def green_share(
     cells): the catchment is the 100 m × 100 m strip around the street with round ends
     (180 cells), 25 cells of it green.
 
-    >>> import networkx as nx
     >>> from shapely import box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> park = gpd.GeoSeries([box(50, 0, 100, 50)], crs=3067)
     >>> green_share(net, park, radii=[100]).round(3)["cult_green_share_100m"].tolist()
     [0.139, 0.139]
@@ -1591,12 +1562,8 @@ def green_blue_access(
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from shapely import LineString, box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> gb = gpd.GeoDataFrame({"group": ["green", "blue"], "weight": [1.0, 1.0]},
     ...     geometry=[box(50, 0, 100, 50), LineString([(0, -30), (100, -30)])], crs=3067)
     >>> green_blue_access(net, gb, radii=[100], snap_distance=50).round(2)
@@ -1696,12 +1663,8 @@ def landmark_exposure(
     A statue beside the middle segment of a 3-segment street: its 4 nodes make 6 pairs,
     and 4 of them pass the middle segment, 3 each the outer ones:
 
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph([(i, i + 1, {"length": 100.0}) for i in range(3)], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {i: 100.0 * i for i in range(4)}, "x")
-    >>> nx.set_node_attributes(G, dict.fromkeys(range(4), 0.0), "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100, 200, 300)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> statue = gpd.GeoSeries([Point(150, 10), Point(90, 10)], crs=3067)
     >>> landmark_exposure(net, statue, distance=20, betweenness_radius=1000).tolist()
     [4.0, 7.0]
@@ -1834,13 +1797,8 @@ def landmark_visibility(
     A 10 m statue at the end of a street, with a 20 m block of known height between
     it and node 2:
 
-    >>> import networkx as nx
     >>> from shapely import Point, box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 50.0}), (1, 2, {"length": 50.0})],
-    ...                   crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 50.0, 2: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0, 2: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 50, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> statue = gpd.GeoDataFrame({"weight": [1.0], "height": [10.0]},
     ...                           geometry=[Point(0, 0)], crs=3067)
     >>> block = gpd.GeoDataFrame({"height": [20.0]}, geometry=[box(60, -20, 80, 20)], crs=3067)
@@ -2104,8 +2062,7 @@ def cultural_layer(
 
     Examples
     --------
-    >>> from rakennettu import load_town
-    >>> town = load_town("kotka-karhula")
+    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> net = StreetNetwork.from_graph(town.graph)
     >>> cult = cultural_layer(town, net, radii=[400, 800], reference_year=2025)
     >>> cult.nodes.index.equals(net.node_ids), cult.summary["visibility_method"]

@@ -199,12 +199,7 @@ def network_measures(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
+    >>> G = grid_graph()  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> nodes, edges = network_measures(StreetNetwork.from_graph(G), [200])
     >>> nodes.loc[4, ["morph_node_count_200m", "morph_meshedness_200m"]].tolist()  # (12-9+1)/(18-5)
     [8.0, 0.3076...]
@@ -279,8 +274,7 @@ def morphology_layer(
 
     Examples
     --------
-    >>> from rakennettu import load_town
-    >>> town = load_town("kotka-karhula")
+    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> morph = morphology_layer(town, StreetNetwork.from_graph(town.graph), radii=[400])
     >>> morph.nodes.index.equals(town.nodes.index), "morph_harmonic_400m" in morph.nodes
     (True, True)

@@ -466,14 +466,8 @@ def activity_access(
     --------
     Two shops and a café on a 3x3 grid of 100 m blocks:
 
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> acts = gpd.GeoDataFrame(
     ...     {"category": ["retail", "retail", "food_drink"]},
     ...     geometry=[Point(0, 0), Point(100, 0), Point(200, 200)], crs=3067)
@@ -971,14 +965,8 @@ def catchment(
     Ten residents at the south-west corner of a 3x3 grid of 100 m blocks, five at the
     north-east one:
 
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> homes = gpd.GeoSeries([Point(0, 0), Point(200, 200)], crs=3067)
     >>> people = pd.Series([10.0, 5.0], name="residents")
     >>> catchment(net, homes, people, radii=[200, 400], snap_distance=10).loc[[0, 4]]
@@ -1267,8 +1255,7 @@ def social_layer(
 
     Examples
     --------
-    >>> from rakennettu import load_town
-    >>> town = load_town("kotka-karhula")
+    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> net = StreetNetwork.from_graph(town.graph)
     >>> soc = social_layer(town, net, radii=[400, 800])
     >>> soc.population_method

@@ -135,14 +135,8 @@ def attach_points(
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> pts = gpd.GeoSeries([Point(30, 5), Point(500, 500)], crs="EPSG:3067")
     >>> a = attach_points(net, pts, max_distance=50)
     >>> a[["edge_u", "edge_v", "dist_u", "dist_v", "snap_distance", "attached"]]
@@ -247,7 +241,8 @@ def attach(
 
     >>> from shapely import Polygon
     >>> block = gpd.GeoSeries([Polygon([(150, 5), (190, 45), (150, 85), (110, 45)])], crs=3067)
-    >>> attach(line3, block, max_distance=50)[["edge_u", "edge_v", "dist_u", "snap_distance"]]
+    >>> net = street(0, 100, 200)  # nodes 0, 1, 2 along the x axis at these x (m)
+    >>> attach(net, block, max_distance=50)[["edge_u", "edge_v", "dist_u", "snap_distance"]]
        edge_u  edge_v  dist_u  snap_distance
     0       1       2    50.0            5.0
     """
@@ -577,14 +572,8 @@ def accessibility(
     --------
     Two shops on a 3x3 grid of 100 m blocks, one 30 m along the segment 0-1:
 
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> shops = gpd.GeoSeries([Point(30, 0), Point(200, 200)], crs="EPSG:3067")
     >>> a = attach_points(net, shops, max_distance=10)
     >>> acc = accessibility(net, a, radii=[100, 400])

@@ -197,13 +197,7 @@ def centrality(
     4 corners at 200 m; at 200 m it lies on the only shortest path between 2 pairs of
     opposite neighbours and on 1 of the 2 between 4 pairs of adjacent ones (2 + 4 / 2):
 
-    >>> import networkx as nx
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> c = centrality(net, [100, 200])
     >>> c.loc[4, "harmonic"].tolist()
     [0.04, 0.06]
@@ -325,12 +319,7 @@ def edge_betweenness(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
+    >>> G = grid_graph()  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> eb = edge_betweenness(StreetNetwork.from_graph(G), [100])
     >>> eb["betweenness", 100].tolist() == [1.0] * 12
     True

@@ -429,14 +429,8 @@ class StreetNetwork:
         A diagonal link across the south-west block of a 3x3 grid of 100 m blocks, from node
         0 to the middle of the segment 4-5:
 
-        >>> import networkx as nx
         >>> from shapely import LineString
-        >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-        >>> G.graph["crs"] = "EPSG:3067"
-        >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-        >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-        >>> nx.set_edge_attributes(G, 100.0, "length")
-        >>> net = StreetNetwork.from_graph(G)
+        >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
         >>> new, change = net.with_links([LineString([(0, 0), (150, 100)])])
         >>> new
         StreetNetwork(10 nodes, 14 edges, crs='EPSG:3067')

@@ -191,14 +191,16 @@ def catchment(
 
     Examples
     --------
-    Two buildings of 1950 and 2000 (100 and 300 m² of floor) on the street 0-1-2:
+    Two buildings of 1950 and 2000 (100 and 300 m² of floor) along a street of two 100 m
+    segments:
 
     >>> from shapely import Point
     >>> from rakennettu.network import attach
     >>> b = gpd.GeoDataFrame({"year": [1950.0, 2000.0], "area": [100.0, 300.0]},
     ...                      geometry=[Point(30, 0), Point(160, 0)], crs=3067)
-    >>> att = attach(line3, b, max_distance=10)
-    >>> c = catchment(line3, att, b["area"], radii=[100, 200], median_of=b["year"])
+    >>> net = street(0, 100, 200)  # nodes 0, 1, 2 along the x axis at these x (m)
+    >>> att = attach(net, b, max_distance=10)
+    >>> c = catchment(net, att, b["area"], radii=[100, 200], median_of=b["year"])
     >>> c.loc[[0, 1]]
     value      area       median
     radius_m    100    200     100     200

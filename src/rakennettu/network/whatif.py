@@ -340,15 +340,9 @@ def centrality_update(
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from shapely import LineString
     >>> from rakennettu.network import centrality
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> before = centrality(net, [100])
     >>> new, change = net.with_links([LineString([(200, 200), (260, 200)])])
     >>> upd = centrality_update(net, new, change, before, [100])
@@ -509,15 +503,9 @@ def accessibility_update(
     --------
     A new shop at the north-east corner of a 3x3 grid of 100 m blocks:
 
-    >>> import networkx as nx
     >>> from shapely import Point
     >>> from rakennettu.network import accessibility, attach_points
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> old = attach_points(net, gpd.GeoSeries([Point(0, 0)], crs="EPSG:3067"), max_distance=5)
     >>> before = accessibility(net, old, radii=[100])
     >>> pts = gpd.GeoSeries([Point(0, 0), Point(200, 200)], crs="EPSG:3067")
