@@ -31,7 +31,8 @@ PARSERS = {"Element", "Template", "from_string", "Html", "Popup", "Tooltip", "Di
            "IFrame", "Markup", "MacroElement"}  # fmt: skip
 KEYWORDS = {"template", "source", "html", "text", "data"}
 # folium/branca classes whose render() re-parses their output (MacroElement and its kin)
-MACROS = {"MacroElement", "Layer", "FeatureGroup", "Evented", "Class", "JSCSSMixin", "Map"}
+MACROS = {"MacroElement", "Layer", "FeatureGroup", "Evented", "Class", "JSCSSMixin", "Map",
+          "LayerControl", "TileLayer", "GeoJson", "Marker", "Popup", "Tooltip"}  # fmt: skip
 # the base class itself; the map (its options are numbers and fixed words, never data)
 TRUSTED = {"_RenderedOnce", "_OfflineMap"}
 
