@@ -730,7 +730,7 @@ def test_missing_crs_raises() -> None:
 def test_tessellation_on_two_workers_equals_one(town: Town) -> None:
     # the run asks for all cores on large towns (morphology.tessellation_jobs): the cells
     # must not depend on it
-    enclosures = form.enclosures(town.streets, barriers=town.barriers, area=town.area)
+    enclosures = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
     one = form.tessellation(town.buildings, enclosures, n_jobs=1)
     two = form.tessellation(town.buildings, enclosures, n_jobs=2)
     pd.testing.assert_frame_equal(one.drop(columns="geometry"), two.drop(columns="geometry"))
