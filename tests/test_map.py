@@ -350,3 +350,12 @@ def test_write_map_replaces_the_file_atomically(tmp_path, monkeypatch):
         write_map(build_map(tiny_layers(seed=1), title="Other"), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
+
+
+def test_a_dimension_left_out_is_flagged_in_the_legend(page):
+    rec = tiny_record()
+    rec["index"] = {"dropped_dimensions": ["cult"], "dropped_indicators": {}}
+    flagged = build_map(tiny_layers(), title="T", record=rec).get_root().render()
+    assert "Left out for want of data" in flagged
+    assert "The cultural dimension: no indicator of it measured anything here" in flagged
+    assert "Left out for want of data" not in page  # nothing dropped: no note

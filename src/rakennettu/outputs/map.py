@@ -604,6 +604,21 @@ def _candidate_layer(
 # ----------------------------------------------------------------------- the map
 
 
+def dropped_dimensions(record: Mapping[str, Any] | None) -> list[str]:
+    """The dimensions a run left out of the index or the site scores, in words.
+
+    Examples
+    --------
+    >>> dropped_dimensions({"index": {"dropped_dimensions": ["cult"]}})
+    ['cultural']
+    """
+    rec = record or {}
+    dims = set((rec.get("index") or {}).get("dropped_dimensions") or [])
+    dims |= set((rec.get("ranking") or {}).get("dropped_dimensions") or [])
+    words = {"morph": "morphological", "soc": "social", "cult": "cultural"}
+    return [words.get(d, d) for d in ("morph", "soc", "cult") if d in dims]
+
+
 def _frame(layers: Mapping[str, gpd.GeoDataFrame], name: str) -> gpd.GeoDataFrame | None:
     gdf = layers.get(name)
     if gdf is None or len(gdf) == 0:
@@ -863,6 +878,14 @@ def build_map(
 
     if symbols:
         legend.append(_block("rk-legend-symbols", "On the map", "", "".join(symbols)))
+    gone = dropped_dimensions(record)
+    if gone:
+        text = (
+            f"The {' and '.join(gone)} dimension{'s' * (len(gone) > 1)}: no indicator of it "
+            "measured anything here (see the report's first section). The synergy is the "
+            "geometric mean of the other dimensions, and no site is scored in it."
+        )
+        legend.insert(0, _block("rk-legend-dropped", "Left out for want of data", text, ""))
     sub = [f"Vitality map · rakennettu {esc(__version__)}"]
     if record and record.get("created"):
         sub.append(f"run {esc(str(record['created'])[:10])}")
