@@ -112,9 +112,9 @@ columns = {{ name = "nimi", kind = "tyyppi" }}
         mp.chdir(work)
         ran = runner.invoke(cli, ["run", str(folder / "town.toml"), "--out", str(folder / "out")])
         validated = runner.invoke(cli, ["validate", str(folder / "town.toml")])
-        out = folder / "out"
+        out = folder / "out" / "hostile"  # --out DIR writes DIR/<town>
         before = (out / "map.html").read_text(encoding="utf-8")
-        rebuilt = runner.invoke(cli, ["map", str(folder / "town.toml"), "--out", str(out)])
+        rebuilt = runner.invoke(cli, ["map", str(folder / "town.toml"), "--out", str(out.parent)])
     assert ran.exit_code == 0, ran.output
     assert validated.exit_code == 0, validated.output
     assert rebuilt.exit_code == 0, rebuilt.output
