@@ -135,12 +135,13 @@ def test_layer_control_lists_the_layers(loaded):
     assert len(base) == 8
     assert overlays == [
         "Base map: water, green, streets",
-        "Street betweenness, 800 m",
+        "Street names (zoom in)",
+        "Through-movement on streets, 800 m",
         "Buildings",
         "Landmarks and heritage",
-        "Third places",
+        "Meeting places (third places)",
         "Candidate sites, numbered by rank",
-        "Simulated new links",
+        "Simulated new walking links",
     ]
 
 
@@ -166,7 +167,7 @@ def test_popup_shows_an_injected_name_as_text(loaded):
     content = loaded.find_element("css selector", ".leaflet-popup-content")
     text = content.text
     assert XSS in text  # the candidate ranked first is named like an attack
-    assert "Rank 1 of 5" in text and "Why:" in text
+    assert "Rank 1 of 5" in text and "Why here:" in text
     assert content.find_elements("css selector", "img") == []
     assert loaded.execute_script("return document.querySelectorAll('img').length") == 0
     assert len(content.find_elements("css selector", ".rk-barfill")) == 3
@@ -176,7 +177,7 @@ def test_every_tooltip_and_popup_is_inert(loaded):
     """Open every tooltip on the map at once: no element comes from data text."""
     loaded.execute_script(
         "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
-        ".find(l => l.textContent.includes('betweenness')).querySelector('input').click()"
+        ".find(l => l.textContent.includes('Through-movement')).querySelector('input').click()"
     )
     opened = loaded.execute_script(
         f"""
@@ -207,10 +208,10 @@ def test_the_legend_follows_the_layer_shown(loaded):
     assert visible_titles() == ["Vitality: synergy index", "On the map"]
     radio = loaded.execute_script(
         "return Array.from(document.querySelectorAll('.leaflet-control-layers-base label'))"
-        ".find(l => l.textContent.trim() === 'Social score').querySelector('input')"
+        ".find(l => l.textContent.trim() === 'Services and people').querySelector('input')"
     )
     radio.click()
-    assert visible_titles() == ["Social score", "On the map"]
+    assert visible_titles() == ["Services and people", "On the map"]
 
 
 def test_screenshot_is_a_map(loaded, tmp_path):
