@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+from shapely import box
 
 from rakennettu._io import atomic_path
 from rakennettu._timing import Stages
@@ -26,6 +27,7 @@ from rakennettu.outputs.gpkg import write_gpkg
 from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
+from rakennettu.sources.basemap import districts, sea
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
 from rakennettu.synthesis.candidates import (
@@ -277,6 +279,8 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         "cells": cells,
         "candidates": candidates,
         "candidate_links": links,
+        "districts": districts(town.features, town.area),
+        "sea": sea(town.features, box(*town.area.buffer(100).bounds)),
     }
     with stage("write"):
         out.mkdir(parents=True, exist_ok=True)

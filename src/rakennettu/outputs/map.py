@@ -734,11 +734,15 @@ def _candidate_layer(
         return lay, ('<li><span class="rk-swatch" style="border:2px dashed #111"></span>'
                      + esc(lang._("a candidate site")) + "</li>")  # fmt: skip
     pts = _display(_top_points(table), "candidates", tolerance=0)
+    # A site mapped as a point is drawn as a circle (radius in px): its marker stands above it.
+    radius = int(str(_SITE["radius"]))
+    lift = [radius if g.geom_type == "Point" else 0 for g in table.geometry]
     marks = [
-        {"r": int(r), "k": i, "p": p, "c": c, "title": lang._("Site ranked {rank}", rank=int(r))}
+        {"r": int(r), "k": i, "p": p, "c": c, "o": lift[i],
+         "title": lang._("Site ranked {rank}", rank=int(r))}
         for i, (r, p, c, ok) in enumerate(zip(rank, popups, level, has, strict=True))
         if ok
-    ]
+    ]  # fmt: skip
     lay.part(_collection(pts[has], marks), pane="markerPane", styles=[], kind="ranks")
     top3, ten = esc(lang._("a top-3 site (click for why)")), esc(lang._("a site in the top ten"))
     items = (
@@ -910,6 +914,13 @@ def build_map(
 
     # The town's base map: water, green areas and streets.
     base = _DataLayer(lang._("Base map: water, green, streets"), overlay=True, show=True)
+    sea_frame = _frame(layers, "sea")
+    if sea_frame is not None:
+        geoms = _display(sea_frame, "sea", tolerance=tolerance)
+        base.part(
+            _collection(geoms, [{"c": 0}] * len(geoms)), pane="rk-ground", styles=[_WATER],
+            interactive=False,
+        )  # fmt: skip
     gb = _frame(layers, "green_blue")
     if gb is not None:
         geoms = _display(gb, "green_blue", tolerance=tolerance)
@@ -969,6 +980,16 @@ def build_map(
             follows.append((betw, block))
     if base.parts:
         m.add_child(base)
+    places = _frame(layers, "districts")
+    if places is not None and "name" in places:
+        pts = _display(_points_of(places), "districts", tolerance=0)
+        props = [{"t": esc(n), "a": 0} for n in places["name"]]
+        names_layer = _DataLayer(lang._("District names"), overlay=True, show=True)
+        names_layer.part(
+            _collection(pts, props), pane="rk-labels", styles=[], kind="labels",
+            labels=["rk-district-label"],
+        )  # fmt: skip
+        m.add_child(names_layer)
     if edges is not None:
         labels = _street_labels(edges)
         if len(labels):

@@ -32,7 +32,7 @@ REPORT = "report.html"
 
 # Layers the pages draw; the rest of the GeoPackage is not read.
 _USED = ("cells", "nodes", "edges", "buildings", "landmarks", "third_places", "activities",
-         "green_blue", "candidates", "candidate_links")  # fmt: skip
+         "green_blue", "candidates", "candidate_links", "districts", "sea")  # fmt: skip
 
 
 def write_pages(

@@ -110,7 +110,7 @@ def _reason(lang: Language, col: str, row: Mapping[str, Any], n_links: int) -> s
     """One gain as a plain clause, whole people, or None when it says nothing."""
     v = _num(row, col)
     r, near = lang.integer(_num(row, "radius") or 800), lang.integer(_num(row, "near") or 400)
-    if col == "soc_access_gain" and v > 0:
+    if col == "soc_access_gain" and v > 0 and _num(row, "soc_people_reached") >= 0.5:
         n = lang.integer(_num(row, "soc_people_reached"))
         return lang._("new services within {r} m of {n} people", n=n, r=r)
     if col == "soc_variety_gain" and v > 0:
@@ -120,7 +120,7 @@ def _reason(lang: Language, col: str, row: Mapping[str, Any], n_links: int) -> s
         return lang._("{n} residents gain a daily service within {r} m", n=n, r=near)
     if col == "soc_people_added" and v >= 0.5:
         return lang._("{n} new residents and jobs", n=lang.integer(v))
-    if col == "cult_third_place_gain" and v > 0:
+    if col == "cult_third_place_gain" and v > 0 and _num(row, "cult_residents_reached") >= 0.5:
         n = lang.integer(_num(row, "cult_residents_reached"))
         return lang._("a new meeting place within {r} m of {n} residents", n=n, r=r)
     if col == "cult_residents_gain_third_place" and v >= 0.5:

@@ -93,8 +93,8 @@ var rk = (function () {
         html: String(rank),
         iconSize: [size, size],
         /* Above the site's northernmost point, so the marker never hides the outline. */
-        iconAnchor: [size / 2, size + 3],
-        popupAnchor: [0, -size - 3]
+        iconAnchor: [size / 2, size + 3 + (Number(f.properties.o) || 0)],
+        popupAnchor: [0, -size - 3 - (Number(f.properties.o) || 0)]
       });
       /* Better ranks are drawn on top of worse ones. */
       var m = L.marker(ll, {
@@ -114,7 +114,7 @@ var rk = (function () {
     data.features.forEach(function (f) {
       var ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
       var icon = L.divIcon({
-        className: "rk-street-label",
+        className: (o.labels && o.labels[0]) || "rk-street-label",
         html: '<span style="transform:translate(-50%,-50%) rotate(' + Number(f.properties.a || 0) + 'deg)">' + f.properties.t + "</span>",
         iconSize: null
       });
