@@ -30,6 +30,7 @@ __all__ = [
     "SCORE_PALETTE",
     "Classes",
     "area_text",
+    "bar_rows",
     "candidate_table",
     "cell_layers",
     "esc",
@@ -109,6 +110,38 @@ def missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def bar_rows(
+    values: Mapping[str, Any], lang: Language | None = None
+) -> list[tuple[str, int, str, str]]:
+    """The three dimensions as bars: (word, width in %, colour, value as text).
+
+    With a language, the dimensions in plain words and the values in its format.
+
+    Examples
+    --------
+    >>> bar_rows({"morph": 0.5, "soc": 1.2})[:2]
+    [('Morphological', 50, '#1b9e77', '0.5'), ('Social', 100, '#d95f02', '1.2')]
+    >>> bar_rows({"morph": 0.5}, language("fi"))[0]
+    ('Katuverkko ja kaupunkirakenne', 50, '#1b9e77', '0,50')
+    """
+    from rakennettu.outputs.words import DIMENSION_NAMES
+
+    rows = []
+    for d in DIMENSIONS:
+        try:
+            v = float(values.get(d, float("nan")))
+        except (TypeError, ValueError):
+            v = float("nan")
+        ok = math.isfinite(v)
+        width = round(100 * min(max(v, 0.0), 1.0)) if ok else 0
+        if lang is None:
+            word, text = DIMENSION_WORDS[d], fmt(v) if ok else "–"
+        else:
+            word, text = lang._(DIMENSION_NAMES[d]), lang.fixed(v, 2)
+        rows.append((word, width, DIMENSION_COLOURS[d], text))
+    return rows
 
 
 def esc(value: Any) -> str:

@@ -50,9 +50,9 @@ from rakennettu.crs import require_projected
 from rakennettu.i18n import N_, Language, category_words, kind_words, language
 from rakennettu.naming import DIMENSIONS
 from rakennettu.outputs._common import (
-    DIMENSION_COLOURS,
     NO_ACCESS,
     STREET_PALETTE,
+    bar_rows,
     candidate_table,
     cell_layers,
     classes_for,
@@ -62,8 +62,8 @@ from rakennettu.outputs._common import (
     quantile_classes,
     record_sources,
 )
+from rakennettu.outputs._templates import environment
 from rakennettu.outputs.words import (
-    DIMENSION_NAMES,
     GAIN_WORDS,
     UNIT_WORDS,
     provenance_words,
@@ -439,28 +439,16 @@ def _block(block_id: str, title: str, text: str, body: str) -> str:
 def bars_html(values: Mapping[str, float], lang: Language | None = None) -> str:
     """Horizontal bars of the three dimensions (0-1), as HTML with inline styles.
 
+    The markup is the ``bars`` macro of ``outputs/templates/_macros.html.j2`` (the report
+    draws the same bars).
+
     Examples
     --------
     >>> "width:50%" in bars_html({"morph": 0.5, "soc": 1.0, "cult": float("nan")})
     True
     """
-    lang = lang or language("en")
-    rows = []
-    for d in DIMENSIONS:
-        v = values.get(d, float("nan"))
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            v = float("nan")
-        width = 0 if not math.isfinite(v) else round(100 * min(max(v, 0.0), 1.0))
-        rows.append(
-            '<div class="rk-barrow">'
-            f'<span class="rk-barlabel">{esc(lang._(DIMENSION_NAMES[d]))}</span>'
-            '<span class="rk-bartrack"><span class="rk-barfill" '
-            f'style="width:{width}%;background:{DIMENSION_COLOURS[d]}"></span></span>'
-            f'<span class="rk-barvalue">{esc(lang.fixed(v, 2))}</span></div>'
-        )
-    return f'<div class="rk-bars">{"".join(rows)}</div>'
+    macros = environment().get_template("_macros.html.j2").module
+    return str(macros.bars(bar_rows(values, lang or language("en"))))  # type: ignore[attr-defined]
 
 
 def _units() -> dict[str, str]:
