@@ -129,3 +129,19 @@ def foreign_strings(texts: list[str], code: str, data: set[str]) -> list[str]:
         return False
 
     return [t for t in texts if not known(t)]
+
+
+def print_pdf(driver) -> bytes:
+    """The loaded page printed to PDF by Chromium, on A4 paper."""
+    import base64
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    options = PrintOptions()
+    options.page_width, options.page_height = 21.0, 29.7  # cm
+    return base64.b64decode(driver.print_page(options))
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    """Pages of a PDF: its page objects (``/Type /Page``, not the ``/Pages`` tree)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))

@@ -63,6 +63,7 @@ from rakennettu.outputs._common import (
     record_sources,
 )
 from rakennettu.outputs._templates import environment
+from rakennettu.outputs.labels import street_labels
 from rakennettu.outputs.words import (
     GAIN_WORDS,
     UNIT_WORDS,
@@ -647,39 +648,6 @@ def _top_points(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
     return gpd.GeoSeries([top(g) for g in gdf.geometry], index=gdf.index, crs=gdf.crs)
 
 
-def _street_labels(edges: gpd.GeoDataFrame, *, spacing: float = 300.0) -> gpd.GeoDataFrame:
-    """Points to write street names at: along each named street, every ``spacing`` metres.
-
-    Segments of one name are merged first; a street shorter than ``spacing`` gets one
-    label at its middle, and streets shorter than 60 m none. ``angle`` is the street's
-    direction there, in degrees clockwise on screen, kept within ±90 so text reads upright.
-    """
-    names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
-    named = edges[names.map(lambda v: isinstance(v, str) and bool(v.strip()))]
-    rows: list[dict[str, Any]] = []
-    for name, part in named.groupby("name", sort=True):
-        merged = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
-        lines = getattr(merged, "geoms", [merged])
-        for line in lines:
-            if line.length < 60:
-                continue
-            n = max(1, int(line.length // spacing))
-            for k in range(n):
-                at = line.length * (k + 0.5) / n
-                p0, p1 = (
-                    line.interpolate(max(at - 10, 0)),
-                    line.interpolate(min(at + 10, line.length)),
-                )
-                angle = -math.degrees(math.atan2(p1.y - p0.y, p1.x - p0.x))
-                angle = (angle + 90) % 180 - 90
-                rows.append({"name": name, "angle": round(angle), "geometry": line.interpolate(at)})
-    return (
-        gpd.GeoDataFrame(rows, geometry="geometry", crs=edges.crs)
-        if rows
-        else gpd.GeoDataFrame({"name": [], "angle": []}, geometry=[], crs=edges.crs)
-    )
-
-
 def _links_per_site(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[Any, int]:
     links = layers.get("candidate_links")
     if links is None or "candidate_id" not in links:
@@ -979,7 +947,7 @@ def build_map(
         )  # fmt: skip
         m.add_child(names_layer)
     if edges is not None:
-        labels = _street_labels(edges)
+        labels = street_labels(edges)
         if len(labels):
             pts = _display(labels, "street names", tolerance=0)
             props = [
