@@ -3,7 +3,8 @@
 The town, the date of the data, the five best sites (each with a small map with the
 streets named, what is there now, what to build and why in two or three sentences) and
 the main caveats of the data. The page is the template ``first_page.html.j2``; this
-module gathers its values, every text already in the chosen language.
+module gathers its values, every text already in the chosen language (the report's
+template includes the page and escapes them).
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
 from rakennettu.i18n import N_, Language, kind_words
 from rakennettu.outputs._common import candidate_table
-from rakennettu.outputs._templates import render
 from rakennettu.outputs.labels import street_labels
 from rakennettu.outputs.words import simulated_program, site_heading, why_sentences
 
@@ -201,30 +200,27 @@ def _data_date(record: Mapping[str, Any] | None, lang: Language) -> str:
 
 def first_page(
     layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None, lang: Language
-) -> Markup:
-    """The first page of the report (HTML, every value escaped by the template)."""
+) -> dict[str, Any]:
+    """The values of the report's first page (``first_page.html.j2``), in ``lang``."""
     title = ((record or {}).get("town") or {}).get("title") or lang._("the town")
     sites = _sites(layers, record, lang)
-    return Markup(
-        render(
-            "first_page.html.j2",
-            heading=lang._("{town}: where to act first", town=title),
-            date=_data_date(record, lang),
-            intro=lang._(
-                "The {n} sites where building would do most for the town's vitality, in "
-                "order. Each card says what is there now, what the run simulated there and "
-                "why it ranks high.",
-                n=len(sites),
-            ),
-            sites=sites,
-            words={
-                "now": lang._("Now:"),
-                "todo": lang._("Simulated here:"),
-                "why": lang._("Why here:"),
-                "caveats": lang._("Before deciding: the data"),
-                "site": lang._("Site id"),
-                "none": lang._("No candidate sites were found or ranked in this run."),
-            },
-            caveats=_caveats(layers, record, lang),
-        )
-    )
+    return {
+        "heading": lang._("{town}: where to act first", town=title),
+        "date": _data_date(record, lang),
+        "intro": lang._(
+            "The {n} sites where building would do most for the town's vitality, in "
+            "order. Each card says what is there now, what the run simulated there and "
+            "why it ranks high.",
+            n=len(sites),
+        ),
+        "sites": sites,
+        "words": {
+            "now": lang._("Now:"),
+            "todo": lang._("Simulated here:"),
+            "why": lang._("Why here:"),
+            "caveats": lang._("Before deciding: the data"),
+            "site": lang._("Site id"),
+            "none": lang._("No candidate sites were found or ranked in this run."),
+        },
+        "caveats": _caveats(layers, record, lang),
+    }
