@@ -70,8 +70,18 @@ def keep_screenshot(driver, name: str, tmp: Path) -> Path:
     folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    path.write_bytes(driver.get_screenshot_as_png())
+    small_png(driver.get_screenshot_as_png(), path)
     return path
+
+
+def small_png(png: bytes, path: Path) -> None:
+    """Write a screenshot with 256 colours at most (a quarter of the size, for docs/)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        im.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def catalogue_patterns(code: str) -> list[re.Pattern[str]]:

@@ -353,3 +353,15 @@ def test_write_map_replaces_the_file_atomically(tmp_path, monkeypatch):
         write_map(build_map(tiny_layers(seed=1), title="Other"), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
+
+
+def test_street_names_need_a_name_column_and_a_name():
+    from rakennettu.outputs.labels import street_labels
+
+    edges = tiny_layers()["edges"]
+    assert len(street_labels(edges.drop(columns=["name"]))) == 0
+    labels = street_labels(edges)
+    # Five named east-west streets of 600 m (outputs_town.py), two labels each; the
+    # unnamed north-south paths get none.
+    assert sorted(labels["name"].value_counts().tolist()) == [2] * 5
+    assert set(labels["angle"]) == {0}

@@ -78,12 +78,15 @@ def site_map(layers: Mapping[str, gpd.GeoDataFrame], site: Any, rank: int) -> Fi
     if edges is not None and len(edges):
         near = edges.cx[window[0] : window[2], window[1] : window[3]]
         ax.add_collection(LineCollection(_lines(near.geometry), colors="#777", linewidths=0.8))
-        labels = street_labels(near, spacing=180)
-        for p, name, angle in zip(labels.geometry, labels["name"], labels["angle"], strict=True):
-            if window[0] < p.x < window[2] and window[1] < p.y < window[3]:
-                ax.text(p.x, p.y, str(name), rotation=-angle, fontsize=6.5, style="italic",
-                        color="#222", ha="center", va="center", rotation_mode="anchor",
-                        bbox={"fc": "white", "ec": "none", "alpha": 0.6, "pad": 0.3})  # fmt: skip
+        labels = street_labels(near, spacing=120)
+        inside = labels.cx[window[0] : window[2], window[1] : window[3]]
+        # One label per street: the one nearest the site.
+        inside = inside.assign(d=inside.distance(site)).sort_values("d", kind="stable")
+        inside = inside.drop_duplicates("name")
+        for p, name, angle in zip(inside.geometry, inside["name"], inside["angle"], strict=True):
+            ax.text(p.x, p.y, str(name), rotation=-angle, fontsize=6.5, style="italic",
+                    color="#222", ha="center", va="center", rotation_mode="anchor",
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.6, "pad": 0.3})  # fmt: skip
     outline = gpd.GeoSeries([site])
     if site.geom_type in ("Polygon", "MultiPolygon"):
         ax.add_collection(PolyCollection(_rings(outline), facecolors="#e7298a33",

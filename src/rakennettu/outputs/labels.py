@@ -34,7 +34,8 @@ def street_labels(edges: gpd.GeoDataFrame, *, spacing: float = 300.0) -> gpd.Geo
     ([175.0, 525.0], [0, 0])
     """
     names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
-    named = edges[names.map(lambda v: isinstance(v, str) and bool(v.strip()))]
+    keep = names.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(dtype=bool)
+    named = gpd.GeoDataFrame({"name": names[keep]}, geometry=edges.geometry[keep], crs=edges.crs)
     rows: list[dict[str, Any]] = []
     for name, part in named.groupby("name", sort=True):
         merged = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
