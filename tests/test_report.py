@@ -171,3 +171,17 @@ def test_the_first_page_prints_on_a_page_of_its_own(page):
     css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
     assert "@page { size: A4" in css
     assert re.search(r"\.first-page \{[^}]*break-after: page", css)
+
+
+def test_a_small_map_draws_hostile_street_names_as_plain_text():
+    from rakennettu.outputs.first_page import _png, site_map
+
+    layers = tiny_layers()
+    edges = layers["edges"].copy()
+    edges["name"] = edges["name"].where(
+        edges["name"] != "Katu 3", "$\\frac{1}{0}$ \x07bell\x1b[31m"
+    )
+    fig = site_map({**layers, "edges": edges}, layers["candidates"].loc["C2"].geometry, 1)
+    assert _png(fig)  # drawn: no mathtext error, no missing-glyph warning (errors here)
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert "$\\frac{1}{0}$ bell" in texts

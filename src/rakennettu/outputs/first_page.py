@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
+from rakennettu._console import console_text
 from rakennettu.i18n import N_, Language, kind_words
 from rakennettu.outputs._common import candidate_table
 from rakennettu.outputs.labels import street_labels
@@ -33,7 +35,11 @@ _HALF = 160.0  # m: half the side of a site map (at least)
 
 def _png(fig: Figure) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    with warnings.catch_warnings():  # a name in a script the font lacks: drawn as boxes
+        warnings.filterwarnings(
+            "ignore", message="Glyph .* missing from font", category=UserWarning
+        )
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -84,8 +90,10 @@ def site_map(layers: Mapping[str, gpd.GeoDataFrame], site: Any, rank: int) -> Fi
         inside = inside.assign(d=inside.distance(site)).sort_values("d", kind="stable")
         inside = inside.drop_duplicates("name")
         for p, name, angle in zip(inside.geometry, inside["name"], inside["angle"], strict=True):
-            ax.text(p.x, p.y, str(name), rotation=-angle, fontsize=6.5, style="italic",
-                    color="#222", ha="center", va="center", rotation_mode="anchor",
+            # A name is data: plain text (no mathtext), one line, no control characters.
+            ax.text(p.x, p.y, console_text(str(name)), rotation=-angle, fontsize=6.5,
+                    style="italic", color="#222", ha="center", va="center",
+                    rotation_mode="anchor", parse_math=False,
                     bbox={"fc": "white", "ec": "none", "alpha": 0.6, "pad": 0.3})  # fmt: skip
     outline = gpd.GeoSeries([site])
     if site.geom_type in ("Polygon", "MultiPolygon"):
