@@ -379,3 +379,12 @@ def test_street_names_need_a_name_column_and_a_name():
     # unnamed north-south paths get none.
     assert sorted(labels["name"].value_counts().tolist()) == [2] * 5
     assert set(labels["angle"]) == {0}
+
+
+def test_a_dimension_left_out_is_flagged_in_the_legend(page):
+    rec = tiny_record()
+    rec["index"] = {"dropped_dimensions": ["cult"], "dropped_indicators": {}}
+    flagged = build_map(tiny_layers(), title="T", record=rec).get_root().render()
+    assert "Left out for want of data" in flagged
+    assert "The cultural dimension: no indicator of it measured anything here" in flagged
+    assert "Left out for want of data" not in page  # nothing dropped: no note

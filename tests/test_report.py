@@ -185,3 +185,33 @@ def test_a_small_map_draws_hostile_street_names_as_plain_text():
     assert _png(fig)  # drawn: no mathtext error, no missing-glyph warning (errors here)
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert "$\\frac{1}{0}$ bell" in texts
+
+
+def _gap_record() -> dict:
+    rec = tiny_record()
+    rec["completeness"] = {
+        "figures": {
+            "year_share": {"layer": "buildings", "value": 0.0, "unit": "share",
+                           "threshold": 0.25, "short": True},
+            "landmarks": {"layer": "landmarks", "value": 0.0, "unit": "landmarks",
+                          "threshold": 1.0, "short": True},
+        },
+        "warnings": ["buildings: no building has a construction year (threshold 25 %): "
+                     "building age measures left out of the cultural score"],
+    }  # fmt: skip
+    rec["index"] = {
+        "dropped_indicators": {"cult_age_diversity_800m": "all NaN"},
+        "dropped_dimensions": ["cult"],
+    }
+    return rec
+
+
+def test_the_first_section_says_what_the_data_could_not_measure():
+    assert SECTIONS[0][0] == "data"
+    page = build_report(tiny_layers(), _gap_record())
+    first = page[page.index('<section id="data">') : page.index('<section id="summary">')]
+    assert "no building has a construction year" in first
+    assert "building age measures left out of the cultural score" in first
+    assert "Left out of the index: the cultural dimension." in first
+    assert "<code>cult_age_diversity_800m</code> (all NaN)" in first
+    assert '<td>year share</td><td class="num">0 %</td><td class="num">25 %</td>' in first

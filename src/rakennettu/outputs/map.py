@@ -725,6 +725,30 @@ def _candidate_layer(
 # ----------------------------------------------------------------------- the map
 
 
+def dropped_dimensions(record: Mapping[str, Any] | None) -> list[str]:
+    """The dimensions a run left out of the index or the site scores, in words.
+
+    Examples
+    --------
+    >>> dropped_dimensions({"index": {"dropped_dimensions": ["cult"]}})
+    ['cultural']
+    """
+    rec = record or {}
+    dims = set((rec.get("index") or {}).get("dropped_dimensions") or [])
+    dims |= set((rec.get("ranking") or {}).get("dropped_dimensions") or [])
+    words = {"morph": "morphological", "soc": "social", "cult": "cultural"}
+    return [words.get(d, d) for d in ("morph", "soc", "cult") if d in dims]
+
+
+_DIMENSION_ADJECTIVES = {"morph": N_("morphological"), "soc": N_("social"), "cult": N_("cultural")}
+
+
+def _dropped_words(record: Mapping[str, Any] | None, lang: Language) -> list[str]:
+    """The dimensions a run left out, as adjectives in ``lang`` ("cultural")."""
+    english = dropped_dimensions(record)
+    return [lang._(v) for v in _DIMENSION_ADJECTIVES.values() if v in english]
+
+
 def _frame(layers: Mapping[str, gpd.GeoDataFrame], name: str) -> gpd.GeoDataFrame | None:
     gdf = layers.get(name)
     if gdf is None or len(gdf) == 0:
@@ -1029,6 +1053,20 @@ def build_map(
 
     if symbols:
         legend.append(_block("rk-legend-symbols", lang._("On the map"), "", "".join(symbols)))
+    gone = _dropped_words(record, lang)
+    if gone:
+        text = lang.plural(
+            "The {dims} dimension: no indicator of it measured anything here (see the "
+            "report's first section). The synergy is the geometric mean of the other "
+            "dimensions, and no site is scored in it.",
+            "The {dims} dimensions: no indicator of them measured anything here (see the "
+            "report's first section). The synergy is the geometric mean of the other "
+            "dimensions, and no site is scored in them.",
+            len(gone),
+            dims=gone[0] if len(gone) == 1 else lang._("{first} and {last}",
+                                                         first=", ".join(gone[:-1]), last=gone[-1]),
+        )  # fmt: skip
+        legend.insert(0, _block("rk-legend-dropped", lang._("Left out for want of data"), text, ""))
     sub = [lang._("Vitality map · rakennettu {version}", version=__version__)]
     if record and record.get("created"):
         sub.append(lang._("run {date}", date=lang.date(str(record["created"]))))

@@ -59,6 +59,7 @@ __all__ = ["SECTIONS", "build_report", "write_report"]
 
 #: The report's sections: (id, heading).
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("data", "What the data could not measure"),
     ("summary", "What was analysed"),
     ("method", "Method"),
     ("candidates", "Where to act: the top candidate sites"),
@@ -412,6 +413,33 @@ def _ranked_top(layers: Mapping[str, gpd.GeoDataFrame]) -> int:
     return max(1, min(_TOP, int(cands["rank"].notna().sum())))
 
 
+_WORDS = {"morph": "morphological", "soc": "social", "cult": "cultural"}
+
+
+def _data_gaps(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The completeness figures, their shortfalls and what the index left out."""
+    figures = _get(record, "completeness", "figures", default={}) or {}
+    rows = []
+    for name, f in figures.items():
+        if f.get("threshold") is None:
+            continue
+        share = str(f.get("unit", "")).startswith("share")
+        show = (lambda v: "–" if v is None else f"{float(v) * 100:.0f} %") if share else fmt
+        rows.append([name.replace("_", " "), show(f.get("value")), show(f.get("threshold")),
+                     "short" if f.get("short") else "ok"])  # fmt: skip
+    index = _get(record, "index", default={}) or {}
+    dims = set(index.get("dropped_dimensions", []))
+    dims |= set(_get(record, "ranking", "dropped_dimensions", default=[]) or [])
+    dropped = index.get("dropped_indicators") or {}
+    return {
+        "warnings": [str(w) for w in _get(record, "completeness", "warnings", default=[]) or []],
+        "rows": rows,
+        "indicators": sorted((str(k), str(v)) for k, v in dropped.items()),
+        "dimensions": [_WORDS.get(d, d) for d in sorted(dims)],
+        "assumptions": str(_get(record, "ranking", "assumptions", "how", default="") or ""),
+    }
+
+
 def _caveats(
     layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -536,6 +564,7 @@ def build_report(
         created=str(_get(record, "created", default=""))[:10],
         version=__version__,
         sections=SECTIONS,
+        data=_data_gaps(record),
         summary=_summary(layers, record),
         method=_method(record),
         candidates=_candidates(layers),
