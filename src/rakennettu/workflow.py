@@ -14,6 +14,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from shapely import box
 
 from rakennettu import interrupt
 from rakennettu._timing import Stages
@@ -38,6 +39,7 @@ from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.outputs.spreadsheet import write_csv
+from rakennettu.sources.basemap import districts, sea
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
 from rakennettu.synthesis.candidates import (
@@ -344,6 +346,8 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
         "cells": cells,
         "candidates": candidates,
         "candidate_links": links,
+        "districts": districts(town.features, town.area),
+        "sea": sea(town.features, box(*town.area.buffer(100).bounds)),
     }
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})

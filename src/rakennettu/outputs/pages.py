@@ -33,7 +33,7 @@ REPORT = "report.html"
 
 # Layers the pages draw; the rest of the GeoPackage is not read.
 _USED = ("cells", "nodes", "edges", "buildings", "landmarks", "third_places", "activities",
-         "green_blue", "candidates", "candidate_links")  # fmt: skip
+         "green_blue", "candidates", "candidate_links", "districts", "sea")  # fmt: skip
 
 
 def write_pages(
@@ -76,20 +76,24 @@ def write_pages(
     name = title or town.get("title") or town.get("name") or out.name
     used = {k: v for k, v in layers.items() if k in _USED}
     lang = language or (record or {}).get("language") or "en"
-    log.debug("writing the pages in %s", lang)
     files = {}
     if map:
-        m = build_map(used, title=name, record=record, tiles=tiles)
+        m = build_map(used, title=name, record=record, tiles=tiles, language=lang)
         files["map"] = write_map(m, out / MAP)
     if report:
         rec = dict(record or {})
         rec.setdefault("town", {"title": name})
-        files["report"] = write_report(build_report(used, rec), out / REPORT)
+        files["report"] = write_report(build_report(used, rec, language=lang), out / REPORT)
     return files
 
 
 def rebuild(
-    out_dir: str | Path, *, tiles: bool = False, town: str | None = None, wait: bool = False
+    out_dir: str | Path,
+    *,
+    tiles: bool = False,
+    language: str | None = None,
+    town: str | None = None,
+    wait: bool = False,
 ) -> dict[str, Path]:
     """Rewrite ``map.html`` and ``report.html`` from an output folder, recomputing nothing.
 
@@ -103,6 +107,8 @@ def rebuild(
         A run's output folder, holding ``vitality.gpkg`` and ``run.json``.
     tiles
         Add OpenStreetMap's online tiles to the map as an option.
+    language
+        The pages' language (default: the run's, from its record).
     town
         The town expected in the folder (refused if its ``run.json`` names another).
     wait
@@ -131,7 +137,7 @@ def rebuild(
         record = read_record(folder.path / RECORD)
         layers = _read_layers(folder.path / GPKG)
         log.info("rebuilding the pages of %s from %s layers", out, len(layers))
-        files = write_pages(layers, record, folder.path, tiles=tiles)
+        files = write_pages(layers, record, folder.path, tiles=tiles, language=language)
         files = {k: out / Path(v).relative_to(folder.path) for k, v in files.items()}
         folder.commit()
     return files
