@@ -69,8 +69,13 @@ def signature(folder: Path) -> dict[str, str]:
         if not (folder / page).exists():
             continue
         text = (folder / page).read_text(encoding="utf-8")
-        # sites are listed in rank order, each as "C2 · surface parking"
-        out[page] = min(("C2", "C4"), key=lambda c: text.find(f"{c} \u00b7 "))
+
+        # sites are listed in rank order, as "Site id: C2<" (map) or "C2 · surface parking"
+        def first(c: str, text: str = text) -> int:
+            found = [text.find(m) for m in (f"Site id: {c}<", f"{c} \u00b7 ")]
+            return min(f for f in found if f >= 0)
+
+        out[page] = min(("C2", "C4"), key=first)
     return out
 
 
