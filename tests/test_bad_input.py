@@ -103,6 +103,21 @@ def test_sizes_beyond_their_caps_are_rejected(write_workflow, text, message):
         load_workflow(write_workflow(HELSINKI.format(town="") + text))
 
 
+def test_a_recoding_may_mark_unknown_with_nan_but_not_give_inf(write_workflow, tmp_path):
+    layer = (
+        f'[[layers]]\nrole = "buildings"\npath = "{tmp_path / "b.gpkg"}"\n'
+        'columns = {{ floors = "k" }}\nvalues = {{ floors = {{ "0" = {} }} }}\n'
+    )
+    wf = load_workflow(
+        write_workflow(HELSINKI.format(town="") + layer.format("nan")), check_files=False
+    )
+    assert math.isnan(wf.layers[0].values["floors"]["0"])
+    with pytest.raises(ConfigError, match=r"\['floors.0'\] recode to inf; give a number, or nan"):
+        load_workflow(
+            write_workflow(HELSINKI.format(town="") + layer.format("inf")), check_files=False
+        )
+
+
 def test_a_grid_too_fine_for_the_area_is_rejected_before_the_run(write_workflow):
     wf = load_workflow(write_workflow(HELSINKI.format(town="") + "[synthesis]\ncell_size = 5\n"))
     big = shapely.box(0, 0, 20_000, 20_000)  # 400 km²: 6.2 million hexagons of 5 m

@@ -15,6 +15,7 @@ See the README for an annotated example of the format.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -241,10 +242,11 @@ class LayerConfig(_Model):
         description="'replace' drops OSM features where this layer covers; 'join' copies "
         "this layer's attributes onto the OSM features it overlaps; 'add' keeps both.",
     )
-    values: dict[str, dict[str, str | float]] = Field(
+    values: dict[str, dict[str, str | Annotated[float, Field(allow_inf_nan=True)]]] = Field(
         default_factory=dict,
         description="Recode a mapped field: field -> {value in the file -> value to use}, "
-        "e.g. values.category = { '1' = 'retail' } or values.floors = { '2' = 3.5 }.",
+        "e.g. values.category = { '1' = 'retail' } or values.floors = { '2' = 3.5 }; nan "
+        "marks a value as unknown.",
     )
 
     @field_validator("crs")
@@ -279,6 +281,11 @@ class LayerConfig(_Model):
     def _values(
         cls, v: dict[str, dict[str, str | float]], info: ValidationInfo
     ) -> dict[str, dict[str, str | float]]:
+        infinite = [
+            f"{f}.{k}" for f, m in v.items() for k, x in m.items() if x in (math.inf, -math.inf)
+        ]
+        if infinite:
+            raise ValueError(f"{infinite} recode to inf; give a number, or nan for unknown")
         mapped = info.data.get("columns", {})
         unmapped = [k for k in v if k not in mapped]
         if unmapped:
