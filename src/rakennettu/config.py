@@ -365,7 +365,9 @@ class SocialConfig(_Model):
     """The social layer: activities, residents and jobs, density surfaces."""
 
     m2_per_resident: Annotated[float, Field(gt=0, le=1_000)] = Field(
-        40.0, description="Residential floor area per resident (m²), to estimate residents."
+        45.0,
+        description="Residential floor area per resident (m²), to estimate residents "
+        "(45: measured against the HSY grids, docs/population.md).",
     )
     m2_per_job: Annotated[float, Field(gt=0, le=1_000)] = Field(
         35.0, description="Non-residential floor area per job (m²), to estimate jobs."
@@ -378,8 +380,13 @@ class SocialConfig(_Model):
     )
     residential_uses: tuple[BuildingUseName, ...] = Field(
         ("residential",),
-        description="Building uses whose floor area houses residents (add 'unknown' where "
-        "homes are mostly mapped as building=yes).",
+        description="Building uses whose floor area houses residents (adding 'unknown' "
+        "counts every building=yes as homes).",
+    )
+    unknown_as_homes: Literal["never", "residential_landuse", "always"] = Field(
+        "residential_landuse",
+        description="Buildings of unknown use (building=yes) counted as homes: those in "
+        "OSM landuse=residential, always, or never (docs/population.md).",
     )
     job_uses: tuple[BuildingUseName, ...] = Field(
         ("commercial", "office", "industrial", "public", "education", "health", "culture"),

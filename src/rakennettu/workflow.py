@@ -155,6 +155,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             default_floors=wf.form.default_floors,
             residential_uses=wf.social.residential_uses,
             job_uses=wf.social.job_uses,
+            unknown_as_homes=wf.social.unknown_as_homes,
             progress=progress,
         )
     with stage("cultural"):

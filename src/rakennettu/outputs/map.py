@@ -48,12 +48,11 @@ from rakennettu._version import __version__
 from rakennettu.crs import require_projected
 from rakennettu.naming import DIMENSIONS
 from rakennettu.outputs._common import (
-    DIMENSION_COLOURS,
-    DIMENSION_WORDS,
     GAIN_LABELS,
     NO_ACCESS,
     STREET_PALETTE,
     area_text,
+    bar_rows,
     candidate_table,
     cell_layers,
     classes_for,
@@ -66,6 +65,7 @@ from rakennettu.outputs._common import (
     record_sources,
     site_title,
 )
+from rakennettu.outputs._templates import environment
 
 __all__ = [
     "OSM_ATTRIBUTION_HTML",
@@ -430,27 +430,16 @@ def _block(block_id: str, title: str, text: str, body: str) -> str:
 def bars_html(values: Mapping[str, float]) -> str:
     """Horizontal bars of the three dimensions (0-1), as HTML with inline styles.
 
+    The markup is the ``bars`` macro of ``outputs/templates/_macros.html.j2`` (the report
+    draws the same bars).
+
     Examples
     --------
     >>> "width:50%" in bars_html({"morph": 0.5, "soc": 1.0, "cult": float("nan")})
     True
     """
-    rows = []
-    for d in DIMENSIONS:
-        v = values.get(d, float("nan"))
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            v = float("nan")
-        width = 0 if not math.isfinite(v) else round(100 * min(max(v, 0.0), 1.0))
-        rows.append(
-            '<div class="rk-barrow">'
-            f'<span class="rk-barlabel">{DIMENSION_WORDS[d]}</span>'
-            '<span class="rk-bartrack"><span class="rk-barfill" '
-            f'style="width:{width}%;background:{DIMENSION_COLOURS[d]}"></span></span>'
-            f'<span class="rk-barvalue">{fmt(v) if math.isfinite(v) else "–"}</span></div>'
-        )
-    return f'<div class="rk-bars">{"".join(rows)}</div>'
+    macros = environment().get_template("_macros.html.j2").module
+    return str(macros.bars(bar_rows(values)))  # type: ignore[attr-defined]
 
 
 def _units() -> dict[str, str]:
