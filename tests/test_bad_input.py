@@ -366,7 +366,9 @@ def test_a_full_disk_while_writing_is_an_output_error(tmp_path, monkeypatch):
     monkeypatch.setattr("rakennettu._io.os.replace", full)
     target = tmp_path / "out" / "run.json"
     with (
-        pytest.raises(OutputError, match=r"cannot write to .*run.json: the disk is full"),
+        pytest.raises(
+            OutputError, match=r"cannot write to \S+/out \(\S+/out/run.json\): the disk is full"
+        ),
         output_errors(tmp_path / "out"),
         atomic_path(target) as tmp,
     ):

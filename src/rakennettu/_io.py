@@ -92,7 +92,7 @@ def output_errors(folder: str | Path) -> Iterator[None]:
     ...     raise OSError(errno.ENOSPC, "No space left on device", "out/town/run.json")
     Traceback (most recent call last):
     ...
-    rakennettu.errors.OutputError: cannot write to out/town/run.json: the disk is full; ...
+    rakennettu.errors.OutputError: cannot write to out/town (...run.json): the disk is full; ...
     """
     try:
         yield
@@ -102,11 +102,25 @@ def output_errors(folder: str | Path) -> Iterator[None]:
         why = write_problem(e)
         if why is None:
             raise
-        target = getattr(e, "filename", None) or folder
         raise OutputError(
-            f"cannot write to {target}: {why}; free some space or fix the folder's "
-            "permissions, or write elsewhere (--out DIR; RAKENNETTU_CACHE for the cache)"
+            f"cannot write to {_where(folder, getattr(e, 'filename', None))}: {why}; free "
+            "some space or fix the folder's permissions, or write elsewhere (--out DIR; "
+            "RAKENNETTU_CACHE for the cache)"
         ) from e
+
+
+def _where(folder: str | Path, filename: str | None) -> str:
+    """The folder, with the file in it that failed; or the file elsewhere (the cache).
+
+    A file in a hidden sibling named after the folder (``.town.staging-*``, a run's
+    staging folder) counts as in the folder.
+    """
+    if not filename:
+        return str(folder)
+    out, path = Path(folder).resolve(), Path(filename).resolve()
+    beside = [p for p in out.parent.glob(f".{out.name}.*") if path.is_relative_to(p)]
+    inside = path.is_relative_to(out) or path == out or bool(beside)
+    return f"{folder} ({filename})" if inside else str(filename)
 
 
 def file_hash(path: str | Path, *, algorithm: str = "sha256") -> str:
