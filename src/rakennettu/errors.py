@@ -16,6 +16,7 @@ __all__ = [
     "EmptyDataError",
     "FolderBusyError",
     "NetworkError",
+    "OutputError",
     "OutputFolderError",
     "RakennettuError",
     "SourceError",
@@ -46,6 +47,10 @@ class NetworkError(RakennettuError, ValueError):
 
 class SourceError(RakennettuError, OSError):
     """An input file is missing, unreadable, corrupt, or lacks a required field."""
+
+
+class OutputError(RakennettuError, OSError):
+    """An output cannot be written: a read-only folder, no permission, a full disk."""
 
 
 class OutputFolderError(RakennettuError, OSError):
