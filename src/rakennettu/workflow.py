@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from rakennettu._io import atomic_path
 from rakennettu._timing import Stages
@@ -31,10 +32,13 @@ from rakennettu.synthesis.candidates import (
     access_nodes,
     collect_candidates,
     empty_blocks,
+    possibly_unmapped,
     site_context,
     undevelopable,
 )
+from rakennettu.synthesis.describe import describe_sites
 from rakennettu.synthesis.grid import hex_grid
+from rakennettu.synthesis.ground import ground_cover, keep_ground
 from rakennettu.synthesis.leverage import (
     Program,
     build_context,
@@ -47,6 +51,7 @@ from rakennettu.synthesis.ranking import Ranking, rank_candidates
 from rakennettu.synthesis.scores import vitality
 from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
 from rakennettu.town import Town, load_town
+from rakennettu.wording import say
 
 __all__ = ["RunResult", "run", "validate"]
 
@@ -206,20 +211,9 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             vitality(cells, spec, weights, method=wf.synthesis.normalise, usable=usable)
         )
     with stage("candidates"):
+        sites, unmapped, site_report = find_sites(wf, town, morph.enclosures)
+        access = access_nodes(sites, town.nodes, distance=wf.candidates.access_distance)
         cand = wf.candidates
-        blocks = (
-            empty_blocks(morph.enclosures, town.buildings, exclude=undevelopable(town.features))
-            if cand.empty_blocks
-            else None
-        )
-        sites = collect_candidates(
-            town.candidates,
-            area=town.area,
-            blocks=blocks,
-            min_area=cand.min_area,
-            min_width=cand.min_width,
-        )
-        access = access_nodes(sites, town.nodes, distance=cand.access_distance)
     with stage("leverage"):
         at_nodes = people_by_node(net, social.buildings, social.buildings[["residents", "jobs"]])
         ctx = build_context(
@@ -269,6 +263,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         "cells": cells,
         "candidates": candidates,
         "candidate_links": links,
+        "possibly_unmapped": unmapped,
     }
     with stage("write"):
         out.mkdir(parents=True, exist_ok=True)
@@ -300,6 +295,8 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
                 "population_method": social.population_method,
                 "cultural": dict(cult.summary),
                 "network": town.report.get("network", {}),
+                "osm_data_date": town.sources[0].get("date") if town.sources else None,
+                "sites": site_report,
             },
         )
         files["record"] = write_record(record, out / "run.json")
@@ -325,6 +322,67 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         record=record,
         ranking=ranking,
     )
+
+
+_UNMAPPED_COLUMNS = ["provenance", "reason", "area_m2", "district", "now", "flags"]
+
+
+def find_sites(
+    wf: Workflow, town: Town, enclosures: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    """The candidate sites on developable ground, named; and the possibly unmapped blocks.
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame, dict)
+        The sites (:func:`collect_candidates` with ``district``, ``now``, ``flags``), the
+        empty blocks left out as probable mapping gaps (``reason``), and what each rule
+        removed (for ``run.json``).
+    """
+    cand = wf.candidates
+    cover = ground_cover(town.features, town.buildings)
+    rules = {"min_area": cand.min_area, "min_width": cand.min_width,
+             "min_share": cand.min_ground_share}  # fmt: skip
+    blocks = None
+    unmapped = gpd.GeoDataFrame(
+        {c: pd.Series([], dtype=object) for c in _UNMAPPED_COLUMNS},
+        geometry=gpd.GeoSeries([], crs=town.crs),
+        crs=town.crs,
+    ).astype({"area_m2": float})
+    report: dict[str, Any] = {"osm_sites": len(town.candidates)}
+    if cand.empty_blocks:
+        blocks = empty_blocks(enclosures, town.buildings, exclude=undevelopable(town.features))
+        report["empty_blocks"] = len(blocks)
+        reason = possibly_unmapped(blocks, town.features, road=cover.road)
+        gap = reason.notna().to_numpy()
+        report["possibly_unmapped"] = int(gap.sum())
+        if gap.any():
+            log.warning(say("unmapped", n=int(gap.sum())))
+            gaps = blocks[gap].assign(reason=reason[gap].to_numpy())
+            gaps = gaps.assign(area_m2=gaps.geometry.area)
+            gaps = gaps.join(describe_sites(gaps, town.features, town.edges).drop(columns="name"))
+            unmapped = gaps[[*_UNMAPPED_COLUMNS, "geometry"]]
+            if not cand.rank_unmapped:
+                blocks = blocks[~gap]
+    osm, removed = keep_ground(town.candidates, cover, **rules)
+    if blocks is not None:
+        blocks, removed_blocks = keep_ground(blocks, cover, **rules)
+        for k, v in removed_blocks.items():
+            removed[k] = removed.get(k, 0) + v
+    report["removed"] = removed
+    new_rules = {k: v for k, v in removed.items() if k != "too_small"}
+    if new_rules:
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(new_rules.items()))
+        log.warning(say("removed", counts=counts))
+    sites = collect_candidates(
+        osm, area=town.area, blocks=blocks, min_area=cand.min_area, min_width=cand.min_width
+    )
+    named = describe_sites(sites, town.features, town.edges)
+    sites = sites.drop(columns=["name"]).join(named)
+    report["ranked"] = len(sites)
+    if not town.sources or town.sources[0].get("date") is None:
+        log.warning(say("no_date"))
+    return sites, unmapped, report
 
 
 def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:
