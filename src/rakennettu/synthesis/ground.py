@@ -247,7 +247,15 @@ def ground_cover(
     bld = buildings[buildings.geom_type.isin(["Polygon", "MultiPolygon"])]
     if "disused" in bld:
         bld = bld[~bld["disused"].fillna(False).astype(bool)]
-    return Cover(road=road, open=open_, buildings=bld)
+    return Cover(road=_valid(road), open=_valid(open_), buildings=bld.set_geometry(_valid(bld.geometry)))
+
+
+def _valid(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    bad = ~geoms.is_valid
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.make_valid(geoms[bad].to_numpy())
+    return geoms
 
 
 def _own_buildings(buildings: gpd.GeoDataFrame, provenance: str) -> np.ndarray:
@@ -259,13 +267,31 @@ def _own_buildings(buildings: gpd.GeoDataFrame, provenance: str) -> np.ndarray:
     return np.array([k in own for k in keys], dtype=bool)
 
 
+def _overlay(op: Any, a: Any, b: Any = None) -> BaseGeometry:
+    """A shapely overlay; on a GEOS robustness failure, again on a 1 cm grid."""
+    args = (a,) if b is None else (a, b)
+    try:
+        return op(*args)
+    except shapely.errors.GEOSException:
+        return op(*args, grid_size=0.01)
+
+
 def _union_within(series: gpd.GeoSeries, site: BaseGeometry) -> BaseGeometry:
     if len(series) == 0:
         return shapely.Polygon()
     hits = series.sindex.query(site, predicate="intersects")
     if len(hits) == 0:
         return shapely.Polygon()
-    return shapely.intersection(shapely.union_all(series.to_numpy()[hits]), site)
+    union = _overlay(shapely.union_all, series.to_numpy()[hits])
+    return _polygons(_overlay(shapely.intersection, union, site))
+
+
+def _polygons(g: BaseGeometry) -> BaseGeometry:
+    """The polygonal part of a geometry (overlays can leave lines and points)."""
+    if g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    parts = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 def _keep_lots(ground: BaseGeometry, min_area: float, min_width: float) -> BaseGeometry:
@@ -329,14 +355,15 @@ def developable(
     for idx, site in zip(sites.index, sites.geometry, strict=True):
         kind = str(sites.at[idx, "kind"])
         prov = str(sites.at[idx, "provenance"]) if "provenance" in sites else ""
+        site = shapely.make_valid(site) if not site.is_valid else site
         road = _union_within(cover.road, site)
-        rest = shapely.difference(site, road)
-        open_ = shapely.difference(_union_within(cover.open, rest), road)
-        rest = shapely.difference(rest, open_)
+        rest = _polygons(_overlay(shapely.difference, site, road))
+        open_ = _union_within(cover.open, rest)
+        rest = _polygons(_overlay(shapely.difference, rest, open_))
         b = cover.buildings
         b = b[~_own_buildings(b, prov)] if len(b) else b
         bld = _union_within(b.geometry, rest) if len(b) else shapely.Polygon()
-        ground = shapely.difference(rest, bld)
+        ground = _polygons(_overlay(shapely.difference, rest, bld))
         lots = _keep_lots(ground, min_area, min_width)
         outline = site.area or 1.0
         land = outline - road.area if kind == "empty_block" else outline
