@@ -70,7 +70,56 @@ bbox = [23.740, 61.490, 23.790, 61.505]
         SHARED / "tampere-osm" / "tampere.osm.pbf",
     ),
 }
+# Whole towns (../shared/data/whole-towns, see its SOURCE.md): the area is the extent of
+# the buildings (Reisterstown's extract keeps whole boundary relations, its node bbox is
+# four times the town), the defaults otherwise.
+TOWNS.update(
+    {
+        "lauf": (
+            """[town]
+name = "lauf"
+title = "Lauf an der Pegnitz"
+[osm]
+path = "{shared}/whole-towns/lauf-an-der-pegnitz-2020-01.osm.pbf"
+""",
+            SHARED / "whole-towns" / "lauf-an-der-pegnitz-2020-01.osm.pbf",
+        ),
+        "porto": (
+            """[town]
+name = "porto"
+title = "Porto, centre"
+[osm]
+path = "{shared}/whole-towns/porto-centre-2020-07.osm.pbf"
+""",
+            SHARED / "whole-towns" / "porto-centre-2020-07.osm.pbf",
+        ),
+        "helsinki-gp2": (
+            """[town]
+name = "helsinki-gp2"
+title = "Helsinki, keskusta (19 km²)"
+crs = "EPSG:3067"
+[osm]
+path = "{shared}/whole-towns/helsinki-centre-gp2.osm.pbf"
+[social]
+residential_uses = ["residential", "unknown"]
+""",
+            SHARED / "whole-towns" / "helsinki-centre-gp2.osm.pbf",
+        ),
+        "reisterstown": (
+            """[town]
+name = "reisterstown"
+title = "Reisterstown–Owings Mills"
+[osm]
+path = "{shared}/whole-towns/reisterstown-md-usa-2016.osm.pbf"
+[area]
+bbox = [-76.817, 39.368, -76.640, 39.437]
+""",
+            SHARED / "whole-towns" / "reisterstown-md-usa-2016.osm.pbf",
+        ),
+    }
+)
 QUICK = ("kotka-karhula", "helsinki-keskusta")
+WHOLE = ("lauf", "porto", "helsinki-gp2", "reisterstown")
 
 
 # ---------------------------------------------------------------------------------------
@@ -295,6 +344,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the bundled towns only")
     parser.add_argument("--network", action="store_true", help="also benchmarks/network.py")
+    parser.add_argument("--whole", action="store_true", help="the whole-town extracts only")
+    parser.add_argument("--out", type=Path, help="also write every town's record as JSON here")
     parser.add_argument("--town", action="append", choices=sorted(TOWNS), help="only these")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
@@ -303,7 +354,13 @@ def main() -> None:
         child(args.child, args.json)
         return
 
-    names = args.town or (list(QUICK) if args.quick else list(TOWNS))
+    names = args.town or (
+        list(QUICK)
+        if args.quick
+        else list(WHOLE)
+        if args.whole
+        else [t for t in TOWNS if t not in WHOLE]
+    )
     print(f"machine: {machine()}")
     print("memory: RSS per stage (peak, and growth over the stage's start)\n", flush=True)
     results = {}
@@ -312,6 +369,8 @@ def main() -> None:
         results[name] = run_town(name)
         print(f"{name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     print(table(results))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
     details = slowest_details(results)
     if details:
         print("\nslowest steps inside the stages:\n" + details)

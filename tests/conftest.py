@@ -7,9 +7,18 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("RAKENNETTU_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+# Hypothesis: `make test` is deterministic (the same examples on every machine and run, no
+# example database); `make explore` (HYPOTHESIS_PROFILE=explore) draws fresh random examples
+# and remembers failures in .hypothesis/ so that they replay until fixed.
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 def shared_path(*parts: str) -> Path:
@@ -128,13 +137,16 @@ def write_workflow(tmp_path):
 
 @pytest.fixture(scope="session")
 def kotka_run(tmp_path_factory):
-    """`rakennettu run kotka-karhula` once for the session: (CLI result, output folder)."""
+    """`rakennettu run kotka-karhula` once for the session: (CLI result, output folder).
+
+    At the default verbosity, so that the console a planner sees is tested too.
+    """
     from click.testing import CliRunner
 
     from rakennettu.cli import cli
 
     out = tmp_path_factory.mktemp("kotka-run")
-    result = CliRunner().invoke(cli, ["-q", "run", "kotka-karhula", "--out", str(out)])
+    result = CliRunner().invoke(cli, ["run", "kotka-karhula", "--out", str(out)])
     return result, out
 
 

@@ -5,7 +5,8 @@
 grid, buildings, places, green and water, five candidate sites (one a point, one named
 like an injection attack) and their simulated links.
 
-``many_sites(layers, n)`` gives it ``n`` ranked sites.
+``many_sites(layers, n)`` gives it ``n`` ranked sites; ``hostile_layers()`` names every
+street, building, place and site (and its ``why``) with a payload of ``HOSTILE``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,28 @@ CRS = 3067
 X0, Y0 = 385_000.0, 6_672_000.0
 XSS = "<img src=x onerror=alert(1)>"
 GAIN_COLUMNS = [c for d in GAINS.values() for c in d]
+
+# Hostile names: each would do something if a page parsed it as a template or HTML, a
+# spreadsheet as a formula or a terminal as control sequences. Each is framed by "«" and
+# "»" so that a test can find it whole (or find what it became).
+TEMPLATE = "«{{7*7}}»"  # shows as «49» if parsed as a Jinja2 template
+TEMPLATE_BLOCK = "«{% for x in range(3) %}X{% endfor %}»"  # «XXX» if parsed
+MKDIR = "«{{ cycler.__init__.__globals__.os.mkdir(dict(PWNED=1)|first) }}»"  # creates PWNED/
+SCRIPT_END = "«</script><script>document.title='HACKED'</script>»"
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/x","click")',
+    "@SUM(1+1)",
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+]
+CONTROLS = [
+    "«\x1b]8;;http://evil.example/\x07link\x1b]8;;\x07»",  # OSC 8 hyperlink
+    "«\x1b[2J\x1b[31mRED\x1b[0m»",  # CSI: clear the screen, colour
+    "«line one\n9. C9 FAKE»",  # a fake extra line
+    "«carriage\rback»",
+    "«bell\x07\x7f\u202eevil\u202c»",  # BEL, DEL, a right-to-left override
+]
+HOSTILE = [TEMPLATE, TEMPLATE_BLOCK, MKDIR, XSS, SCRIPT_END, *FORMULAS, *CONTROLS]
 
 
 def _cells(rng: np.random.Generator) -> gpd.GeoDataFrame:
@@ -232,3 +255,26 @@ def tiny_record() -> dict:
         area_km2=0.24,
         crs="EPSG:3067",
     )  # fmt: skip
+
+
+def hostile(k: int) -> str:
+    """Payload ``k`` of ``HOSTILE`` (cycling), followed by two template probes."""
+    return f"{HOSTILE[k % len(HOSTILE)]} {TEMPLATE}{MKDIR}"
+
+
+def hostile_layers() -> dict[str, gpd.GeoDataFrame]:
+    """The tiny town with a payload of ``HOSTILE`` in every text a page or file shows.
+
+    Every name of every layer, and each site's ``why``, ``kind`` and ``provenance``, is
+    :func:`hostile`: the payloads cycle, the template probes are in each.
+    """
+    out = {}
+    for i, (name, gdf) in enumerate(tiny_layers().items()):
+        gdf = gdf.copy()
+        if "name" in gdf:
+            gdf["name"] = [hostile(3 * i + k) for k in range(len(gdf))]
+        if name == "candidates":
+            for j, col in enumerate(("why", "kind", "provenance"), start=1):
+                gdf[col] = [hostile(5 * j + k) for k in range(len(gdf))]
+        out[name] = gdf
+    return out

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from outputs_town import XSS, many_sites, tiny_layers, tiny_record
+from outputs_town import XSS, hostile, hostile_layers, many_sites, tiny_layers, tiny_record
 from rakennettu.outputs.map import build_map, write_map
 
 pytestmark = pytest.mark.browser
@@ -240,3 +240,56 @@ def test_numbers_below_the_top_ten_show_when_zoomed_in(browser, tmp_path):
     assert _wait(browser, count.replace("return ", "return 10 === ")) is True  # a town-wide view
     browser.execute_script(f"{_map_js(browser)}.setZoom(17, {{animate: false}});")
     assert _wait(browser, count.replace("return ", "return 14 === ")) is True
+
+
+def _as_parsed(text: str) -> str:
+    """A text as the HTML parser keeps it (it turns CR and CR LF into LF)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def test_hostile_names_stay_text_in_the_browser(browser, tmp_path, monkeypatch):
+    """Template, HTML, formula and control-character payloads in every text: none runs."""
+    monkeypatch.chdir(tmp_path)
+    layers = hostile_layers()
+    m = build_map(layers, title=hostile(4), record=tiny_record())
+    path = write_map(m, tmp_path / "map.html")
+    browser.get(path.as_uri())
+    _wait(browser, "return document.querySelectorAll('.leaflet-marker-pane .rk-rank').length")
+    texts = browser.execute_script(
+        f"""
+        var map = {_map_js(browser)}, tips = [], pops = [];
+        map.eachLayer(function (l) {{
+            if (l.getTooltip && l.getTooltip()) {{
+                l.getTooltip().options.permanent = true; l.openTooltip();
+            }}
+        }});
+        tips = Array.from(document.querySelectorAll('.leaflet-tooltip')).map(t => t.textContent);
+        map.eachLayer(function (l) {{
+            if (l.getPopup && l.getPopup()) {{
+                l.openPopup();
+                var c = document.querySelector('.leaflet-popup-content');
+                pops.push(c ? c.textContent : '');
+                l.closePopup();
+            }}
+        }});
+        return {{tips: tips, pops: pops, title: document.title,
+                 box: document.querySelector('.rk-title').textContent}};
+        """
+    )
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    # nothing from the data became an element or ran
+    assert browser.execute_script("return document.querySelectorAll('img').length") == 0
+    assert browser.execute_script("return document.scripts.length") == 3
+    assert texts["title"] == " ".join(f"{hostile(4)}: vitality map".split())  # not HACKED
+    assert list(tmp_path.iterdir()) == [path]  # no PWNED folder
+    # each payload shows as text, whole: names in tooltips, sites in their popups
+    shown = "\n".join([*texts["tips"], *texts["pops"], texts["box"]])
+    assert "«49»" not in shown and "«XXX»" not in shown
+    names = [t for name in ("edges", "buildings", "landmarks", "third_places") for t in
+             layers[name]["name"].dropna()]  # fmt: skip
+    sites = layers["candidates"]
+    for text in [*names, *sites["name"], *sites["why"], *sites["provenance"]]:
+        assert _as_parsed(text) in shown, repr(text)
+    assert len(texts["pops"]) == len(sites)
+    assert _as_parsed(hostile(4)) in texts["box"]

@@ -62,3 +62,76 @@ def test_data_error_exit_code_and_nothing_written(runner, write_workflow, tmp_pa
 
 def test_unknown_command_is_a_usage_error(runner):
     assert runner.invoke(cli, ["rnu"]).exit_code == EXIT_CODES["usage"] == 2
+
+
+@pytest.fixture
+def fake_run(monkeypatch, tmp_path):
+    """`rakennettu run` with a stand-in for the computation: stage lines, a detail, a warning."""
+    import logging
+    from types import SimpleNamespace
+
+    from pyproj import CRS
+
+    import rakennettu.workflow as workflow
+    from outputs_town import tiny_layers
+    from rakennettu._timing import Stages
+    from rakennettu.config import resolve_workflow
+    from rakennettu.i18n import language
+
+    def run(wf, *, out_dir=None, progress=False):
+        log = logging.getLogger("rakennettu.workflow")
+        stage = Stages(
+            "run",
+            log,
+            level=logging.INFO if progress else logging.DEBUG,
+            describe=lambda name, s: workflow.stage_line(language("fi"), name, s),
+        )
+        for name in ("load", "pages"):
+            with stage(name):
+                logging.getLogger("rakennettu.town").info("tessellation: 2,205 rows")
+        logging.getLogger("rakennettu.social").warning("3 buildings have no use")
+        files = {"gpkg": tmp_path / "vitality.gpkg", "map": tmp_path / "map.html",
+                 "report": tmp_path / "report.html"}  # fmt: skip
+        town = SimpleNamespace(title="Pikkukaupunki", area_km2=0.24, crs=CRS(3067))
+        return workflow.RunResult(
+            workflow=resolve_workflow("kotka-karhula"), town=town, out_dir=tmp_path,
+            layers=tiny_layers(), files=files, timings={"load": 1.25, "pages": 0.5},
+            record={"language": "fi"},
+        )  # fmt: skip
+
+    monkeypatch.setattr(workflow, "run", run)
+    return tmp_path
+
+
+def test_run_console_default_is_short(runner, fake_run):
+    out = runner.invoke(cli, ["run", "kotka-karhula"]).output
+    lines = out.splitlines()
+    assert lines[0].startswith("Kaupungin aineisto luettu (")  # one line per stage
+    assert lines[1].startswith("Kartta ja raportti kirjoitettu (")
+    assert "warning: 3 buildings have no use" in lines
+    assert "tessellation" not in out  # module detail: only under -v
+    assert "taso" not in out and "sekuntia" not in out  # the tables: only under -v
+    assert "Pikkukaupunki: 0,24 km², EPSG:3067" in lines  # Finnish: a decimal comma
+    assert lines[-2:] == [
+        f"Kartta: {fake_run / 'map.html'}",
+        f"Raportti: {fake_run / 'report.html'}",
+    ]
+    assert sum(line.startswith("  ") for line in lines) == 5  # the five best sites
+
+
+def test_run_console_verbose_has_the_tables(runner, fake_run):
+    out = runner.invoke(cli, ["-v", "run", "kotka-karhula"]).output
+    assert "tessellation: 2,205 rows" in out
+    assert "WARNING rakennettu.social: 3 buildings have no use" in out
+    assert "taso" in out and "sekuntia" in out and f"gpkg: {fake_run / 'vitality.gpkg'}" in out
+
+
+def test_run_console_quiet_prints_nothing_but_errors(runner, fake_run):
+    result = runner.invoke(cli, ["-q", "run", "kotka-karhula"])
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_a_near_town_name_is_suggested(runner):
+    result = runner.invoke(cli, ["run", "helsinki"])
+    assert result.exit_code == EXIT_CODES["config"]
+    assert "did you mean 'helsinki-keskusta'?" in result.output

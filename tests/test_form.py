@@ -766,3 +766,13 @@ def test_missing_crs_raises() -> None:
     no_crs = gpd.GeoDataFrame({"floors": [1.0]}, geometry=[box(0, 0, 1, 1)])
     with pytest.raises(CRSError, match="buildings: no CRS is set"):
         form.building_measures(no_crs)
+
+
+def test_tessellation_on_two_workers_equals_one(town: Town) -> None:
+    # the run asks for all cores on large towns (morphology.tessellation_jobs): the cells
+    # must not depend on it
+    enclosures = form.enclosures(town.streets, barriers=town.barriers, area=town.area)
+    one = form.tessellation(town.buildings, enclosures, n_jobs=1)
+    two = form.tessellation(town.buildings, enclosures, n_jobs=2)
+    pd.testing.assert_frame_equal(one.drop(columns="geometry"), two.drop(columns="geometry"))
+    assert shapely.equals_exact(one.geometry.to_numpy(), two.geometry.to_numpy(), 0.0).all()

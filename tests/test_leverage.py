@@ -23,9 +23,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely import Point, box
+from shapely import LineString, Point, box
 
 from rakennettu.network import StreetNetwork, accessibility
 from rakennettu.synthesis.candidates import access_nodes
@@ -33,6 +34,7 @@ from rakennettu.synthesis.leverage import (
     GAINS,
     Program,
     build_context,
+    choose_links,
     leverage_table,
     parse_program,
     simulate,
@@ -408,3 +410,113 @@ def test_gains_with_links_equal_a_full_recomputation_on_the_changed_network():
         people.index
     ]
     assert gains["cult_third_place_gain"] == pytest.approx(float(people @ tp_rise), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# choose_links against a plain networkx + shapely reference (the rule in its docstring)
+
+
+def _reference_links(site, access, g, *, max_links=3, detour=1.5, slack=30.0):
+    """The rule pair by pair: networkx Dijkstra, one shapely difference per pair."""
+    pts = {a: Point(g.nodes[a]["x"], g.nodes[a]["y"]) for a in access}
+    simple = nx.Graph()
+    simple.add_nodes_from(g)
+    for a, b, w in g.edges(data="length"):
+        if not simple.has_edge(a, b) or simple[a][b]["length"] > w:
+            simple.add_edge(a, b, length=w)
+    xy = np.array([(p.x, p.y) for p in pts.values()])
+    cutoff = 4.0 * detour * float(np.hypot(*(xy.max(axis=0) - xy.min(axis=0)))) + 1.0
+    dist = {
+        a: nx.single_source_dijkstra_path_length(simple, a, cutoff=cutoff, weight="length")
+        for a in access
+    }
+    cands = []
+    for i, a in enumerate(access):
+        for b in access[i + 1 :]:
+            line = LineString([pts[a], pts[b]])
+            if line.length < 10.0 or line.difference(site).length > slack:
+                continue
+            d = dist[a].get(b, np.inf)
+            if d > detour * line.length:
+                cands.append((d - line.length, str(a), str(b), a, b, line))
+    cands.sort(key=lambda c: (-c[0], c[1], c[2]))
+    used, links = set(), []
+    for *_, a, b, line in cands:
+        if a not in used and b not in used:
+            links.append(line)
+            used |= {a, b}
+    return links[:max_links]
+
+
+def _holey_grid(seed: int) -> nx.MultiGraph:
+    """A jittered 12 x 12 grid (60 m) with a fifth of its edges missing and some doubled."""
+    rng = np.random.default_rng(seed)
+    g = nx.MultiGraph(crs="EPSG:3067")
+    for i, j in itertools.product(range(12), range(12)):
+        x, y = X0 + 60 * i + rng.uniform(-8, 8), Y0 + 60 * j + rng.uniform(-8, 8)
+        g.add_node(f"n{i}-{j}", x=x, y=y)
+    for i, j in itertools.product(range(12), range(12)):
+        for di, dj in ((1, 0), (0, 1)):
+            if i + di > 11 or j + dj > 11 or rng.random() < 0.2:
+                continue
+            a, b = f"n{i}-{j}", f"n{i + di}-{j + dj}"
+            straight = Point(g.nodes[a]["x"], g.nodes[a]["y"]).distance(
+                Point(g.nodes[b]["x"], g.nodes[b]["y"])
+            )
+            g.add_edge(a, b, length=straight * rng.uniform(1.0, 1.4))
+            if rng.random() < 0.1:  # a parallel path, sometimes shorter
+                g.add_edge(a, b, length=straight * rng.uniform(1.0, 1.4))
+    g.add_node("island", x=X0 + 330, y=Y0 + 330)  # an access point nothing reaches
+    return g
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_choose_links_equals_the_pairwise_networkx_rule(seed):
+    g = _holey_grid(seed)
+    net = StreetNetwork.from_graph(g)
+    rng = np.random.default_rng(100 + seed)
+    cx, cy = X0 + rng.uniform(200, 460), Y0 + rng.uniform(200, 460)
+    w, h = rng.uniform(120, 300), rng.uniform(80, 240)
+    site = shapely.affinity.rotate(
+        box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), rng.uniform(0, 90)
+    )
+    near = [n for n, d in g.nodes(data=True) if Point(d["x"], d["y"]).distance(site) <= 25]
+    access = sorted(near, key=lambda n: rng.random())  # the order must not matter
+    for max_links in (1, 3, 20):
+        got = choose_links(site, access, net, max_links=max_links)
+        want = _reference_links(site, access, g, max_links=max_links)
+        assert [line.wkb for line in got] == [line.wkb for line in want]
+
+
+def test_choose_links_reference_cases_are_not_all_empty():
+    # the comparison above means something only if the rule picks links in most cases
+    picked = 0
+    for seed in range(8):
+        g = _holey_grid(seed)
+        site = box(X0 + 150, Y0 + 150, X0 + 450, Y0 + 400)
+        access = [n for n, d in g.nodes(data=True) if Point(d["x"], d["y"]).distance(site) <= 25]
+        links = choose_links(site, access, StreetNetwork.from_graph(g), max_links=20)
+        assert [x.wkb for x in links] == [
+            x.wkb for x in _reference_links(site, access, g, max_links=20)
+        ]
+        picked += len(links) > 0
+    assert picked >= 6
+
+
+def test_choose_links_unreached_pair_saves_the_most():
+    # two access points on separate streets: no network path within the cutoff, so the
+    # pair counts as the largest saving (and is linked first)
+    g = nx.MultiGraph(crs="EPSG:3067")
+    for name, x, y in (("a", 0, 0), ("b", 100, 0), ("c", 0, 80), ("d", 100, 80)):
+        g.add_node(name, x=X0 + x, y=Y0 + y)
+    g.add_edge("a", "b", length=100.0)
+    g.add_edge("c", "d", length=100.0)
+    links = choose_links(
+        box(X0, Y0, X0 + 100, Y0 + 80), ["a", "b", "c", "d"], StreetNetwork.from_graph(g)
+    )
+    ends = sorted(
+        tuple(sorted((round(p[0] - X0), round(p[1] - Y0)) for p in line.coords)) for line in links
+    )
+    # a-c and b-d (80 m, unconnected) win over the 128 m diagonals (also unconnected)
+    # because ties at "unreached" go by the ids: a-c first, then b-d
+    assert ends == [((0, 0), (0, 80)), ((100, 0), (100, 80))]

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from shapely import LineString, MultiPolygon, Point, box
 
-from outputs_town import XSS, tiny_layers, tiny_record
+from outputs_town import XSS, hostile, hostile_layers, tiny_layers, tiny_record
 from rakennettu.errors import CRSError
 from rakennettu.outputs import map as rkmap
+from rakennettu.outputs._common import esc
 from rakennettu.outputs.map import build_map, candidate_popup, write_map
 
 # Text that may name a web address without loading anything: attribution links, the SVG
@@ -110,6 +111,28 @@ def test_no_text_from_data_enters_the_page_unescaped(page):
     # Leaflet with the map's helpers, folium's switches, the map: no other script ends.
     assert page.lower().count("<script") == page.lower().count("</script>") == 3
     assert "Tiny &lt;town&gt;" in page
+
+
+def _texts(layers) -> list[str]:
+    """Every name of every layer, and the sites' reasons and provenance."""
+    out = [t for g in layers.values() if "name" in g for t in g["name"]]
+    return out + list(layers["candidates"]["why"]) + list(layers["candidates"]["provenance"])
+
+
+def test_hostile_names_are_data_never_template_code(tmp_path, monkeypatch):
+    # Names that run as Jinja2 code if any of them becomes template source (issue 10, 1).
+    monkeypatch.chdir(tmp_path)
+    layers = hostile_layers()
+    m = build_map(layers, title=hostile(2), record=tiny_record())
+    write_map(m, tmp_path / "map.html")
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html"]  # no PWNED folder
+    assert "«49»" not in page and "«XXX»" not in page and "«None»" not in page
+    for text in [*_texts(layers), hostile(2)]:
+        # escaped once for HTML, then as a JSON string in the page's data
+        assert rkmap._js(esc(text))[1:-1] in page, text
+    assert f"<title>{esc(hostile(2))}: vitality map</title>" in page
+    assert page.lower().count("<script") == page.lower().count("</script>") == 3
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,26 @@ def test_cli_run_writes_the_gpkg_with_contract_layers(kotka_run):
     assert {"candidate_id", "rank", "score", "rank_p05", "rank_p95", "why"} <= set(cands.columns)
 
 
+def test_the_console_is_short_and_in_finnish(kotka_run):
+    """Kotka is in Finland: one Finnish line per stage, the top sites, the pages; no tables."""
+    from rakennettu.i18n import language
+    from rakennettu.workflow import STAGE_WORDS
+
+    result, out = kotka_run
+    fi = language("fi")
+    lines = result.output.splitlines()
+    assert "\r" not in result.output  # no progress bars when stderr is not a terminal
+    for words in STAGE_WORDS.values():
+        assert sum(line.startswith(fi._(words) + " (") for line in lines) == 1, words
+    assert f"{fi._('Map')}: {out / 'map.html'}" in lines
+    assert f"{fi._('Report')}: {out / 'report.html'}" in lines
+    ranked = pyogrio.read_dataframe(out / "vitality.gpkg", layer="candidates")
+    top = [line for line in lines if line.startswith("  ") and "(C" in line]
+    assert len(top) == min(5, len(ranked))
+    assert fi._("rows") not in result.output and "tessellation" not in result.output
+    assert len(lines) < 30
+
+
 def test_failed_rerun_keeps_earlier_outputs(kotka_run, tmp_path, monkeypatch):
     import shutil
 

@@ -35,6 +35,34 @@ def test_normalisation_keeps_the_order(v, method):
     assert np.all(np.diff(s.to_numpy()[order]) >= -1e-12)
 
 
+@pytest.mark.parametrize(
+    "v",
+    [
+        [0.0, 1.0, 5e-324],  # found by Hypothesis: a subnormal MAD overflowed the quotient
+        [5e-324, 0.0, 1.0, -1e9, 5e-324, 1e-320],
+        [1e-310, 2e-310, 3e-310, 1e9, -1e9],
+        [-1e9, 1e9, 2.2250738585072014e-308, 0.0, 1e-308],
+    ],
+)
+def test_robust_z_survives_a_tiny_mad(v):
+    # pytest turns the overflow RuntimeWarning into an error, as in the suite
+    s = normalise(pd.Series(v), method="robust_z")
+    assert s.between(0, 1).all()
+    x = np.asarray(v)
+    order = np.argsort(x, kind="stable")
+    assert np.all(np.diff(s.to_numpy()[order]) >= 0)
+    # the median value scores one half, the largest and smallest saturate on their side
+    assert s[int(np.argmax(x))] > 0.5 > s[int(np.argmin(x))]
+
+
+def test_robust_z_matches_scipy_on_ordinary_values():
+    from scipy.stats import median_abs_deviation, norm
+
+    x = pd.Series([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
+    ref = norm.cdf((x - x.median()) / median_abs_deviation(x, scale=1 / 1.4826))
+    np.testing.assert_allclose(normalise(x, method="robust_z"), ref)
+
+
 def test_percentile_matches_scipy():
     x = pd.Series([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
     n = len(x)
@@ -107,3 +135,13 @@ def test_cells_without_access_are_not_scored():
     )
     assert out.loc[2].isna().all()
     assert out.loc[0, "score_morph"] == 0.0 and out.loc[1, "score_morph"] == 1.0
+
+
+def test_make_test_draws_the_same_examples_every_time():
+    # tests/conftest.py loads the deterministic profile unless HYPOTHESIS_PROFILE says otherwise
+    import os
+
+    if os.environ.get("HYPOTHESIS_PROFILE", "deterministic") != "deterministic":
+        pytest.skip("another Hypothesis profile was asked for")
+    assert settings.default.derandomize
+    assert settings.default.database is None

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from tqdm.auto import tqdm
 
-__all__ = ["Stages"]
+__all__ = ["Stages", "progress_bar"]
+
+
+def progress_bar(iterable: Iterable[Any] | None = None, *, show: bool, **kwargs: Any) -> Any:
+    """A progress bar on a terminal only: none in a log file or a pipe, none when not ``show``.
+
+    The bar clears itself when done, so a console keeps one line per stage.
+
+    Examples
+    --------
+    >>> list(progress_bar(range(3), show=False, desc="demo"))
+    [0, 1, 2]
+    """
+    # tqdm's disable=None: off when stderr is not a terminal (no carriage-return spam).
+    return tqdm(iterable, disable=None if show else True, leave=False, **kwargs)
 
 
 class Stages:
@@ -27,6 +42,9 @@ class Stages:
         Show the bar.
     level
         The log level of the "took" lines.
+    describe
+        The "took" line of a stage from its name and seconds (default
+        ``"<what>: <name> took <seconds> s"``).
 
     Examples
     --------
@@ -45,12 +63,14 @@ class Stages:
         total: int | None = None,
         progress: bool = False,
         level: int = logging.INFO,
+        describe: Callable[[str, float], str] | None = None,
     ) -> None:
         self.what = what
         self.log = logger
         self.level = level
+        self.describe = describe
         self.timings: dict[str, float] = {}
-        self.bar = tqdm(total=total, desc=what, disable=not progress or total is None)
+        self.bar = progress_bar(total=total, desc=what, show=progress and total is not None)
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
@@ -58,7 +78,10 @@ class Stages:
         started = time.perf_counter()
         yield
         self.timings[name] = time.perf_counter() - started
-        self.log.log(self.level, "%s: %s took %.2f s", self.what, name, self.timings[name])
+        if self.describe is not None:
+            self.log.log(self.level, "%s", self.describe(name, self.timings[name]))
+        else:
+            self.log.log(self.level, "%s: %s took %.2f s", self.what, name, self.timings[name])
         self.bar.set_postfix_str(name)
         self.bar.update()
 

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import html
 import json
 import logging
 import math
@@ -641,43 +640,31 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return f"{v:,.{digits}f}".replace(",", "\u202f")
 
 
-def _box_svg(row: pd.Series) -> str:
-    """A box of the synergy quantiles on a 0-1 scale: whiskers p10-p90, box p25-p75."""
+def _box(row: pd.Series) -> dict[str, Any] | None:
+    """A box of the synergy quantiles on a 0-1 scale: whiskers p10-p90, box p25-p75.
+
+    The positions (in pixels of a 160 px wide drawing) for the comparison page's ``box``.
+    """
     q = [row.get(f"synergy_p{p}") for p in (10, 25, 50, 75, 90)]
     if any(v is None or not math.isfinite(float(v)) for v in q):
-        return ""
-    w, h, pad = 160.0, 18.0, 4.0
+        return None
+    w, pad = 160.0, 4.0
     x = [pad + float(v) * (w - 2 * pad) for v in q]
-    title = html.escape(
-        "synergy p10 {:.2f}, p25 {:.2f}, median {:.2f}, p75 {:.2f}, p90 {:.2f}".format(
-            *map(float, q)
-        )
+    label = "synergy p10 {:.2f}, p25 {:.2f}, median {:.2f}, p75 {:.2f}, p90 {:.2f}".format(
+        *map(float, q)
     )
-    return (
-        f'<svg width="{w:.0f}" height="{h:.0f}" role="img" aria-label="{title}">'
-        f"<title>{title}</title>"
-        f'<line x1="{pad}" y1="{h / 2}" x2="{w - pad}" y2="{h / 2}" stroke="#ddd"/>'
-        f'<line x1="{x[0]:.1f}" y1="{h / 2}" x2="{x[4]:.1f}" y2="{h / 2}" stroke="#555"/>'
-        f'<rect x="{x[1]:.1f}" y="3" width="{max(x[3] - x[1], 1):.1f}" height="{h - 6}" '
-        'fill="#9ecae1" stroke="#3182bd"/>'
-        f'<line x1="{x[2]:.1f}" y1="2" x2="{x[2]:.1f}" y2="{h - 2}" stroke="#08306b" '
-        'stroke-width="2"/></svg>'
-    )
+    return {"x": [f"{v:.1f}" for v in x], "width": f"{max(x[3] - x[1], 1):.1f}", "label": label}
 
 
-def _bar_svg(value: Any) -> str:
+def _bar(value: Any) -> tuple[str, str] | None:
+    """A 0-1 value as the width of an 80 px bar, and its label."""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return ""
+        return None
     if not math.isfinite(v):
-        return ""
-    return (
-        f'<svg width="80" height="12" role="img" aria-label="{v:.2f}">'
-        '<rect x="0" y="2" width="80" height="8" fill="#eee"/>'
-        f'<rect x="0" y="2" width="{80 * min(max(v, 0.0), 1.0):.1f}" height="8" '
-        'fill="#31a354"/></svg>'
-    )
+        return None
+    return f"{80 * min(max(v, 0.0), 1.0):.1f}", f"{v:.2f}"
 
 
 _HTML_COLUMNS = [
@@ -702,78 +689,47 @@ def comparison_html(
 ) -> str:
     """The comparison as one self-contained HTML page (no scripts, no remote files).
 
-    Every text from the data is escaped. ``links`` gives, per town, relative links to its
-    own pages (e.g. ``{"map": "../kotka/map.html"}``).
+    The page is the template ``outputs/templates/comparison.html.j2``; every text from the
+    data is passed to it as a value and escaped once. ``links`` gives, per town, relative
+    links to its own pages (e.g. ``{"map": "../kotka/map.html"}``).
     """
-    e = html.escape
-    head = "".join(f"<th>{e(label)}</th>" for _, label, _ in _HTML_COLUMNS)
+    from rakennettu.outputs._templates import render
+
     dims = [d for d in ("morph", "soc", "cult") if f"score_{d}" in table]
-    head += "".join(f"<th>{e(d)}</th>" for d in dims)
-    head += "<th>vitality</th><th>synergy within the town (p10-p90)</th><th>top sites</th>"
-    body = []
+    rows = []
     for town, row in table.iterrows():
-        cells = [f"<td>{_fmt(row.get('vitality_rank'))}</td>"]
-        pages = " · ".join(
-            f'<a href="{e(href)}">{e(label)}</a>'
-            for label, href in ((links or {}).get(str(town)) or {}).items()
+        bar = _bar(row.get("vitality"))
+        sites = [
+            (i, row.get(f"top{i}"), _fmt(row.get(f"top{i}_score"), 2))
+            for i in (1, 2, 3)
+            if isinstance(row.get(f"top{i}"), str) and row.get(f"top{i}")
+        ]
+        rows.append(
+            {
+                "rank": _fmt(row.get("vitality_rank")),
+                "title": str(row.get("title", town)),
+                "town": str(town),
+                "pages": list(((links or {}).get(str(town)) or {}).items()),
+                "values": [_fmt(row.get(c), d) for c, _, d in _HTML_COLUMNS]
+                + [_fmt(row.get(f"score_{d}"), 2) for d in dims],
+                "vitality": _fmt(row.get("vitality"), 2),
+                "bar": bar[0] if bar else None,
+                "bar_label": bar[1] if bar else "",
+                "box": _box(row),
+                "sites": sites,
+            }
         )
-        cells.append(f"<th scope=row>{e(str(row.get('title', town)))}<br><small>{e(str(town))}"
-                     f"{'<br>' + pages if pages else ''}</small></th>")  # fmt: skip
-        cells += [f"<td class=n>{_fmt(row.get(c), d)}</td>" for c, _, d in _HTML_COLUMNS]
-        cells += [f"<td class=n>{_fmt(row.get(f'score_{d}'), 2)}</td>" for d in dims]
-        cells.append(
-            f"<td class=n>{_fmt(row.get('vitality'), 2)} {_bar_svg(row.get('vitality'))}</td>"
-        )
-        cells.append(f"<td>{_box_svg(row)}</td>")
-        sites = []
-        for i in (1, 2, 3):
-            label = row.get(f"top{i}")
-            if isinstance(label, str) and label:
-                sites.append(f"{i}. {e(label)} ({_fmt(row.get(f'top{i}_score'), 2)})")
-        cells.append(f"<td>{'<br>'.join(sites)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
     medians = [c for c in table.columns if str(c).startswith("median_")]
-    mhead = "".join(f"<th>{e(str(t))}</th>" for t in table.index)
-    mbody = "".join(
-        f"<tr><th scope=row>{e(c.removeprefix('median_'))}</th>"
-        + "".join(f"<td class=n>{_fmt(v, 2)}</td>" for v in table[c])
-        + "</tr>"
-        for c in medians
+    return render(
+        "comparison.html.j2",
+        title=title or "rakennettu: towns compared",
+        columns=[label for _, label, _ in _HTML_COLUMNS],
+        dims=dims,
+        rows=rows,
+        notes=[str(n) for n in notes],
+        towns=[str(t) for t in table.index],
+        medians=[(c.removeprefix("median_"), [_fmt(v, 2) for v in table[c]]) for c in medians],
     )
-    note_items = "".join(f"<li>{e(n)}</li>" for n in notes)
-    page_title = e(title or "rakennettu: towns compared")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{page_title}</title>
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left;
-  vertical-align: middle; }}
-td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-small {{ color: #666; }}
-</style></head><body>
-<h1>{page_title}</h1>
-<p>{len(table)} towns, best built-environment vitality first. Rates per km² of the study
-area; indicator values are medians over each town's 1 ha cells with network access.</p>
-<table><thead><tr><th>rank</th><th>town</th>{head}</tr></thead>
-<tbody>{"".join(body)}</tbody></table>
-<h2>How towns are compared</h2>
-<p>The vitality of a town here is the within-town index applied to towns instead of
-cells: each indicator's town median is ranked among the towns of this batch (mid-rank
-percentile (rank - 0.5) / n; lower is better for distances), the ranks are averaged per
-dimension with the indicator weights of the bundled defaults, and the three dimension
-scores are combined by a weighted geometric mean, so a town scores high only when all
-three dimensions are strong.</p>
-<p>Limits: the scores are relative to the towns in the batch (adding a town changes
-them; with few towns they are coarse); medians depend on how each study area is drawn;
-OpenStreetMap is more complete in some towns than in others. The synergy column shows
-each town's own index, normalised within the town: its spread, not its level, is
-comparable (a wide spread means the three dimensions coincide in places).</p>
-{f"<ul>{note_items}</ul>" if note_items else ""}
-<h2>Indicator medians over the cells</h2>
-<table><thead><tr><th>indicator</th>{mhead}</tr></thead><tbody>{mbody}</tbody></table>
-</body></html>
-"""
 
 
 def write_comparison(

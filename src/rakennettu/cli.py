@@ -44,20 +44,26 @@ log = logging.getLogger("rakennettu")
 
 
 class _Formatter(logging.Formatter):
-    """Plain progress lines; warnings and errors say what and where."""
+    """Plain progress lines; warnings and errors say what (and under -v, where)."""
+
+    def __init__(self, verbose: int = 0) -> None:
+        super().__init__()
+        self.verbose = verbose
 
     def format(self, record: logging.LogRecord) -> str:
         if record.levelno == logging.INFO:
             return record.getMessage()
-        return f"{record.levelname} {record.name}: {record.getMessage()}"
+        if self.verbose or record.levelno < logging.WARNING:
+            return f"{record.levelname} {record.name}: {record.getMessage()}"
+        return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
 def _setup_logging(verbose: int, quiet: int) -> None:
     """Set what the console shows from -v/-q.
 
     By default a run shows one line per stage and any warnings; -v every module's steps,
-    -vv debug; -q warnings only, -qq errors only. The loggers themselves keep passing
-    warnings, so the run record (run.json) lists them whatever the console shows.
+    -vv debug; -q errors only. The loggers themselves keep passing warnings, so the run
+    record (run.json) lists them whatever the console shows.
     """
     console = logging.WARNING - 10 * verbose + 10 * quiet
     stages = quiet == 0
@@ -68,7 +74,7 @@ def _setup_logging(verbose: int, quiet: int) -> None:
         return stages and record.name == "rakennettu.workflow" and record.levelno >= logging.INFO
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
+    handler.setFormatter(_Formatter(verbose))
     handler.addFilter(show)
     root = logging.getLogger("rakennettu")
     root.handlers[:] = [handler]
@@ -121,7 +127,7 @@ def _workflow_arg(value: str) -> str | Path:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="rakennettu")
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug).")
-@click.option("-q", "--quiet", count=True, help="Less output.")
+@click.option("-q", "--quiet", count=True, help="Errors only.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """Find where a town should act to raise its vitality.
@@ -129,7 +135,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     WORKFLOW is a workflow file (workflows/<town>.toml) or a bundled town's name.
     """
     _setup_logging(verbose, quiet)
-    ctx.obj = {"quiet": quiet}
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
 
 
 @cli.command()
@@ -146,9 +152,10 @@ def run(workflow: str, out_dir: Path | None) -> None:
     from rakennettu.workflow import run as run_workflow
     from rakennettu.workflow import summary_lines
 
-    quiet = click.get_current_context().find_root().obj["quiet"]
-    result = run_workflow(_workflow_arg(workflow), out_dir=out_dir, progress=not quiet)
-    click.echo("\n".join(summary_lines(result)))
+    opts = click.get_current_context().find_root().obj
+    result = run_workflow(_workflow_arg(workflow), out_dir=out_dir, progress=not opts["quiet"])
+    if not opts["quiet"]:
+        click.echo("\n".join(summary_lines(result, verbose=opts["verbose"] > 0)))
 
 
 @cli.command("map")

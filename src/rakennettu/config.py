@@ -337,7 +337,9 @@ class SocialConfig(_Model):
     """The social layer: activities, residents and jobs, density surfaces."""
 
     m2_per_resident: Annotated[float, Field(gt=0)] = Field(
-        40.0, description="Residential floor area per resident (m²), to estimate residents."
+        45.0,
+        description="Residential floor area per resident (m²), to estimate residents "
+        "(45: measured against the HSY grids, docs/population.md).",
     )
     m2_per_job: Annotated[float, Field(gt=0)] = Field(
         35.0, description="Non-residential floor area per job (m²), to estimate jobs."
@@ -350,8 +352,13 @@ class SocialConfig(_Model):
     )
     residential_uses: tuple[BuildingUseName, ...] = Field(
         ("residential",),
-        description="Building uses whose floor area houses residents (add 'unknown' where "
-        "homes are mostly mapped as building=yes).",
+        description="Building uses whose floor area houses residents (adding 'unknown' "
+        "counts every building=yes as homes).",
+    )
+    unknown_as_homes: Literal["never", "residential_landuse", "always"] = Field(
+        "residential_landuse",
+        description="Buildings of unknown use (building=yes) counted as homes: those in "
+        "OSM landuse=residential, always, or never (docs/population.md).",
     )
     job_uses: tuple[BuildingUseName, ...] = Field(
         ("commercial", "office", "industrial", "public", "education", "health", "culture"),
@@ -522,6 +529,24 @@ class OutputsConfig(_Model):
     tiles: bool = Field(
         False, description="Add OpenStreetMap tiles to the map (needs a network to view)."
     )
+    language: str = Field(
+        "auto",
+        description="Language of the map, report and console summary: a catalogue's code "
+        "('fi', 'en') or 'auto' (Finnish for a town in Finland, else English).",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        from rakennettu.i18n import available_languages
+
+        allowed = ("auto", *available_languages())
+        if v not in allowed:
+            raise ValueError(
+                f"{v!r} is not a language with a catalogue; use one of {', '.join(allowed)}"
+                + did_you_mean(v, allowed)
+            )
+        return v
 
 
 class Workflow(_Model):
@@ -945,8 +970,17 @@ def resolve_workflow(workflow: Workflow | str | Path) -> Workflow:
 
     if isinstance(workflow, Workflow):
         return workflow
-    if isinstance(workflow, str) and workflow in bundled_workflows():
-        return load_workflow(bundled_workflows()[workflow])
+    towns = bundled_workflows()
+    if isinstance(workflow, str) and workflow in towns:
+        return load_workflow(towns[workflow])
+    path = Path(workflow)
+    if path.suffix.lower() != ".toml" and not path.exists():
+        near = [t for t in towns if t.startswith(path.name) or path.name in t]
+        hint = f"; did you mean {near[0]!r}?" if near else did_you_mean(path.name, towns)
+        raise ConfigError(
+            f"{workflow}: neither a workflow file (.toml) nor a bundled town{hint} "
+            f"(bundled towns: {', '.join(towns)}; list them with: rakennettu towns)"
+        )
     return load_workflow(workflow)
 
 

@@ -18,6 +18,7 @@ from rakennettu._io import atomic_path
 from rakennettu._timing import Stages
 from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, suggest
+from rakennettu.i18n import N_, Language, choose_language, kind_words, language
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
 from rakennettu.layers.morphology import morphology_layer
 from rakennettu.layers.social import activity_categories, social_layer
@@ -53,7 +54,7 @@ from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
 from rakennettu.town import Town, load_town
 from rakennettu.wording import say
 
-__all__ = ["RunResult", "run", "validate"]
+__all__ = ["RunResult", "run", "run_language", "stage_line", "summary_lines", "validate"]
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +142,17 @@ def run(
 
 
 def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult:
-    stage = Stages("run", log, level=logging.INFO if progress else logging.DEBUG)
+    lang = language(run_language(wf))
+    stage = Stages(
+        "run",
+        log,
+        level=logging.INFO if progress else logging.DEBUG,
+        describe=lambda name, s: stage_line(lang, name, s),
+    )
     radii = list(wf.network.radii)
     with stage("load"):
         town = load_town(wf, progress=progress)
+        lang = language(run_language(wf, town))
     with stage("network"):
         net = StreetNetwork.from_graph(town.graph)
     with stage("morphology"):
@@ -170,6 +178,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             default_floors=wf.form.default_floors,
             residential_uses=wf.social.residential_uses,
             job_uses=wf.social.job_uses,
+            unknown_as_homes=wf.social.unknown_as_homes,
             progress=progress,
         )
     with stage("cultural"):
@@ -291,6 +300,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             area_km2=town.area_km2,
             crs=town.crs.to_string(),
             extra={
+                "language": lang.code,
                 "population": social.report,
                 "population_method": social.population_method,
                 "cultural": dict(cult.summary),
@@ -306,6 +316,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
                 record,
                 out,
                 title=town.title,
+                language=lang.code,
                 tiles=wf.outputs.tiles,
                 map=wf.outputs.map,
                 report=wf.outputs.report,
@@ -443,28 +454,114 @@ def _programs(wf: Workflow, sites: gpd.GeoDataFrame, categories: Any) -> dict[An
     return out
 
 
-def summary_lines(result: RunResult, *, top: int = 5) -> list[str]:
-    """A short printable summary of a run, ending with the map and the report."""
+#: The stages of a run in words, for the console (marked for the catalogues).
+STAGE_WORDS: dict[str, str] = {
+    "load": N_("Town data read"),
+    "network": N_("Street network ready"),
+    "morphology": N_("Streets and urban form measured"),
+    "social": N_("Activities, residents and jobs measured"),
+    "cultural": N_("Landmarks, third places and green areas measured"),
+    "cells": N_("Hexagon grid filled in"),
+    "vitality": N_("Vitality index computed"),
+    "candidates": N_("Candidate sites found"),
+    "leverage": N_("Effects of building on each site simulated"),
+    "write": N_("Data files written"),
+    "pages": N_("Map and report written"),
+}
+
+
+def run_language(wf: Workflow, town: Town | None = None) -> str:
+    """The language of a run's outputs: ``[outputs] language``, or by where the town is.
+
+    Before the town is loaded, ``"auto"`` decides from the workflow's CRS alone; with the
+    town, also from where its study area lies.
+
+    Examples
+    --------
+    >>> run_language(resolve_workflow("kotka-karhula"))
+    'fi'
+    """
+    crs: Any = wf.town.crs if wf.town.crs != "auto" else None
+    lonlat = None
+    if town is not None:
+        crs = town.crs
+        centre = gpd.GeoSeries([town.area], crs=town.crs).to_crs(4326).iloc[0].centroid
+        lonlat = (centre.x, centre.y)
+    return choose_language(wf.outputs.language, crs=crs, lonlat=lonlat)
+
+
+def stage_line(lang: Language, stage: str, seconds: float) -> str:
+    """The console line of a finished stage.
+
+    Examples
+    --------
+    >>> stage_line(language("fi"), "load", 2.934)
+    'Kaupungin aineisto luettu (2,9 s)'
+    """
+    what = lang._(STAGE_WORDS[stage]) if stage in STAGE_WORDS else stage
+    return lang._("{what} ({seconds} s)", what=what, seconds=lang.number(seconds, 1))
+
+
+def summary_lines(result: RunResult, *, top: int = 5, verbose: bool = False) -> list[str]:
+    """A short printable summary of a run in its language: the town, the top sites, the pages.
+
+    Parameters
+    ----------
+    result
+        The run.
+    top
+        How many sites to list.
+    verbose
+        Add the tables: rows per layer and seconds per step.
+    """
+    lang = language(result.record.get("language") or run_language(result.workflow, result.town))
     town = result.town
-    rows = {name: len(gdf) for name, gdf in result.layers.items()}
     lines = [
-        f"{town.title}: {town.area_km2:.2f} km², CRS {town.crs.to_string()} ({town.crs.name})",
-        "",
-        f"{'layer':<16}{'rows':>8}",
+        lang._(
+            "{town}: {area} km², {crs}",
+            town=town.title,
+            area=lang.number(town.area_km2, 2),
+            crs=town.crs.to_string(),
+        )
     ]
-    lines += [f"{name:<16}{n:>8,}" for name, n in rows.items()]
-    lines += ["", f"{'step':<32}{'seconds':>8}"]
-    lines += [f"{k:<32}{v:>8.2f}" for k, v in result.timings.items()]
+    if verbose:
+        lines += _tables(result, lang)
     cands = result.layers.get("candidates")
     if cands is not None and len(cands):
-        lines += ["", f"top {min(top, len(cands))} of {len(cands)} candidate sites:"]
+        sites = lang.plural("{n} candidate site", "{n} candidate sites", len(cands))
+        lines += ["", lang._("The {top} best of {sites}:", top=min(top, len(cands)), sites=sites)]
         for cid, c in cands.head(top).iterrows():
-            label = c["name"] if isinstance(c.get("name"), str) else c["kind"]
-            lines.append(
-                f"  {int(c['rank']):>2}. {cid:<5} {label[:40]:<40} score {c['score']:.2f}"
-                f"  rank {int(c['rank_p05'])}-{int(c['rank_p95'])} (5-95 %)"
-            )
+            lines.append(_site_line(lang, cid, c))
     pages = {k: v for k, v in result.files.items() if k in ("map", "report")}
-    lines += ["", *(f"{k}: {v}" for k, v in result.files.items() if k not in pages)]
-    lines += [f"{k}: {v}" for k, v in pages.items()]
+    words = {"map": lang._("Map"), "report": lang._("Report")}
+    lines.append("")
+    if verbose:
+        lines += [f"{k}: {v}" for k, v in result.files.items() if k not in pages]
+    else:
+        lines.append(lang._("Data files: {folder}", folder=result.out_dir))
+    lines += [f"{words[k]}: {v}" for k, v in pages.items()]
+    return lines
+
+
+def _site_line(lang: Language, cid: Any, c: Any) -> str:
+    name = c.get("name")
+    label = name if isinstance(name, str) and name.strip() else kind_words(c.get("kind"), lang)
+    return "  " + lang._(
+        "{rank}. {label} ({id}): score {score}, rank {low}–{high} under other weightings",
+        rank=int(c["rank"]),
+        label=label[:48],
+        id=cid,
+        score=lang.fixed(float(c["score"]), 2),
+        low=int(c["rank_p05"]),
+        high=int(c["rank_p95"]),
+    )
+
+
+def _tables(result: RunResult, lang: Language) -> list[str]:
+    layer, rows = lang._("layer"), lang._("rows")
+    step, seconds = lang._("step"), lang._("seconds")
+    lines = ["", f"{layer:<16}{rows:>8}"]
+    lines += [f"{k:<16}{lang.integer(len(v)):>8}" for k, v in result.layers.items()]
+    lines += ["", f"{step:<32}{seconds:>8}"]
+    lines += [f"{k:<32}{lang.fixed(v, 2):>8}" for k, v in result.timings.items()]
     return lines

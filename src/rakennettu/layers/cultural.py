@@ -82,12 +82,11 @@ from rakennettu.layers.viewshed import building_heights, surface_model, viewshed
 from rakennettu.naming import IndicatorDoc, indicator_name
 from rakennettu.network import (
     StreetNetwork,
-    _heap_pop,
-    _heap_push,
     accessibility,
     attach_points,
     edge_betweenness,
 )
+from rakennettu.network.kernels import _heap_pop, _heap_push
 
 if TYPE_CHECKING:
     from rakennettu.town import Town

@@ -57,7 +57,7 @@ import math
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -76,6 +76,7 @@ from rakennettu.errors import CRSError
 from rakennettu.layers.form import DEFAULT_FLOORS, FLOORS, STOREY_HEIGHT, estimate_floors
 from rakennettu.naming import IndicatorDoc, indicator_name, parse_name
 from rakennettu.network import StreetNetwork, accessibility, attach_points
+from rakennettu.sources.landuse import residential_landuse, unknown_homes
 from rakennettu.sources.municipal import Raster
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ __all__ = [
     "estimate_population",
     "floor_areas",
     "hill_numbers",
+    "homes_of_unknown_use",
     "kernel_density",
     "land_use_mix",
     "nearest_distance",
@@ -127,6 +129,10 @@ Left out: ``residential`` (homes), ``religious`` and ``sport`` (large halls with
 staff per m²), ``parking`` and ``other`` (garages, sheds, saunas, cottages), and
 ``unknown``.
 """
+
+UnknownHomes = Literal["never", "residential_landuse", "always"]
+UNKNOWN_HOMES: tuple[str, ...] = ("never", "residential_landuse", "always")
+"""Rules for buildings of unknown use (``building=yes``) counted as homes."""
 
 POPULATION_METHODS: tuple[str, ...] = ("grid", "grid_residents", "grid_jobs", "floor_area")
 """Values of ``population_method``: both values from the grid; residents (or jobs) from
@@ -772,6 +778,7 @@ def floor_areas(
     default_floors: float = DEFAULT_FLOORS,
     residential_uses: Sequence[str] = RESIDENTIAL_USES,
     job_uses: Sequence[str] = JOB_USES,
+    homes: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Floor area of each building, and the part that houses residents or jobs.
 
@@ -789,6 +796,10 @@ def floor_areas(
         Uses that house residents (default :data:`RESIDENTIAL_USES`).
     job_uses
         Uses counted as workplaces (default :data:`JOB_USES`).
+    homes
+        Boolean per building (on its index): counted as homes whatever their use, e.g.
+        buildings of unknown use in residential land use
+        (:func:`rakennettu.sources.landuse.unknown_homes`).
 
     Returns
     -------
@@ -818,6 +829,8 @@ def floor_areas(
         log.info("buildings have no 'use' column; every building counts as unknown")
         use = pd.Series("unknown", index=buildings.index, dtype=object)
     is_res = use.isin(list(residential_uses)).to_numpy()
+    if homes is not None:
+        is_res = is_res | homes.reindex(buildings.index, fill_value=False).to_numpy(dtype=bool)
     is_job = use.isin(list(job_uses)).to_numpy()
     return pd.DataFrame(
         {
@@ -1348,6 +1361,7 @@ def social_layer(
     beta: float | Sequence[float] | None = None,
     residential_uses: Sequence[str] = RESIDENTIAL_USES,
     job_uses: Sequence[str] = JOB_USES,
+    unknown_as_homes: UnknownHomes = "never",
     progress: bool = False,
 ) -> SocialLayer:
     """Compute every social indicator of a town, timing each stage.
@@ -1381,6 +1395,11 @@ def social_layer(
     residential_uses, job_uses
         Building uses housing residents and jobs (:data:`RESIDENTIAL_USES`,
         :data:`JOB_USES`).
+    unknown_as_homes
+        Which buildings of unknown use also count as homes: ``"never"``,
+        ``"residential_landuse"`` (those inside OSM ``landuse=residential``; the
+        workflows' default, chosen against the HSY grids in docs/population.md) or
+        ``"always"``.
     progress
         Show a progress bar over the stages.
 
@@ -1422,13 +1441,17 @@ def social_layer(
     with stage("mix"):
         mix = land_use_mix(access)
     with stage("floor area"):
+        homes = homes_of_unknown_use(town, unknown_as_homes)
         areas = floor_areas(
             town.buildings,
             storey_height=storey_height,
             default_floors=default_floors,
             residential_uses=residential_uses,
             job_uses=job_uses,
+            homes=homes,
         )
+        report["unknown_as_homes"] = unknown_as_homes
+        report["unknown_as_homes_buildings"] = int(homes.sum())
     with stage("population"):
         people, method = _population(
             town, areas, m2_per_resident=m2_per_resident, m2_per_job=m2_per_job
@@ -1494,6 +1517,23 @@ def social_layer(
         report=report,
         timings=stage.timings,
     )
+
+
+def homes_of_unknown_use(town: Town, rule: UnknownHomes) -> pd.Series:
+    """Buildings of unknown use counted as homes under a rule (boolean, buildings' index).
+
+    ``"never"``: none; ``"always"``: every building of unknown use;
+    ``"residential_landuse"``: those inside OSM ``landuse=residential``
+    (:func:`rakennettu.sources.landuse.unknown_homes`).
+    """
+    b = town.buildings
+    if rule == "never":
+        return pd.Series(False, index=b.index)
+    if rule == "always":
+        return unknown_homes(b, shapely.box(*b.total_bounds).buffer(1.0))
+    if rule == "residential_landuse":
+        return unknown_homes(b, residential_landuse(town.features))
+    raise ValueError(f"unknown_homes must be one of {UNKNOWN_HOMES}, got {rule!r}")
 
 
 def _activity_weights(activities: pd.DataFrame) -> pd.Series:

@@ -29,6 +29,7 @@ __all__ = [
     "SCORE_PALETTE",
     "Classes",
     "area_text",
+    "bar_rows",
     "candidate_table",
     "cell_layers",
     "esc",
@@ -108,6 +109,26 @@ def missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def bar_rows(values: Mapping[str, Any]) -> list[tuple[str, int, str, str]]:
+    """The three dimensions as bars: (word, width in %, colour, value as text).
+
+    Examples
+    --------
+    >>> bar_rows({"morph": 0.5, "soc": 1.2})[:2]
+    [('Morphological', 50, '#1b9e77', '0.5'), ('Social', 100, '#d95f02', '1.2')]
+    """
+    rows = []
+    for d in DIMENSIONS:
+        try:
+            v = float(values.get(d, float("nan")))
+        except (TypeError, ValueError):
+            v = float("nan")
+        ok = math.isfinite(v)
+        width = round(100 * min(max(v, 0.0), 1.0)) if ok else 0
+        rows.append((DIMENSION_WORDS[d], width, DIMENSION_COLOURS[d], fmt(v) if ok else "–"))
+    return rows
 
 
 def esc(value: Any) -> str:

@@ -16,8 +16,10 @@
 
 Leaflet 1.9.4 (BSD-2-Clause, vendored under ``outputs/assets``) and the map's own script
 and styles are inlined into the page, so the file references nothing remote. Every text
-that comes from OSM or from a user's file is escaped (:func:`html.escape`) in Python
-before it enters the page. Geometries are simplified (in metres, before reprojecting to
+that comes from OSM or from a user's file is escaped (:func:`html.escape`) once in Python
+and enters the page as data (JSON in the page's script), never as template source: the
+map's elements render their template once (:class:`_RenderedOnce`), not twice as
+branca's ``MacroElement`` does. Geometries are simplified (in metres, before reprojecting to
 EPSG:4326) and coordinates rounded to 6 decimals (about 0.1 m) to keep the file small.
 """
 
@@ -46,12 +48,11 @@ from rakennettu._version import __version__
 from rakennettu.crs import require_projected
 from rakennettu.naming import DIMENSIONS
 from rakennettu.outputs._common import (
-    DIMENSION_COLOURS,
-    DIMENSION_WORDS,
     GAIN_LABELS,
     NO_ACCESS,
     STREET_PALETTE,
     area_text,
+    bar_rows,
     candidate_table,
     cell_layers,
     classes_for,
@@ -64,6 +65,7 @@ from rakennettu.outputs._common import (
     record_sources,
     site_title,
 )
+from rakennettu.outputs._templates import environment
 
 __all__ = [
     "OSM_ATTRIBUTION_HTML",
@@ -255,7 +257,49 @@ def _collection(geoms: gpd.GeoSeries, props: Iterable[dict[str, Any]]) -> dict[s
 # ------------------------------------------------------------------- map elements
 
 
-class _Setup(MacroElement):
+class _Verbatim(Element):
+    """Text placed in the page as it is, never parsed as a template.
+
+    branca's :class:`~branca.element.Element` takes its first argument as Jinja2 template
+    *source*; text built from data (a name from OSM, a workflow's title) must never be
+    that, or ``{{ ... }}`` in a name would run. This element only returns its text.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _RenderedOnce(MacroElement):
+    """A macro element whose script is rendered once, with its data as template variables.
+
+    branca's ``MacroElement.render`` wraps the output of the ``script`` macro in a new
+    ``Element``, which parses it as a template a second time: the data in it (names from
+    OSM or from a planner's file) would then run as Jinja2 code. Here the output goes into
+    the page as it is (:class:`_Verbatim`).
+    """
+
+    def render(self, **kwargs: Any) -> str:
+        """Add the script to the page (nothing is returned: it is in the page's script)."""
+        figure = self.get_root()
+        if not isinstance(figure, Figure):  # pragma: no cover (always in a map)
+            raise TypeError("a map element must be inside a Figure to render")
+        module = self._template.module.__dict__
+        if module.get("header") is not None or module.get("html") is not None:
+            raise TypeError("only a script macro is rendered once")  # pragma: no cover
+        script = module.get("script")
+        if script is not None:
+            text = str(script(self, kwargs))
+            figure.script.add_child(_Verbatim(text), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+        return ""
+
+
+class _Setup(_RenderedOnce):
     """Panes and the data that several layers share (declared once)."""
 
     _template = Template(
@@ -281,7 +325,7 @@ class _Setup(MacroElement):
         return name
 
 
-class _DataLayer(Layer):
+class _DataLayer(Layer, _RenderedOnce):
     """A layer of the control made of parts drawn by the map's script (``rk.*``)."""
 
     _template = Template(
@@ -326,7 +370,7 @@ class _DataLayer(Layer):
         return self
 
 
-class _Controls(MacroElement):
+class _Controls(_RenderedOnce):
     """The title, the legend (following the layers shown) and the attribution."""
 
     _template = Template(
@@ -386,27 +430,16 @@ def _block(block_id: str, title: str, text: str, body: str) -> str:
 def bars_html(values: Mapping[str, float]) -> str:
     """Horizontal bars of the three dimensions (0-1), as HTML with inline styles.
 
+    The markup is the ``bars`` macro of ``outputs/templates/_macros.html.j2`` (the report
+    draws the same bars).
+
     Examples
     --------
     >>> "width:50%" in bars_html({"morph": 0.5, "soc": 1.0, "cult": float("nan")})
     True
     """
-    rows = []
-    for d in DIMENSIONS:
-        v = values.get(d, float("nan"))
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            v = float("nan")
-        width = 0 if not math.isfinite(v) else round(100 * min(max(v, 0.0), 1.0))
-        rows.append(
-            '<div class="rk-barrow">'
-            f'<span class="rk-barlabel">{DIMENSION_WORDS[d]}</span>'
-            '<span class="rk-bartrack"><span class="rk-barfill" '
-            f'style="width:{width}%;background:{DIMENSION_COLOURS[d]}"></span></span>'
-            f'<span class="rk-barvalue">{fmt(v) if math.isfinite(v) else "–"}</span></div>'
-        )
-    return f'<div class="rk-bars">{"".join(rows)}</div>'
+    macros = environment().get_template("_macros.html.j2").module
+    return str(macros.bars(bar_rows(values)))  # type: ignore[attr-defined]
 
 
 def _units() -> dict[str, str]:
@@ -644,10 +677,10 @@ def build_map(
     css, js = leaflet_assets()
     root = m.get_root()
     assert isinstance(root, Figure)
-    root.header.add_child(Element(f"<style>{css}</style>"), name="rk_css", index=0)
-    root.header.add_child(Element(f"<script>{js}</script>"), name="rk_js", index=1)
+    root.header.add_child(_Verbatim(f"<style>{css}</style>"), name="rk_css", index=0)
+    root.header.add_child(_Verbatim(f"<script>{js}</script>"), name="rk_js", index=1)
     root.header.add_child(
-        Element(f"<title>{esc(title)}: vitality map</title>"), name="rk_title", index=2
+        _Verbatim(f"<title>{esc(title)}: vitality map</title>"), name="rk_title", index=2
     )
     setup = _Setup()
     m.add_child(setup)

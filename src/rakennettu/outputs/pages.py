@@ -41,6 +41,7 @@ def write_pages(
     out_dir: str | Path,
     *,
     title: str | None = None,
+    language: str | None = None,
     tiles: bool = False,
     map: bool = True,
     report: bool = True,
@@ -57,6 +58,8 @@ def write_pages(
         The output folder.
     title
         The town's display name (default: the record's).
+    language
+        The pages' language (default: the record's ``language``, else English).
     tiles
         Add OpenStreetMap's online tiles to the map as an option.
     map, report
@@ -71,6 +74,8 @@ def write_pages(
     town = (record or {}).get("town") or {}
     name = title or town.get("title") or town.get("name") or out.name
     used = {k: v for k, v in layers.items() if k in _USED}
+    lang = language or (record or {}).get("language") or "en"
+    log.debug("writing the pages in %s", lang)
     files = {}
     if map:
         m = build_map(used, title=name, record=record, tiles=tiles)

@@ -7,8 +7,9 @@ key indicators (matplotlib, embedded as PNG), the ranking's sensitivity and stab
 caveats the data call for (unknown building ages and floors, edge effects, cells without
 access), and the run's versions, timings and input hashes.
 
-Every text that comes from data or from the run record is escaped; the page loads
-nothing from elsewhere.
+The page is a Jinja2 template file (``outputs/templates/report.html.j2``, HTML escaped by
+default): every text that comes from data or from the run record is passed to it as a
+value and escaped once; the page loads nothing from elsewhere.
 """
 
 from __future__ import annotations
@@ -38,17 +39,17 @@ from rakennettu.outputs._common import (
     DIMENSION_WORDS,
     NO_ACCESS,
     CellLayer,
+    bar_rows,
     candidate_table,
     cell_layers,
     classes_for,
-    esc,
     fmt,
     key_indicators,
     program_text,
     record_sources,
     site_title,
 )
-from rakennettu.outputs.map import OSM_ATTRIBUTION_HTML, bars_html
+from rakennettu.outputs._templates import render
 from rakennettu.outputs.record import sensitivity_frame
 
 __all__ = ["SECTIONS", "build_report", "write_report"]
@@ -67,36 +68,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 _TOP = 10
 
-_CSS = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
-  color: #222; margin: 0; background: #fafaf8; }
-main { max-width: 980px; margin: 0 auto; padding: 24px 28px 60px; background: #fff; }
-h1 { margin: 0 0 4px; font-size: 28px; } h2 { margin-top: 36px; border-bottom: 2px solid #ddd;
-  padding-bottom: 4px; } h3 { margin-bottom: 4px; }
-.sub { color: #666; margin: 0; }
-nav ol { columns: 2; padding-left: 20px; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
-th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 8px; text-align: left;
-  vertical-align: top; }
-th { background: #f3f3f1; } td.num, th.num { text-align: right; white-space: nowrap; }
-td.why { font-size: 12px; max-width: 380px; }
-figure { margin: 12px 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 13px; }
-.maps { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
-.note { background: #f6f6ee; border-left: 4px solid #c9c28a; padding: 6px 12px; }
-.rk-bars { min-width: 200px; }
-.rk-bars div.rk-barrow { display: flex; align-items: center; font-size: 11px; margin: 1px 0; }
-.rk-bars span.rk-barlabel { width: 92px; flex: none; }
-.rk-bars span.rk-bartrack { flex: 1; background: #eee; height: 10px; margin: 0 6px;
-  position: relative; }
-.rk-bars span.rk-barfill { position: absolute; left: 0; top: 0; bottom: 0; }
-.rk-bars span.rk-barvalue { width: 30px; text-align: right; flex: none; }
-code { font-size: 12px; word-break: break-all; }
-footer { margin-top: 40px; color: #666; font-size: 13px; }
-@media print { body { background: #fff; } main { max-width: none; } h2 { break-after: avoid; }
-  figure, tr { break-inside: avoid; } }
-"""
-
 
 # ------------------------------------------------------------------- small helpers
 
@@ -110,25 +81,6 @@ def _get(record: Mapping[str, Any] | None, *keys: str, default: Any = None) -> A
     return default if node is None else node
 
 
-def _table(
-    header: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    num: Sequence[int] = (),
-    classes: Mapping[int, str] | None = None,
-) -> str:
-    """An HTML table; cells are HTML already (escape data before)."""
-    cls = {i: "num" for i in num} | dict(classes or {})
-
-    def cell(tag: str, i: int, c: str) -> str:
-        return f'<{tag} class="{cls[i]}">{c}</{tag}>' if i in cls else f"<{tag}>{c}</{tag}>"
-
-    th = "".join(cell("th", i, h) for i, h in enumerate(header))
-    body = "".join(
-        "<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _png(fig: Figure) -> str:
     """The figure as base64 PNG, reduced to a 128-colour palette (a third of the size)."""
     buf = io.BytesIO()
@@ -140,13 +92,6 @@ def _png(fig: Figure) -> str:
     out = io.BytesIO()
     small.save(out, format="PNG", optimize=True)
     return base64.b64encode(out.getvalue()).decode("ascii")
-
-
-def _img(data: str, alt: str, caption: str) -> str:
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
-        f"<figcaption>{caption}</figcaption></figure>"
-    )
 
 
 def _share(part: float, whole: float) -> str:
@@ -285,333 +230,234 @@ def _distributions(cells: gpd.GeoDataFrame, specs: Sequence[CellLayer]) -> Figur
 
 
 # ------------------------------------------------------------------------ sections
+# Each returns the data its section of the template shows (plain values, no HTML).
 
 
-def _summary(layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None) -> str:
+def _summary(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None
+) -> dict[str, Any]:
     area = _get(record, "town", "area_km2")
     crs = _get(record, "town", "crs")
     radii = _get(record, "workflow", "network", "radii")
     cell = _get(record, "workflow", "synthesis", "cell_size")
-    facts = []
+    facts: list[tuple[str, str]] = []
     if area is not None:
-        facts.append(f"a study area of <b>{fmt(area)} km²</b>")
+        facts.append(("area", fmt(area)))
     if crs:
-        facts.append(f"in {esc(crs)}")
+        facts.append(("crs", str(crs)))
     if radii:
-        facts.append(f"walking radii of {esc(', '.join(str(r) for r in radii))} m")
+        facts.append(("radii", ", ".join(str(r) for r in radii)))
     if cell:
-        facts.append(f"hexagons of {fmt(cell)} m a side")
-    intro = f"<p>The run covered {', '.join(facts)}.</p>" if facts else ""
+        facts.append(("cell", fmt(cell)))
     counts = dict(_get(record, "counts", default={}))
     for name, gdf in layers.items():
         counts.setdefault(name, len(gdf))
-    rows = [[esc(k), f"{int(v):,}"] for k, v in counts.items() if v is not None]
-    parts = [intro, "<h3>Layers</h3>", _table(["layer", "rows"], rows, num=(1,))]
-    sources = record_sources(record)
-    parts.append("<h3>Data sources</h3>")
-    if sources:
-        srows = [
-            [esc(s.get("role", "")), f"<code>{esc(s.get('source', ''))}</code>",
-             esc(s.get("licence", "")) or "<i>not stated</i>"]
-            for s in sources
-        ]  # fmt: skip
-        parts.append(_table(["role", "source", "licence"], srows))
-    else:
-        parts.append("<p>The run record lists no sources.</p>")
-    parts.append(
-        f"<p>Map data {OSM_ATTRIBUTION_HTML}. Municipal data as licensed by their "
-        "publishers (above).</p>"
-    )
-    return "".join(parts)
+    sources = [
+        (str(s.get("role", "")), str(s.get("source", "")), str(s.get("licence", "") or ""))
+        for s in record_sources(record)
+    ]
+    return {
+        "facts": facts,
+        "counts": [(str(k), f"{int(v):,}") for k, v in counts.items() if v is not None],
+        "sources": sources,
+    }
 
 
-def _method(record: Mapping[str, Any] | None) -> str:
+def _method(record: Mapping[str, Any] | None) -> dict[str, Any]:
     wf = _get(record, "workflow", default={})
     weights = _get(wf, "synthesis", "weights", default={}) or {}
-    radii = _get(wf, "network", "radii", default=[400, 800, 1200])
-    norm = _get(wf, "synthesis", "normalise", default="percentile")
     cand = _get(wf, "candidates", default={}) or {}
-    w = ", ".join(f"{DIMENSION_WORDS[d].lower()} {fmt(weights[d])}" for d in DIMENSIONS
-                  if d in weights)  # fmt: skip
-    norm_text = (
-        "its percentile rank among the town's hexagons (0 the lowest, 1 the highest)"
-        if norm == "percentile"
-        else "a robust z-score (distance from the median in median absolute deviations) "
-        "mapped to 0–1 through the normal distribution"
-    )
-    dims = "".join(f"<li><b>{DIMENSION_WORDS[d]}</b>: {esc(DIMENSION_TEXT[d])}.</li>"
-                   for d in DIMENSIONS)  # fmt: skip
-    draws = cand.get("draws", 1000)
-    kappa = cand.get("kappa", 30)
     ctx = cand.get("context_weight")
-    ctx_text = (
-        f" The score blends in the vitality around the site with weight {fmt(ctx)}." if ctx else ""
-    )
-    return (
-        "<p>A place has vitality where three dimensions of the built environment reinforce "
-        "each other (after the EDGE lab's method for Finnish municipal development plans):</p>"
-        f"<ul>{dims}</ul>"
-        "<p>Every indicator is computed over the pedestrian street network from OpenStreetMap "
-        f"and municipal data, at network radii of {esc(', '.join(map(str, radii)))} m, and "
-        "carried to a grid of hexagons from the street nodes in or next to each. The raw "
-        "values, with their units, are kept in <code>vitality.gpkg</code>.</p>"
-        f"<p><b>Normalisation.</b> Each indicator is replaced by {norm_text}. A dimension's "
-        "score is the weighted mean of its normalised indicators, again 0–1.</p>"
-        "<p><b>Synergy.</b> The synergy index is the weighted <i>geometric</i> mean of the "
-        "three dimension scores"
-        + (f" (weights: {esc(w)})" if w else "")
-        + ". It is high only where all three are high together: a place strong in one "
-        "dimension alone scores less than one moderately strong in all three. Hexagons with "
-        "no street within reach are not scored.</p>"
-        "<p><b>Leverage.</b> Each candidate site (brownfield, surface parking, vacant or "
-        "disused land and buildings from OSM, the planner's own sites, large empty blocks) "
-        "gets a simulated development program: new activities and a third place and, on "
-        "large sites, new pedestrian links across it. Only the affected part of the network "
-        "is recomputed, and the gains for the people around the site are measured in each "
-        "dimension (access to activities and their variety, residents gaining a daily "
-        "service or a third place, closeness and through-movement from the new links, the "
-        "floor-area gap to the surroundings). The gains are normalised across the sites and "
-        "combined like the synergy index, so a site ranks high when it helps in all three "
-        f"dimensions.{ctx_text}</p>"
-        "<p><b>Rank intervals.</b> The dimension weights are drawn "
-        f"{fmt(draws)} times from a Dirichlet distribution around the configured ones "
-        f"(concentration {fmt(kappa)}); each site's rank interval is the 5th to 95th "
-        "percentile of its rank over the draws. A narrow interval means the place of the "
-        "site does not hinge on the exact weights.</p>"
-    )
+    return {
+        "dimensions": [(DIMENSION_WORDS[d], DIMENSION_TEXT[d]) for d in DIMENSIONS],
+        "radii": ", ".join(map(str, _get(wf, "network", "radii", default=[400, 800, 1200]))),
+        "percentile": _get(wf, "synthesis", "normalise", default="percentile") == "percentile",
+        "weights": ", ".join(
+            f"{DIMENSION_WORDS[d].lower()} {fmt(weights[d])}" for d in DIMENSIONS if d in weights
+        ),
+        "context": fmt(ctx) if ctx else "",
+        "draws": fmt(cand.get("draws", 1000)),
+        "kappa": fmt(cand.get("kappa", 30)),
+    }
 
 
-def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> str:
+def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
     cands = layers.get("candidates")
     if cands is None or not len(cands):
-        return "<p>No candidate sites were found or given.</p>"
+        return {"found": 0, "rows": []}
     table = candidate_table(cands)
     if "rank" not in table or not table["rank"].notna().any():
-        return (
-            f"<p>{len(table)} candidate sites were found; they have not been ranked in this "
-            "run.</p>"
-        )
-    top = table[table["rank"].notna()].head(_TOP)
+        return {"found": len(table), "rows": []}
     rows = []
-    for cid, r in top.iterrows():
-        kind = str(r.get("kind", "") or "").replace("_", " ")
-        site = f"<b>{esc(site_title(cid, r))}</b><br><small>{esc(cid)} · {esc(kind)}</small>"
-        if pd.notna(r.get("rank_p05")) and pd.notna(r.get("rank_p95")):
-            interval = f"{int(r['rank_p05'])}–{int(r['rank_p95'])}"
-        else:
-            interval = "–"
-        bars = bars_html({d: r.get(f"gain_{d}", float("nan")) for d in DIMENSIONS})
-        why = esc(r.get("why")) if isinstance(r.get("why"), str) else ""
-        prog = esc(program_text(r))
-        rows.append([str(int(r["rank"])), site, fmt(r.get("score")), interval, bars,
-                     f"{why}<br><small>Simulated: {prog}</small>" if prog else why])  # fmt: skip
-    html = _table(["rank", "site", "score", "rank interval (5–95%)", "gains by dimension",
-                   "why"], rows, num=(0, 2, 3), classes={5: "why"})  # fmt: skip
-    return (
-        f"<p>The {len(top)} sites with the highest leverage, of {int(table['rank'].notna().sum())}"
-        " ranked. The score is 0–1; the bars show each dimension's normalised gain. The "
-        "map (<code>map.html</code>) shows every site with its full breakdown and the raw "
-        f"gains with units.</p>{html}"
-    )
+    for cid, r in table[table["rank"].notna()].head(_TOP).iterrows():
+        ok = pd.notna(r.get("rank_p05")) and pd.notna(r.get("rank_p95"))
+        rows.append(
+            {
+                "rank": str(int(r["rank"])),
+                "title": site_title(cid, r),
+                "id": str(cid),
+                "kind": str(r.get("kind", "") or "").replace("_", " "),
+                "score": fmt(r.get("score")),
+                "interval": f"{int(r['rank_p05'])}–{int(r['rank_p95'])}" if ok else "–",
+                "bars": bar_rows({d: r.get(f"gain_{d}", float("nan")) for d in DIMENSIONS}),
+                "why": r.get("why") if isinstance(r.get("why"), str) else "",
+                "program": program_text(r) or "",
+            }
+        )
+    return {"found": len(table), "ranked": int(table["rank"].notna().sum()), "rows": rows}
 
 
-def _maps(layers: Mapping[str, gpd.GeoDataFrame]) -> str:
+def _maps(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
     cells = layers.get("cells")
     if cells is None or not len(cells):
-        return "<p>No analysis hexagons in this run.</p>"
-    specs = cell_layers(cells)
-    fixed = [s for s in specs if s.fixed]
+        return {"message": "No analysis hexagons in this run."}
+    fixed = [s for s in cell_layers(cells) if s.fixed]
     if not fixed:
-        return "<p>The hexagons carry no scores in this run.</p>"
+        return {"message": "The hexagons carry no scores in this run."}
     cands = layers.get("candidates")
     table = candidate_table(cands) if cands is not None and len(cands) else None
-    figs = []
+    figures = []
     for s in fixed:
         fig = _map_figure(layers, cells, s, candidates=table if s.column == "synergy" else None)
-        caption = esc(s.description)
+        caption = s.description
         if s.column == "synergy" and table is not None and "rank" in table:
             caption += " Numbers: the top candidate sites by rank."
-        figs.append(_img(_png(fig), s.title, caption))
-    return f'<div class="maps">{"".join(figs)}</div>'
+        figures.append({"data": _png(fig), "alt": s.title, "caption": caption})
+    return {"message": "", "figures": figures}
 
 
-def _distribution_section(layers: Mapping[str, gpd.GeoDataFrame]) -> str:
+def _distribution_section(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
     cells = layers.get("cells")
     if cells is None or not len(cells):
-        return "<p>No analysis hexagons in this run.</p>"
+        return {"message": "No analysis hexagons in this run."}
     specs = cell_layers(cells)
     fig = _distributions(cells, specs)
     if fig is None:
-        return "<p>No key indicators in this run.</p>"
+        return {"message": "No key indicators in this run."}
     rows = []
     for s in specs:
         x = pd.to_numeric(cells[s.column], errors="coerce").dropna()
-        if not len(x):
-            continue
-        q = x.quantile([0.05, 0.5, 0.95])
-        rows.append([esc(s.title), esc(s.unit), fmt(q[0.05]), fmt(q[0.5]), fmt(q[0.95]),
-                     f"{len(x):,}"])  # fmt: skip
-    keys = key_indicators(list(cells.columns))
-    docs = "".join(
-        f"<li><code>{esc(c)}</code> ({esc(d.unit)}): {esc(d.definition)}</li>"
-        for c, _, d in keys
-        if d is not None
-    )
-    return (
-        _img(_png(fig), "distributions", "Over the hexagons with street access; orange: median.")
-        + _table(["measure", "unit", "5%", "median", "95%", "hexagons"], rows, num=(2, 3, 4, 5))
-        + (f"<ul>{docs}</ul>" if docs else "")
-    )
+        if len(x):
+            q = x.quantile([0.05, 0.5, 0.95])
+            rows.append([s.title, s.unit, fmt(q[0.05]), fmt(q[0.5]), fmt(q[0.95]), f"{len(x):,}"])
+    docs = [(c, d.unit, d.definition) for c, _, d in key_indicators(list(cells.columns)) if d]
+    return {"message": "", "figure": _png(fig), "rows": rows, "docs": docs}
 
 
-def _robustness(layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None) -> str:
-    parts = []
-    stab = _get(record, "ranking", "stability")
-    if stab is not None:
-        parts.append(
-            f"<p><b>Rank stability: {fmt(stab)}.</b> When the dimension weights vary around "
-            f"the configured ones, on average {100 * float(stab):.0f}% of the top ten stay in "
-            "the top ten. Above 0.8 the short list hardly depends on the exact weights; below "
-            "0.5 it does, and the weights deserve a discussion.</p>"
-        )
+def _sensitivity(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
     sens = sensitivity_frame(record) if record else None
-    if sens is not None and len(sens):
-        names: dict[str, str] = {}
-        cands = layers.get("candidates")
-        if cands is not None and len(cands):
-            t = candidate_table(cands)
-            if "name" in t:
-                names = {str(i): n for i, n in t["name"].items() if isinstance(n, str) and n}
-        header = ["site"] + [
-            "rank" if c == "rank" else "without " + DIMENSION_WORDS.get(
-                str(c).removeprefix("rank_without_"), str(c)).lower()
-            for c in sens.columns
-        ]  # fmt: skip
-        rows = []
-        for idx, row in sens.iterrows():
-            label = (
-                f"<i>kept in the top {len(sens) - 1}</i>"
-                if idx == "kept_in_top"
-                else esc(idx) + (f" <small>{esc(names[str(idx)])}</small>" if str(idx) in names
-                                 else "")
-            )  # fmt: skip
-            rows.append([label] + [fmt(v) for v in row])
-        parts.append(
-            "<p>The top sites' ranks when each dimension is left out in turn (its weight set "
-            "to 0). A site that falls far without one dimension owes its place to it.</p>"
-            + _table(header, rows, num=tuple(range(1, len(header))))
-        )
-    if not parts:
-        parts.append("<p>No ranking figures in this run.</p>")
-    return "".join(parts)
+    if sens is None or not len(sens):
+        return None
+    names: dict[str, str] = {}
+    cands = layers.get("candidates")
+    if cands is not None and len(cands):
+        t = candidate_table(cands)
+        if "name" in t:
+            names = {str(i): n for i, n in t["name"].items() if isinstance(n, str) and n}
+    header = [
+        "rank" if c == "rank" else "without " + DIMENSION_WORDS.get(
+            str(c).removeprefix("rank_without_"), str(c)).lower()
+        for c in sens.columns
+    ]  # fmt: skip
+    rows = [
+        {
+            "kept": len(sens) - 1 if idx == "kept_in_top" else 0,
+            "id": str(idx),
+            "name": names.get(str(idx), ""),
+            "values": [fmt(v) for v in row],
+        }
+        for idx, row in sens.iterrows()
+    ]
+    return {"header": header, "rows": rows}
 
 
-def _caveats(layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None) -> str:
-    items = []
+def _robustness(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    stab = _get(record, "ranking", "stability")
+    return {
+        "stability": fmt(stab) if stab is not None else None,
+        "stability_percent": f"{100 * float(stab):.0f}" if stab is not None else "",
+        "sensitivity": _sensitivity(layers, record),
+    }
+
+
+def _caveats(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"unknown_year": None, "assumed_floors": None, "no_access": None}
     b = layers.get("buildings")
     if b is not None and len(b):
         n = len(b)
+        out["buildings"] = f"{n:,}"
         if "year" in b:
-            unknown = int(pd.to_numeric(b["year"], errors="coerce").isna().sum())
-            items.append(
-                f"<b>{_share(unknown, n)}</b> of the {n:,} buildings have no known year of "
-                "construction, so the building-age measures rest on the rest."
+            out["unknown_year"] = _share(
+                int(pd.to_numeric(b["year"], errors="coerce").isna().sum()), n
             )
         if "morph_floors_source" in b:
-            assumed = int(b["morph_floors_source"].astype(str).eq("assumed").sum())
+            out["assumed_floors"] = _share(
+                int(b["morph_floors_source"].astype(str).eq("assumed").sum()), n
+            )
         elif "floors" in b:
             h = b["height"] if "height" in b else pd.Series(np.nan, index=b.index)
-            assumed = int((b["floors"].isna() & h.isna()).sum())
-        else:
-            assumed = -1
-        if assumed >= 0:
-            items.append(
-                f"<b>{_share(assumed, n)}</b> of the buildings have neither floors nor height: "
-                "their floors are assumed, so floor areas (and the residents and jobs drawn "
-                "from them) are estimates there."
-            )
+            out["assumed_floors"] = _share(int((b["floors"].isna() & h.isna()).sum()), n)
     cells = layers.get("cells")
     if cells is not None and len(cells) and "access" in cells:
         none = int(cells["access"].astype(str).eq("none").sum())
-        items.append(
-            f"<b>{none:,}</b> of the {len(cells):,} hexagons ({_share(none, len(cells))}) have "
-            "no street within reach (water, large yards, rail areas): they are not scored, "
-            "rather than scored as poor."
-        )
-    items.append(_edge_effects(layers, record))
-    for name, what in (("landmarks", "landmarks or heritage sites"),
-                       ("third_places", "third places"), ("activities", "activities")):  # fmt: skip
-        g = layers.get(name)
-        if g is not None and len(g) == 0:
-            items.append(
-                f"No {what} were found in the data: the measures built on them are zero "
-                "everywhere and carry no information; add a municipal layer if they exist."
-            )
-    items.append(
-        "OpenStreetMap is as complete as its mappers have made it: shops, cafés and "
-        "building attributes are often missing in small towns, which lowers the social and "
-        "cultural scores there without any real difference on the ground."
-    )
-    warns = _get(record, "warnings", default=[])
-    if warns:
-        items.append(
-            "Warnings during the run: <ul>" + "".join(f"<li>{esc(w)}</li>" for w in warns)
-            + "</ul>"
-        )  # fmt: skip
-    return "<ul>" + "".join(f"<li>{i}</li>" for i in items if i) + "</ul>"
+        out["no_access"] = {"count": f"{none:,}", "cells": f"{len(cells):,}",
+                            "share": _share(none, len(cells))}  # fmt: skip
+    out["edge"] = _edge_effects(layers, record)
+    out["empty"] = [
+        what
+        for name, what in (("landmarks", "landmarks or heritage sites"),
+                           ("third_places", "third places"), ("activities", "activities"))
+        if (g := layers.get(name)) is not None and len(g) == 0
+    ]  # fmt: skip
+    out["warnings"] = [str(w) for w in _get(record, "warnings", default=[])]
+    return out
 
 
-def _edge_effects(layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None) -> str:
+def _edge_effects(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None
+) -> dict[str, Any]:
     radii = _get(record, "workflow", "network", "radii", default=None)
     r = float(max(radii)) if radii else 800.0
     nodes = layers.get("nodes")
     cells = layers.get("cells")
-    beyond = nodes is not None and "in_area" in nodes and not nodes["in_area"].astype(bool).all()
-    if beyond:
-        return (
-            f"Edge effects: the network and places were loaded up to {fmt(r)} m beyond the "
-            "study area, so values near its boundary are not cut short, unless the data "
-            "themselves end there."
-        )
-    if cells is None or not len(cells):
-        return ""
-    area = shapely.union_all(cells.geometry.to_numpy())
-    near = cells.geometry.centroid.distance(area.boundary) < r
-    return (
-        f"Edge effects: nothing beyond the study area was loaded (the data end there), so "
-        f"network measures within {fmt(r)} m of its boundary are understated. That is "
-        f"<b>{_share(int(near.sum()), len(cells))}</b> of the hexagons here; read the scores "
-        "near the edge with care."
-    )
+    out: dict[str, Any] = {"radius": fmt(r), "loaded_beyond": False, "near_share": ""}
+    if nodes is not None and "in_area" in nodes and not nodes["in_area"].astype(bool).all():
+        out["loaded_beyond"] = True
+    elif cells is not None and len(cells):
+        area = shapely.union_all(cells.geometry.to_numpy())
+        near = cells.geometry.centroid.distance(area.boundary) < r
+        out["near_share"] = _share(int(near.sum()), len(cells))
+    return out
 
 
-def _run(record: Mapping[str, Any] | None) -> str:
+def _run(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not record:
-        return "<p>No run record.</p>"
-    parts = []
+        return None
     vers = [("rakennettu", _get(record, "rakennettu")), ("Python", _get(record, "python"))]
     vers += list((_get(record, "libraries", default={}) or {}).items())
     vers += list((_get(record, "versions", default={}) or {}).items())
-    rows = [[esc(k), esc(v) if v else "<i>not installed</i>"] for k, v in vers]
-    parts.append("<h3>Versions</h3>" + _table(["package", "version"], rows))
     timings = _get(record, "timings_s", default={}) or {}
-    if timings:
-        rows = [[esc(k), f"{float(v):.2f}"] for k, v in timings.items() if v is not None]
-        parts.append("<h3>Timings</h3>" + _table(["stage", "seconds"], rows, num=(1,)))
     inputs = _get(record, "inputs", default=[]) or []
-    if inputs:
-        rows = [
-            [esc(i.get("name")), f"<code>{esc(i.get('path'))}</code>",
-             f"{int(i.get('bytes', 0)):,}", f"<code>{esc(i.get('sha256'))}</code>"]
+    return {
+        "versions": [(str(k), str(v) if v else "") for k, v in vers],
+        "timings": [(str(k), f"{float(v):.2f}") for k, v in timings.items() if v is not None],
+        "inputs": [
+            (
+                str(i.get("name") or ""),
+                str(i.get("path") or ""),
+                f"{int(i.get('bytes', 0)):,}",
+                str(i.get("sha256") or ""),
+            )
             for i in inputs
-        ]  # fmt: skip
-        parts.append("<h3>Input files</h3>" + _table(["input", "path", "bytes", "sha256"], rows,
-                                                      num=(2,)))  # fmt: skip
-    wf_file = _get(record, "workflow_file")
-    if wf_file:
-        parts.append(f"<p>Workflow file: <code>{esc(wf_file)}</code>. The resolved settings "
-                     "are in <code>run.json</code>.</p>")  # fmt: skip
-    return "".join(parts)
+        ],
+        "workflow_file": str(_get(record, "workflow_file") or ""),
+    }
 
 
 # ----------------------------------------------------------------------- the page
@@ -621,6 +467,9 @@ def build_report(
     layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None = None
 ) -> str:
     """The report of a run as one self-contained HTML page.
+
+    The page is the template ``outputs/templates/report.html.j2``; this function only
+    gathers the values it shows, and the template escapes each of them once.
 
     Parameters
     ----------
@@ -644,34 +493,20 @@ def build_report(
     >>> "A &lt;b&gt;town&lt;/b&gt;" in page and 'id="caveats"' in page
     True
     """
-    title = _get(record, "town", "title") or _get(record, "town", "name") or "Town"
-    created = str(_get(record, "created", default=""))[:10]
-    body = {
-        "summary": _summary(layers, record),
-        "method": _method(record),
-        "candidates": _candidates(layers),
-        "maps": _maps(layers),
-        "distributions": _distribution_section(layers),
-        "robustness": _robustness(layers, record),
-        "caveats": _caveats(layers, record),
-        "run": _run(record),
-    }
-    nav = "".join(f'<li><a href="#{sid}">{esc(h)}</a></li>' for sid, h in SECTIONS)
-    sections = "".join(
-        f'<section id="{sid}"><h2>{esc(h)}</h2>{body[sid]}</section>' for sid, h in SECTIONS
-    )
-    sub = f"Vitality report · rakennettu {esc(__version__)}" + (
-        f" · run {esc(created)}" if created else ""
-    )
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}: vitality report</title><style>{_CSS}</style></head>"
-        f'<body><main><header><h1>{esc(title)}</h1><p class="sub">{sub}</p></header>'
-        f"<nav><ol>{nav}</ol></nav>{sections}"
-        f"<footer>Map data {OSM_ATTRIBUTION_HTML}. Made with rakennettu "
-        f"{esc(__version__)}.</footer></main></body></html>\n"
+    return render(
+        "report.html.j2",
+        title=_get(record, "town", "title") or _get(record, "town", "name") or "Town",
+        created=str(_get(record, "created", default=""))[:10],
+        version=__version__,
+        sections=SECTIONS,
+        summary=_summary(layers, record),
+        method=_method(record),
+        candidates=_candidates(layers),
+        maps=_maps(layers),
+        distributions=_distribution_section(layers),
+        robustness=_robustness(layers, record),
+        caveats=_caveats(layers, record),
+        run=_run(record),
     )
 
 

@@ -41,7 +41,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -217,7 +216,6 @@ class LeverageContext:
     """Everything the simulation needs, computed once per town (see :func:`build_context`)."""
 
     net: StreetNetwork
-    graph: nx.Graph
     radius: float
     near: float
     people: pd.Series
@@ -328,7 +326,6 @@ def build_context(
     cats = tuple(sorted(set(acts["category"].astype(str))))
     return LeverageContext(
         net=net,
-        graph=_graph(net),
         radius=float(radius),
         near=float(near),
         people=people.reindex(net.node_ids).fillna(0.0),
@@ -357,8 +354,7 @@ def build_context(
 def choose_links(
     site: BaseGeometry,
     access: list[Any],
-    nodes: gpd.GeoDataFrame,
-    graph: nx.Graph,
+    net: StreetNetwork,
     *,
     max_links: int = 3,
     detour: float = 1.5,
@@ -369,56 +365,90 @@ def choose_links(
     Pairs of access points whose straight line runs across the site (no more than
     ``slack`` metres of it outside, to reach the streets) and whose network distance
     exceeds ``detour`` × the straight line are candidates; the ``max_links`` pairs that
-    save the most metres are linked, each access point used once.
+    save the most metres are linked, each access point used once. Network distances are
+    searched up to 6 × ``detour``/1.5 × the widest pair (farther pairs count as
+    unconnected, saving the most), one search per access point with the network engine.
 
     Examples
     --------
     A 300 m × 100 m block with streets on its four sides and a node in the middle of each
     long side: a 100 m link across replaces a 400 m walk around.
 
-    >>> from shapely import box, Point
+    >>> import networkx as nx
+    >>> from shapely import box
     >>> xy = [(0, 0), (150, 0), (300, 0), (300, 100), (150, 100), (0, 100)]
-    >>> g = nx.cycle_graph(6)
-    >>> for a, b in g.edges:
-    ...     g.edges[a, b]["length"] = Point(xy[a]).distance(Point(xy[b]))
-    >>> nodes = gpd.GeoDataFrame(geometry=[Point(p) for p in xy], crs=3067)
-    >>> links = choose_links(box(0, 0, 300, 100), [0, 1, 2, 3, 4, 5], nodes, g)
+    >>> G = nx.cycle_graph(6, create_using=nx.MultiGraph)
+    >>> G.graph["crs"] = "EPSG:3067"
+    >>> for i, (x, y) in enumerate(xy):
+    ...     G.nodes[i].update(x=float(x), y=float(y))
+    >>> for a, b, k in G.edges(keys=True):
+    ...     G.edges[a, b, k]["length"] = float(np.hypot(*np.subtract(xy[a], xy[b])))
+    >>> links = choose_links(box(0, 0, 300, 100), [0, 1, 2, 3, 4, 5], StreetNetwork.from_graph(G))
     >>> [(round(line.length), line.coords[0]) for line in links]
     [(100, (150.0, 0.0))]
     """
     if len(access) < 2 or max_links <= 0:
         return []
-    pts = nodes.geometry.loc[access]
-    cands = []
-    # Pairs farther apart on the network than `detour` x the widest pair all qualify; the
-    # searches go a few times beyond that so that the metres saved can still be compared.
-    xy = np.array([(p.x, p.y) for p in pts])
-    widest = float(np.hypot(*(xy.max(axis=0) - xy.min(axis=0))))
-    cutoff = 4.0 * detour * widest + 1.0
-    dist = {
-        a: nx.single_source_dijkstra_path_length(graph, a, cutoff=cutoff, weight="length")
-        for a in access
-    }
-    for i, a in enumerate(access):
-        for b in access[i + 1 :]:
-            line = shapely.LineString([pts.loc[a], pts.loc[b]])
-            straight = line.length
-            if straight < 10.0 or line.difference(site).length > slack:
-                continue
-            d = dist[a].get(b, math.inf)
-            if d > detour * straight:
-                cands.append((d - straight, a, b, line))
-    cands.sort(key=lambda c: (-c[0], str(c[1]), str(c[2])))
-    used: set[Any] = set()
+    pos = net.node_ids.get_indexer(pd.Index(access, tupleize_cols=False))
+    if (pos < 0).any():
+        raise KeyError(f"access points not in the network: {list(np.asarray(access)[pos < 0])}")
+    xy = np.column_stack([net.x[pos], net.y[pos]])
+    first, second = np.triu_indices(len(access), 1)
+    lines = shapely.linestrings(np.stack([xy[first], xy[second]], axis=1))
+    straight = shapely.length(lines)
+    dist = _pair_distances(net, pos, detour)[first, second]
+    # cheap tests first; the geometry only for pairs that pass them
+    keep = np.flatnonzero((straight >= 10.0) & (dist > detour * straight))
+    keep = keep[_outside(lines[keep], site) <= slack]
+    saving = dist[keep] - straight[keep]
+    labels = [str(a) for a in access]
+    order = sorted(
+        range(keep.size),
+        key=lambda c: (-saving[c], labels[first[keep[c]]], labels[second[keep[c]]]),
+    )
+    used: set[int] = set()
     links: list[shapely.LineString] = []
-    for _, a, b, line in cands:
+    for c in order:
+        a, b = int(first[keep[c]]), int(second[keep[c]])
         if a in used or b in used:
             continue
-        links.append(line)
+        links.append(lines[keep[c]])
         used |= {a, b}
         if len(links) == max_links:
             break
     return links
+
+
+def _outside(lines: np.ndarray, site: BaseGeometry) -> np.ndarray:
+    """The length (m) of each line outside the site; lines the site covers are 0."""
+    out = np.zeros(len(lines))
+    if len(lines) == 0:
+        return out
+    prepared = shapely.from_wkb(site.wkb)  # a copy: preparing does not touch the caller's
+    shapely.prepare(prepared)
+    cross = ~shapely.covers(prepared, lines)
+    out[cross] = shapely.length(shapely.difference(lines[cross], site))
+    return out
+
+
+def _pair_distances(net: StreetNetwork, pos: np.ndarray, detour: float) -> np.ndarray:
+    """Network distances (m) between access points (positions in ``net.node_ids``).
+
+    Row ``i`` holds the distances from point ``i`` to the points after it (searched from
+    ``i``); ``inf`` beyond the cutoff (4 × ``detour`` × the widest pair + 1 m).
+    """
+    k = pos.size
+    widest = float(np.hypot(np.ptp(net.x[pos]), np.ptp(net.y[pos])))
+    cutoff = 4.0 * detour * widest + 1.0
+    internal = net._internal(net.node_ids[pos])
+    out = np.full((k, k), np.inf)
+    found = np.full(net.n_nodes, np.inf)
+    for i in range(k - 1):
+        reached, d = net._within(internal[i : i + 1], np.zeros(1), cutoff)
+        found[reached] = d
+        out[i, i + 1 :] = found[internal[i + 1 :]]
+        found[reached] = np.inf
+    return out
 
 
 def _anchor(site: BaseGeometry, net: StreetNetwork) -> shapely.Point:
@@ -484,8 +514,7 @@ def simulate(
         lines = choose_links(
             site,
             access,
-            net.nodes,
-            ctx.graph,
+            net,
             max_links=ctx.max_links,
             detour=ctx.detour,
         )
@@ -608,18 +637,6 @@ def _gaps(ctx: LeverageContext, site: BaseGeometry) -> tuple[float, float]:
     return around_far - floor / area, around_cov - float(inside.sum()) / area
 
 
-def _graph(net: StreetNetwork) -> nx.Graph:
-    """A simple networkx graph of the network (shortest parallel segment), for link choice."""
-    g = nx.Graph()
-    e = net.edges
-    u = e.index.get_level_values(0)
-    v = e.index.get_level_values(1)
-    for a, b, w in zip(u, v, e["length"].to_numpy(dtype=float), strict=True):
-        if not g.has_edge(a, b) or g[a][b]["length"] > w:
-            g.add_edge(a, b, length=w)
-    return g
-
-
 def people_by_node(
     net: StreetNetwork, buildings: gpd.GeoDataFrame, values: pd.DataFrame, *, snap: float = 250.0
 ) -> pd.DataFrame:
@@ -635,6 +652,7 @@ def people_by_node(
 
     Examples
     --------
+    >>> import networkx as nx
     >>> from shapely import LineString, box
     >>> G = nx.MultiGraph()
     >>> G.graph["crs"] = "EPSG:3067"
@@ -690,10 +708,10 @@ def leverage_table(
         On the candidates' index: every gain of :data:`GAINS`, ``links`` (list of
         LineStrings), ``recomputed_nodes``, ``program``.
     """
-    from tqdm.auto import tqdm
+    from rakennettu._timing import progress_bar
 
     rows = {}
-    for cid in tqdm(candidates.index, desc="leverage", disable=not progress):
+    for cid in progress_bar(candidates.index, desc="leverage", show=progress):
         rows[cid] = simulate(
             ctx, candidates.geometry.loc[cid], list(access.loc[cid]), programs[cid]
         )

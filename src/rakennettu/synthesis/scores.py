@@ -85,16 +85,35 @@ def normalise(
         else:
             s = (v.rank(method="average") - 1) / (n - 1)
     elif method == "robust_z":
-        med = float(v.median())
-        mad = float((v - med).abs().median()) * 1.4826
-        if mad == 0:
-            sd = float(v.std(ddof=0))
-            mad = sd if sd > 0 else 1.0
-        s = pd.Series(ndtr((v - med).to_numpy() / mad), index=v.index)
+        s = pd.Series(ndtr(_robust_z(v.to_numpy())), index=v.index)
     else:
         raise ValueError(f"method must be 'percentile' or 'robust_z', got {method!r}")
     out[ok] = (1.0 - s) if reverse else s
     return out
+
+
+def _robust_z(v: np.ndarray) -> np.ndarray:
+    """``(v - median) / (1.4826 MAD)``, saturated at ±40 without overflow.
+
+    A MAD of zero falls back to the standard deviation (then 1). The quotient is only
+    formed where ``|v - median| <= 40 scale``, so a tiny (even subnormal) scale never
+    overflows; beyond that the standard normal distribution function is 0 or 1 to double
+    precision anyway, so ±40 loses nothing.
+
+    Examples
+    --------
+    >>> _robust_z(np.array([0.0, 1.0, 5e-324])).tolist()
+    [-1.0, 40.0, 0.0]
+    """
+    med = float(np.median(v))
+    dev = v - med
+    scale = float(np.median(np.abs(dev))) * 1.4826
+    if not scale > 0:
+        sd = float(np.std(dev))
+        scale = sd if sd > 0 else 1.0
+    limit = 40.0 * scale
+    fits = np.abs(dev) <= limit
+    return np.divide(dev, scale, out=np.sign(dev) * 40.0, where=fits)
 
 
 def weighted_mean(scores: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:

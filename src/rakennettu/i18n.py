@@ -1,0 +1,263 @@
+"""Languages: message catalogues, and numbers and dates in the reader's format.
+
+The words of the map, the report and the console summary live in gettext catalogues,
+``rakennettu/locale/<code>/LC_MESSAGES/rakennettu.po``; a language is one such file.
+The ``.po`` files are read with Babel when first used (no build step: a fresh clone
+works), so adding Swedish is writing ``locale/sv/LC_MESSAGES/rakennettu.po``
+(see ``docs/translating.md``).
+
+Untrusted text (names from OpenStreetMap or a planner's file) never goes through a
+catalogue: only the package's own message ids do, and values are filled in afterwards
+with :meth:`Language._` keyword arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+__all__ = [
+    "DOMAIN",
+    "FINNISH_BOUNDS",
+    "N_",
+    "Language",
+    "available_languages",
+    "choose_language",
+    "kind_words",
+    "language",
+]
+
+DOMAIN = "rakennettu"
+#: Finland's extent in WGS84 (lon_min, lat_min, lon_max, lat_max), with Åland.
+FINNISH_BOUNDS = (19.0, 59.4, 31.6, 70.1)
+#: Town CRSs used only in Finland (ETRS-TM35FIN, ETRS-GKn, KKJ zones).
+_FINNISH_CRS = {3067, *range(3873, 3886), *range(2391, 2395), 3386, 3387}
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's conventional name)
+    """Mark a message for the catalogues without translating it (translate when shown).
+
+    Examples
+    --------
+    >>> N_("Map")
+    'Map'
+    """
+    return message
+
+
+#: Site kinds that are not categories of the candidates taxonomy.
+_KINDS = {
+    "empty_block": N_("empty block"),
+    "planner": N_("planner's site"),
+}
+
+
+def _locale_dir() -> Any:
+    return resources.files("rakennettu") / "locale"
+
+
+@cache
+def available_languages() -> tuple[str, ...]:
+    """The languages with a catalogue, sorted.
+
+    Examples
+    --------
+    >>> available_languages()
+    ('en', 'fi')
+    """
+    root = _locale_dir()
+    found = [
+        d.name
+        for d in root.iterdir()
+        if d.is_dir() and (d / "LC_MESSAGES" / f"{DOMAIN}.po").is_file()
+    ]
+    return tuple(sorted(found))
+
+
+@cache
+def _translations(code: str) -> gettext.GNUTranslations:
+    """Compile a ``.po`` catalogue in memory (fuzzy entries are left out)."""
+    po = _locale_dir() / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=code, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+@dataclass(frozen=True)
+class Language:
+    r"""One language: its messages, and numbers and dates in its format.
+
+    Build it with :func:`language`.
+
+    Examples
+    --------
+    >>> fi = language("fi")
+    >>> fi._("Data files: {folder}", folder="out/kotka")
+    'Aineistotiedostot: out/kotka'
+    >>> fi.number(12345.67, 1), language("en").number(12345.67, 1)
+    ('12\xa0345,7', '12,345.7')
+    """
+
+    code: str
+    _tr: gettext.GNUTranslations = field(repr=False, compare=False)
+
+    @property
+    def locale(self) -> Locale:
+        """The Babel locale."""
+        return Locale.parse(self.code)
+
+    def _(self, message: str, **values: Any) -> str:
+        """The message in this language, with its ``{name}`` fields filled in from ``values``.
+
+        A message without a translation stays in English. Numbers among ``values`` are
+        written as given: format them first with :meth:`number`, :meth:`integer` or
+        :meth:`percent`. Values are filled in after translating, so text from data never
+        becomes a message or a format string.
+        """
+        text = self._tr.gettext(message)
+        return text.format(**values) if values else text
+
+    def plural(self, singular: str, plural: str, count: int, **values: Any) -> str:
+        r"""The singular or plural form for ``count``; ``{n}`` is the count, formatted.
+
+        Examples
+        --------
+        >>> language("fi").plural("{n} candidate site", "{n} candidate sites", 1200)
+        '1\xa0200 kohde-ehdokasta'
+        """
+        text = self._tr.ngettext(singular, plural, count)
+        return text.format(n=self.integer(count), **values)
+
+    def number(self, value: float, digits: int = 2) -> str:
+        """A number with ``digits`` decimals at most, trailing zeros dropped; "–" for none."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+        return numbers.format_decimal(value, format=pattern, locale=self.code)
+
+    def fixed(self, value: float, digits: int = 2) -> str:
+        """A number with exactly ``digits`` decimals ("0,50"); "–" for none."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return numbers.format_decimal(value, format=pattern, locale=self.code)
+
+    def integer(self, value: float) -> str:
+        """A whole number (rounded half to even), with the locale's thousands separator."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return numbers.format_decimal(round(value), format="#,##0", locale=self.code)
+
+    def percent(self, share: float, digits: int = 0) -> str:
+        """A share (0.25) as a percentage ("25 %" in Finnish, "25%" in English)."""
+        if share is None or (isinstance(share, float) and math.isnan(share)):
+            return "–"
+        pattern = self.locale.percent_formats[None].pattern  # "#,##0 %" in Finnish
+        if digits > 0:
+            pattern = re.sub(r"0(?!.*0)", "0." + "#" * digits, pattern)
+        return numbers.format_percent(share, format=pattern, locale=self.code)
+
+    def date(self, when: dt.date | dt.datetime | str) -> str:
+        """A date in the locale's long format ("3. joulukuuta 2026", "December 3, 2026")."""
+        if isinstance(when, str):
+            when = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+        if isinstance(when, dt.datetime):
+            when = when.date()
+        return dates.format_date(when, format="long", locale=self.code)
+
+
+@cache
+def language(code: str = "en") -> Language:
+    """The language ``code`` (one of :func:`available_languages`).
+
+    Raises
+    ------
+    ValueError
+        No catalogue for ``code``.
+
+    Examples
+    --------
+    >>> language("fi").code
+    'fi'
+    """
+    if code not in available_languages():
+        raise ValueError(
+            f"no catalogue for language {code!r}; available: {', '.join(available_languages())}"
+        )
+    return Language(code, _translations(code))
+
+
+def choose_language(
+    setting: str, *, crs: Any = None, lonlat: tuple[float, float] | None = None
+) -> str:
+    """The language of a run's outputs from its ``[outputs] language`` setting.
+
+    ``"auto"`` is Finnish for a town in Finland (a Finnish CRS such as EPSG:3067, or a
+    study area whose centre lies within :data:`FINNISH_BOUNDS`) and English elsewhere.
+
+    Examples
+    --------
+    >>> choose_language("auto", crs="EPSG:3067")
+    'fi'
+    >>> choose_language("auto", crs="EPSG:32633", lonlat=(13.4, 52.5))  # Berlin
+    'en'
+    >>> choose_language("en", crs="EPSG:3067")
+    'en'
+    """
+    if setting != "auto":
+        return setting
+    if crs is not None:
+        from pyproj import CRS
+
+        epsg = CRS.from_user_input(crs).to_epsg()
+        if epsg in _FINNISH_CRS:
+            return "fi"
+    if lonlat is not None:
+        lon_min, lat_min, lon_max, lat_max = FINNISH_BOUNDS
+        if lon_min <= lonlat[0] <= lon_max and lat_min <= lonlat[1] <= lat_max:
+            return "fi"
+    return "en"
+
+
+def kind_words(kind: Any, lang: Language) -> str:
+    """A site's kind in words: the taxonomy's ``label_<code>`` ("surface_parking+empty_block").
+
+    Kinds joined with ``+`` are each put in words; a kind the taxonomy does not know
+    stays as it is, with spaces for underscores.
+
+    Examples
+    --------
+    >>> kind_words("surface_parking+empty_block", language("fi"))
+    'Pintapysäköinti, tyhjä kortteli'
+    >>> kind_words("surface_parking", language("en"))
+    'Surface parking'
+    """
+    from rakennettu.sources.taxonomy import load_taxonomy
+
+    if not isinstance(kind, str) or not kind.strip():
+        return lang._("site")
+    table = load_taxonomy()["candidates"]
+    words = []
+    for part in kind.split("+"):
+        if part in table.ids:
+            cat = table.category(part)
+            words.append(getattr(cat, f"label_{lang.code}", None) or cat.label_en)
+        elif part in _KINDS:
+            words.append(lang._(_KINDS[part]))
+        else:
+            words.append(part.replace("_", " "))
+    return ", ".join(words)

@@ -1,0 +1,163 @@
+"""Languages: catalogues in step with the code, numbers and dates in each locale's format."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from rakennettu import i18n
+from rakennettu.errors import ConfigError
+from rakennettu.i18n import available_languages, choose_language, kind_words, language
+
+REPO = Path(__file__).resolve().parent.parent
+LOCALE = REPO / "src" / "rakennettu" / "locale"
+NBSP = "\u00a0"
+KEYWORDS = {"_": None, "N_": None, "plural": (1, 2)}
+
+
+def _code_messages() -> set[str]:
+    """Every message id the package's code marks, read with Babel's own extractor."""
+    method = [("src/rakennettu/**.py", "python"), ("src/rakennettu/**.html", "jinja2")]
+    found = extract_from_dir(REPO, method_map=method, keywords=KEYWORDS)
+    ids = set()
+    for _, _, msg, _, _ in found:
+        ids.add(msg if isinstance(msg, str) else msg[0])
+    return ids
+
+
+def _catalogue(code: str):
+    with (LOCALE / code / "LC_MESSAGES" / "rakennettu.po").open("rb") as f:
+        return read_po(f, locale=code)
+
+
+def _fields(text: str) -> set[str]:
+    return set(re.findall(r"\{(\w*)\}", text))
+
+
+@pytest.fixture(scope="module")
+def messages():
+    return _code_messages()
+
+
+def test_the_languages_are_the_catalogue_folders():
+    assert available_languages() == ("en", "fi")
+    assert {p.parent.parent.name for p in LOCALE.glob("*/LC_MESSAGES/rakennettu.po")} == {
+        "en",
+        "fi",
+    }
+
+
+@pytest.mark.parametrize("code", ["en", "fi"])
+def test_every_message_of_the_code_is_in_the_catalogue(messages, code):
+    catalogue = _catalogue(code)
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue if m.id}
+    assert messages - ids == set(), "run the update in docs/translating.md"
+    assert len(messages) > 20
+
+
+def test_finnish_translates_every_message_with_the_same_fields(messages):
+    for m in _catalogue("fi"):
+        if not m.id or (m.id if isinstance(m.id, str) else m.id[0]) not in messages:
+            continue
+        ids = [m.id] if isinstance(m.id, str) else list(m.id)
+        strings = [m.string] if isinstance(m.string, str) else list(m.string)
+        assert all(strings) and "fuzzy" not in m.flags, m.id
+        for s in strings:
+            assert _fields(s) == _fields(ids[0]), (m.id, s)
+
+
+def test_numbers_in_the_finnish_and_english_formats():
+    fi, en = language("fi"), language("en")
+    assert fi.number(12345.678, 1) == f"12{NBSP}345,7"  # decimal comma, no-break space
+    assert en.number(12345.678, 1) == "12,345.7"
+    assert fi.fixed(0.5, 2) == "0,50" and en.fixed(0.5, 2) == "0.50"
+    assert fi.integer(85.8) == "86" and en.integer(16551) == "16,551"
+    assert fi.percent(0.873) == f"87{NBSP}%" and en.percent(0.873) == "87%"
+    assert fi.percent(0.8734, 1) == f"87,3{NBSP}%"
+    assert fi.number(float("nan")) == "–"
+
+
+def test_dates_in_each_language():
+    assert language("fi").date("2026-12-03T08:00:00Z") == "3. joulukuuta 2026"
+    assert language("en").date("2026-12-03") == "December 3, 2026"
+
+
+def test_plural_forms():
+    fi = language("fi")
+    assert fi.plural("{n} candidate site", "{n} candidate sites", 1) == "1 kohde-ehdokas"
+    assert fi.plural("{n} candidate site", "{n} candidate sites", 2) == "2 kohde-ehdokasta"
+    assert language("en").plural("{n} candidate site", "{n} candidate sites", 1) == (
+        "1 candidate site"
+    )
+
+
+def test_values_are_filled_in_after_translating():
+    """Text from data with braces is not a format string, and is not translated."""
+    fi = language("fi")
+    assert fi._("Data files: {folder}", folder="{folder} Map") == "Aineistotiedostot: {folder} Map"
+
+
+@pytest.mark.parametrize(
+    ("setting", "crs", "lonlat", "expected"),
+    [
+        ("auto", "EPSG:3067", None, "fi"),  # ETRS-TM35FIN
+        ("auto", "EPSG:3879", None, "fi"),  # ETRS-GK25FIN (Helsinki's)
+        ("auto", "EPSG:32635", (25.0, 60.2), "fi"),  # UTM 35N, in Finland
+        ("auto", "EPSG:32635", (24.1, 56.9), "en"),  # UTM 35N, Riga
+        ("auto", None, None, "en"),
+        ("en", "EPSG:3067", None, "en"),
+        ("fi", "EPSG:32633", (13.4, 52.5), "fi"),
+    ],
+)
+def test_choose_language(setting, crs, lonlat, expected):
+    assert choose_language(setting, crs=crs, lonlat=lonlat) == expected
+
+
+def test_the_workflow_accepts_only_languages_with_a_catalogue():
+    from rakennettu.config import resolve_workflow
+
+    wf = resolve_workflow("kotka-karhula")
+    assert wf.outputs.language == "auto"
+    assert wf.updated({"outputs.language": "en"}).outputs.language == "en"
+    with pytest.raises(ConfigError, match=r"'sv' is not a language with a catalogue.*auto, en, fi"):
+        wf.updated({"outputs.language": "sv"})
+
+
+def test_site_kinds_in_the_taxonomy_words():
+    table = tomllib.loads(
+        (REPO / "src/rakennettu/_data/taxonomy/candidates.toml").read_text(encoding="utf-8")
+    )
+    parking = next(c for c in table["category"] if c["id"] == "surface_parking")
+    assert kind_words("surface_parking", language("fi")) == parking["label_fi"]
+    assert kind_words("surface_parking", language("en")) == parking["label_en"]
+    assert kind_words("surface_parking+empty_block", language("fi")).endswith(", tyhjä kortteli")
+    assert kind_words("made_up_kind", language("en")) == "made up kind"
+
+
+def test_a_new_language_is_one_file(tmp_path, monkeypatch):
+    """Swedish: copy the template, translate a message, and it is a language."""
+    folder = tmp_path / "locale"
+    shutil.copytree(LOCALE, folder)
+    sv = folder / "sv" / "LC_MESSAGES"
+    sv.mkdir(parents=True)
+    template = (LOCALE / "rakennettu.pot").read_text(encoding="utf-8")
+    text = template.replace('msgid "Map"\nmsgstr ""', 'msgid "Map"\nmsgstr "Karta"')
+    (sv / "rakennettu.po").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(i18n, "_locale_dir", lambda: folder)
+    i18n.available_languages.cache_clear()
+    i18n.language.cache_clear()
+    try:
+        assert available_languages() == ("en", "fi", "sv")
+        sv_lang = language("sv")
+        assert sv_lang._("Map") == "Karta"
+        assert sv_lang._("Report") == "Report"  # untranslated: English
+        assert sv_lang.number(1234.5, 1) == f"1{NBSP}234,5"
+    finally:
+        i18n.available_languages.cache_clear()
+        i18n.language.cache_clear()
