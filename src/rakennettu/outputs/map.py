@@ -106,6 +106,8 @@ _LANDMARK = {"radius": 5, "color": "#ffffff", "weight": 1, "fillColor": "#762a83
              "fillOpacity": 0.95}  # fmt: skip
 _THIRD_PLACE = {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": "#e08214",
                 "fillOpacity": 0.95}  # fmt: skip
+_UNMAPPED = {"color": "#b35806", "weight": 1.5, "dashArray": "2 3", "fillColor": "#b35806",
+             "fillOpacity": 0.08}  # fmt: skip
 _LINK = {"color": "#e7298a", "weight": 3.5, "opacity": 0.95, "lineCap": "round"}
 _SITE = {"color": "#111111", "weight": 2, "dashArray": "6 4", "fillColor": "#111111",
          "fillOpacity": 0.06, "radius": 14}  # fmt: skip
@@ -443,9 +445,10 @@ def bars_html(values: Mapping[str, float]) -> str:
 
 
 def _units() -> dict[str, str]:
-    from rakennettu.synthesis.leverage import GAINS
+    from rakennettu.synthesis.leverage import FIGURES, GAINS
 
-    return {col: unit for cols in GAINS.values() for col, unit in cols.items()}
+    units = {col: unit for cols in GAINS.values() for col, unit in cols.items()}
+    return {**units, **FIGURES}
 
 
 def candidate_popup(cid: Any, row: Mapping[str, Any], *, n: int | None = None) -> str:
@@ -479,7 +482,13 @@ def candidate_popup(cid: Any, row: Mapping[str, Any], *, n: int | None = None) -
         sub.append(esc(str(get("kind")).replace("_", " ")))
     if get("area_m2") is not None:
         sub.append(area_text(get("area_m2")))
+    if get("district") is not None:
+        sub.append(esc(get("district")))
     parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
+    if get("now") is not None:
+        parts.append(f"<p><b>Now:</b> {esc(get('now'))}</p>")
+    if get("flags") is not None:
+        parts.append(f"<p><b>Check:</b> {esc(get('flags'))}</p>")
     if rank is not None:
         of = f" of {n}" if n else ""
         lo, hi, med = get("rank_p05"), get("rank_p95"), get("rank_median")
@@ -836,6 +845,16 @@ def build_map(
         lay, site_items = _candidate_layer(cands, record, tolerance=tolerance)
         m.add_child(lay)
 
+    gaps = _frame(layers, "possibly_unmapped")
+    if gaps is not None:
+        geoms = _display(gaps, "possibly_unmapped", tolerance=tolerance)
+        reasons = gaps["reason"] if "reason" in gaps else pd.Series("", index=gaps.index)
+        props = [{"c": 0, "t": f"Possibly unmapped: {esc(r)}"} for r in reasons]
+        lay = _DataLayer("Possibly unmapped blocks", overlay=True, show=True)
+        lay.part(_collection(geoms, props), pane="overlayPane", styles=[_UNMAPPED])
+        m.add_child(lay)
+        symbols.append(_swatches([str(_UNMAPPED["color"])], ["possibly unmapped block"]))
+
     links = _frame(layers, "candidate_links")
     if links is not None:
         geoms = _display(links, "candidate_links", tolerance=0)
@@ -858,6 +877,8 @@ def build_map(
     sub = [f"Vitality map · rakennettu {esc(__version__)}"]
     if record and record.get("created"):
         sub.append(f"run {esc(str(record['created'])[:10])}")
+    if record and record.get("osm_data_date"):
+        sub.append(f"OpenStreetMap data of {esc(str(record['osm_data_date']))}")
     title_html = (
         f"<h1>{esc(title)}</h1><p>{' · '.join(sub)}</p>"
         "<p>Hover a hexagon for its values; click a numbered site for its breakdown.</p>"

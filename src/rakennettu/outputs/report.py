@@ -39,6 +39,7 @@ from rakennettu.outputs._common import (
     DIMENSION_WORDS,
     NO_ACCESS,
     CellLayer,
+    area_text,
     bar_rows,
     candidate_table,
     cell_layers,
@@ -284,10 +285,10 @@ def _method(record: Mapping[str, Any] | None) -> dict[str, Any]:
 def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
     cands = layers.get("candidates")
     if cands is None or not len(cands):
-        return {"found": 0, "rows": []}
+        return {"found": 0, "rows": [], "unmapped": _unmapped(layers)}
     table = candidate_table(cands)
     if "rank" not in table or not table["rank"].notna().any():
-        return {"found": len(table), "rows": []}
+        return {"found": len(table), "rows": [], "unmapped": _unmapped(layers)}
     rows = []
     for cid, r in table[table["rank"].notna()].head(_TOP).iterrows():
         ok = pd.notna(r.get("rank_p05")) and pd.notna(r.get("rank_p95"))
@@ -302,9 +303,39 @@ def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
                 "bars": bar_rows({d: r.get(f"gain_{d}", float("nan")) for d in DIMENSIONS}),
                 "why": r.get("why") if isinstance(r.get("why"), str) else "",
                 "program": program_text(r) or "",
+                "now": _text(r.get("now")),
+                "district": _text(r.get("district")),
+                "flags": _text(r.get("flags")),
+                "area": area_text(r.get("area_m2")) if pd.notna(r.get("area_m2")) else "",
             }
         )
-    return {"found": len(table), "ranked": int(table["rank"].notna().sum()), "rows": rows}
+    return {
+        "found": len(table),
+        "ranked": int(table["rank"].notna().sum()),
+        "rows": rows,
+        "unmapped": _unmapped(layers),
+    }
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _unmapped(layers: Mapping[str, gpd.GeoDataFrame]) -> list[dict[str, str]]:
+    """The empty blocks left out as probable mapping gaps, largest first."""
+    gaps = layers.get("possibly_unmapped")
+    if gaps is None or not len(gaps):
+        return []
+    gaps = gaps.assign(_a=gaps.geometry.area).sort_values("_a", ascending=False)
+    return [
+        {
+            "reason": _text(r.get("reason")),
+            "district": _text(r.get("district")),
+            "area": area_text(r["_a"]),
+            "where": _text(r.get("provenance")),
+        }
+        for _, r in gaps.iterrows()
+    ]
 
 
 def _maps(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
@@ -497,6 +528,7 @@ def build_report(
         "report.html.j2",
         title=_get(record, "town", "title") or _get(record, "town", "name") or "Town",
         created=str(_get(record, "created", default=""))[:10],
+        data_date=str(_get(record, "osm_data_date", default="") or ""),
         version=__version__,
         sections=SECTIONS,
         summary=_summary(layers, record),

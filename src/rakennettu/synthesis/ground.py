@@ -247,7 +247,9 @@ def ground_cover(
     bld = buildings[buildings.geom_type.isin(["Polygon", "MultiPolygon"])]
     if "disused" in bld:
         bld = bld[~bld["disused"].fillna(False).astype(bool)]
-    return Cover(road=_valid(road), open=_valid(open_), buildings=bld.set_geometry(_valid(bld.geometry)))
+    return Cover(
+        road=_valid(road), open=_valid(open_), buildings=bld.set_geometry(_valid(bld.geometry))
+    )
 
 
 def _valid(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
