@@ -376,3 +376,39 @@ def test_describe_keeps_the_index():
     out = describe_sites(s, features(), STREET)
     assert list(out.index) == ["C7", "C3"]
     assert np.all(out["name"].str.endswith("at Rantakatu"))
+
+
+# ---------------------------------------------------------------------------------------
+# the date of the data
+
+
+def _pbf(path, *, header_stamp=None):
+    import datetime as dt
+
+    import osmium
+
+    header = osmium.io.Header()
+    if header_stamp:
+        header.set("osmosis_replication_timestamp", header_stamp)
+    utc = dt.UTC
+    w = osmium.SimpleWriter(str(path), 0, header)
+    w.add_node(osmium.osm.mutable.Node(id=1, location=(24.90, 60.1)))
+    w.add_node(osmium.osm.mutable.Node(id=2, location=(24.91, 60.1)))
+    for i, year in ((5, 2018), (6, 2021), (7, 2019)):
+        w.add_way(
+            osmium.osm.mutable.Way(
+                id=i, nodes=[1, 2], tags={"highway": "residential"},
+                timestamp=dt.datetime(year, 6, 1, tzinfo=utc),
+            )
+        )  # fmt: skip
+    w.close()
+    return path
+
+
+def test_data_date_from_the_header_else_the_newest_way(tmp_path):
+    from rakennettu.sources.osm import osm_data_date
+
+    stamped = _pbf(tmp_path / "a.osm.pbf", header_stamp="2023-05-06T07:08:09Z")
+    assert osm_data_date(stamped) == "2023-05-06"
+    plain = _pbf(tmp_path / "b.osm.pbf")
+    assert osm_data_date(plain) == "2021-06-01"
