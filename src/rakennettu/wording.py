@@ -67,8 +67,8 @@ PHRASES: dict[str, str] = {
     ),
     "removed": "candidate sites set aside as not developable ground: {counts}",
     "unmapped": (
-        "{n} empty blocks hold shops, addresses or built-up landuse but no buildings: "
-        "probably buildings missing from the map; left out of the ranking (layer "
+        "empty blocks with shops, addresses or built-up landuse but no building mapped "
+        "(probably buildings missing from the map): {n}; left out of the ranking (layer "
         "possibly_unmapped)"
     ),
     "no_date": "the date of the OpenStreetMap data is unknown (no timestamp in the file)",

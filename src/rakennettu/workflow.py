@@ -13,6 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from rakennettu._io import atomic_path
 from rakennettu._timing import Stages
@@ -31,6 +32,7 @@ from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
 from rakennettu.synthesis.candidates import (
     access_nodes,
+    built_envelope,
     collect_candidates,
     empty_blocks,
     possibly_unmapped,
@@ -354,32 +356,14 @@ def find_sites(
     cover = ground_cover(town.features, town.buildings)
     rules = {"min_area": cand.min_area, "min_width": cand.min_width,
              "min_share": cand.min_ground_share}  # fmt: skip
-    blocks = None
-    unmapped = gpd.GeoDataFrame(
-        {c: pd.Series([], dtype=object) for c in _UNMAPPED_COLUMNS},
-        geometry=gpd.GeoSeries([], crs=town.crs),
-        crs=town.crs,
-    ).astype({"area_m2": float})
     report: dict[str, Any] = {"osm_sites": len(town.candidates)}
-    if cand.empty_blocks:
-        blocks = empty_blocks(enclosures, town.buildings, exclude=undevelopable(town.features))
-        report["empty_blocks"] = len(blocks)
-        reason = possibly_unmapped(blocks, town.features, road=cover.road)
-        gap = reason.notna().to_numpy()
-        report["possibly_unmapped"] = int(gap.sum())
-        if gap.any():
-            log.warning(say("unmapped", n=int(gap.sum())))
-            gaps = blocks[gap].assign(reason=reason[gap].to_numpy())
-            gaps = gaps.assign(area_m2=gaps.geometry.area)
-            gaps = gaps.join(describe_sites(gaps, town.features, town.edges).drop(columns="name"))
-            unmapped = gaps[[*_UNMAPPED_COLUMNS, "geometry"]]
-            if not cand.rank_unmapped:
-                blocks = blocks[~gap]
     osm, removed = keep_ground(town.candidates, cover, **rules)
-    if blocks is not None:
-        blocks, removed_blocks = keep_ground(blocks, cover, **rules)
-        for k, v in removed_blocks.items():
+    blocks, unmapped = None, _no_unmapped(town.crs)
+    if cand.empty_blocks:
+        blocks, unmapped, more = _blocks(town, enclosures, cover, rules, cand.rank_unmapped)
+        for k, v in more.pop("removed").items():
             removed[k] = removed.get(k, 0) + v
+        report.update(more)
     report["removed"] = removed
     new_rules = {k: v for k, v in removed.items() if k != "too_small"}
     if new_rules:
@@ -394,6 +378,49 @@ def find_sites(
     if not town.sources or town.sources[0].get("date") is None:
         log.warning(say("no_date"))
     return sites, unmapped, report
+
+
+def _no_unmapped(crs: Any) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {c: pd.Series([], dtype=object) for c in _UNMAPPED_COLUMNS},
+        geometry=gpd.GeoSeries([], crs=crs),
+        crs=crs,
+    ).astype({"area_m2": float})
+
+
+def _blocks(
+    town: Town,
+    enclosures: gpd.GeoDataFrame,
+    cover: Any,
+    rules: dict[str, float],
+    rank_unmapped: bool,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    """Empty blocks on their developable ground; those that look unmapped apart."""
+    envelope = built_envelope(town.buildings)
+    empty = enclosures[enclosures["morph_enclosure_buildings"] == 0].geometry.to_numpy()
+    inside = shapely.area(shapely.intersection(empty, envelope))
+    blocks = empty_blocks(
+        enclosures, town.buildings, exclude=undevelopable(town.features), envelope=envelope
+    )
+    report: dict[str, Any] = {
+        "empty_enclosures": len(empty),
+        "outside_envelope": int((inside < 0.75 * shapely.area(empty)).sum()),
+        "empty_blocks": len(blocks),
+    }
+    blocks, report["removed"] = keep_ground(blocks, cover, **rules)
+    reason = possibly_unmapped(blocks, town.features, road=cover.road)
+    gap = reason.notna().to_numpy()
+    report["possibly_unmapped"] = int(gap.sum())
+    unmapped = _no_unmapped(town.crs)
+    if gap.any():
+        log.warning(say("unmapped", n=int(gap.sum())))
+        gaps = blocks[gap].assign(reason=reason[gap].to_numpy())
+        gaps = gaps.assign(area_m2=gaps.geometry.area)
+        gaps = gaps.join(describe_sites(gaps, town.features, town.edges).drop(columns="name"))
+        unmapped = gaps[[*_UNMAPPED_COLUMNS, "geometry"]]
+        if not rank_unmapped:
+            blocks = blocks[~gap]
+    return blocks, unmapped, report
 
 
 def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:
