@@ -135,6 +135,20 @@ def test_hostile_names_are_data_never_template_code(tmp_path, monkeypatch):
     assert page.lower().count("<script") == page.lower().count("</script>") == 3
 
 
+def test_a_column_name_read_back_from_a_file_is_no_template_either(tmp_path, monkeypatch):
+    # `rakennettu map` reads the GeoPackage back: a column's name becomes a layer's name
+    monkeypatch.chdir(tmp_path)
+    layers = tiny_layers()
+    edges = layers["edges"].drop(columns=["morph_betweenness_800m"])
+    layers["edges"] = edges.rename(
+        columns={"morph_betweenness_beta_800m": "morph_betweenness_{{7*7}}m"}
+    )
+    page = build_map(layers, title="T").get_root().render()
+    _, overlays = _control_layers(page)
+    assert "Street betweenness, {{7*7}} m" in overlays
+    assert "Street betweenness, 49 m" not in page
+
+
 @pytest.mark.parametrize(
     "field", ["name", "kind", "why", "program", "program_simulated", "provenance"], ids=str
 )

@@ -15,7 +15,6 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from rakennettu._io import atomic_path
 from rakennettu._timing import Stages
 from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, suggest
@@ -28,6 +27,7 @@ from rakennettu.outputs.gpkg import write_gpkg
 from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
+from rakennettu.outputs.spreadsheet import write_csv
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
 from rakennettu.synthesis.candidates import (
@@ -427,14 +427,13 @@ def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:
     """The ranked candidates as a table for spreadsheets, with WGS84 coordinates.
 
     One row per site in rank order: id, rank and interval, score, gains, the breakdown,
-    kind, name, provenance, area (m²) and a point on the site (``lon``, ``lat``).
+    kind, name, provenance, area (m²) and a point on the site (``lon``, ``lat``). Text
+    that a spreadsheet would run as a formula is quoted (:mod:`rakennettu.outputs.spreadsheet`).
     """
     table = candidates.drop(columns=candidates.geometry.name).copy()
     pts = candidates.geometry.representative_point().to_crs(4326)
     table["lon"], table["lat"] = pts.x.round(6).to_numpy(), pts.y.round(6).to_numpy()
-    with atomic_path(path) as tmp:
-        table.reset_index().to_csv(tmp, index=False, encoding="utf-8")
-    return path
+    return write_csv(table.reset_index(), path, index=False)
 
 
 def _indicator_spec(wf: Workflow, cells: gpd.GeoDataFrame) -> dict[str, dict[str, float]]:

@@ -372,6 +372,14 @@ class _DataLayer(Layer, _RenderedOnce):
         return self
 
 
+class _LayerControl(folium.LayerControl, _RenderedOnce):
+    """folium's layer control, its script rendered once.
+
+    Layer names can come from data: a column's name in a GeoPackage that ``rakennettu map``
+    reads back.
+    """
+
+
 class _Controls(_RenderedOnce):
     """The title, the legend (following the layers shown) and the attribution."""
 
@@ -870,7 +878,7 @@ def build_map(
     if site_items:
         symbols.insert(0, f"<ul>{site_items}</ul>")
 
-    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    _LayerControl(position="topright", collapsed=False).add_to(m)
 
     if symbols:
         legend.append(_block("rk-legend-symbols", "On the map", "", "".join(symbols)))
