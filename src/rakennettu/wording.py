@@ -98,8 +98,11 @@ PHRASES: dict[str, str] = {
     "dim_morph": "morphological",
     "dim_soc": "social",
     "dim_cult": "cultural",
+    "not_scored": "{dim} not scored (no usable data)",
     # outputs
     "data_date": "OpenStreetMap data of {date}",
+    "label_now": "Now:",
+    "label_flags": "Check:",
 }
 
 
