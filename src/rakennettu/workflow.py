@@ -16,7 +16,9 @@ import pandas as pd
 import shapely
 from shapely import box
 
+from rakennettu._io import output_errors
 from rakennettu._timing import Stages
+from rakennettu.checks import check_names, inspect_workflow
 from rakennettu.completeness import completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, suggest
@@ -38,8 +40,6 @@ from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.outputs.spreadsheet import write_csv
 from rakennettu.sources.basemap import districts, sea
-from rakennettu.sources.municipal import inspect_layer
-from rakennettu.sources.osm import scan_osm_file
 from rakennettu.synthesis.candidates import (
     access_nodes,
     built_envelope,
@@ -86,7 +86,9 @@ class RunResult:
 
 
 def validate(workflow: Workflow | str | Path) -> list[str]:
-    """Check a workflow without running it: the file, its inputs, columns and CRSs.
+    """Check a workflow without running it: what a run would reject, found in seconds.
+
+    See :func:`rakennettu.checks.inspect_workflow` for what is checked.
 
     Returns
     -------
@@ -100,34 +102,14 @@ def validate(workflow: Workflow | str | Path) -> list[str]:
 
     Examples
     --------
-    >>> validate("kotka-karhula")[0]
-    'workflow: kotka-karhula (Kotka, Karhula), CRS EPSG:3067, radii [400, 800, 1200] m'
+    >>> for line in validate("kotka-karhula")[:3]:
+    ...     print(line)  # doctest: +NORMALIZE_WHITESPACE
+    workflow: kotka-karhula (Kotka, Karhula), CRS EPSG:3067 ETRS89 / TM35FIN(E,N),
+      radii [400, 800, 1200] m
+    osm: ... reads to its end (... ways)
+    area: whole extract, ... km², town CRS EPSG:3067 ETRS89 / TM35FIN(E,N)
     """
-    wf = resolve_workflow(workflow)
-    lines = [
-        f"workflow: {wf.town.name} ({wf.title}), CRS {wf.town.crs}, "
-        f"radii {list(wf.network.radii)} m"
-    ]
-    if wf.osm.source == "file":
-        path = wf.osm_file
-        assert path is not None
-        n_ways, _ = scan_osm_file(path)
-        lines.append(f"osm: {path} reads to its end ({n_ways:,} ways)")
-    else:
-        lines.append("osm: online query (cached after the first run)")
-    for lay in wf.layers:
-        if lay.url is not None:
-            lines.append(f"layer {lay.role}: WFS {lay.url} ({lay.layer}); not contacted here")
-            continue
-        if lay.role == "dem":
-            lines.append(f"layer dem: {lay.path}")
-            continue
-        info = inspect_layer(lay)
-        lines.append(
-            f"layer {lay.role}: {info.label}, {info.n_features:,} features, "
-            f"{info.crs.to_string()}, columns {dict(lay.columns)}"
-        )
-    return lines
+    return inspect_workflow(resolve_workflow(workflow))
 
 
 def run(
@@ -149,7 +131,8 @@ def run(
     """
     wf = resolve_workflow(workflow)
     out = Path(out_dir) if out_dir is not None else wf.out_dir
-    with collect_warnings() as warns:
+    check_names(wf)
+    with output_errors(out), collect_warnings() as warns:
         return _run(wf, out, progress, warns)
 
 
