@@ -541,6 +541,16 @@ class CandidatesConfig(_Model):
     empty_blocks: bool = Field(
         True, description="Also consider blocks without buildings (not parks, water, cemeteries)."
     )
+    min_ground_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5,
+        description="A site whose developable ground (not road, rail, open space or "
+        "buildings) is less than this share of its land is no site.",
+    )
+    rank_unmapped: bool = Field(
+        False,
+        description="Rank empty blocks that hold shops, addresses or built-up landuse "
+        "(probably unmapped buildings) too; by default they are only reported.",
+    )
     access_distance: Annotated[float, Field(gt=0, le=500)] = Field(
         25.0, description="Street nodes this close (m) to a site are its access points."
     )

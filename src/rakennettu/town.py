@@ -351,6 +351,7 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
             "source": osm.source,
             "licence": OSM_ATTRIBUTION,
             "features": len(osm.features),
+            "date": osm.date,
         }
     ]
     report: dict[str, Any] = {

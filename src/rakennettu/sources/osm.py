@@ -46,6 +46,7 @@ __all__ = [
     "OSMData",
     "fetch_osm",
     "find_place",
+    "osm_data_date",
     "read_osm_features",
     "read_osm_file",
     "scan_osm_file",
@@ -78,12 +79,16 @@ class OSMData:
         The area the data covers (the extract's box, or the queried polygon).
     source
         The file read or the query made, for the run record.
+    date
+        The date of the data (ISO ``YYYY-MM-DD``, see :func:`osm_data_date`), or None
+        when unknown.
     """
 
     graph: nx.MultiDiGraph
     features: gpd.GeoDataFrame
     extent: BaseGeometry
     source: str
+    date: str | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -125,6 +130,36 @@ def scan_osm_file(path: str | Path) -> tuple[int, tuple[float, float, float, flo
     if n_ways == 0:
         raise EmptyDataError(f"{p}: the OSM file holds no ways (no streets, no buildings)")
     return n_ways, bbox
+
+
+def osm_data_date(path: str | Path) -> str | None:
+    """The date of an OSM file's data (ISO ``YYYY-MM-DD``, UTC), or None when unknown.
+
+    The header's ``osmosis_replication_timestamp`` (the time the extract was cut), else
+    the newest timestamp of its ways and relations (a node moved later than any way is
+    not seen; reading every node would take as long as reading the file).
+
+    Examples
+    --------
+    >>> from rakennettu._resources import bundled_osm_path
+    >>> osm_data_date(bundled_osm_path("pyrosm:test_pbf"))
+    '2019-04-14'
+    """
+    import osmium
+
+    reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+    stamp = reader.header().get("osmosis_replication_timestamp")
+    reader.close()
+    if stamp:
+        return str(stamp)[:10]
+    bits = osmium.osm.osm_entity_bits.WAY | osmium.osm.osm_entity_bits.RELATION
+    newest = None
+    o: Any
+    for o in osmium.FileProcessor(str(path), bits):
+        ts = o.timestamp
+        if ts.year >= 2004 and (newest is None or ts > newest):  # OSM began in 2004
+            newest = ts
+    return newest.strftime("%Y-%m-%d") if newest is not None else None
 
 
 #: The longest tag key or value libosmium (pyosmium) reads, in UTF-8 bytes. OpenStreetMap
@@ -270,7 +305,9 @@ def read_osm_file(
         graph.number_of_edges(),
         len(features),
     )
-    return OSMData(graph=graph, features=features, extent=extent, source=str(path))
+    return OSMData(
+        graph=graph, features=features, extent=extent, source=str(path), date=osm_data_date(p)
+    )
 
 
 def _empty_features() -> gpd.GeoDataFrame:
