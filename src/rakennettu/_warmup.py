@@ -34,6 +34,10 @@ _DLON = 80 / (111_320 * 0.4980)  # cos(60.165°)
 _N = 6
 
 
+_MIDS = {"south": (2.5, 2.0), "north": (2.5, 3.0), "west": (2.0, 2.5), "east": (3.0, 2.5)}
+_STUBS = {"south": (0.0, -0.1), "north": (0.0, 0.1), "west": (-0.1, 0.0), "east": (0.1, 0.0)}
+
+
 def _grid_ll(i: float, j: float) -> tuple[float, float]:
     return _LAT0 + j * _DLAT, _LON0 + i * _DLON
 
@@ -46,14 +50,14 @@ def tiny_town_osm() -> str:
     str
         An ``<osm>`` document: a 6 × 6 grid of residential streets 80 m apart; two
         apartment buildings in every block but one (an empty block, 80 m × 80 m, a
-        candidate site large enough for links across it); shops, a café, a library, a
-        monument and a park.
+        candidate site large enough for links across it, with a junction in the middle
+        of each side); shops, a café, a library, a monument and a park.
 
     Examples
     --------
     >>> text = tiny_town_osm()
     >>> text.startswith("<?xml"), text.count('k="highway"'), text.count('k="building"')
-    (True, 12, 48)
+    (True, 16, 48)
     """
     nodes: list[str] = []
     ways: list[str] = []
@@ -76,9 +80,21 @@ def tiny_town_osm() -> str:
         way([*refs, refs[0]], tags)
 
     grid = [[node(*_grid_ll(i, j)) for j in range(_N)] for i in range(_N)]
+    # the empty block (2, 2): a node in the middle of each side, with a footpath stub
+    # outwards (so that it is a junction), gives access points that only a detour of
+    # 160 m joins across an 80 m block: the run adds links there
+    mid = {side: node(*_grid_ll(*xy)) for side, xy in _MIDS.items()}
+    for side, (x, y) in _MIDS.items():
+        dx, dy = _STUBS[side]
+        way([mid[side], node(*_grid_ll(x + dx, y + dy))], {"highway": "footway"})
     for k in range(_N):
-        way([grid[i][k] for i in range(_N)], {"highway": "residential", "name": f"Katu {k}"})
-        way([grid[k][j] for j in range(_N)], {"highway": "residential", "name": f"Tie {k}"})
+        row = [grid[i][k] for i in range(_N)]
+        col = [grid[k][j] for j in range(_N)]
+        if k in (2, 3):
+            row.insert(3, mid["south" if k == 2 else "north"])
+            col.insert(3, mid["west" if k == 2 else "east"])
+        way(row, {"highway": "residential", "name": f"Katu {k}"})
+        way(col, {"highway": "residential", "name": f"Tie {k}"})
     home = {"building": "apartments", "building:levels": "4"}
     for i in range(_N - 1):
         for j in range(_N - 1):
