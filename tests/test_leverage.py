@@ -157,7 +157,14 @@ def test_lot_between_the_clusters_ranks_above_the_lot_at_the_edge(ranked):
     assert t.loc["M", "rank"] == 1 and t.loc["E", "rank"] == 2
     for dim in ("soc", "cult"):
         assert t.loc["M", f"gain_{dim}"] > t.loc["E", f"gain_{dim}"], dim
-    assert t.loc["M", "gain_morph"] >= t.loc["E", "gain_morph"]
+    # no links and equal gaps: the morphological gains do not tell the two lots apart, so
+    # the dimension is left out of the scores and not called strong or weak
+    assert (gains[list(GAINS["morph"])].nunique() == 1).all()
+    assert ranking.dropped_dimensions == {"morph"}
+    assert t["gain_morph"].isna().all()
+    assert "morphological not scored" in t.loc["M", "why"]
+    assert "strong morphological" not in t.loc["M", "why"]
+    assert "weak morphological" not in t.loc["M", "why"]
     assert gains.loc["M", "cult_residents_gain_third_place"] > 0
     assert gains.loc["E", "cult_residents_gain_third_place"] == 0  # nobody lives near E
     assert "residents gain a third place within 400 m" in t.loc["M", "why"]
@@ -410,6 +417,40 @@ def test_gains_with_links_equal_a_full_recomputation_on_the_changed_network():
         people.index
     ]
     assert gains["cult_third_place_gain"] == pytest.approx(float(people @ tp_rise), rel=1e-9)
+
+
+def _ordered_gains(n: int, reverse: bool = False) -> pd.DataFrame:
+    """Sites whose every gain rises with their number (or falls, reversed)."""
+    k = np.arange(n, dtype=float)[::-1] if reverse else np.arange(n, dtype=float)
+    return _gains([[v + 1.0] * len(_gains([]).columns[:-1]) for v in k])
+
+
+def test_a_dropped_dimension_is_left_out_of_the_scores_and_never_explained():
+    g = _ordered_gains(5)
+    w = {"morph": 1.0, "soc": 1.0, "cult": 1.0}
+    ranking = rank_candidates(g, w, draws=0, dropped={"cult"})
+    t = ranking.table
+    assert ranking.dropped_dimensions == {"cult"}
+    assert t["gain_cult"].isna().all()
+    # by hand: the geometric mean of the two remaining dimension gains (percentiles)
+    p = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+    expected = np.sqrt(np.clip(p, 0.01, 1) * np.clip(p, 0.01, 1))
+    np.testing.assert_allclose(t.loc[g.index, "score"], expected)
+    for why in t["why"]:
+        assert why.endswith("cultural not scored (no usable data)")
+        assert "strong cultural" not in why and "weak cultural" not in why
+
+
+def test_rank_intervals_draw_between_the_assumptions():
+    g = _ordered_gains(6)
+    w = {"morph": 1.0, "soc": 1.0, "cult": 1.0}
+    alone = rank_candidates(g, w, draws=200, kappa=1000).table
+    both = rank_candidates(g, w, draws=200, kappa=1000, alternatives=[_ordered_gains(6, True)])
+    top = "C5"  # best under the default assumption, worst under the other
+    assert alone.loc[top, "rank"] == 1 and both.table.loc[top, "rank"] == 1
+    assert alone.loc[top, ["rank_p05", "rank_p95"]].tolist() == [1, 1]
+    assert both.table.loc[top, ["rank_p05", "rank_p95"]].tolist() == [1, 6]
+    assert both.scenarios == 2
 
 
 # ---------------------------------------------------------------------------------------

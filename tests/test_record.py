@@ -125,3 +125,33 @@ def test_collect_warnings_of_the_package_only():
         logging.getLogger("somebody.else").warning("not ours")
     assert caught == ["rakennettu.town: 12 sites have no street within 100 m"]
     assert logging.getLogger("rakennettu").handlers == before
+
+
+def test_python_warnings_are_recorded_once_with_their_module(capfd):
+    import warnings
+
+    momepy = "/venv/lib/python3.11/site-packages/momepy/functional/_elements.py"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # the suite turns warnings into errors; a run does not
+        with collect_warnings() as caught:
+            for _ in range(3):
+                warnings.warn_explicit("The tessellation is not complete", UserWarning, momepy, 10)
+                with np.errstate(invalid="warn"):
+                    np.log(np.array([-1.0]))
+    assert len(caught) == 2  # each distinct warning once
+    assert caught[0] == (
+        "rakennettu.warnings: UserWarning (momepy.functional._elements, _elements.py:10): "
+        "The tessellation is not complete"
+    )
+    assert caught[1].startswith("rakennettu.warnings: RuntimeWarning (test_record, ")
+    assert caught[1].endswith("): invalid value encountered in log")
+    assert "UserWarning: The tessellation" not in capfd.readouterr().err
+
+
+def test_warning_filters_still_apply_inside_the_collection():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with collect_warnings(), pytest.raises(UserWarning):
+            warnings.warn("still an error", UserWarning, stacklevel=1)

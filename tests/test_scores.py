@@ -145,3 +145,91 @@ def test_make_test_draws_the_same_examples_every_time():
         pytest.skip("another Hypothesis profile was asked for")
     assert settings.default.derandomize
     assert settings.default.database is None
+
+
+# ---- the index adapts to what the data can say -----------------------------------------
+
+SPEC = {
+    "morph": {"morph_a": 1.0},
+    "soc": {"soc_b": 1.0, "soc_nearest_daily_needs": -0.5},
+    "cult": {"cult_c": 1.0, "cult_age_diversity_800m": 0.5},
+}
+W = {"morph": 1.0, "soc": 1.0, "cult": 1.0}
+
+
+def _cells(**cols):
+    base = {
+        "morph_a": [1.0, 2.0, 3.0, 4.0],
+        "soc_b": [4.0, 1.0, 3.0, 2.0],
+        "soc_nearest_daily_needs": [100.0, 300.0, 200.0, 400.0],
+        "cult_c": [2.0, 4.0, 1.0, 3.0],
+        "cult_age_diversity_800m": [0.5, 0.1, 0.9, 0.3],
+    }
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def _pct(v):
+    """Percentile rank by hand: the lowest 0, the highest 1."""
+    order = np.argsort(np.argsort(v))
+    return order / (len(v) - 1)
+
+
+def test_an_all_nan_indicator_leaves_its_dimension_with_a_warning(caplog):
+    # no building has a year: the age diversity is NaN everywhere
+    cells = _cells(cult_age_diversity_800m=[np.nan] * 4)
+    out = vitality(cells, SPEC, W)
+    # by hand: the cultural score is cult_c's percentile alone (its weight renormalised)
+    np.testing.assert_allclose(out["score_cult"], _pct([2.0, 4.0, 1.0, 3.0]))
+    assert (
+        "index: cult_age_diversity_800m has no value in any scored cell: left out of the "
+        "cultural score (the weights renormalised over its other indicators)"
+    ) in caplog.messages
+
+
+def test_a_constant_indicator_leaves_its_dimension_and_the_weights_renormalise(caplog):
+    # the same value everywhere would score 0.5 everywhere and pull the dimension to 0.5
+    cells = _cells(cult_age_diversity_800m=[0.4] * 4, soc_b=[7.0] * 4)
+    out = vitality(cells, SPEC, W)
+    np.testing.assert_allclose(out["score_cult"], _pct([2.0, 4.0, 1.0, 3.0]))
+    # soc: only the nearest distance is left (lower is better), at its full weight
+    np.testing.assert_allclose(out["score_soc"], 1 - _pct([100.0, 300.0, 200.0, 400.0]))
+    assert any("soc_b has the same value in every scored cell" in m for m in caplog.messages)
+    # with the constant left in, the cultural score would differ: (c + 0.5 × 0.5) / 1.5
+    kept = (_pct([2.0, 4.0, 1.0, 3.0]) + 0.5 * 0.5) / 1.5
+    assert not np.allclose(out["score_cult"], kept)
+
+
+def test_a_dimension_without_a_usable_indicator_leaves_the_synergy(caplog):
+    # no landmarks, no years: every cultural indicator measures nothing
+    cells = _cells(cult_c=[0.0] * 4, cult_age_diversity_800m=[np.nan] * 4)
+    out = vitality(cells, SPEC, W)
+    assert out["score_cult"].isna().all()
+    # the synergy is the geometric mean of the two remaining dimensions, by hand
+    m = np.clip(out["score_morph"].to_numpy(), 0.01, 1)
+    s = np.clip(out["score_soc"].to_numpy(), 0.01, 1)
+    np.testing.assert_allclose(out["synergy"], np.sqrt(m * s))
+    assert (
+        "index: no usable cultural measure: the cultural dimension is left out of the "
+        "synergy (the geometric mean of the remaining dimensions)"
+    ) in caplog.messages
+
+
+def test_only_the_scored_cells_decide_what_is_constant():
+    from rakennettu.synthesis.scores import adapt
+
+    cells = _cells(cult_c=[5.0, 5.0, 5.0, 9.0])
+    usable = pd.Series([True, True, True, False])
+    a = adapt(cells[usable], SPEC, W)
+    assert a.dropped_indicators == {"cult_c": "constant"}
+    assert a.spec["cult"] == {"cult_age_diversity_800m": 0.5}
+    out = vitality(cells, SPEC, W, usable=usable)
+    np.testing.assert_allclose(out["score_cult"][:3], _pct([0.5, 0.1, 0.9]))
+
+
+def test_a_nearest_distance_beyond_reach_everywhere_is_constant():
+    from rakennettu.synthesis.scores import adapt
+
+    # nothing within reach anywhere: NaN counts as the farthest, the same for every cell
+    a = adapt(_cells(soc_nearest_daily_needs=[np.nan] * 4), SPEC, W)
+    assert a.dropped_indicators == {"soc_nearest_daily_needs": "constant"}

@@ -74,6 +74,7 @@ from rakennettu._resources import defaults_path, taxonomy_dir
 from rakennettu._version import __version__
 from rakennettu.config import SynthesisConfig, Workflow
 from rakennettu.errors import ConfigError, RakennettuError, SourceError
+from rakennettu.outputs.spreadsheet import write_csv
 
 __all__ = [
     "RECORD",
@@ -753,8 +754,7 @@ def write_comparison(
         "comparison_csv": folder / "comparison.csv",
         "comparison_html": folder / "comparison.html",
     }
-    with atomic_path(files["comparison_csv"]) as tmp:
-        table.to_csv(tmp, float_format="%.6g")
+    write_csv(table, files["comparison_csv"], float_format="%.6g")
     with atomic_path(files["comparison_html"]) as tmp:
         tmp.write_text(comparison_html(table, notes=notes, links=links), encoding="utf-8")
     return files

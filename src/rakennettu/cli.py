@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import click
 
+from rakennettu._console import console_text
 from rakennettu._version import __version__
 from rakennettu.errors import ConfigError, RakennettuError
 
@@ -51,11 +52,33 @@ class _Formatter(logging.Formatter):
         self.verbose = verbose
 
     def format(self, record: logging.LogRecord) -> str:
+        message = _log_message(record)
         if record.levelno == logging.INFO:
-            return record.getMessage()
+            return message
         if self.verbose or record.levelno < logging.WARNING:
-            return f"{record.levelname} {record.name}: {record.getMessage()}"
-        return f"{record.levelname.lower()}: {record.getMessage()}"
+            return f"{record.levelname} {record.name}: {message}"
+        return f"{record.levelname.lower()}: {message}"
+
+
+def _log_message(record: logging.LogRecord) -> str:
+    """The message with no control characters: each text argument kept to one line."""
+    args = record.args
+    if isinstance(args, tuple) and args:
+        args = tuple(console_text(a) if isinstance(a, str) else a for a in args)
+    elif isinstance(args, dict):
+        args = {k: console_text(v) if isinstance(v, str) else v for k, v in args.items()}
+    message = str(record.msg) % args if args else str(record.msg)
+    return console_text(message, one_line=False)
+
+
+def _echo(text: Any, *, err: bool = False, one_line: bool = True) -> None:
+    """Print a line with every control character removed.
+
+    Text from data (a site's name, a title) cannot move the cursor, recolour the terminal
+    or print a fake line; ``one_line=False`` keeps the line breaks of a message of the
+    program's own.
+    """
+    click.echo(console_text(text, one_line=one_line), err=err)
 
 
 def _setup_logging(verbose: int, quiet: int) -> None:
@@ -90,10 +113,10 @@ def _guard(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConfigError as e:
-            click.echo(f"invalid workflow: {e}", err=True)
+            _echo(f"invalid workflow: {e}", err=True, one_line=False)
             ctx.exit(EXIT_CONFIG)
         except RakennettuError as e:
-            click.echo(f"error: {e}", err=True)
+            _echo(f"error: {e}", err=True, one_line=False)
             ctx.exit(EXIT_DATA)
         except KeyboardInterrupt:
             click.echo("interrupted; earlier outputs are left as they were", err=True)
@@ -105,10 +128,11 @@ def _guard(func: F) -> F:
         except Exception as e:
             if log.isEnabledFor(logging.DEBUG):
                 log.exception("internal error")
-            click.echo(
+            _echo(
                 f"internal error: {type(e).__name__}: {e}\n(run with -v for the traceback "
                 "and report it)",
                 err=True,
+                one_line=False,
             )
             ctx.exit(EXIT_INTERNAL)
 
@@ -155,7 +179,8 @@ def run(workflow: str, out_dir: Path | None) -> None:
     opts = click.get_current_context().find_root().obj
     result = run_workflow(_workflow_arg(workflow), out_dir=out_dir, progress=not opts["quiet"])
     if not opts["quiet"]:
-        click.echo("\n".join(summary_lines(result, verbose=opts["verbose"] > 0)))
+        for line in summary_lines(result, verbose=opts["verbose"] > 0):
+            _echo(line)
 
 
 @cli.command("map")
@@ -177,7 +202,7 @@ def map_command(workflow: str, out_dir: Path | None, tiles: bool | None) -> None
     folder = out_dir if out_dir is not None else wf.out_dir
     files = rebuild(folder, tiles=wf.outputs.tiles if tiles is None else tiles)
     for name, path in files.items():
-        click.echo(f"{name}: {path}")
+        _echo(f"{name}: {path}")
 
 
 @cli.command()
@@ -189,8 +214,8 @@ def validate(workflows: tuple[str, ...]) -> None:
 
     for wf in workflows:
         for line in validate_workflow(_workflow_arg(wf)):
-            click.echo(line)
-        click.echo(f"{wf}: OK")
+            _echo(line)
+        _echo(f"{wf}: OK")
 
 
 @cli.command()
@@ -236,7 +261,7 @@ def batch(
         scheduler=scheduler,
         workers=workers,
         force=force,
-        on_result=lambda town: click.echo(town.line()),
+        on_result=lambda town: _echo(town.line()),
     )
     n_ok = len(result.towns) - len(result.failed)
     click.echo(
@@ -244,13 +269,13 @@ def batch(
         f"{len(result.skipped)} unchanged) in {result.seconds:.1f} s on {result.cluster}"
     )
     for name, path in result.files.items():
-        click.echo(f"{name}: {path}")
+        _echo(f"{name}: {path}")
     if result.failed:
         kinds = {t.error_kind for t in result.failed}
         for town in result.failed:
             if town.error_kind == "internal" and log.isEnabledFor(logging.DEBUG):
-                click.echo(town.traceback, err=True)
-        click.echo(
+                _echo(town.traceback, err=True, one_line=False)
+        _echo(
             f"{len(result.failed)} town(s) failed: "
             + ", ".join(t.name for t in result.failed)
             + (
@@ -271,7 +296,7 @@ def towns() -> None:
 
     for name, path in bundled_workflows().items():
         wf = load_workflow(path)
-        click.echo(f"{name:<20} {wf.title:<24} {path}")
+        _echo(f"{name:<20} {wf.title:<24} {path}")
 
 
 def main() -> None:

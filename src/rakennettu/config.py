@@ -401,6 +401,42 @@ class CulturalConfig(_Model):
         return v
 
 
+class CompletenessConfig(_Model):
+    """Thresholds of the data's completeness figures (docs/completeness.md).
+
+    A figure below its threshold (``unknown_homes_share``: above it) is a warning.
+    """
+
+    buildings_per_street_km: Annotated[float, Field(ge=0)] = Field(
+        5.0, description="Buildings per km of street (footways and paths left out)."
+    )
+    use_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="Share of the buildings with a known use."
+    )
+    floors_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.25, description="Share of the buildings with floors or a height."
+    )
+    year_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.25, description="Share of the buildings with a construction year."
+    )
+    activities_per_km2: Annotated[float, Field(ge=0)] = Field(
+        5.0, description="Activities (shops, services) per km² of the study area."
+    )
+    third_places_per_km2: Annotated[float, Field(ge=0)] = Field(
+        1.0, description="Third places per km² of the study area."
+    )
+    landmarks: Annotated[float, Field(ge=0)] = Field(
+        1.0, description="Landmarks and heritage objects in the study area."
+    )
+    residents: Annotated[float, Field(ge=0)] = Field(1.0, description="Residents in the area.")
+    jobs: Annotated[float, Field(ge=0)] = Field(1.0, description="Jobs in the area.")
+    unknown_homes_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.25,
+        description="Share of the residential floor area in buildings of unknown use "
+        "counted as homes, above which the rank intervals also vary that assumption.",
+    )
+
+
 class SynthesisConfig(_Model):
     """Analysis units and the combination of the three dimensions."""
 
@@ -554,6 +590,7 @@ class Workflow(_Model):
     form: FormConfig = FormConfig()
     social: SocialConfig = SocialConfig()
     cultural: CulturalConfig = CulturalConfig()
+    completeness: CompletenessConfig = CompletenessConfig()
     synthesis: SynthesisConfig = SynthesisConfig()
     candidates: CandidatesConfig = CandidatesConfig()
     outputs: OutputsConfig = OutputsConfig()

@@ -259,7 +259,7 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
 
     Examples
     --------
-    >>> town = load_town("kotka-karhula")
+    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> town.crs.to_epsg(), len(town.buildings) > 1000, town.graph.is_directed()
     (3067, True, False)
     >>> sorted(town.nodes.columns)[:3]

@@ -7,25 +7,36 @@ calls them in order, times them and writes the outputs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
+from shapely import box
 
-from rakennettu._io import atomic_path
 from rakennettu._timing import Stages
+from rakennettu.completeness import completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, suggest
 from rakennettu.i18n import N_, Language, choose_language, kind_words, language
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
 from rakennettu.layers.morphology import morphology_layer
-from rakennettu.layers.social import activity_categories, social_layer
+from rakennettu.layers.social import (
+    SocialLayer,
+    activity_categories,
+    estimate_population,
+    floor_areas,
+    homes_of_unknown_use,
+    social_layer,
+)
 from rakennettu.network import StreetNetwork
 from rakennettu.outputs.gpkg import write_gpkg
 from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
+from rakennettu.outputs.spreadsheet import write_csv
+from rakennettu.sources.basemap import districts, sea
 from rakennettu.sources.municipal import inspect_layer
 from rakennettu.sources.osm import scan_osm_file
 from rakennettu.synthesis.candidates import (
@@ -45,7 +56,7 @@ from rakennettu.synthesis.leverage import (
     people_by_node,
 )
 from rakennettu.synthesis.ranking import Ranking, rank_candidates
-from rakennettu.synthesis.scores import vitality
+from rakennettu.synthesis.scores import adapt, vitality
 from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
 from rakennettu.town import Town, load_town
 
@@ -176,6 +187,12 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             unknown_as_homes=wf.social.unknown_as_homes,
             progress=progress,
         )
+    with stage("completeness"):
+        complete = completeness(
+            town, people=social.buildings, thresholds=wf.completeness.model_dump()
+        )
+        for text in complete.warnings:
+            logging.getLogger("rakennettu.completeness").warning("%s", text)
     with stage("cultural"):
         residents = social.buildings["residents"]
         cult = cultural_layer(
@@ -211,6 +228,7 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         spec = _indicator_spec(wf, cells)
         weights = {str(d): float(w) for d, w in wf.synthesis.weights.items()}
         usable = cells["access"] != "none"
+        adapted = adapt(cells[usable.to_numpy(dtype=bool)], spec, weights)
         cells = cells.join(
             vitality(cells, spec, weights, method=wf.synthesis.normalise, usable=usable)
         )
@@ -251,6 +269,16 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         )
         programs = _programs(wf, sites, activity_categories(town.activities))
         gains = leverage_table(ctx, sites, access, programs, progress=progress)
+        assumptions = unknown_use_assumptions(wf, town, social, complete)
+        alternatives = [
+            leverage_table(
+                replace(ctx, people=alt["residents"] + alt["jobs"], residents=alt["residents"]),
+                sites,
+                access,
+                programs,
+            )
+            for alt in (people_by_node(net, social.buildings, p) for p in assumptions.values())
+        ]
         context = site_context(sites, cells)
         ranking = rank_candidates(
             gains,
@@ -260,6 +288,8 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             draws=cand.draws,
             kappa=cand.kappa,
             seed=cand.seed,
+            dropped=adapted.dropped_dimensions,
+            alternatives=alternatives,
         )
         candidates = sites.join(ranking.table).join(
             gains.drop(columns=["links"]).rename(columns={"program": "program_simulated"})
@@ -278,6 +308,8 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         "cells": cells,
         "candidates": candidates,
         "candidate_links": links,
+        "districts": districts(town.features, town.area),
+        "sea": sea(town.features, box(*town.area.buffer(100).bounds)),
     }
     with stage("write"):
         out.mkdir(parents=True, exist_ok=True)
@@ -302,10 +334,24 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             warnings=warns,
             stability=ranking.stability,
             sensitivity=ranking.sensitivity,
+            ranking_extra={
+                "dropped_dimensions": sorted(ranking.dropped_dimensions),
+                "dropped_gains": ranking.dropped_gains,
+                "assumptions": {
+                    "unknown_as_homes": [wf.social.unknown_as_homes, *assumptions],
+                    "how": ASSUMPTIONS_HOW if assumptions else "",
+                },
+            },
             area_km2=town.area_km2,
             crs=town.crs.to_string(),
             extra={
                 "language": lang.code,
+                "completeness": figures_record(complete),
+                "index": {
+                    "dropped_indicators": adapted.dropped_indicators,
+                    "dropped_dimensions": sorted(adapted.dropped_dimensions),
+                    "weights": adapted.weights,
+                },
                 "population": social.report,
                 "population_method": social.population_method,
                 "cultural": dict(cult.summary),
@@ -338,18 +384,68 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
     )
 
 
+#: How the rank intervals include the unknown-use assumption (recorded in run.json).
+ASSUMPTIONS_HOW = (
+    "many buildings are of unknown use and residents come from floor area: the site gains "
+    "were also computed with buildings of unknown use counted never and always as homes, "
+    "and each weight draw of the rank intervals took one of the assumptions (the default "
+    "and the others) with equal chance"
+)
+
+
+def unknown_use_assumptions(
+    wf: Workflow, town: Town, social: SocialLayer, complete: Any
+) -> dict[str, pd.DataFrame]:
+    """Residents and jobs per building under the other rules for unknown uses.
+
+    Only where the assumption matters: residents from floor area (not a grid) and more
+    than ``[completeness] unknown_homes_share`` of the residential floor area, or of
+    the buildings' uses, unknown. Returns rule -> ``residents``/``jobs`` on the social
+    layer's buildings index (pseudo buildings keep their grid values).
+    """
+    t = complete.table
+    short = any(
+        fig in t.index and bool(t.loc[fig, "short"]) for fig in ("use_share", "unknown_homes_share")
+    )
+    grid = social.population_method.startswith("grid") and "+" not in social.population_method
+    if not short or grid:
+        return {}
+    out: dict[str, pd.DataFrame] = {}
+    base = social.buildings[["residents", "jobs"]]
+    from_area = social.buildings["population_method"].astype(str) == "floor_area"
+    for rule in ("never", "always"):
+        if rule == wf.social.unknown_as_homes:
+            continue
+        areas = floor_areas(
+            town.buildings,
+            storey_height=wf.form.storey_height,
+            default_floors=wf.form.default_floors,
+            residential_uses=wf.social.residential_uses,
+            job_uses=wf.social.job_uses,
+            homes=homes_of_unknown_use(town, rule),
+        )
+        est = estimate_population(
+            areas, m2_per_resident=wf.social.m2_per_resident, m2_per_job=wf.social.m2_per_job
+        ).reindex(base.index)
+        alt = base.copy()
+        rows = from_area.to_numpy(dtype=bool)
+        alt.loc[rows, ["residents", "jobs"]] = est.loc[rows, ["residents", "jobs"]].to_numpy()
+        out[rule] = alt
+    log.info("rank intervals also draw the unknown-use rules %s", sorted(out))
+    return out
+
+
 def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:
     """The ranked candidates as a table for spreadsheets, with WGS84 coordinates.
 
     One row per site in rank order: id, rank and interval, score, gains, the breakdown,
-    kind, name, provenance, area (m²) and a point on the site (``lon``, ``lat``).
+    kind, name, provenance, area (m²) and a point on the site (``lon``, ``lat``). Text
+    that a spreadsheet would run as a formula is quoted (:mod:`rakennettu.outputs.spreadsheet`).
     """
     table = candidates.drop(columns=candidates.geometry.name).copy()
     pts = candidates.geometry.representative_point().to_crs(4326)
     table["lon"], table["lat"] = pts.x.round(6).to_numpy(), pts.y.round(6).to_numpy()
-    with atomic_path(path) as tmp:
-        table.reset_index().to_csv(tmp, index=False, encoding="utf-8")
-    return path
+    return write_csv(table.reset_index(), path, index=False)
 
 
 def _indicator_spec(wf: Workflow, cells: gpd.GeoDataFrame) -> dict[str, dict[str, float]]:
@@ -402,6 +498,7 @@ STAGE_WORDS: dict[str, str] = {
     "network": N_("Street network ready"),
     "morphology": N_("Streets and urban form measured"),
     "social": N_("Activities, residents and jobs measured"),
+    "completeness": N_("Completeness of the data checked"),
     "cultural": N_("Landmarks, third places and green areas measured"),
     "cells": N_("Hexagon grid filled in"),
     "vitality": N_("Vitality index computed"),

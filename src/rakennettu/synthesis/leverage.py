@@ -46,6 +46,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from rakennettu.diversity import hill_numbers
 from rakennettu.errors import ConfigError
 from rakennettu.network import (
     StreetNetwork,
@@ -451,7 +452,7 @@ def _hill0(table: pd.DataFrame, cats: tuple[str, ...], r: float, rows: pd.Index)
     if not present:
         return np.zeros(len(rows))
     counts = table.loc[rows, [(c, "count", r) for c in present]].to_numpy(dtype=float)
-    return (counts > 0).sum(axis=1).astype(float)
+    return np.asarray(hill_numbers(counts, 0), dtype=float)
 
 
 def _col(table: pd.DataFrame, col: tuple[Any, ...], rows: pd.Index) -> np.ndarray:

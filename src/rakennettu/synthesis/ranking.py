@@ -11,19 +11,29 @@ gain, in words) and a rank interval: the dimension weights are drawn around the
 configured ones from a Dirichlet distribution (``draws`` times, concentration ``kappa``)
 and the 5th and 95th percentiles of the site's rank are reported, with a stability figure
 for the top ten. A sensitivity table shows the top ten when each dimension is left out.
+
+What the data cannot say is left out rather than guessed (docs/completeness.md): a gain
+that is the same at every site leaves its dimension's mean; a dimension with no usable gain,
+or one left out of the vitality index for want of data (``dropped``), is left out of the
+site scores, and the breakdown says it was not scored rather than calling it strong or
+weak. Where an assumption is unknown rather than measured (which buildings of unknown use
+are homes), the gains under the other assumptions can be passed as ``alternatives``: each
+weight draw of the rank intervals then also draws one of the assumptions, with equal
+chance.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from rakennettu.naming import DIMENSIONS
 from rakennettu.synthesis.leverage import GAINS
-from rakennettu.synthesis.scores import normalise, synergy
+from rakennettu.synthesis.scores import Adapted, adapt, normalise, synergy
 
 __all__ = [
     "Ranking",
@@ -33,13 +43,26 @@ __all__ = [
     "rank_intervals",
     "ranks",
     "sensitivity",
+    "usable_gains",
 ]
 
 _NAMES = {"morph": "morphological", "soc": "social", "cult": "cultural"}
 
+log = logging.getLogger(__name__)
 
-def dimension_gains(gains: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+
+def dimension_gains(
+    gains: pd.DataFrame, spec: Mapping[str, Collection[str]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Normalise the raw gains across sites and average them per dimension.
+
+    Parameters
+    ----------
+    gains
+        Raw gains, one row per site.
+    spec
+        Dimension -> the gains averaged into it (default :data:`GAINS`); a dimension
+        absent here is NaN.
 
     Returns
     -------
@@ -57,16 +80,63 @@ def dimension_gains(gains: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         {c: normalise(gains[c]) for d in GAINS.values() for c in d if c in gains},
         index=gains.index,
     )
+    use = GAINS if spec is None else spec
     dims = pd.DataFrame(
-        {f"gain_{d}": norm[[c for c in GAINS[d] if c in norm]].mean(axis=1) for d in DIMENSIONS},
+        {
+            f"gain_{d}": norm[[c for c in use.get(d, ()) if c in norm]].mean(axis=1)
+            if use.get(d)
+            else pd.Series(np.nan, index=gains.index)
+            for d in DIMENSIONS
+        },
         index=gains.index,
     )
     return norm, dims
 
 
+def usable_gains(
+    gains: pd.DataFrame, weights: Mapping[str, float], dropped: Collection[str] = ()
+) -> Adapted:
+    """The gains and dimensions that tell the sites apart (see :func:`~.scores.adapt`).
+
+    ``dropped``: dimensions left out of the vitality index for want of data, left out of
+    the site scores too.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({c: [0.0, 1.0] for d in GAINS.values() for c in d})
+    >>> g["cult_landmark_context"] = 0.0
+    >>> a = usable_gains(g, {"morph": 1, "soc": 1, "cult": 1}, dropped={"morph"})
+    >>> a.dropped_indicators, sorted(a.dropped_dimensions), a.weights["morph"]
+    ({'cult_landmark_context': 'constant'}, ['morph'], 0.0)
+    """
+    spec: dict[str, dict[str, float]] = {
+        str(d): {c: 1.0 for c in GAINS[d] if c in gains} for d in DIMENSIONS
+    }
+    a = adapt(gains, spec, weights, what="sites", label="sites")
+    gone = set(a.dropped_dimensions) | {d for d in dropped if weights.get(d, 0) > 0}
+    texts = [t for t in a.warnings if "left out of the synergy" in t]
+    for d in sorted(set(dropped) - set(a.dropped_dimensions)):
+        if weights.get(d, 0) > 0:
+            texts.append(
+                f"sites: the {_NAMES.get(d, d)} dimension is left out of the site scores, "
+                "as out of the vitality index (no usable data)"
+            )
+    return Adapted(
+        spec={d: c for d, c in a.spec.items() if d not in gone},
+        weights={d: 0.0 if d in gone else float(w) for d, w in weights.items()},
+        dropped_indicators=a.dropped_indicators,
+        dropped_dimensions=frozenset(gone),
+        warnings=tuple(texts),
+    )
+
+
 def _score(dims: pd.DataFrame, weights: Mapping[str, float], context: pd.Series | None,
            context_weight: float) -> pd.Series:  # fmt: skip
-    s = synergy(dims.rename(columns=lambda c: c.replace("gain_", "score_")), weights)
+    if not any(w > 0 for w in weights.values()):
+        # no dimension tells the sites apart: all equal, at the middle
+        s = pd.Series(0.5, index=dims.index)
+    else:
+        s = synergy(dims.rename(columns=lambda c: c.replace("gain_", "score_")), weights)
     if context is not None and context_weight > 0:
         s = (1 - context_weight) * s + context_weight * context.fillna(0.0)
     return s
@@ -93,11 +163,14 @@ def rank_intervals(
     kappa: float = 30.0,
     seed: int = 0,
     top: int = 10,
+    alternatives: Sequence[pd.DataFrame] = (),
 ) -> tuple[pd.DataFrame, float]:
     """Rank intervals under dimension weights drawn around the configured ones.
 
     Weights are drawn from Dirichlet(kappa × w / Σw) over the dimensions with a weight
-    above 0 (a larger ``kappa`` keeps the draws closer to ``w``).
+    above 0 (a larger ``kappa`` keeps the draws closer to ``w``). With ``alternatives``
+    (the dimension gains under other assumptions, on the same index), each draw also
+    takes ``dims`` or one of the alternatives, each with equal chance.
 
     Returns
     -------
@@ -119,8 +192,11 @@ def rank_intervals(
     top_ids = set(base.sort_values(kind="stable").index[:top])
     all_ranks = np.empty((draws, len(dims)), dtype=int)
     stay = np.empty(draws)
+    frames = [dims, *(a.loc[dims.index] for a in alternatives)]
+    pick = rng.integers(0, len(frames), size=draws) if alternatives else np.zeros(draws, int)
     for i, sample in enumerate(samples):
-        r = ranks(_score(dims, dict(zip(used, sample, strict=True)), context, context_weight))
+        drawn = dict(zip(used, sample, strict=True))
+        r = ranks(_score(frames[pick[i]], drawn, context, context_weight))
         all_ranks[i] = r.to_numpy()
         drawn_top = set(r.sort_values(kind="stable").index[:top])
         stay[i] = len(top_ids & drawn_top) / max(len(top_ids), 1)
@@ -208,10 +284,14 @@ _NOTHING = {
 }
 
 
-def explain(gains: pd.Series, norm: pd.Series, dims: pd.Series) -> str:
+def explain(
+    gains: pd.Series, norm: pd.Series, dims: pd.Series, *, dropped: Collection[str] = ()
+) -> str:
     """A planner's reading of one site's gains: each dimension, strongest first.
 
     For each dimension, the raw gains that rank highest among the sites are put in words.
+    A dimension in ``dropped`` (left out for want of data) is named as not scored, last,
+    and never called strong or weak.
 
     Examples
     --------
@@ -224,13 +304,15 @@ def explain(gains: pd.Series, norm: pd.Series, dims: pd.Series) -> str:
     cultural (0.20): adds little to the third places and heritage people already reach;
     weak morphological (0.10): no new links, and as built-up as its surroundings
     """
-    order = sorted(DIMENSIONS, key=lambda d: -float(np.nan_to_num(dims.get(f"gain_{d}", 0))))
+    scored = [d for d in DIMENSIONS if d not in dropped]
+    order = sorted(scored, key=lambda d: -float(np.nan_to_num(dims.get(f"gain_{d}", 0))))
     parts = []
     for d in order:
         v = float(np.nan_to_num(dims.get(f"gain_{d}", 0)))
         cols = sorted(GAINS[d], key=lambda c: -float(np.nan_to_num(norm.get(c, 0.0))))
         said = [p for p in (_phrase(c, gains) for c in cols) if p][:2]
         parts.append(f"{_level(v)} {_NAMES[d]} ({v:.2f}): {', '.join(said) or _NOTHING[d]}")
+    parts += [f"{_NAMES[d]} not scored (no usable data)" for d in DIMENSIONS if d in dropped]
     return "; ".join(parts)
 
 
@@ -241,6 +323,9 @@ class Ranking:
     table: pd.DataFrame
     stability: float
     sensitivity: pd.DataFrame
+    dropped_dimensions: frozenset[str] = frozenset()
+    dropped_gains: dict[str, str] = field(default_factory=dict)
+    scenarios: int = 1
 
 
 def rank_candidates(
@@ -253,6 +338,8 @@ def rank_candidates(
     kappa: float = 30.0,
     seed: int = 0,
     top: int = 10,
+    dropped: Collection[str] = (),
+    alternatives: Sequence[pd.DataFrame] = (),
 ) -> Ranking:
     """Score, rank and explain candidate sites from their raw gains.
 
@@ -271,6 +358,12 @@ def rank_candidates(
         The weight draws of :func:`rank_intervals`.
     top
         How many sites the stability and sensitivity figures follow.
+    dropped
+        Dimensions left out of the vitality index for want of data: left out of the
+        site scores too, and not explained as strong or weak.
+    alternatives
+        The raw gains under other assumptions (same sites): the rank intervals draw
+        between them and ``gains`` (:func:`rank_intervals`).
 
     Returns
     -------
@@ -278,15 +371,27 @@ def rank_candidates(
         ``table``: on the sites' index, ``rank``, ``score``, ``gain_morph``, ``gain_soc``,
         ``gain_cult``, the interval, and ``why`` (the breakdown in words).
     """
-    norm, dims = dimension_gains(gains)
-    score = _score(dims, weights, context, context_weight)
+    usable = usable_gains(gains, weights, dropped)
+    for text in usable.warnings:
+        log.warning("%s", text)
+    if usable.dropped_indicators:
+        log.info("sites: gains equal at every site, left out: %s", usable.dropped_indicators)
+    w = usable.weights
+    norm, dims = dimension_gains(gains, usable.spec)
+    score = _score(dims, w, context, context_weight)
     table = pd.DataFrame({"rank": ranks(score), "score": score}).join(dims)
+    alt = [dimension_gains(a.loc[gains.index], usable.spec)[1] for a in alternatives]
     intervals, stability = rank_intervals(
-        dims, weights, context=context, context_weight=context_weight, draws=draws,
-        kappa=kappa, seed=seed, top=top,
+        dims, w, context=context, context_weight=context_weight, draws=draws,
+        kappa=kappa, seed=seed, top=top, alternatives=alt,
     )  # fmt: skip
     table = table.join(intervals)
-    table["why"] = [explain(gains.loc[i], norm.loc[i], dims.loc[i]) for i in table.index]
-    sens = sensitivity(dims, weights, context=context, context_weight=context_weight, top=top)
+    gone = usable.dropped_dimensions
+    table["why"] = [
+        explain(gains.loc[i], norm.loc[i], dims.loc[i], dropped=gone) for i in table.index
+    ]
+    sens = sensitivity(dims, w, context=context, context_weight=context_weight, top=top)
     return Ranking(table=table.sort_values(["rank", "score"], ascending=[True, False]),
-                   stability=stability, sensitivity=sens)  # fmt: skip
+                   stability=stability, sensitivity=sens, dropped_dimensions=gone,
+                   dropped_gains=dict(usable.dropped_indicators),
+                   scenarios=1 + len(alt))  # fmt: skip

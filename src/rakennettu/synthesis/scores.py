@@ -19,11 +19,18 @@ morphological, social and cultural dimensions reinforce each other. So:
 
 Everything here is plain arithmetic on DataFrames, on the input's index, NaN-aware: a unit
 without a value stays NaN, and is never counted as a zero.
+
+The index adapts to what the data can say (:func:`adapt`): an indicator that is all NaN or
+takes one value among the scored cells measures nothing there, so it leaves its dimension
+(the dimension's other weights are renormalised); a dimension left with no indicator is
+left out of the synergy (the geometric mean over the remaining dimensions), and reported.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -33,6 +40,8 @@ from scipy.special import ndtr
 from rakennettu.naming import DIMENSIONS
 
 __all__ = [
+    "Adapted",
+    "adapt",
     "dimension_scores",
     "normalise",
     "synergy",
@@ -41,6 +50,130 @@ __all__ = [
 ]
 
 Method = Literal["percentile", "robust_z"]
+
+log = logging.getLogger(__name__)
+
+_DIM_WORDS = {"morph": "morphological", "soc": "social", "cult": "cultural"}
+
+
+@dataclass(frozen=True)
+class Adapted:
+    """What the data can say: the indicators and dimensions kept, and those left out.
+
+    Attributes
+    ----------
+    spec
+        Dimension -> {indicator -> weight}: the usable indicators only (dimensions left
+        without one are absent).
+    weights
+        Dimension weights, 0 for a dimension left out.
+    dropped_indicators
+        Indicator -> why it was left out ("all NaN", "constant").
+    dropped_dimensions
+        Dimensions with a weight but no usable indicator, left out of the synergy.
+    warnings
+        One sentence per indicator or dimension left out.
+    """
+
+    spec: dict[str, dict[str, float]]
+    weights: dict[str, float]
+    dropped_indicators: dict[str, str] = field(default_factory=dict)
+    dropped_dimensions: frozenset[str] = frozenset()
+    warnings: tuple[str, ...] = ()
+
+
+def _prepared(values: pd.Series, col: str) -> pd.Series:
+    x = pd.to_numeric(values, errors="coerce").astype(float)
+    if "nearest" in str(col):
+        # a nearest distance is NaN where nothing lies within reach: the worst case
+        x = x.fillna(np.inf)
+    return x
+
+
+def adapt(
+    indicators: pd.DataFrame,
+    spec: Mapping[str, Mapping[str, float]],
+    weights: Mapping[str, float],
+    *,
+    what: str = "cells",
+    label: str = "index",
+) -> Adapted:
+    """Leave out the indicators that measure nothing here, and the dimensions left empty.
+
+    An indicator measures nothing among the rows when it is all NaN, or takes a single
+    value (every normalised score would be the same, 0.5, and only pull its dimension
+    towards the middle). It leaves its dimension; the others keep their weights, so the
+    dimension is the weighted mean over them (weights renormalised). A dimension with a
+    weight but no indicator left is dropped from the synergy.
+
+    Parameters
+    ----------
+    indicators
+        The raw indicator columns of the scored rows only.
+    spec, weights
+        As for :func:`vitality`.
+    what
+        What the rows are, for the warnings ("cells", "sites").
+    label
+        What the scores are, the warnings' first word ("index", "sites").
+
+    Returns
+    -------
+    Adapted
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"cult_a": [np.nan, np.nan], "cult_b": [2.0, 2.0],
+    ...                    "soc_c": [1.0, 3.0]})
+    >>> a = adapt(df, {"cult": {"cult_a": 1, "cult_b": 1}, "soc": {"soc_c": 1}},
+    ...           {"cult": 1, "soc": 1})
+    >>> a.spec, sorted(a.dropped_dimensions), a.weights
+    ({'soc': {'soc_c': 1.0}}, ['cult'], {'cult': 0.0, 'soc': 1.0})
+    """
+    kept: dict[str, dict[str, float]] = {}
+    dropped: dict[str, str] = {}
+    warnings: list[str] = []
+    for dim, cols in spec.items():
+        for col, w in cols.items():
+            if w == 0:
+                continue
+            x = _prepared(indicators[col], col) if col in indicators else pd.Series(dtype=float)
+            x = x.dropna()
+            if x.empty:
+                dropped[str(col)] = "all NaN"
+            elif x.nunique() == 1:
+                dropped[str(col)] = "constant"
+            else:
+                kept.setdefault(dim, {})[str(col)] = float(w)
+                continue
+            one = what[:-1] if what.endswith("s") else what
+            value = (
+                f"the same value in every scored {one}"
+                if dropped[str(col)] == "constant"
+                else f"no value in any scored {one}"
+            )
+            warnings.append(
+                f"{label}: {col} has {value}: left out of the {_DIM_WORDS.get(dim, dim)} "
+                "score (the weights renormalised over its other indicators)"
+            )
+    out_w: dict[str, float] = {}
+    gone: set[str] = set()
+    for dim, w in weights.items():
+        if w > 0 and dim not in kept:
+            gone.add(dim)
+            warnings.append(
+                f"{label}: no usable {_DIM_WORDS.get(dim, dim)} measure: the "
+                f"{_DIM_WORDS.get(dim, dim)} dimension is left out of the synergy (the "
+                "geometric mean of the remaining dimensions)"
+            )
+        out_w[dim] = 0.0 if dim in gone else float(w)
+    return Adapted(
+        spec=kept,
+        weights=out_w,
+        dropped_indicators=dropped,
+        dropped_dimensions=frozenset(gone),
+        warnings=tuple(warnings),
+    )
 
 
 def normalise(
@@ -185,11 +318,7 @@ def dimension_scores(
     norm = pd.DataFrame(index=indicators.index)
     for cols in spec.values():
         for col, w in cols.items():
-            values = indicators[col]
-            if "nearest" in str(col):
-                # a nearest distance is NaN where nothing lies within reach: the worst case
-                values = values.astype(float).fillna(np.inf)
-            norm[col] = normalise(values, method=method, reverse=w < 0)
+            norm[col] = normalise(_prepared(indicators[col], col), method=method, reverse=w < 0)
     dims = pd.DataFrame(
         {f"score_{d}": weighted_mean(norm, spec[d]) for d in DIMENSIONS if d in spec},
         index=indicators.index,
@@ -265,7 +394,9 @@ def vitality(
     -------
     pandas.DataFrame
         ``score_<dimension>`` for each dimension in ``spec`` and ``synergy``, on the
-        cells' index.
+        cells' index. The indicators and dimensions that measure nothing among the usable
+        cells are left out (:func:`adapt`; a dropped dimension's score is NaN and the
+        synergy is taken over the rest), each with a logged warning.
 
     Examples
     --------
@@ -279,11 +410,15 @@ def vitality(
     3          NaN        NaN      NaN
     """
     rows = cells.index if usable is None else cells.index[usable.to_numpy(dtype=bool)]
-    _, dims = dimension_scores(cells.loc[rows], spec, method=method)
-    out = pd.DataFrame(np.nan, index=cells.index, columns=list(dims.columns))
-    out.loc[rows] = dims.to_numpy()
-    present = {d: w for d, w in weights.items() if f"score_{d}" in out}
+    adapted = adapt(cells.loc[rows], spec, weights)
+    for text in adapted.warnings:
+        log.warning("%s", text)
+    _, dims = dimension_scores(cells.loc[rows], adapted.spec, method=method)
+    names = [f"score_{d}" for d in DIMENSIONS if d in spec]
+    out = pd.DataFrame(np.nan, index=cells.index, columns=names)
+    out.loc[rows, list(dims.columns)] = dims.to_numpy()
+    present = {d: w for d, w in adapted.weights.items() if d in adapted.spec}
     out["synergy"] = np.nan
-    if len(rows):
+    if len(rows) and any(w > 0 for w in present.values()):
         out.loc[rows, "synergy"] = synergy(out.loc[rows], present).to_numpy()
     return out
