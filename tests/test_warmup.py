@@ -52,11 +52,12 @@ def test_warmup_compiles_every_cached_kernel(tiny):
     # run passes; a kernel added later and not reached by a run fails here
     kernels = _cached_kernels()
     assert len(kernels) >= 8
-    # compiled inside the kernels that call them, or for one viewshed (which runs never ask)
-    not_called_directly = {"_heap_push", "_heap_pop", "_single", "_ray"}
+    # kernels called only by other kernels compile inside them; the viewshed of a single
+    # origin (`viewshed()`) is never asked for by a run
+    called_by_kernels = {n for k in kernels.values() for n in k.py_func.__code__.co_names}
     missing = [
         name
         for name, k in kernels.items()
-        if not k.signatures and name.rsplit(".", 1)[1] not in not_called_directly
+        if not k.signatures and name.rsplit(".", 1)[1] not in called_by_kernels
     ]
-    assert missing == []
+    assert set(missing) <= {"rakennettu.layers.viewshed._single"}, missing
