@@ -149,7 +149,7 @@ def test_unsorted_extract_reads_like_the_sorted_one(tmp_path):
     key = ["osm_type", "osm_id"]
     a = ordered.features.sort_values(key).reset_index(drop=True)
     b = shuffled.features.sort_values(key).reset_index(drop=True)
-    assert len(a) == 67 and a[key].equals(b[key])  # 48 buildings, 12 streets, 6 places, a park
+    assert len(a) == 71 and a[key].equals(b[key])  # 48 buildings, 16 ways, 6 places, a park
     assert a.geometry.geom_equals_exact(b.geometry, 1e-9).all()
     assert a["tags"].tolist() == b["tags"].tolist()
     assert sorted(ordered.graph.edges) == sorted(shuffled.graph.edges)
