@@ -50,6 +50,15 @@ def test_every_indicator_column_is_documented(gpkg, layer):
     assert not undocumented, f"{layer}: {undocumented} are not in the catalogue"
 
 
+def test_validate_knows_exactly_the_indicators_a_run_puts_on_the_cells(gpkg):
+    """The names `validate` accepts are the cells' indicator columns, no more, no fewer."""
+    from rakennettu.checks import activity_names, indicator_names
+
+    info = pyogrio.read_info(gpkg, layer="cells")
+    computed = {c for c in info["fields"] if c.split("_")[0] in ("morph", "soc", "cult")}
+    assert indicator_names([400, 800, 1200], activity_names()) == computed
+
+
 def test_indicator_reference_is_current():
     assert (REPO / "docs" / "indicators.md").read_text(encoding="utf-8") == markdown()
 

@@ -76,6 +76,9 @@ GAIN_LABELS: dict[str, str] = {
     "morph_through_movement": "Through-movement at the site",
     "morph_far_gap": "Floor-area gap to the surroundings",
     "morph_coverage_gap": "Coverage gap to the surroundings",
+    "soc_residents_reached": "Residents whose access to services rises",
+    "soc_jobs_reached": "Jobs whose access to services rises",
+    "cult_residents_reached": "Residents whose access to third places rises",
 }
 
 #: The raw indicators shown on the map and in the report: (dimension, measure,

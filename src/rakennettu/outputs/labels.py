@@ -34,6 +34,7 @@ def street_labels(edges: gpd.GeoDataFrame, *, spacing: float = 300.0) -> gpd.Geo
     ([175.0, 525.0], [0, 0])
     """
     names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
+    names = names.map(_first_name)
     keep = names.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(dtype=bool)
     named = gpd.GeoDataFrame({"name": names[keep]}, geometry=edges.geometry[keep], crs=edges.crs)
     rows: list[dict[str, Any]] = []
@@ -58,3 +59,19 @@ def street_labels(edges: gpd.GeoDataFrame, *, spacing: float = 300.0) -> gpd.Geo
         if rows
         else gpd.GeoDataFrame({"name": [], "angle": []}, geometry=[], crs=edges.crs)
     )
+
+
+def _first_name(value: Any) -> Any:
+    """One name of a segment that joins several streets ("Katokuja;Kangaskatu": the first).
+
+    Examples
+    --------
+    >>> _first_name("Katokuja;Kangaskatu"), _first_name("Kauppakatu"), _first_name(None)
+    ('Katokuja', 'Kauppakatu', None)
+    """
+    if isinstance(value, list | tuple):
+        value = ";".join(str(v) for v in value)
+    if not isinstance(value, str):
+        return value
+    parts = [p.strip() for p in value.split(";") if p.strip()]
+    return parts[0] if parts else None

@@ -73,6 +73,7 @@ from rakennettu.outputs.words import (
     site_heading,
     why_sentences,
 )
+from rakennettu.wording import say
 
 __all__ = [
     "OSM_ATTRIBUTION_HTML",
@@ -114,6 +115,8 @@ _LANDMARK = {"radius": 5, "color": "#ffffff", "weight": 1, "fillColor": "#762a83
              "fillOpacity": 0.95}  # fmt: skip
 _THIRD_PLACE = {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": "#e08214",
                 "fillOpacity": 0.95}  # fmt: skip
+_UNMAPPED = {"color": "#b35806", "weight": 1.5, "dashArray": "2 3", "fillColor": "#b35806",
+             "fillOpacity": 0.08}  # fmt: skip
 _LINK = {"color": "#e7298a", "weight": 3.5, "opacity": 0.95, "lineCap": "round"}
 _SITE = {"color": "#111111", "weight": 2, "dashArray": "6 4", "fillColor": "#111111",
          "fillOpacity": 0.06, "radius": 14}  # fmt: skip
@@ -461,9 +464,10 @@ def bars_html(values: Mapping[str, float], lang: Language | None = None) -> str:
 
 
 def _units() -> dict[str, str]:
-    from rakennettu.synthesis.leverage import GAINS
+    from rakennettu.synthesis.leverage import FIGURES, GAINS
 
-    return {col: unit for cols in GAINS.values() for col, unit in cols.items()}
+    units = {col: unit for cols in GAINS.values() for col, unit in cols.items()}
+    return {**units, **FIGURES}
 
 
 def _rank_line(lang: Language, row: Mapping[str, Any], n: int | None) -> str:
@@ -530,8 +534,14 @@ def candidate_popup(
         sub.append(esc(kind_words(get("kind"), lang)))
     if get("area_m2") is not None:
         sub.append(esc(_area(lang, get("area_m2"))))
+    if get("district") is not None:
+        sub.append(esc(get("district")))
     if sub:
         parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
+    if get("now") is not None:
+        parts.append(f"<p><b>{esc(say('label_now'))}</b> {esc(get('now'))}</p>")
+    if get("flags") is not None:
+        parts.append(f"<p><b>{esc(say('label_flags'))}</b> {esc(get('flags'))}</p>")
     if rank is not None:
         parts.append(_rank_line(lang, row, n))
     what = program if program is not None else program_text(row)
@@ -1031,6 +1041,16 @@ def build_map(
         )
         m.add_child(lay)
 
+    gaps = _frame(layers, "possibly_unmapped")
+    if gaps is not None:
+        geoms = _display(gaps, "possibly_unmapped", tolerance=tolerance)
+        reasons = gaps["reason"] if "reason" in gaps else pd.Series("", index=gaps.index)
+        props = [{"c": 0, "t": f"Possibly unmapped: {esc(r)}"} for r in reasons]
+        lay = _DataLayer("Possibly unmapped blocks", overlay=True, show=True)
+        lay.part(_collection(geoms, props), pane="overlayPane", styles=[_UNMAPPED])
+        m.add_child(lay)
+        symbols.append(_swatches([str(_UNMAPPED["color"])], ["possibly unmapped block"]))
+
     links = _frame(layers, "candidate_links")
     if links is not None:
         geoms = _display(links, "candidate_links", tolerance=0)
@@ -1070,6 +1090,8 @@ def build_map(
     sub = [lang._("Vitality map · rakennettu {version}", version=__version__)]
     if record and record.get("created"):
         sub.append(lang._("run {date}", date=lang.date(str(record["created"]))))
+    if record and record.get("osm_data_date"):
+        sub.append(say("data_date", date=str(record["osm_data_date"])))
     hint = lang._("Hover a hexagon for its values; click a numbered site for its breakdown.")
     title_html = f"<h1>{esc(title)}</h1><p>{esc(' · '.join(sub))}</p><p>{esc(hint)}</p>"
     attributions = [OSM_ATTRIBUTION_HTML]

@@ -41,6 +41,7 @@ from rakennettu.outputs._common import (
     DIMENSION_WORDS,
     NO_ACCESS,
     CellLayer,
+    area_text,
     bar_rows,
     candidate_table,
     cell_layers,
@@ -54,6 +55,7 @@ from rakennettu.outputs._common import (
 from rakennettu.outputs._templates import render
 from rakennettu.outputs.first_page import first_page
 from rakennettu.outputs.record import sensitivity_frame
+from rakennettu.wording import say
 
 __all__ = ["SECTIONS", "build_report", "write_report"]
 
@@ -304,10 +306,10 @@ def _method(record: Mapping[str, Any] | None) -> dict[str, Any]:
 def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
     cands = layers.get("candidates")
     if cands is None or not len(cands):
-        return {"found": 0, "rows": []}
+        return {"found": 0, "rows": [], "unmapped": _unmapped(layers)}
     table = candidate_table(cands)
     if "rank" not in table or not table["rank"].notna().any():
-        return {"found": len(table), "rows": []}
+        return {"found": len(table), "rows": [], "unmapped": _unmapped(layers)}
     rows = []
     for cid, r in table[table["rank"].notna()].head(_TOP).iterrows():
         ok = pd.notna(r.get("rank_p05")) and pd.notna(r.get("rank_p95"))
@@ -322,9 +324,39 @@ def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
                 "bars": bar_rows({d: r.get(f"gain_{d}", float("nan")) for d in DIMENSIONS}),
                 "why": r.get("why") if isinstance(r.get("why"), str) else "",
                 "program": program_text(r) or "",
+                "now": _text(r.get("now")),
+                "district": _text(r.get("district")),
+                "flags": _text(r.get("flags")),
+                "area": area_text(r.get("area_m2")) if pd.notna(r.get("area_m2")) else "",
             }
         )
-    return {"found": len(table), "ranked": int(table["rank"].notna().sum()), "rows": rows}
+    return {
+        "found": len(table),
+        "ranked": int(table["rank"].notna().sum()),
+        "rows": rows,
+        "unmapped": _unmapped(layers),
+    }
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _unmapped(layers: Mapping[str, gpd.GeoDataFrame]) -> list[dict[str, str]]:
+    """The empty blocks left out as probable mapping gaps, largest first."""
+    gaps = layers.get("possibly_unmapped")
+    if gaps is None or not len(gaps):
+        return []
+    gaps = gaps.assign(_a=gaps.geometry.area).sort_values("_a", ascending=False)
+    return [
+        {
+            "reason": _text(r.get("reason")),
+            "district": _text(r.get("district")),
+            "area": area_text(r["_a"]),
+            "where": _text(r.get("provenance")),
+        }
+        for _, r in gaps.iterrows()
+    ]
 
 
 def _maps(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
@@ -582,6 +614,9 @@ def _header(record: Mapping[str, Any] | None, lang: Language) -> dict[str, str]:
     created = _get(record, "created")
     if created:
         sub += " · " + lang._("run {date}", date=lang.date(str(created)))
+    data_date = _get(record, "osm_data_date")
+    if data_date:
+        sub += " · " + say("data_date", date=str(data_date))
     return {"title": lang._("{town}: vitality report", town=title), "sub": sub}
 
 
