@@ -216,6 +216,42 @@ def _to_pbf(path: Path, cache_dir: Path) -> Path:
     return out
 
 
+def _sorted_pbf(path: Path, cache_dir: Path) -> Path:
+    """A copy of an OSM file with its objects in the order osmium's tools require.
+
+    Nodes, then ways, then relations, each by id (``osmium sort``). Some published
+    extracts are not sorted, and pyosmium's area assembler stops on them ("Way IDs out
+    of order"). Cached by content hash, like :func:`_to_pbf`.
+    """
+    import osmium
+    from osmium.osm import mutable
+
+    digest = file_hash(path)
+    out = cache_dir / "sorted" / f"{path.name.split('.')[0]}-{digest[:16]}.osm.pbf"
+    if out.is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log.info("%s is not sorted by id: sorting it (once; cached at %s)", path, out)
+    objs: dict[str, list[tuple[int, Any]]] = {"n": [], "w": [], "r": []}
+    o: Any
+    for o in osmium.FileProcessor(str(path)):
+        tags = {t.k: t.v for t in o.tags}
+        if o.is_node():
+            loc = (o.location.lon, o.location.lat) if o.location.valid() else None
+            obj: Any = mutable.Node(id=o.id, version=1, tags=tags, location=loc)
+        elif o.is_way():
+            obj = mutable.Way(id=o.id, version=1, tags=tags, nodes=[n.ref for n in o.nodes])
+        else:
+            members = [(m.type, m.ref, m.role) for m in o.members]
+            obj = mutable.Relation(id=o.id, version=1, tags=tags, members=members)
+        objs[o.type_str()].append((o.id, obj))
+    with atomic_path(out) as tmp, osmium.SimpleWriter(str(tmp)) as writer:
+        for kind in ("n", "w", "r"):
+            for _, obj in sorted(objs[kind], key=lambda item: item[0]):
+                writer.add(obj)
+    return out
+
+
 def read_osm_file(
     path: str | Path,
     *,
@@ -286,7 +322,13 @@ def read_osm_file(
         graph = osm.to_graph(
             nodes, edges, graph_type="networkx", osmnx_compatible=True, retain_all=True
         )
-    features, incomplete = read_osm_features(p, FEATURE_KEYS, clip=bounding_box)
+    try:
+        features, incomplete = read_osm_features(p, FEATURE_KEYS, clip=bounding_box)
+    except RuntimeError as e:
+        if "out of order" not in str(e):
+            raise
+        p = _sorted_pbf(p, Path(cache_dir) if cache_dir else default_cache_dir())
+        features, incomplete = read_osm_features(p, FEATURE_KEYS, clip=bounding_box)
     if incomplete:
         log.info(
             "%s: %d features cut by the extract's edge were rebuilt from the nodes present "
