@@ -178,6 +178,31 @@ class _Memory:
         return peak, start
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process, its threads and its child processes.
+
+    Children still alive (joblib's worker pool for the tessellation) are read through
+    psutil when it is installed; finished ones through ``getrusage``.
+    """
+    import resource
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        use = resource.getrusage(who)
+        total += use.ru_utime + use.ru_stime
+    try:
+        import psutil
+    except ImportError:
+        return total
+    for kid in psutil.Process().children(recursive=True):
+        try:
+            t = kid.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system
+    return total
+
+
 class _StageLog(logging.Handler):
     """Take the memory of each stage when the run logs that it is done."""
 
@@ -188,13 +213,19 @@ class _StageLog(logging.Handler):
         super().__init__(logging.DEBUG)
         self.memory = memory
         self.stages: dict[str, dict[str, float]] = {}
+        self.cpu = _cpu_seconds()
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         m = next((m for p in self.PATTERNS if (m := p.match(message))), None)
         if m:
             peak, start = self.memory.boundary()
-            self.stages[m.group(1)] = {"peak_mib": peak, "growth_mib": peak - start}
+            cpu, self.cpu = self.cpu, _cpu_seconds()
+            self.stages[m.group(1)] = {
+                "peak_mib": peak,
+                "growth_mib": peak - start,
+                "cpu_s": self.cpu - cpu,
+            }
 
 
 def child(workflow: str, out: Path) -> None:
@@ -301,22 +332,24 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     rows = []
     for town, r in results.items():
         if "skipped" in r:
-            rows.append(f"| {town} | skipped: {r['skipped']} | | | |")
+            rows.append(f"| {town} | skipped: {r['skipped']} | | | | |")
             continue
         if "import_mib" in r:
             rows.append(
-                f"| {town} | (import rakennettu) | {r['import_s']:.2f} | {r['import_mib']:.0f} | |"
+                f"| {town} | (import rakennettu) | {r['import_s']:.2f} | "
+                f"| {r['import_mib']:.0f} | |"
             )
         for stage, s in r.get("stages", {}).items():
             rows.append(
-                f"| {town} | {stage} | {s['seconds']:.2f} | {s.get('peak_mib', float('nan')):.0f} "
+                f"| {town} | {stage} | {s['seconds']:.2f} | {s.get('cpu_s', float('nan')):.2f} "
+                f"| {s.get('peak_mib', float('nan')):.0f} "
                 f"| {s.get('growth_mib', float('nan')):+.0f} |"
             )
         if "error" in r:
             fs = r.get("failed_stage", {})
             peak, growth = fs.get("peak_mib", float("nan")), fs.get("growth_mib", float("nan"))
             rows.append(
-                f"| {town} | **failed**: {r['error'][:160]} | | {peak:.0f} | {growth:+.0f} |"
+                f"| {town} | **failed**: {r['error'][:160]} | | | {peak:.0f} | {growth:+.0f} |"
             )
         else:
             size = r["size"]
@@ -324,9 +357,13 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f"| {town} | **total** ({size['area_km2']:.2f} km², {size['nodes']:,} nodes, "
                 f"{size['buildings']:,} buildings, {size['cells']:,} cells, "
                 f"{size['candidates']:,} sites) | {r['total_s']:.2f} | "
+                f"{sum(s.get('cpu_s', 0) for s in r['stages'].values()):.2f} | "
                 f"{max(s.get('peak_mib', 0) for s in r['stages'].values()):.0f} | |"
             )
-    head = "| town | stage | seconds | peak RSS MiB | growth MiB |\n|---|---|---:|---:|---:|"
+    head = (
+        "| town | stage | seconds | CPU s | peak RSS MiB | growth MiB |\n"
+        "|---|---|---:|---:|---:|---:|"
+    )
     return head + "\n" + "\n".join(rows)
 
 

@@ -148,3 +148,11 @@ def kotka_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("kotka-run")
     result = CliRunner().invoke(cli, ["run", "kotka-karhula", "--out", str(out)])
     return result, out
+
+
+@pytest.fixture(scope="session")
+def helsinki_run(tmp_path_factory):
+    """`rakennettu.run("helsinki-keskusta")` once for the session (a RunResult)."""
+    from rakennettu import run
+
+    return run("helsinki-keskusta", out_dir=tmp_path_factory.mktemp("helsinki-run"))

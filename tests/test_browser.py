@@ -9,23 +9,20 @@ loopback interface, so this module allows loopback connections (and nothing else
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import socket
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from browser import catalogue_patterns, foreign_strings, start_chromium, viewport, wait
 from outputs_town import XSS, hostile, hostile_layers, many_sites, tiny_layers, tiny_record
+from rakennettu.config import resolve_workflow
 from rakennettu.outputs.map import build_map, write_map
+from rakennettu.sources.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -67,25 +64,7 @@ def map_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    for exe in (CHROMIUM, CHROMEDRIVER):
-        if not (Path(exe).is_file() or shutil.which(exe)):
-            pytest.skip(f"needs {exe}: apt-get install -y chromium chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1280,900",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):  # fmt: skip
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(20)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
     yield driver
     driver.quit()
 
@@ -98,14 +77,7 @@ def loaded(browser, map_file):
     return browser
 
 
-def _wait(driver, script: str, timeout: float = 10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {script}")
+_wait = wait
 
 
 def _map_js(driver) -> str:
@@ -135,12 +107,13 @@ def test_layer_control_lists_the_layers(loaded):
     assert len(base) == 8
     assert overlays == [
         "Base map: water, green, streets",
-        "Street betweenness, 800 m",
+        "Street names (zoom in)",
+        "Through-movement on streets, 800 m",
         "Buildings",
         "Landmarks and heritage",
-        "Third places",
+        "Meeting places (third places)",
         "Candidate sites, numbered by rank",
-        "Simulated new links",
+        "Simulated new walking links",
     ]
 
 
@@ -166,7 +139,7 @@ def test_popup_shows_an_injected_name_as_text(loaded):
     content = loaded.find_element("css selector", ".leaflet-popup-content")
     text = content.text
     assert XSS in text  # the candidate ranked first is named like an attack
-    assert "Rank 1 of 5" in text and "Why:" in text
+    assert "Rank 1 of 5" in text and "Why here:" in text
     assert content.find_elements("css selector", "img") == []
     assert loaded.execute_script("return document.querySelectorAll('img').length") == 0
     assert len(content.find_elements("css selector", ".rk-barfill")) == 3
@@ -176,7 +149,7 @@ def test_every_tooltip_and_popup_is_inert(loaded):
     """Open every tooltip on the map at once: no element comes from data text."""
     loaded.execute_script(
         "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
-        ".find(l => l.textContent.includes('betweenness')).querySelector('input').click()"
+        ".find(l => l.textContent.includes('Through-movement')).querySelector('input').click()"
     )
     opened = loaded.execute_script(
         f"""
@@ -207,10 +180,10 @@ def test_the_legend_follows_the_layer_shown(loaded):
     assert visible_titles() == ["Vitality: synergy index", "On the map"]
     radio = loaded.execute_script(
         "return Array.from(document.querySelectorAll('.leaflet-control-layers-base label'))"
-        ".find(l => l.textContent.trim() === 'Social score').querySelector('input')"
+        ".find(l => l.textContent.trim() === 'Services and people').querySelector('input')"
     )
     radio.click()
-    assert visible_titles() == ["Social score", "On the map"]
+    assert visible_titles() == ["Services and people", "On the map"]
 
 
 def test_screenshot_is_a_map(loaded, tmp_path):
@@ -293,3 +266,122 @@ def test_hostile_names_stay_text_in_the_browser(browser, tmp_path, monkeypatch):
         assert _as_parsed(text) in shown, repr(text)
     assert len(texts["pops"]) == len(sites)
     assert _as_parsed(hostile(4)) in texts["box"]
+
+
+# ------------------------------------------------- finding one's way, in either language
+
+
+def _tiny_map(tmp_path, code: str):
+    rec = {**tiny_record(), "workflow": resolve_workflow("kotka-karhula").model_dump(mode="json")}
+    m = build_map(tiny_layers(), title="Tiny town", record=rec, language=code)
+    return write_map(m, tmp_path / f"map-{code}.html")
+
+
+def _open(browser, path, size=(1366, 768)):
+    viewport(browser, *size)
+    browser.get(path.as_uri())
+    _wait(browser, "return document.querySelectorAll('.leaflet-marker-pane .rk-rank').length > 0")
+    return browser
+
+
+@pytest.mark.parametrize("code", ["fi", "en"])
+def test_the_legend_and_controls_fit_a_1366x768_screen(browser, tmp_path, code):
+    page = _open(browser, _tiny_map(tmp_path, code))
+    boxes = page.execute_script(
+        "return ['.rk-legend', '.rk-title', '.leaflet-control-layers'].map(s => {"
+        "  var r = document.querySelector(s).getBoundingClientRect();"
+        "  return [s, r.top, r.bottom, r.left, r.right]; })"
+    )
+    height = page.execute_script("return window.innerHeight")
+    width = page.execute_script("return window.innerWidth")
+    assert (width, height) == (1366, 768)
+    for name, top, bottom, left, right in boxes:
+        assert top >= 0 and bottom <= height and left >= 0 and right <= width, name
+    legend, title = boxes[0], boxes[1]
+    assert legend[1] >= title[2]  # below the title box, not over it
+    page.find_element("css selector", ".rk-fold > summary").click()  # folds away
+    folded = page.execute_script(
+        "return document.querySelector('.rk-legend').getBoundingClientRect().height"
+    )
+    assert folded < 40
+
+
+def test_street_names_show_from_zoom_16(browser, tmp_path):
+    page = _open(browser, _tiny_map(tmp_path, "fi"))
+    shown = (
+        "return Array.from(document.querySelectorAll('.rk-street-label'))"
+        ".filter(e => e.offsetParent !== null || getComputedStyle(e).display !== 'none')"
+        ".map(e => e.textContent)"
+    )
+    page.execute_script(f"{_map_js(page)}.setZoom(14, {{animate: false}});")
+    assert _wait(page, shown.replace("return ", "return 0 === ") + ".length") is True
+    page.execute_script(f"{_map_js(page)}.setZoom(17, {{animate: false}});")
+    names = _wait(page, shown)
+    # The tiny town's named streets (tests/outputs_town.py: "Katu 0" ... "Katu 4", one
+    # named like an attack), 600 m each: two labels each at 300 m spacing.
+    assert sorted(set(names)) == sorted(["Katu 0", "Katu 1", XSS, "Katu 3", "Katu 4"])
+    assert page.execute_script("return document.querySelectorAll('img').length") == 0
+
+
+def test_no_site_outline_is_hidden_under_its_marker(browser, tmp_path):
+    page = _open(browser, _tiny_map(tmp_path, "en"))
+    found = page.execute_script(
+        f"""
+        var map = {_map_js(page)}, outlines = [], markers = [];
+        map.eachLayer(function (l) {{
+            var p = l.feature && l.feature.properties;
+            if (!p || p.k === undefined) return;
+            if (l._path) outlines.push([p.k, l._path.getBoundingClientRect().toJSON()]);
+            if (l._icon) markers.push([p.k, l._icon.getBoundingClientRect().toJSON()]);
+        }});
+        return [outlines, markers];
+        """
+    )
+    outlines, markers = dict(found[0]), dict(found[1])
+    assert len(outlines) == len(markers) == 5  # the point site is drawn as a circle
+    for k, o in outlines.items():
+        m = markers[k]
+        inside = (
+            o["left"] >= m["left"] and o["right"] <= m["right"]
+            and o["top"] >= m["top"] and o["bottom"] <= m["bottom"]
+        )  # fmt: skip
+        assert not inside, k
+        assert m["bottom"] <= o["top"] + 1  # the marker stands above the outline
+        assert o["width"] > 5 and o["height"] > 5  # the outline itself is visible
+
+
+@pytest.mark.parametrize("code", ["fi", "en"])
+def test_every_string_on_the_map_is_in_the_catalogue(browser, tmp_path, code):
+    page = _open(browser, _tiny_map(tmp_path, code))
+    page.execute_script(
+        "Array.from(document.querySelectorAll('.leaflet-marker-pane .rk-rank'))"
+        ".find(m => m.textContent === '2').click()"
+    )
+    _wait(page, "return document.querySelector('.leaflet-popup-content details')")
+    page.execute_script("document.querySelector('.leaflet-popup-content details').open = true")
+    page.execute_script(f"{_map_js(page)}.setZoom(17, {{animate: false}});")
+    texts = page.execute_script(
+        "var w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), out = [];"
+        "while (w.nextNode()) { var t = w.currentNode.textContent.trim();"
+        "  var p = w.currentNode.parentElement;"
+        "  if (t && p.closest('script,style,.leaflet-control-attribution') === null) out.push(t); }"
+        "return out;"
+    )
+    layers = tiny_layers()
+    data = {"Tiny town", "Leaflet", "|", "×", "+", "−", XSS}
+    for frame in layers.values():
+        if "name" in frame:
+            data |= {n for n in frame["name"] if isinstance(n, str)}
+    tax = load_taxonomy()  # category names: the taxonomy's own label_fi / label_en
+    data |= {getattr(c, f"label_{code}") for t in tax for c in t.categories}
+    assert len(texts) > 60
+    foreign = foreign_strings(texts, code, data)
+    assert not foreign, "\n".join(foreign)
+    if code == "fi":  # and it is Finnish: no English message slipped through untranslated
+        english = catalogue_patterns("en")
+        fi = catalogue_patterns("fi")
+        untranslated = [
+            t for t in texts
+            if any(p.fullmatch(t) for p in english) and not any(p.fullmatch(t) for p in fi)
+        ]  # fmt: skip
+        assert untranslated == []

@@ -24,7 +24,7 @@ from shapely import LineString, Point, Polygon, box
 from rakennettu.errors import CRSError
 from rakennettu.layers import cultural as cult
 from rakennettu.naming import describe, parse_name
-from rakennettu.network import StreetNetwork, edge_betweenness
+from rakennettu.network import StreetNetwork, attach, edge_betweenness
 from rakennettu.synthesis.grid import hex_grid
 
 EPSG = 3067
@@ -105,7 +105,7 @@ def test_landmark_access_matches_the_hand_worked_town(t_net, t_landmarks, node, 
 
 
 def test_polygon_landmarks_attach_at_the_boundary_not_the_centroid(t_net, t_landmarks):
-    att = cult.attach_features(t_net, t_landmarks, max_distance=50)
+    att = attach(t_net, t_landmarks, max_distance=50)
     church = att.loc["church"]
     assert church["snap_distance"] == pytest.approx(10.0)
     assert {church["dist_u"], church["dist_v"]} == {50.0}
@@ -710,7 +710,7 @@ def kotka_layer(kotka):
 def test_building_catchments_agree_with_networkx_on_helsinki(helsinki, helsinki_net):
     b = helsinki.buildings
     age = cult.building_age(helsinki_net, b, radii=[400, 800], snap_distance=100)
-    att = cult.attach_features(helsinki_net, b, max_distance=100)
+    att = attach(helsinki_net, b, max_distance=100)
     ok = att["attached"].to_numpy(dtype=bool)
     years = pd.to_numeric(b["year"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     rng = np.random.default_rng(7)

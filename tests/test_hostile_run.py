@@ -24,6 +24,7 @@ from shapely import box
 from outputs_town import HOSTILE, hostile
 from rakennettu._resources import bundled_osm_path
 from rakennettu.cli import cli
+from rakennettu.i18n import language
 from rakennettu.outputs.map import _js
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
@@ -161,7 +162,9 @@ def test_the_map_shows_every_payload_as_escaped_data(town):
     for layer, found in _names(town["out"]).items():
         for name in found:
             assert _js(html.escape(name))[1:-1] in page, (layer, name)
-    assert f"<title>{html.escape(TITLE)}: vitality map</title>" in page
+    lang = language(json.loads((town["out"] / "run.json").read_text())["language"])
+    title = lang._("{town}: vitality map", town=TITLE)  # the page is in the run's language
+    assert f"<title>{html.escape(title)}</title>" in page
     assert page.lower().count("<script") == page.lower().count("</script>") == 3
     assert "<img" not in page
 

@@ -14,6 +14,7 @@ from shapely import LineString, MultiPolygon, Point, box
 
 from outputs_town import XSS, hostile, hostile_layers, tiny_layers, tiny_record
 from rakennettu.errors import CRSError
+from rakennettu.i18n import language
 from rakennettu.outputs import map as rkmap
 from rakennettu.outputs._common import esc
 from rakennettu.outputs.map import build_map, candidate_popup, write_map
@@ -145,17 +146,22 @@ def test_a_column_name_read_back_from_a_file_is_no_template_either(tmp_path, mon
     )
     page = build_map(layers, title="T").get_root().render()
     _, overlays = _control_layers(page)
-    assert "Street betweenness, {{7*7}} m" in overlays
-    assert "Street betweenness, 49 m" not in page
+    assert "Through-movement on streets, {{7*7}} m" in overlays
+    assert "on streets, 49 m" not in page
 
 
-@pytest.mark.parametrize(
-    "field", ["name", "kind", "why", "program", "program_simulated", "provenance"], ids=str
-)
+@pytest.mark.parametrize("field", ["name", "kind", "program", "program_simulated", "provenance"])
 def test_candidate_popup_escapes_every_text_field(field):
     html = candidate_popup("C1", {"rank": 1, field: XSS})
     assert XSS not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_english_why_column_is_not_shown_but_said_in_the_pages_language():
+    row = {"rank": 1, "why": XSS, "gain_soc": 0.9, "soc_residents_gain_daily": 85.8, "near": 400}
+    html = candidate_popup("C1", row, lang=language("fi"))
+    assert "onerror" not in html
+    assert "86 asukasta saa päivittäisen palvelun 400 metrin päähän" in html  # whole people
 
 
 @pytest.mark.parametrize(
@@ -170,13 +176,23 @@ def test_script_data_cannot_end_the_script(text):
 def test_candidate_popup_reads_like_a_breakdown():
     row = tiny_layers()["candidates"].loc["C1"].to_dict()
     html = candidate_popup("C1", row, n=5)
-    assert "#2 Vanha varikko" in html
-    assert "Rank 2 of 5</b>: rank 1–3 in 90% of the weightings tried (median 2)" in html
-    assert "<b>Simulated:</b> 1 third place, 2 daily needs" in html
-    assert "Vitality around the site: 0.62 (0–1)" in html
+    assert "<h3>2. Vanha varikko</h3>" in html
+    assert "Rank 2 of 5</b>: rank 1–3 under most other weightings" in html
+    assert "<b>Simulated here:</b> 1 third place, 2 daily needs" in html
     assert "8,100 m²" in html
-    assert "people × decayed activities" in html  # a raw gain with its unit
+    assert "<b>Why here:</b>" in html and html.count("<li>") == 2  # the two strongest
+    plain, expert = html.split('<details class="rk-expert">')
+    assert "people × activities, weighted by distance" in expert  # raw gains: for experts
+    assert "Vitality around the site: 0.62 (0–1)" in expert
+    assert "OpenStreetMap way" not in plain and "Source: OSM way 1" in expert
     assert html.count('class="rk-barrow"') == 3
+
+
+def test_popup_source_line_hides_internal_ids():
+    row = {"rank": 1, "provenance": "osm:way/12; enclosure:3; enclosure:14; enclosure:15"}
+    html = candidate_popup("C1", row)
+    assert "enclosure" not in html
+    assert "Source: OpenStreetMap way 12; an empty block" in html
 
 
 # ------------------------------------------------------------------- layers, legend
@@ -184,30 +200,32 @@ def test_candidate_popup_reads_like_a_breakdown():
 
 def test_the_simulated_program_in_words_wins_over_the_planners_text():
     row = {"rank": 1, "program": "daily_needs=3", "program_simulated": "3 daily needs"}
-    assert "<b>Simulated:</b> 3 daily needs" in candidate_popup("C1", row)
-    assert "<b>Simulated:</b> daily_needs=3" in candidate_popup("C1", {"program": "daily_needs=3"})
+    assert "<b>Simulated here:</b> 3 daily needs" in candidate_popup("C1", row)
+    text = candidate_popup("C1", {"program": "daily_needs=3"})
+    assert "<b>Simulated here:</b> daily_needs=3" in text
 
 
 def test_layer_control_lists_the_layers(page):
     base, overlays = _control_layers(page)
     assert base == [
         "Vitality: synergy index",
-        "Morphological score",
-        "Social score",
-        "Cultural score",
+        "Street network and urban form",
+        "Services and people",
+        "Places and heritage",
         "Street closeness, 800 m",
         "Activity access, 800 m",
-        "Third-place access, 400 m",
+        "Meeting-place access, 400 m",
         "No hexagon shading",
     ]
     assert overlays == [
         "Base map: water, green, streets",
-        "Street betweenness, 800 m",
+        "Street names (zoom in)",
+        "Through-movement on streets, 800 m",
         "Buildings",
         "Landmarks and heritage",
-        "Third places",
+        "Meeting places (third places)",
         "Candidate sites, numbered by rank",
-        "Simulated new links",
+        "Simulated new walking links",
     ]
 
 
@@ -217,11 +235,12 @@ def test_layers_follow_the_columns_there_are():
     cands = layers["candidates"].drop(columns=["rank"])
     m = build_map({"cells": cells, "candidates": cands, "edges": layers["edges"]}, title="T")
     base, overlays = _control_layers(m.get_root().render())
-    assert base[0] == "Morphological score"
-    assert "Social score" not in base and "Activity access, 800 m" not in base
+    assert base[0] == "Street network and urban form"
+    assert "Services and people" not in base and "Activity access, 800 m" not in base
     assert overlays == [
         "Base map: water, green, streets",
-        "Street betweenness, 800 m",
+        "Street names (zoom in)",
+        "Through-movement on streets, 800 m",
         "Candidate sites",
     ]
 
@@ -239,13 +258,11 @@ def test_only_the_first_hexagon_layer_is_shown(page):
         "0.8–1.0 high",
         "0.0–0.2 low",
         "no street within reach: not scored",
-        "High only where the morphological, social and cultural scores are high",
+        "High only where streets and urban form, services and people, and places",
         "(lowest)",
         "(highest)",
-        "1/m",  # the unit of harmonic closeness, from its IndicatorDoc
         "a top-3 site",
-        "simulated new link",
-        "rank stability of the top ten: 0.87",
+        "simulated new walking link",
     ],
 )
 def test_legend_says_it_in_words(page, text):
@@ -320,7 +337,7 @@ def test_inputs_are_not_modified():
 def test_candidates_read_back_from_a_file_keep_their_ids():
     cands = tiny_layers()["candidates"].reset_index()  # as read from vitality.gpkg
     page = build_map({"candidates": cands}, title="T").get_root().render()
-    assert '"r":1,"k":0' in page and "C2 · surface parking" in page
+    assert '"r":1,"k":0' in page and "Site id: C2" in page
 
 
 def test_a_map_of_a_run_without_scores_or_candidates():
@@ -350,6 +367,18 @@ def test_write_map_replaces_the_file_atomically(tmp_path, monkeypatch):
         write_map(build_map(tiny_layers(seed=1), title="Other"), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
+
+
+def test_street_names_need_a_name_column_and_a_name():
+    from rakennettu.outputs.labels import street_labels
+
+    edges = tiny_layers()["edges"]
+    assert len(street_labels(edges.drop(columns=["name"]))) == 0
+    labels = street_labels(edges)
+    # Five named east-west streets of 600 m (outputs_town.py), two labels each; the
+    # unnamed north-south paths get none.
+    assert sorted(labels["name"].value_counts().tolist()) == [2] * 5
+    assert set(labels["angle"]) == {0}
 
 
 def test_a_dimension_left_out_is_flagged_in_the_legend(page):

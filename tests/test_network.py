@@ -13,6 +13,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial import Delaunay, QhullError
 from shapely import LineString, Point
 
 from rakennettu.errors import CRSError, NetworkError
@@ -21,10 +24,14 @@ from rakennettu.network import (
     StreetNetwork,
     accessibility,
     accessibility_update,
+    attach,
     attach_points,
+    catchment,
     centrality,
     centrality_update,
+    centrality_with_edges,
     edge_betweenness,
+    nearest,
 )
 
 CRS = "EPSG:3067"
@@ -1067,3 +1074,132 @@ def test_network_survives_pickling() -> None:
     back = pickle.loads(pickle.dumps(net))
     assert not back._nbr.flags.writeable
     pd.testing.assert_frame_equal(centrality(back, [150]), centrality(net, [150]))
+
+
+# ---------------------------------------------------------------------------------------
+# properties on random planar graphs (Hypothesis), against networkx
+# ---------------------------------------------------------------------------------------
+
+
+@st.composite
+def planar_graphs(draw: st.DrawFn) -> nx.MultiGraph:
+    """Delaunay triangulations of points on a 10 m lattice, some edges dropped.
+
+    Lengths are whole metres at least the straight-line distance, so equal paths tie
+    exactly (ties are where Brandes implementations differ); graphs may be disconnected.
+    """
+    cells = draw(
+        st.lists(
+            st.tuples(st.integers(0, 12), st.integers(0, 12)), min_size=4, max_size=22, unique=True
+        )
+    )
+    xy = 10.0 * np.asarray(cells, dtype=float)
+    G = nx.MultiGraph(crs=CRS)
+    for i, (x, y) in enumerate(xy):
+        G.add_node(i, x=x, y=y)
+    try:
+        tri = Delaunay(xy)
+    except QhullError:  # all points on a line: a path along them
+        order = np.lexsort((xy[:, 1], xy[:, 0]))
+        pairs = set(itertools.pairwise(order.tolist()))
+    else:
+        pairs = {
+            (min(a, b), max(a, b))
+            for simplex in tri.simplices
+            for a, b in itertools.combinations(simplex.tolist(), 2)
+        }
+    pairs_l = sorted(pairs)
+    keep = draw(st.lists(st.booleans(), min_size=len(pairs_l), max_size=len(pairs_l)))
+    extra = draw(st.lists(st.integers(0, 3), min_size=len(pairs_l), max_size=len(pairs_l)))
+    for (a, b), k, e in zip(pairs_l, keep, extra, strict=True):
+        if k or e == 0:
+            straight = math.ceil(float(np.hypot(*(xy[a] - xy[b]))))
+            G.add_edge(a, b, length=float(straight + 10 * (e == 3)))
+    return G
+
+
+PROPERTY = settings(max_examples=25, deadline=None)
+
+
+@PROPERTY
+@given(G=planar_graphs(), radius=st.sampled_from([15.0, 40.0, 75.0, 1e6]))
+def test_property_closeness_matches_networkx(G: nx.MultiGraph, radius: float) -> None:
+    got = centrality(StreetNetwork.from_graph(G), [radius], betweenness=False)
+    ref = ref_closeness(G, radius)
+    for m in ("harmonic", "node_count", "edge_count", "street_length", "farness"):
+        assert_close(got[m, radius if radius < 1e6 else int(radius)].loc[ref.index], ref[m])
+
+
+@PROPERTY
+@given(G=planar_graphs())
+def test_property_betweenness_matches_networkx(G: nx.MultiGraph) -> None:
+    net = StreetNetwork.from_graph(G)
+    nodes, edges = centrality_with_edges(net, [1e6])
+    ref = nx.betweenness_centrality(G, weight="length", normalized=False)
+    assert_close(nodes["betweenness", 1000000].loc[list(ref)], list(ref.values()))
+    ref_e = nx.edge_betweenness_centrality(nx.Graph(_shortest_simple(G)), weight="length",
+                                           normalized=False)  # fmt: skip
+    expected = edge_keys_share(G, {(u, v): x for (u, v), x in ref_e.items()})
+    got = edges["betweenness", 1000000]
+    assert_close([got.loc[k] for k in expected], list(expected.values()))
+    # one pass gives what the two separate calls give
+    pd.testing.assert_frame_equal(nodes, centrality(net, [1e6]))
+    pd.testing.assert_frame_equal(edges, edge_betweenness(net, [1e6]))
+
+
+def _shortest_simple(G: nx.MultiGraph) -> nx.Graph:
+    H = nx.Graph()
+    H.add_nodes_from(G.nodes(data=True))
+    for u, v, d in G.edges(data=True):
+        if u != v and (not H.has_edge(u, v) or d["length"] < H[u][v]["length"]):
+            H.add_edge(u, v, length=d["length"])
+    return H
+
+
+@PROPERTY
+@given(G=planar_graphs(), limit=st.sampled_from([20.0, 55.0, 200.0]), seed=st.integers(0, 99))
+def test_property_nearest_and_catchment_match_networkx(
+    G: nx.MultiGraph, limit: float, seed: int
+) -> None:
+    net = StreetNetwork.from_graph(G)
+    rng = np.random.default_rng(seed)
+    xs = np.array([d["x"] for _, d in G.nodes(data=True)])
+    ys = np.array([d["y"] for _, d in G.nodes(data=True)])
+    px = rng.uniform(xs.min(), xs.max() + 1, 5)
+    py = rng.uniform(ys.min(), ys.max() + 1, 5)
+    pts = gpd.GeoSeries(gpd.points_from_xy(px, py), crs=CRS)
+    att = attach(net, pts, max_distance=1e6)
+    if not att["attached"].any():
+        return
+    H, node_of = split_reference(G, att)
+    values = pd.Series(rng.integers(1, 9, 5).astype(float), index=pts.index, name="v")
+    snap = att["snap_distance"]
+    near = nearest(net, att, max_distance=limit)["total"]
+    catch = catchment(net, att, values, radii=[limit], median_of=values)
+    for n in G.nodes:
+        dist = nx.single_source_dijkstra_path_length(H, n, cutoff=2 * limit + 1e3, weight="length")
+        d = {p: dist[q] + snap[p] for p, q in node_of.items() if q in dist}
+        within = [p for p, x in d.items() if x <= limit]
+        best = min(d.values(), default=np.inf)
+        if best <= limit:
+            assert near[n] == pytest.approx(best, rel=1e-12)
+        else:
+            assert np.isnan(near[n])
+        assert catch.loc[n, ("v", int(limit))] == pytest.approx(values[within].sum())
+        median = np.median(values[within]) if within else np.nan
+        assert catch.loc[n, ("median", int(limit))] == pytest.approx(median, nan_ok=True)
+
+
+def test_attach_polygons_at_their_edge_facing_the_street() -> None:
+    # a 20 m square 5 m north of the segment 0-1 of the grid, its centroid 15 m off it
+    net = StreetNetwork.from_graph(grid_graph())
+    square = gpd.GeoSeries([Point(50, 15).buffer(10, cap_style="square")], crs=CRS)
+    att = attach(net, square, max_distance=8)
+    assert att.loc[0, "snap_distance"] == pytest.approx(5.0)
+    assert att.loc[0, ["edge_u", "edge_v"]].tolist() == [0, 1]
+    assert not attach(net, square, max_distance=4)["attached"].any()
+    # points attach as attach_points does
+    pts = gpd.GeoSeries([Point(30, 5)], crs=CRS)
+    pd.testing.assert_frame_equal(
+        attach(net, pts, max_distance=9), attach_points(net, pts, max_distance=9)
+    )

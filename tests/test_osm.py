@@ -123,3 +123,33 @@ def test_area_without_streets(karhula_pbf):
     # a 30 m box in the middle of the Kymijoki river at Karhula
     with pytest.raises(EmptyDataError, match=r"no walkable streets"):
         read_osm_file(karhula_pbf, clip=box(26.93, 60.5201, 26.9305, 60.5203))
+
+
+def _tiny_xml(reverse: bool) -> str:
+    from rakennettu._warmup import tiny_town_osm
+
+    lines = tiny_town_osm().splitlines()
+    head, body, tail = lines[:2], lines[2:-1], lines[-1:]
+    nodes = [x for x in body if x.startswith("<node")]
+    ways = [x for x in body if x.startswith("<way")]
+    if reverse:  # objects in descending id order: not sorted as osmium requires
+        nodes, ways = nodes[::-1], ways[::-1]
+    return "\n".join([*head, *nodes, *ways, *tail])
+
+
+def test_unsorted_extract_reads_like_the_sorted_one(tmp_path):
+    paths = {}
+    for reverse in (False, True):
+        paths[reverse] = tmp_path / f"town-{reverse}.osm"
+        paths[reverse].write_text(_tiny_xml(reverse), encoding="utf-8")
+    ordered = read_osm_file(paths[False], cache_dir=tmp_path / "a")
+    shuffled = read_osm_file(paths[True], cache_dir=tmp_path / "b")
+    assert list((tmp_path / "b" / "sorted").glob("*.osm.pbf"))  # the sorted copy, cached
+    assert not (tmp_path / "a" / "sorted").exists()
+    key = ["osm_type", "osm_id"]
+    a = ordered.features.sort_values(key).reset_index(drop=True)
+    b = shuffled.features.sort_values(key).reset_index(drop=True)
+    assert len(a) == 71 and a[key].equals(b[key])  # 48 buildings, 16 ways, 6 places, a park
+    assert a.geometry.geom_equals_exact(b.geometry, 1e-9).all()
+    assert a["tags"].tolist() == b["tags"].tolist()
+    assert sorted(ordered.graph.edges) == sorted(shuffled.graph.edges)

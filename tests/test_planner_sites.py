@@ -52,7 +52,9 @@ def test_planner_sites_are_ranked_with_their_provenance_and_program(planned):
     assert first["kind"] == "brownfield"
     assert "2 third places" in first["program_simulated"]
     assert "3,000 m² floor area (80% homes)" in first["program_simulated"]
-    assert first["soc_people_added"] == pytest.approx(3000 * 0.8 / 40 + 3000 * 0.2 / 35)
+    social = result.workflow.social  # floor area per resident and per job, m²
+    expected = 3000 * 0.8 / social.m2_per_resident + 3000 * 0.2 / social.m2_per_job
+    assert first["soc_people_added"] == pytest.approx(expected)
     other = mine[mine["name"] == "Rantapuisto lot"].iloc[0]
     assert "1 third place, 2 daily needs" in other["program_simulated"]  # the default
     assert c["rank"].is_unique or c["score"].duplicated().any()

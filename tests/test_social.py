@@ -26,14 +26,12 @@ from rakennettu.layers.social import (
     catchment,
     estimate_population,
     floor_areas,
-    hill_numbers,
     kernel_density,
     land_use_mix,
-    nearest_distance,
     social_layer,
 )
 from rakennettu.naming import describe
-from rakennettu.network import StreetNetwork, attach_points
+from rakennettu.network import StreetNetwork
 from rakennettu.outputs.rasters import write_geotiff
 
 CRS = "EPSG:3067"
@@ -148,12 +146,12 @@ def access(net, shops) -> pd.DataFrame:
         ("soc_access_total_200m", 4, 1 + math.exp(-3.4) + math.exp(-3.0) + math.exp(-3.1)),
         ("soc_nearest_retail", 4, 150.0),
         ("soc_nearest_food_drink", 4, 0.0),
-        ("soc_nearest_daily_needs", 8, 255.0),
+        ("soc_nearest_daily_needs", 8, math.nan),  # 255 m on paper: beyond the 200 m radius
     ],
     ids=lambda v: str(v),
 )
 def test_activity_access_on_paper(access, column, node, expected):
-    assert access.loc[node, column] == pytest.approx(expected, rel=RTOL)
+    assert access.loc[node, column] == pytest.approx(expected, rel=RTOL, nan_ok=True)
 
 
 @pytest.mark.parametrize("node", range(9), ids=lambda n: f"node{n}")
@@ -168,7 +166,10 @@ def test_activity_access_every_node(access, node):
                 np.exp(-4.0 / r * d[inside]).sum(), rel=RTOL, abs=1e-15
             )
         if cat != "total":
-            assert access.loc[node, f"soc_nearest_{cat}"] == pytest.approx(d.min(), rel=RTOL)
+            # the nearest up to the largest radius, NaN (beyond reach) farther
+            near = d.min() if d.min() <= max(RADII) else np.nan
+            got = access.loc[node, f"soc_nearest_{cat}"]
+            assert got == pytest.approx(near, rel=RTOL, nan_ok=True)
 
 
 def test_activity_access_columns(access, net):
@@ -260,22 +261,17 @@ def test_activity_access_empty(net):
     assert acc["soc_nearest_retail"].isna().all()
 
 
-def test_nearest_has_no_radius(net):
-    pts = gpd.GeoSeries([Point(0, 0)], crs=CRS)
-    near = nearest_distance(net, attach_points(net, pts, max_distance=1))
-    assert near["total"].tolist() == [manhattan(i, 0) for i in range(9)]
-
-
-def test_nearest_unreachable_is_nan():
-    G = grid_graph()
-    G.add_node(99, x=900.0, y=900.0)
-    G.add_node(98, x=1000.0, y=900.0)
-    G.add_edge(98, 99, length=100.0)
-    net = StreetNetwork.from_graph(G)
-    near = nearest_distance(
-        net, attach_points(net, gpd.GeoSeries([Point(0, 0)], crs=CRS), max_distance=1)
+def test_soc_nearest_is_nan_beyond_the_largest_radius(net):
+    # one shop at node 0: nodes within 200 m (Manhattan on the grid) get the distance,
+    # farther ones are beyond reach (NaN), as cult_nearest_* beyond max_nearest
+    acts = gpd.GeoDataFrame({"category": ["retail"]}, geometry=[Point(0, 0)], crs=CRS)
+    acc = activity_access(net, acts, radii=[100, 200], snap_distance=1, categories=["retail"])
+    expected = [manhattan(i, 0) if manhattan(i, 0) <= 200 else np.nan for i in range(9)]
+    np.testing.assert_array_equal(acc["soc_nearest_retail"].to_numpy(), expected)
+    wider = activity_access(
+        net, acts, radii=[100], snap_distance=1, categories=["retail"], max_nearest=400
     )
-    assert np.isnan(near.loc[99, "total"]) and near.loc[8, "total"] == 400.0
+    assert wider["soc_nearest_retail"].tolist() == [manhattan(i, 0) for i in range(9)]
 
 
 @pytest.mark.parametrize(
@@ -301,61 +297,6 @@ def test_radii_checked(net, shops, radii):
 # ---------------------------------------------------------------------------------------
 # Hill numbers
 # ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("abundances", "q", "expected"),
-    [
-        ([7], 0, 1.0),
-        ([7], 1, 1.0),
-        ([7], 2, 1.0),
-        ([3, 3, 3, 3], 0, 4.0),
-        ([3, 3, 3, 3], 1, 4.0),
-        ([3, 3, 3, 3], 2, 4.0),
-        ([0.5, 0.5, 0.5], 0.5, 3.0),
-        ([2, 1, 1], 0, 3.0),
-        ([2, 1, 1], 1, 2**1.5),
-        ([2, 1, 1], 2, 8 / 3),
-        ([8, 2], 2, 1 / 0.68),
-        ([8, 2], 0.5, (math.sqrt(0.8) + math.sqrt(0.2)) ** 2),
-        ([8, 2], 3, (0.8**3 + 0.2**3) ** -0.5),
-        ([5, 0, 5], 1, 2.0),
-        ([0, 0, 0], 0, 0.0),
-        ([0, 0, 0], 1, 0.0),
-        ([0, 0, 0], 2, 0.0),
-    ],
-    ids=lambda v: str(v),
-)
-def test_hill_numbers(abundances, q, expected):
-    assert hill_numbers(abundances, q) == pytest.approx(expected, rel=1e-12)
-
-
-def test_hill_q1_is_the_limit():
-    a = [5, 3, 1, 1]
-    assert hill_numbers(a, 1 - 1e-7) == pytest.approx(hill_numbers(a, 1), rel=1e-6)
-    assert hill_numbers(a, 1 + 1e-7) == pytest.approx(hill_numbers(a, 1), rel=1e-6)
-
-
-def test_hill_falls_with_q():
-    a = np.random.default_rng(0).integers(0, 20, size=(50, 6))
-    d = [hill_numbers(a, q) for q in (0, 0.5, 1, 2, 4)]
-    for lo, hi in zip(d[1:], d[:-1], strict=True):
-        assert np.all(lo <= hi + 1e-12)
-
-
-def test_hill_frame_keeps_index():
-    frame = pd.DataFrame({"a": [1, 0], "b": [1, 0]}, index=pd.Index(["x", "y"], name="node_id"))
-    out = hill_numbers(frame, 2)
-    assert out.index.equals(frame.index)
-    assert out.tolist() == [2.0, 0.0]
-
-
-@pytest.mark.parametrize(
-    ("abundances", "q"), [([1, -1], 1), ([1, np.nan], 1), ([1, 1], -1)], ids=["neg", "nan", "q"]
-)
-def test_hill_rejects(abundances, q):
-    with pytest.raises(ValueError, match=r"abundances|q must"):
-        hill_numbers(abundances, q)
 
 
 # ---------------------------------------------------------------------------------------

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "default_cache_dir", "file_hash"]
+from rakennettu.errors import OutputError, RakennettuError
+
+__all__ = ["atomic_path", "default_cache_dir", "file_hash", "output_errors", "write_problem"]
+
+# Why a write fails when the place, not the program, is at fault.
+_WRITE_ERRNOS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+# The same conditions as GDAL and SQLite report them through pyogrio (not an OSError).
+_WRITE_MESSAGES = {
+    "no space left on device": "the disk is full",
+    "database or disk is full": "the disk is full",
+    "disk quota exceeded": "the disk quota is used up",
+    "read-only file system": "the file system is read-only",
+    "permission denied": "permission denied",
+}
 
 
 @contextlib.contextmanager
@@ -40,6 +60,67 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_problem(exc: BaseException) -> str | None:
+    """Why a write failed, when it failed for want of space or permission; else None.
+
+    Examples
+    --------
+    >>> write_problem(OSError(errno.ENOSPC, "No space left on device"))
+    'the disk is full'
+    >>> write_problem(ValueError("no such column")) is None
+    True
+    """
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+        return _WRITE_ERRNOS[exc.errno]
+    text = str(exc).lower()
+    return next((why for msg, why in _WRITE_MESSAGES.items() if msg in text), None)
+
+
+@contextlib.contextmanager
+def output_errors(folder: str | Path) -> Iterator[None]:
+    """Turn a write that fails for want of space or permission into :class:`OutputError`.
+
+    A full disk, a read-only file system or a folder without write permission is a
+    problem of the environment, not a bug: the error names the file (or ``folder``) and
+    what to do. Other errors pass unchanged.
+
+    Examples
+    --------
+    >>> with output_errors("out/town"):
+    ...     raise OSError(errno.ENOSPC, "No space left on device", "out/town/run.json")
+    Traceback (most recent call last):
+    ...
+    rakennettu.errors.OutputError: cannot write to out/town (...run.json): the disk is full; ...
+    """
+    try:
+        yield
+    except RakennettuError:
+        raise
+    except Exception as e:
+        why = write_problem(e)
+        if why is None:
+            raise
+        raise OutputError(
+            f"cannot write to {_where(folder, getattr(e, 'filename', None))}: {why}; free "
+            "some space or fix the folder's permissions, or write elsewhere (--out DIR; "
+            "RAKENNETTU_CACHE for the cache)"
+        ) from e
+
+
+def _where(folder: str | Path, filename: str | None) -> str:
+    """The folder, with the file in it that failed; or the file elsewhere (the cache).
+
+    A file in a hidden sibling named after the folder (``.town.staging-*``, a run's
+    staging folder) counts as in the folder.
+    """
+    if not filename:
+        return str(folder)
+    out, path = Path(folder).resolve(), Path(filename).resolve()
+    beside = [p for p in out.parent.glob(f".{out.name}.*") if path.is_relative_to(p)]
+    inside = path.is_relative_to(out) or path == out or bool(beside)
+    return f"{folder} ({filename})" if inside else str(filename)
 
 
 def file_hash(path: str | Path, *, algorithm: str = "sha256") -> str:

@@ -69,7 +69,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from rakennettu._io import atomic_path, file_hash
+from rakennettu._io import atomic_path, file_hash, write_problem
 from rakennettu._resources import defaults_path, taxonomy_dir
 from rakennettu._version import __version__
 from rakennettu.config import SynthesisConfig, Workflow
@@ -767,7 +767,7 @@ def write_comparison(
 def _kind(exc: BaseException) -> ErrorKind:
     if isinstance(exc, ConfigError):
         return "config"
-    if isinstance(exc, RakennettuError):
+    if isinstance(exc, RakennettuError) or write_problem(exc) is not None:
         return "data"
     return "internal"
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,10 +55,14 @@ class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = _log_message(record)
         if record.levelno == logging.INFO:
-            return message
-        if self.verbose or record.levelno < logging.WARNING:
-            return f"{record.levelname} {record.name}: {message}"
-        return f"{record.levelname.lower()}: {message}"
+            line = message
+        elif self.verbose or record.levelno < logging.WARNING:
+            line = f"{record.levelname} {record.name}: {message}"
+        else:
+            line = f"{record.levelname.lower()}: {message}"
+        if record.exc_info and self.verbose:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
 def _log_message(record: logging.LogRecord) -> str:
@@ -126,14 +131,19 @@ def _guard(func: F) -> F:
         except click.ClickException:
             raise
         except Exception as e:
-            if log.isEnabledFor(logging.DEBUG):
-                log.exception("internal error")
-            _echo(
-                f"internal error: {type(e).__name__}: {e}\n(run with -v for the traceback "
-                "and report it)",
-                err=True,
-                one_line=False,
-            )
+            from rakennettu._io import write_problem
+
+            why = write_problem(e)
+            if why is not None:  # a full disk or a read-only folder: not a bug
+                target = getattr(e, "filename", None) or "the output folder"
+                _echo(f"error: cannot write to {target}: {why} ({e})", err=True, one_line=False)
+                ctx.exit(EXIT_DATA)
+            if (ctx.find_root().obj or {}).get("verbose", 0) > 0:
+                _echo(traceback.format_exc().rstrip(), err=True, one_line=False)
+                hint = "please report it with the traceback above"
+            else:
+                hint = "run with -v for the traceback and report it"
+            _echo(f"internal error: {type(e).__name__}: {e}\n({hint})", err=True, one_line=False)
             ctx.exit(EXIT_INTERNAL)
 
     wrapper.__name__ = func.__name__
@@ -195,12 +205,14 @@ def run(workflow: str, out_dir: Path | None) -> None:
 @_guard
 def map_command(workflow: str, out_dir: Path | None, tiles: bool | None) -> None:
     """Rebuild map.html and report.html from a run's outputs, without recomputing."""
+    from rakennettu._io import output_errors
     from rakennettu.config import resolve_workflow
     from rakennettu.outputs.pages import rebuild
 
     wf = resolve_workflow(_workflow_arg(workflow))
     folder = out_dir if out_dir is not None else wf.out_dir
-    files = rebuild(folder, tiles=wf.outputs.tiles if tiles is None else tiles)
+    with output_errors(folder):
+        files = rebuild(folder, tiles=wf.outputs.tiles if tiles is None else tiles)
     for name, path in files.items():
         _echo(f"{name}: {path}")
 
@@ -271,9 +283,10 @@ def batch(
     for name, path in result.files.items():
         _echo(f"{name}: {path}")
     if result.failed:
+        opts = click.get_current_context().find_root().obj or {}
         kinds = {t.error_kind for t in result.failed}
         for town in result.failed:
-            if town.error_kind == "internal" and log.isEnabledFor(logging.DEBUG):
+            if town.error_kind == "internal" and opts.get("verbose", 0) > 0:
                 _echo(town.traceback, err=True, one_line=False)
         _echo(
             f"{len(result.failed)} town(s) failed: "

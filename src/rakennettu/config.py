@@ -15,6 +15,7 @@ See the README for an annotated example of the format.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -72,11 +73,23 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
+# Weights are relative: beyond 1000:1 the other terms no longer count, and a sum of huge
+# weights overflows. (Every number of a workflow must also be finite: no nan or inf.)
+MAX_WEIGHT = 1_000.0
+
+# How many analysis cells and raster pixels a town may need, for memory: 2 million
+# hexagons (a 6,000 km² area at the default 62 m) and 25 million pixels per surface
+# (100 MB as float32; 250 km² at the default 10 m).
+MAX_CELLS = 2_000_000
+MAX_PIXELS = 25_000_000
+
 
 class _Model(BaseModel):
     """Frozen, strict base: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 def _check_projected_crs(value: str | None) -> str | None:
@@ -106,6 +119,11 @@ class TownConfig(_Model):
     name: str = Field(description="Short name, used for the output folder (a-z, 0-9, -, _).")
     title: str | None = Field(None, description="Display name for maps and reports.")
     crs: str = Field("auto", description="Projected CRS in metres, or 'auto'.")
+    allow_distorted_crs: bool = Field(
+        False,
+        description="Use `crs` even where it distorts lengths or areas by more than 1 % "
+        "over the area (e.g. EPSG:3857 in Finland, 2x).",
+    )
 
     @field_validator("name")
     @classmethod
@@ -133,7 +151,9 @@ class AreaConfig(_Model):
     )
     polygon: Path | None = Field(None, description="Vector file with the area polygon(s).")
     layer: str | None = Field(None, description="Layer of the polygon file, if several.")
-    buffer: Annotated[float, Field(ge=0)] = Field(0.0, description="Buffer in metres.")
+    buffer: Annotated[float, Field(ge=0, le=5_000)] = Field(
+        0.0, description="Buffer in metres (at most 5 km: beyond, a region, not a town)."
+    )
 
     @field_validator("bbox")
     @classmethod
@@ -222,10 +242,11 @@ class LayerConfig(_Model):
         description="'replace' drops OSM features where this layer covers; 'join' copies "
         "this layer's attributes onto the OSM features it overlaps; 'add' keeps both.",
     )
-    values: dict[str, dict[str, str | float]] = Field(
+    values: dict[str, dict[str, str | Annotated[float, Field(allow_inf_nan=True)]]] = Field(
         default_factory=dict,
         description="Recode a mapped field: field -> {value in the file -> value to use}, "
-        "e.g. values.category = { '1' = 'retail' } or values.floors = { '2' = 3.5 }.",
+        "e.g. values.category = { '1' = 'retail' } or values.floors = { '2' = 3.5 }; nan "
+        "marks a value as unknown.",
     )
 
     @field_validator("crs")
@@ -260,6 +281,11 @@ class LayerConfig(_Model):
     def _values(
         cls, v: dict[str, dict[str, str | float]], info: ValidationInfo
     ) -> dict[str, dict[str, str | float]]:
+        infinite = [
+            f"{f}.{k}" for f, m in v.items() for k, x in m.items() if x in (math.inf, -math.inf)
+        ]
+        if infinite:
+            raise ValueError(f"{infinite} recode to inf; give a number, or nan for unknown")
         mapped = info.data.get("columns", {})
         unmapped = [k for k in v if k not in mapped]
         if unmapped:
@@ -296,10 +322,12 @@ class NetworkConfig(_Model):
     """The pedestrian network and its analysis radii."""
 
     radii: tuple[Annotated[int, Field(gt=0, le=10_000)], ...] = Field(
-        (400, 800, 1200), description="Network radii in metres."
+        (400, 800, 1200), description="Network radii in metres (at most 10 km: two hours' walk)."
     )
-    snap_distance: Annotated[float, Field(gt=0)] = Field(
-        100.0, description="Points farther than this (metres) from any street are not attached."
+    snap_distance: Annotated[float, Field(gt=0, le=1_000)] = Field(
+        100.0,
+        description="Points farther than this (metres, at most 1 km) from any street are "
+        "not attached.",
     )
     keep: Literal["largest", "all"] = Field(
         "largest", description="Keep only the largest connected part of the network, or all."
@@ -325,10 +353,10 @@ BuildingUseName = Literal[
 class FormConfig(_Model):
     """Urban form: floor areas and tessellation."""
 
-    storey_height: Annotated[float, Field(gt=0)] = Field(
-        3.0, description="Metres per storey, to estimate floors from a building's height."
+    storey_height: Annotated[float, Field(gt=0, le=10)] = Field(
+        3.0, description="Metres per storey (at most 10), to estimate floors from a height."
     )
-    default_floors: Annotated[float, Field(gt=0)] = Field(
+    default_floors: Annotated[float, Field(gt=0, le=50)] = Field(
         1.0, description="Floors assumed where neither floors nor height is known."
     )
 
@@ -336,19 +364,19 @@ class FormConfig(_Model):
 class SocialConfig(_Model):
     """The social layer: activities, residents and jobs, density surfaces."""
 
-    m2_per_resident: Annotated[float, Field(gt=0)] = Field(
+    m2_per_resident: Annotated[float, Field(gt=0, le=1_000)] = Field(
         45.0,
         description="Residential floor area per resident (m²), to estimate residents "
         "(45: measured against the HSY grids, docs/population.md).",
     )
-    m2_per_job: Annotated[float, Field(gt=0)] = Field(
+    m2_per_job: Annotated[float, Field(gt=0, le=1_000)] = Field(
         35.0, description="Non-residential floor area per job (m²), to estimate jobs."
     )
-    raster_cell: Annotated[float, Field(gt=0)] = Field(
-        10.0, description="Cell size of the density surfaces (m)."
+    raster_cell: Annotated[float, Field(ge=1, le=500)] = Field(
+        10.0, description="Cell size of the density surfaces (m, 1-500)."
     )
-    bandwidth: Annotated[float, Field(gt=0)] = Field(
-        200.0, description="Kernel bandwidth of the density surfaces (m)."
+    bandwidth: Annotated[float, Field(gt=0, le=5_000)] = Field(
+        200.0, description="Kernel bandwidth of the density surfaces (m, at most 5 km)."
     )
     residential_uses: tuple[BuildingUseName, ...] = Field(
         ("residential",),
@@ -369,18 +397,18 @@ class SocialConfig(_Model):
 class CulturalConfig(_Model):
     """The cultural layer: landmarks, third places, building age, green and blue, townscape."""
 
-    age_periods: tuple[int, ...] = Field(
+    age_periods: tuple[Annotated[int, Field(ge=1000, le=2100)], ...] = Field(
         (1920, 1945, 1960, 1975, 1990, 2010),
         description="Years that split construction periods (a building of 1950 falls in "
         "1945-1959).",
     )
-    viewshed_radius: Annotated[float, Field(gt=0)] = Field(
-        600.0, description="How far a landmark's visibility is computed (m)."
+    viewshed_radius: Annotated[float, Field(gt=0, le=5_000)] = Field(
+        600.0, description="How far a landmark's visibility is computed (m, at most 5 km)."
     )
-    viewshed_cell: Annotated[float, Field(gt=0)] = Field(
-        5.0, description="Cell size of the visibility raster (m)."
+    viewshed_cell: Annotated[float, Field(ge=0.5, le=50)] = Field(
+        5.0, description="Cell size of the visibility raster (m, 0.5-50)."
     )
-    observer_height: Annotated[float, Field(ge=0)] = Field(
+    observer_height: Annotated[float, Field(ge=0, le=100)] = Field(
         1.6, description="Eye height of a pedestrian (m)."
     )
     visibility: Literal["auto", "viewshed", "exposure"] = Field(
@@ -389,7 +417,7 @@ class CulturalConfig(_Model):
         "'exposure' (betweenness of the streets facing it), or 'auto' (viewshed where "
         "enough heights are known).",
     )
-    third_place_distance: Annotated[float, Field(gt=0)] = Field(
+    third_place_distance: Annotated[float, Field(gt=0, le=5_000)] = Field(
         400.0, description="A resident is near a third place within this walk (m)."
     )
 
@@ -440,11 +468,11 @@ class CompletenessConfig(_Model):
 class SynthesisConfig(_Model):
     """Analysis units and the combination of the three dimensions."""
 
-    cell_size: Annotated[float, Field(gt=0)] = Field(
+    cell_size: Annotated[float, Field(ge=5, le=1_000)] = Field(
         62.0,
         description="Side of the analysis hexagons (m); 62 m gives cells of 1 ha, 107 m across.",
     )
-    node_reach: Annotated[float, Field(ge=0)] = Field(
+    node_reach: Annotated[float, Field(ge=0, le=1_000)] = Field(
         150.0,
         description="A cell without a street node takes the values of the nearest node "
         "within this distance (m); farther cells are marked as without access.",
@@ -452,13 +480,15 @@ class SynthesisConfig(_Model):
     normalise: Literal["percentile", "robust_z"] = Field(
         "percentile", description="How indicators are brought to 0-1 within the town."
     )
-    weights: dict[Dim, Annotated[float, Field(ge=0)]] = Field(
+    weights: dict[Dim, Annotated[float, Field(ge=0, le=MAX_WEIGHT)]] = Field(
         default_factory=lambda: dict.fromkeys(DIMENSIONS, 1.0),
         description="Dimension weights in the synergy index (0 leaves a dimension out).",
     )
-    indicators: dict[Dim, dict[str, float]] = Field(
-        default_factory=dict,
-        description="Per dimension: indicator column -> weight (negative: lower is better).",
+    indicators: dict[Dim, dict[str, Annotated[float, Field(ge=-MAX_WEIGHT, le=MAX_WEIGHT)]]] = (
+        Field(
+            default_factory=dict,
+            description="Per dimension: indicator column -> weight (negative: lower is better).",
+        )
     )
 
     @field_validator("weights")
@@ -485,12 +515,14 @@ class SynthesisConfig(_Model):
 class ProgramConfig(_Model):
     """The development program simulated at each site (a site's own `program` wins)."""
 
-    third_places: Annotated[int, Field(ge=0)] = Field(1, description="New third places.")
-    activities: dict[str, Annotated[int, Field(ge=0)]] = Field(
+    third_places: Annotated[int, Field(ge=0, le=100)] = Field(1, description="New third places.")
+    activities: dict[str, Annotated[int, Field(ge=0, le=1_000)]] = Field(
         default_factory=lambda: {"daily_needs": 2},
         description="New activities: category (data/taxonomy/activities.toml) -> count.",
     )
-    floor_area: Annotated[float, Field(ge=0)] = Field(0.0, description="New floor area (m²).")
+    floor_area: Annotated[float, Field(ge=0, le=10_000_000)] = Field(
+        0.0, description="New floor area (m², at most 10 km²)."
+    )
     residential_share: Annotated[float, Field(ge=0, le=1)] = Field(
         0.5, description="Share of the new floor area that is homes."
     )
@@ -500,39 +532,53 @@ class ProgramConfig(_Model):
 class CandidatesConfig(_Model):
     """Candidate sites and how their leverage is simulated and ranked."""
 
-    min_area: Annotated[float, Field(ge=0)] = Field(
+    min_area: Annotated[float, Field(ge=0, le=1_000_000)] = Field(
         400.0, description="Sites smaller than this (m²) are dropped as slivers."
     )
-    min_width: Annotated[float, Field(ge=0)] = Field(
+    min_width: Annotated[float, Field(ge=0, le=1_000)] = Field(
         15.0, description="Sites with no part this wide (m) are dropped as strips."
     )
     empty_blocks: bool = Field(
         True, description="Also consider blocks without buildings (not parks, water, cemeteries)."
     )
-    access_distance: Annotated[float, Field(gt=0)] = Field(
+    min_ground_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5,
+        description="A site whose developable ground (not road, rail, open space or "
+        "buildings) is less than this share of its land is no site.",
+    )
+    rank_unmapped: bool = Field(
+        False,
+        description="Rank empty blocks that hold shops, addresses or built-up landuse "
+        "(probably unmapped buildings) too; by default they are only reported.",
+    )
+    access_distance: Annotated[float, Field(gt=0, le=500)] = Field(
         25.0, description="Street nodes this close (m) to a site are its access points."
     )
-    radius: Annotated[float, Field(gt=0)] = Field(800.0, description="Radius of the gains (m).")
-    near: Annotated[float, Field(gt=0)] = Field(
+    radius: Annotated[float, Field(gt=0, le=10_000)] = Field(
+        800.0, description="Radius of the gains (m, at most 10 km)."
+    )
+    near: Annotated[float, Field(gt=0, le=10_000)] = Field(
         400.0, description="Walking distance of 'within reach' figures (m)."
     )
-    link_min_area: Annotated[float, Field(ge=0)] = Field(
+    link_min_area: Annotated[float, Field(ge=0, le=10_000_000)] = Field(
         5000.0, description="Sites of at least this area (m²) get links across them."
     )
-    max_links: Annotated[int, Field(ge=0)] = Field(3, description="Links per site, at most.")
-    detour: Annotated[float, Field(ge=1)] = Field(
+    max_links: Annotated[int, Field(ge=0, le=50)] = Field(3, description="Links per site, at most.")
+    detour: Annotated[float, Field(ge=1, le=10)] = Field(
         1.5, description="Link access points the network joins only by this detour or more."
     )
     context_weight: Annotated[float, Field(ge=0, le=1)] = Field(
         0.25, description="Share of the surroundings' vitality in a site's score."
     )
-    draws: Annotated[int, Field(ge=0)] = Field(
+    draws: Annotated[int, Field(ge=0, le=100_000)] = Field(
         1000, description="Weight draws for the rank intervals."
     )
-    kappa: Annotated[float, Field(gt=0)] = Field(
+    kappa: Annotated[float, Field(gt=0, le=1_000_000)] = Field(
         30.0, description="Concentration of the weight draws (larger: closer to the weights)."
     )
-    seed: int = Field(1, description="Random seed of the weight draws.")
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = Field(
+        1, description="Random seed of the weight draws."
+    )
     program: ProgramConfig = ProgramConfig()
 
 

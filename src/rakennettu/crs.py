@@ -13,7 +13,8 @@ import logging
 from typing import Any
 
 import geopandas as gpd
-from pyproj import CRS, Transformer
+import numpy as np
+from pyproj import CRS, Proj, Transformer
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 from pyproj.exceptions import CRSError as PyprojCRSError
@@ -24,16 +25,24 @@ from rakennettu.errors import CRSError
 
 __all__ = [
     "FINLAND_CRS",
+    "MAX_SCALE_ERROR",
     "check_coordinates_fit",
+    "crs_label",
     "in_finland",
     "require_projected",
     "same_crs",
+    "scale_error",
     "town_crs",
 ]
 
 log = logging.getLogger(__name__)
 
 FINLAND_CRS = CRS.from_epsg(3067)
+
+#: The largest scale error a town CRS may have over the area (as a share): 1 % of a
+#: distance or an area is about what OSM's own positional error costs a 400 m walk; a
+#: CRS beyond it (Web Mercator stretches lengths 2x at 60 N) biases every density.
+MAX_SCALE_ERROR = 0.01
 
 # A coarse outline of mainland Finland and Åland (lon, lat), enough to tell a Finnish
 # town from one in Sweden, Estonia or Russia. Towns within a few km of the land border
@@ -231,3 +240,79 @@ def check_coordinates_fit(
             "CRS disagrees with its coordinates: fix the file, or give the right CRS as the "
             "layer's `crs`"
         )
+
+
+def crs_label(crs: Any) -> str:
+    """A CRS as a person reads it: its code and name, never WKT.
+
+    Examples
+    --------
+    >>> crs_label("EPSG:3067")
+    'EPSG:3067 ETRS89 / TM35FIN(E,N)'
+    >>> crs_label(CRS.from_epsg(3879).to_wkt())  # a .prj file's WKT finds its code
+    'EPSG:3879 ETRS89 / GK25FIN'
+    """
+    crs = CRS.from_user_input(crs)
+    auth = crs.to_authority(min_confidence=90)
+    return f"{auth[0]}:{auth[1]} {crs.name}" if auth else crs.name
+
+
+def scale_error(crs: Any, area_wgs84: BaseGeometry) -> tuple[float, float, float]:
+    """The largest scale error of a projected CRS over an area, and where it is.
+
+    The meridional, parallel and areal scale factors (:meth:`pyproj.Proj.get_factors`)
+    are taken at the corners, edge midpoints and centre of the area's bounding box; the
+    error is the largest ``|factor - 1|``: 0.02 means lengths or areas off by 2 %.
+
+    Returns
+    -------
+    (float, float, float)
+        The error (a share), and the longitude and latitude where it is largest.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> helsinki = box(24.90, 60.15, 24.97, 60.18)
+    >>> round(scale_error("EPSG:3857", helsinki)[0], 2)  # Web Mercator: lengths 2x
+    3.04
+    >>> scale_error("EPSG:3067", helsinki)[0] < 0.001
+    True
+    """
+    w, s, e, n = area_wgs84.bounds
+    lons = np.array([w, e, w, e, (w + e) / 2, w, e, (w + e) / 2, (w + e) / 2])
+    lats = np.array([s, s, n, n, (s + n) / 2, (s + n) / 2, (s + n) / 2, s, n])
+    f = Proj(CRS.from_user_input(crs)).get_factors(lons, lats)
+    scales = np.vstack([f.meridional_scale, f.parallel_scale, f.areal_scale])
+    err = np.nanmax(np.abs(scales - 1), axis=0)
+    if not np.isfinite(err).any():
+        return float("inf"), float(lons[4]), float(lats[4])
+    i = int(np.nanargmax(err))
+    return float(err[i]), float(lons[i]), float(lats[i])
+
+
+def check_scale(crs: Any, area_wgs84: BaseGeometry, *, where: str = "[town] crs") -> None:
+    """Raise :class:`CRSError` when a CRS distorts the area by more than 1 %.
+
+    The message names the CRS to use instead (EPSG:3067 in Finland, else the local UTM
+    zone) and the override, ``[town] allow_distorted_crs = true``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> check_scale("EPSG:3067", box(24.90, 60.15, 24.97, 60.18))
+    >>> check_scale("EPSG:3857", box(24.90, 60.15, 24.97, 60.18))
+    Traceback (most recent call last):
+    ...
+    rakennettu.errors.CRSError: [town] crs: EPSG:3857 WGS 84 / Pseudo-Mercator distorts ...
+    """
+    err, lon, lat = scale_error(crs, area_wgs84)
+    if err <= MAX_SCALE_ERROR:
+        return
+    better = crs_label(town_crs(area_wgs84))
+    size = f"{err:.0%}" if np.isfinite(err) else "beyond measure"
+    raise CRSError(
+        f"{where}: {crs_label(crs)} distorts lengths or areas by {size} at "
+        f"({lon:.3f}, {lat:.3f}) within the area (at most {MAX_SCALE_ERROR:.0%} is "
+        f"allowed): every distance, density and area would be wrong; use {better} "
+        '(or crs = "auto"), or set allow_distorted_crs = true in [town] to use it anyway'
+    )

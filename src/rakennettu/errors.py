@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "EmptyDataError",
     "NetworkError",
+    "OutputError",
     "RakennettuError",
     "SourceError",
     "did_you_mean",
@@ -44,6 +45,10 @@ class NetworkError(RakennettuError, ValueError):
 
 class SourceError(RakennettuError, OSError):
     """An input file is missing, unreadable, corrupt, or lacks a required field."""
+
+
+class OutputError(RakennettuError, OSError):
+    """An output cannot be written: a read-only folder, no permission, a full disk."""
 
 
 def suggest(word: object, choices: Iterable[object]) -> str | None:

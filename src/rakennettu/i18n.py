@@ -33,6 +33,7 @@ __all__ = [
     "N_",
     "Language",
     "available_languages",
+    "category_words",
     "choose_language",
     "kind_words",
     "language",
@@ -231,6 +232,24 @@ def choose_language(
         if lon_min <= lonlat[0] <= lon_max and lat_min <= lonlat[1] <= lat_max:
             return "fi"
     return "en"
+
+
+def category_words(table: str, category: Any, lang: Language) -> str:
+    """A taxonomy category's label in ``lang`` (``label_<code>``, else the English one).
+
+    Examples
+    --------
+    >>> category_words("third_places", "civic", language("fi"))
+    'Kansalaistilat'
+    """
+    from rakennettu.sources.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    cat = str(category)
+    if table in tax and cat in tax[table].ids:
+        c = tax[table].category(cat)
+        return getattr(c, f"label_{lang.code}", None) or c.label_en
+    return cat.replace("_", " ")
 
 
 def kind_words(kind: Any, lang: Language) -> str:

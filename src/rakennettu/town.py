@@ -28,6 +28,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from rakennettu.checks import check_sizes, check_town_crs
 from rakennettu.config import LayerConfig, Workflow, resolve_workflow
 from rakennettu.crs import town_crs
 from rakennettu.errors import ConfigError, EmptyDataError, SourceError
@@ -193,7 +194,7 @@ def _swapped(b: tuple[float, float, float, float]) -> tuple[float, float, float,
     return (s, w, n, e)
 
 
-def _resolve_area(wf: Workflow, osm_file: Path | None) -> tuple[BaseGeometry | None, str]:
+def resolve_area(wf: Workflow, osm_file: Path | None) -> tuple[BaseGeometry | None, str]:
     """The study area in EPSG:4326 (None: the whole extract), and how it was given."""
     a = wf.area
     if a.bbox is not None:
@@ -259,7 +260,7 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
 
     Examples
     --------
-    >>> town = load_town("kotka-karhula")
+    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> town.crs.to_epsg(), len(town.buildings) > 1000, town.graph.is_directed()
     (3067, True, False)
     >>> sorted(town.nodes.columns)[:3]
@@ -270,7 +271,7 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
     t0 = time.perf_counter()
 
     osm_file = wf.osm_file if wf.osm.source == "file" else None
-    area_wgs, area_kind = _resolve_area(wf, osm_file)
+    area_wgs, area_kind = resolve_area(wf, osm_file)
     max_r = max(wf.network.radii)
     buffer = wf.area.buffer
 
@@ -313,6 +314,8 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
     area = area.intersection(extent) if area_kind != "whole extract" else area
     if area.is_empty:
         raise EmptyDataError(f"{wf.source_file}: the [area] does not overlap the OSM data")
+    check_town_crs(wf, crs, _to_wgs84(area, crs))
+    check_sizes(wf, area)
     context = area.buffer(max_r).intersection(extent)
     timings["read_osm"] = time.perf_counter() - t0
     _log_step(progress, "read OpenStreetMap", timings["read_osm"])
@@ -348,6 +351,7 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
             "source": osm.source,
             "licence": OSM_ATTRIBUTION,
             "features": len(osm.features),
+            "date": osm.date,
         }
     ]
     report: dict[str, Any] = {

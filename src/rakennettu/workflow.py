@@ -13,8 +13,12 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
+from shapely import box
 
+from rakennettu._io import output_errors
 from rakennettu._timing import Stages
+from rakennettu.checks import check_names, inspect_workflow
 from rakennettu.completeness import completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, suggest
@@ -35,16 +39,19 @@ from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.outputs.spreadsheet import write_csv
-from rakennettu.sources.municipal import inspect_layer
-from rakennettu.sources.osm import scan_osm_file
+from rakennettu.sources.basemap import districts, sea
 from rakennettu.synthesis.candidates import (
     access_nodes,
+    built_envelope,
     collect_candidates,
     empty_blocks,
+    possibly_unmapped,
     site_context,
     undevelopable,
 )
+from rakennettu.synthesis.describe import describe_sites
 from rakennettu.synthesis.grid import hex_grid
+from rakennettu.synthesis.ground import ground_cover, keep_ground
 from rakennettu.synthesis.leverage import (
     Program,
     build_context,
@@ -57,6 +64,7 @@ from rakennettu.synthesis.ranking import Ranking, rank_candidates
 from rakennettu.synthesis.scores import adapt, vitality
 from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
 from rakennettu.town import Town, load_town
+from rakennettu.wording import say
 
 __all__ = ["RunResult", "run", "run_language", "stage_line", "summary_lines", "validate"]
 
@@ -78,7 +86,9 @@ class RunResult:
 
 
 def validate(workflow: Workflow | str | Path) -> list[str]:
-    """Check a workflow without running it: the file, its inputs, columns and CRSs.
+    """Check a workflow without running it: what a run would reject, found in seconds.
+
+    See :func:`rakennettu.checks.inspect_workflow` for what is checked.
 
     Returns
     -------
@@ -92,34 +102,14 @@ def validate(workflow: Workflow | str | Path) -> list[str]:
 
     Examples
     --------
-    >>> validate("kotka-karhula")[0]
-    'workflow: kotka-karhula (Kotka, Karhula), CRS EPSG:3067, radii [400, 800, 1200] m'
+    >>> for line in validate("kotka-karhula")[:3]:
+    ...     print(line)  # doctest: +NORMALIZE_WHITESPACE
+    workflow: kotka-karhula (Kotka, Karhula), CRS EPSG:3067 ETRS89 / TM35FIN(E,N),
+      radii [400, 800, 1200] m
+    osm: ... reads to its end (... ways)
+    area: whole extract, ... km², town CRS EPSG:3067 ETRS89 / TM35FIN(E,N)
     """
-    wf = resolve_workflow(workflow)
-    lines = [
-        f"workflow: {wf.town.name} ({wf.title}), CRS {wf.town.crs}, "
-        f"radii {list(wf.network.radii)} m"
-    ]
-    if wf.osm.source == "file":
-        path = wf.osm_file
-        assert path is not None
-        n_ways, _ = scan_osm_file(path)
-        lines.append(f"osm: {path} reads to its end ({n_ways:,} ways)")
-    else:
-        lines.append("osm: online query (cached after the first run)")
-    for lay in wf.layers:
-        if lay.url is not None:
-            lines.append(f"layer {lay.role}: WFS {lay.url} ({lay.layer}); not contacted here")
-            continue
-        if lay.role == "dem":
-            lines.append(f"layer dem: {lay.path}")
-            continue
-        info = inspect_layer(lay)
-        lines.append(
-            f"layer {lay.role}: {info.label}, {info.n_features:,} features, "
-            f"{info.crs.to_string()}, columns {dict(lay.columns)}"
-        )
-    return lines
+    return inspect_workflow(resolve_workflow(workflow))
 
 
 def run(
@@ -141,7 +131,8 @@ def run(
     """
     wf = resolve_workflow(workflow)
     out = Path(out_dir) if out_dir is not None else wf.out_dir
-    with collect_warnings() as warns:
+    check_names(wf)
+    with output_errors(out), collect_warnings() as warns:
         return _run(wf, out, progress, warns)
 
 
@@ -231,20 +222,9 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
             vitality(cells, spec, weights, method=wf.synthesis.normalise, usable=usable)
         )
     with stage("candidates"):
+        sites, unmapped, site_report = find_sites(wf, town, morph.enclosures)
+        access = access_nodes(sites, town.nodes, distance=wf.candidates.access_distance)
         cand = wf.candidates
-        blocks = (
-            empty_blocks(morph.enclosures, town.buildings, exclude=undevelopable(town.features))
-            if cand.empty_blocks
-            else None
-        )
-        sites = collect_candidates(
-            town.candidates,
-            area=town.area,
-            blocks=blocks,
-            min_area=cand.min_area,
-            min_width=cand.min_width,
-        )
-        access = access_nodes(sites, town.nodes, distance=cand.access_distance)
     with stage("leverage"):
         at_nodes = people_by_node(net, social.buildings, social.buildings[["residents", "jobs"]])
         ctx = build_context(
@@ -306,6 +286,9 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         "cells": cells,
         "candidates": candidates,
         "candidate_links": links,
+        "possibly_unmapped": unmapped,
+        "districts": districts(town.features, town.area),
+        "sea": sea(town.features, box(*town.area.buffer(100).bounds)),
     }
     with stage("write"):
         out.mkdir(parents=True, exist_ok=True)
@@ -352,6 +335,8 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
                 "population_method": social.population_method,
                 "cultural": dict(cult.summary),
                 "network": town.report.get("network", {}),
+                "osm_data_date": town.sources[0].get("date") if town.sources else None,
+                "sites": site_report,
             },
         )
         files["record"] = write_record(record, out / "run.json")
@@ -378,6 +363,92 @@ def _run(wf: Workflow, out: Path, progress: bool, warns: list[str]) -> RunResult
         record=record,
         ranking=ranking,
     )
+
+
+_UNMAPPED_COLUMNS = ["provenance", "reason", "area_m2", "district", "now", "flags"]
+
+
+def find_sites(
+    wf: Workflow, town: Town, enclosures: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    """The candidate sites on developable ground, named; and the possibly unmapped blocks.
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame, dict)
+        The sites (:func:`collect_candidates` with ``district``, ``now``, ``flags``), the
+        empty blocks left out as probable mapping gaps (``reason``), and what each rule
+        removed (for ``run.json``).
+    """
+    cand = wf.candidates
+    cover = ground_cover(town.features, town.buildings)
+    rules = {"min_area": cand.min_area, "min_width": cand.min_width,
+             "min_share": cand.min_ground_share}  # fmt: skip
+    report: dict[str, Any] = {"osm_sites": len(town.candidates)}
+    osm, removed = keep_ground(town.candidates, cover, **rules)
+    blocks, unmapped = None, _no_unmapped(town.crs)
+    if cand.empty_blocks:
+        blocks, unmapped, more = _blocks(town, enclosures, cover, rules, cand.rank_unmapped)
+        for k, v in more.pop("removed").items():
+            removed[k] = removed.get(k, 0) + v
+        report.update(more)
+    report["removed"] = removed
+    new_rules = {k: v for k, v in removed.items() if k != "too_small"}
+    if new_rules:
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(new_rules.items()))
+        log.warning(say("removed", counts=counts))
+    sites = collect_candidates(
+        osm, area=town.area, blocks=blocks, min_area=cand.min_area, min_width=cand.min_width
+    )
+    named = describe_sites(sites, town.features, town.edges)
+    sites = sites.drop(columns=["name"]).join(named)
+    report["ranked"] = len(sites)
+    if not town.sources or town.sources[0].get("date") is None:
+        log.warning(say("no_date"))
+    return sites, unmapped, report
+
+
+def _no_unmapped(crs: Any) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {c: pd.Series([], dtype=object) for c in _UNMAPPED_COLUMNS},
+        geometry=gpd.GeoSeries([], crs=crs),
+        crs=crs,
+    ).astype({"area_m2": float})
+
+
+def _blocks(
+    town: Town,
+    enclosures: gpd.GeoDataFrame,
+    cover: Any,
+    rules: dict[str, float],
+    rank_unmapped: bool,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    """Empty blocks on their developable ground; those that look unmapped apart."""
+    envelope = built_envelope(town.buildings)
+    empty = enclosures[enclosures["morph_enclosure_buildings"] == 0].geometry.to_numpy()
+    inside = shapely.area(shapely.intersection(empty, envelope))
+    blocks = empty_blocks(
+        enclosures, town.buildings, exclude=undevelopable(town.features), envelope=envelope
+    )
+    report: dict[str, Any] = {
+        "empty_enclosures": len(empty),
+        "outside_envelope": int((inside < 0.75 * shapely.area(empty)).sum()),
+        "empty_blocks": len(blocks),
+    }
+    blocks, report["removed"] = keep_ground(blocks, cover, **rules)
+    reason = possibly_unmapped(blocks, town.features, road=cover.road)
+    gap = reason.notna().to_numpy()
+    report["possibly_unmapped"] = int(gap.sum())
+    unmapped = _no_unmapped(town.crs)
+    if gap.any():
+        log.warning(say("unmapped", n=int(gap.sum())))
+        gaps = blocks[gap].assign(reason=reason[gap].to_numpy())
+        gaps = gaps.assign(area_m2=gaps.geometry.area)
+        gaps = gaps.join(describe_sites(gaps, town.features, town.edges).drop(columns="name"))
+        unmapped = gaps[[*_UNMAPPED_COLUMNS, "geometry"]]
+        if not rank_unmapped:
+            blocks = blocks[~gap]
+    return blocks, unmapped, report
 
 
 #: How the rank intervals include the unknown-use assumption (recorded in run.json).

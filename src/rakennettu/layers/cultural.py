@@ -13,7 +13,7 @@ Attachment
     A point feature joins the network at the nearest position on the nearest street
     segment; a polygon or line feature (a church, a square, a building) at its point
     nearest to a street, i.e. on its boundary where it faces the street, never at its
-    centroid (:func:`attach_features`). Features farther than ``snap_distance`` from
+    centroid (:func:`rakennettu.network.attach`). Features farther than ``snap_distance`` from
     every street are left out. The walk to a feature is the network distance to its
     segment's end, plus the distance along the segment, plus the snapping distance.
 Access (landmarks, third places)
@@ -64,29 +64,31 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from numba import njit, prange
 
 from rakennettu._geo import polygonal
 from rakennettu._timing import Stages
 from rakennettu.crs import require_projected
+from rakennettu.diversity import hill_numbers
 from rakennettu.errors import CRSError
 from rakennettu.layers.form import DEFAULT_FLOORS, STOREY_HEIGHT, estimate_floors
 from rakennettu.layers.viewshed import building_heights, surface_model, viewsheds
 from rakennettu.naming import IndicatorDoc, indicator_name
 from rakennettu.network import (
+    CatchmentItems,
     StreetNetwork,
     accessibility,
+    attach,
     attach_points,
+    catchments,
     edge_betweenness,
 )
-from rakennettu.network.kernels import _heap_pop, _heap_push
 
 if TYPE_CHECKING:
     from rakennettu.town import Town
@@ -100,7 +102,6 @@ __all__ = [
     "LandmarkVisibility",
     "ResidentsNear",
     "age_by_cell",
-    "attach_features",
     "building_age",
     "construction_periods",
     "cultural_layer",
@@ -527,76 +528,6 @@ def _street_tree(net: StreetNetwork) -> tuple[shapely.STRtree, npt.NDArray[Any]]
 # ---------------------------------------------------------------------------------------
 
 
-def _attachment_points(
-    net: StreetNetwork, features: gpd.GeoDataFrame | gpd.GeoSeries, max_distance: float
-) -> gpd.GeoSeries:
-    """Each feature's point nearest the network (points: themselves)."""
-    geoms = np.asarray(features.geometry.to_numpy(), dtype=object).copy()
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    other = ~missing & (shapely.get_type_id(geoms) != 0)
-    if other.any():
-        idx = np.flatnonzero(other)
-        fallback = shapely.point_on_surface(geoms[idx])
-        if net.n_edges:
-            tree, lines = _street_tree(net)
-            (i_in, i_tree), _ = tree.query_nearest(
-                geoms[idx], max_distance=max_distance, return_distance=True, all_matches=False
-            )
-            nearest = shapely.get_point(shapely.shortest_line(geoms[idx[i_in]], lines[i_tree]), 0)
-            fallback[i_in] = nearest
-        geoms[idx] = fallback
-    return gpd.GeoSeries(geoms, index=features.index, crs=features.crs)
-
-
-def attach_features(
-    net: StreetNetwork, features: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance: float
-) -> pd.DataFrame:
-    """Attach points, lines and polygons to the network at their point nearest a street.
-
-    A point attaches where :func:`rakennettu.network.attach_points` puts it; a polygon
-    or line attaches at its own point nearest to the nearest street segment (on the
-    boundary facing the street, or on the street where they overlap), not at its
-    centroid.
-
-    Parameters
-    ----------
-    net
-        The street network.
-    features
-        Any geometries, in the network's CRS.
-    max_distance
-        Features farther than this (metres) from every segment are not attached.
-
-    Returns
-    -------
-    pandas.DataFrame
-        As :func:`rakennettu.network.attach_points`, indexed like ``features``.
-
-    Raises
-    ------
-    CRSError
-        If the features are not in the network's CRS.
-
-    Examples
-    --------
-    A block whose south corner lies 5 m north of the street 0-1, far from its centroid:
-
-    >>> import networkx as nx
-    >>> from shapely import Polygon
-    >>> G = nx.MultiGraph([(0, 1, {"length": 300.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 300.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
-    >>> block = gpd.GeoSeries([Polygon([(150, 5), (250, 105), (150, 205), (50, 105)])], crs=3067)
-    >>> attach_features(net, block, max_distance=50)[["dist_u", "dist_v", "snap_distance"]]
-       dist_u  dist_v  snap_distance
-    0   150.0   150.0            5.0
-    """
-    _check_crs(net, features=features)
-    points = _attachment_points(net, features, float(max_distance))
-    return attach_points(net, points, max_distance=max_distance)
-
-
 def _access(
     net: StreetNetwork,
     features: gpd.GeoDataFrame,
@@ -607,7 +538,7 @@ def _access(
     access_name: str,
     nearest_name: str,
 ) -> pd.DataFrame:
-    attached = attach_features(net, features, max_distance=snap_distance)
+    attached = attach(net, features, max_distance=snap_distance)
     near = float(max_nearest) if max_nearest is not None else float(max(radii))
     acc = accessibility(net, attached, radii=radii, weights=_weights(features), max_nearest=near)
     data: dict[str, Any] = {}
@@ -660,13 +591,8 @@ def landmark_access(
     A street 0-1-2 of two 100 m segments and a church (weight 2) whose apse comes within
     10 m of it at the middle node:
 
-    >>> import networkx as nx
     >>> from shapely import Polygon
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0}), (1, 2, {"length": 100.0})],
-    ...                   crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0, 2: 200.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0, 2: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100, 200)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> apse = Polygon([(100, 10), (110, 20), (110, 40), (90, 40), (90, 20)])
     >>> church = gpd.GeoDataFrame({"weight": [2.0]}, geometry=[apse], crs=3067)
     >>> acc = landmark_access(net, church, radii=[100], snap_distance=50)
@@ -721,12 +647,8 @@ def third_place_access(
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> cafe = gpd.GeoDataFrame(geometry=[Point(30, 0)], crs=3067)
     >>> acc = third_place_access(net, cafe, radii=[50], snap_distance=20)
     >>> acc.round(4).T  # exp(-4 * 30 / 50) = 0.0907
@@ -746,209 +668,6 @@ def third_place_access(
         "third_place_access",
         NEAREST_THIRD_PLACE,
     )
-
-
-# ---------------------------------------------------------------------------------------
-# network catchments (compiled)
-# ---------------------------------------------------------------------------------------
-
-
-@njit(cache=True, parallel=True, nogil=True)
-def _catchment_kernel(  # pragma: no cover - compiled
-    indptr: I64,
-    nbr: I64,
-    wt: F64,
-    item_ptr: I64,
-    item_idx: I64,
-    item_off: F64,
-    vals: F64,
-    vptr: I64,
-    ch0: I64,
-    medv: F64,
-    nch: int,
-    radii: F64,
-    nblocks: int,
-) -> tuple[F64, F64]:
-    """Per source node and radius: sums of the items' values within R, median of medv.
-
-    One bounded Dijkstra per source; an item attached at both ends of a segment is at
-    ``min(dist[u] + off_u, dist[v] + off_v)``. Item ``i`` adds
-    ``vals[vptr[i]:vptr[i+1]]`` to the channels starting at ``ch0[i]``.
-    """
-    n = indptr.shape[0] - 1
-    nr = radii.shape[0]
-    n_items = medv.shape[0]
-    rmax = radii[nr - 1]
-    sums = np.zeros((n, nr, nch))
-    med = np.full((n, nr), np.nan)
-    cap = nbr.shape[0] + 2
-    for blk in prange(nblocks):
-        lo = blk * n // nblocks
-        hi = (blk + 1) * n // nblocks
-        dist = np.full(n, np.inf)
-        done = np.zeros(n, dtype=np.bool_)
-        order = np.empty(n, dtype=np.int64)
-        bd = np.full(n_items, np.inf)
-        touched = np.empty(n_items, dtype=np.int64)
-        md = np.empty(n_items)
-        mv = np.empty(n_items)
-        tmp = np.empty(n_items)
-        hk = np.empty(cap)
-        hv = np.empty(cap, dtype=np.int64)
-        for s in range(lo, hi):
-            dist[s] = 0.0
-            hk[0] = 0.0
-            hv[0] = s
-            size = 1
-            ns = 0
-            while size > 0:
-                d = hk[0]
-                v = hv[0]
-                size = _heap_pop(hk, hv, size)
-                if done[v]:
-                    continue
-                done[v] = True
-                order[ns] = v
-                ns += 1
-                for e in range(indptr[v], indptr[v + 1]):
-                    w = nbr[e]
-                    if not done[w]:
-                        nd = d + wt[e]
-                        if nd <= rmax and nd < dist[w]:
-                            dist[w] = nd
-                            size = _heap_push(hk, hv, size, nd, w)
-            nt = 0
-            for a in range(ns):
-                v = order[a]
-                for j in range(item_ptr[v], item_ptr[v + 1]):
-                    it = item_idx[j]
-                    dd = dist[v] + item_off[j]
-                    if dd < bd[it]:
-                        if bd[it] == np.inf:
-                            touched[nt] = it
-                            nt += 1
-                        bd[it] = dd
-            nm = 0
-            for a in range(nt):
-                it = touched[a]
-                dd = bd[it]
-                bd[it] = np.inf
-                if dd > rmax:
-                    continue
-                k = 0
-                while dd > radii[k]:
-                    k += 1
-                c0 = ch0[it]
-                for q in range(vptr[it], vptr[it + 1]):
-                    sums[s, k, c0 + q - vptr[it]] += vals[q]
-                if math.isfinite(medv[it]):
-                    md[nm] = dd
-                    mv[nm] = medv[it]
-                    nm += 1
-            for k in range(1, nr):
-                for c in range(nch):
-                    sums[s, k, c] += sums[s, k - 1, c]
-            if nm > 0:
-                for k in range(nr):
-                    cnt = 0
-                    for a in range(nm):
-                        if md[a] <= radii[k]:
-                            tmp[cnt] = mv[a]
-                            cnt += 1
-                    if cnt > 0:
-                        med[s, k] = np.median(tmp[:cnt])
-            for a in range(ns):
-                v = order[a]
-                dist[v] = np.inf
-                done[v] = False
-    return sums, med
-
-
-class _Items(NamedTuple):
-    """Features attached to the network, with values to sum within each radius."""
-
-    attached: pd.DataFrame
-    values: F64  # (n_items, n_channels)
-    median_of: F64 | None = None  # one value per item to take the median of (NaN: skip)
-    include_snap: bool = True
-
-
-def _catchments(
-    net: StreetNetwork, groups: Sequence[_Items], radii: list[int]
-) -> list[tuple[F64, F64]]:
-    """Sum each group's values (and the median of its ``median_of``) within each radius.
-
-    All groups share one bounded search per node. Returns per group arrays
-    ``(n_nodes, n_radii, n_channels)`` and ``(n_nodes, n_radii)`` in the order of
-    ``net.node_ids``; unattached items are left out. At most one group may have a
-    median.
-    """
-    import numba
-
-    n = net.n_nodes
-    if sum(g.median_of is not None for g in groups) > 1:
-        raise ValueError("only one group of items may ask for a median")
-    nodes, items, offs, vals, vptr, ch0, medv = [], [], [], [], [], [], []
-    first_item, first_ch, first_val = 0, 0, 0
-    channels: list[int] = []
-    for g in groups:
-        att = g.attached
-        k = len(att)
-        v = np.asarray(g.values, dtype=np.float64)
-        if v.ndim != 2 or v.shape[0] != k:
-            raise ValueError("item values must be (n_items, n_channels)")
-        nch = int(v.shape[1])
-        channels.append(nch)
-        ok = att["attached"].to_numpy(dtype=bool)
-        where = np.flatnonzero(ok)
-        ids_u = pd.Index(att["edge_u"].to_numpy()[ok], tupleize_cols=False)
-        ids_v = pd.Index(att["edge_v"].to_numpy()[ok], tupleize_cols=False)
-        pu = net.node_ids.get_indexer(ids_u)
-        pv = net.node_ids.get_indexer(ids_v)
-        snap = att["snap_distance"].to_numpy(dtype=float)[ok] if g.include_snap else 0.0
-        ou = att["dist_u"].to_numpy(dtype=float)[ok] + snap
-        ov = att["dist_v"].to_numpy(dtype=float)[ok] + snap
-        nodes += [pu, pv]
-        items += [where + first_item, where + first_item]
-        offs += [ou, ov]
-        vals.append(v.ravel())
-        vptr.append(first_val + nch * np.arange(k, dtype=np.int64))
-        ch0.append(np.full(k, first_ch, dtype=np.int64))
-        medv.append(
-            np.full(k, np.nan) if g.median_of is None else np.asarray(g.median_of, dtype=float)
-        )
-        first_item += k
-        first_ch += nch
-        first_val += nch * k
-    node = np.concatenate(nodes).astype(np.int64) if nodes else np.zeros(0, dtype=np.int64)
-    item = np.concatenate(items).astype(np.int64) if items else np.zeros(0, dtype=np.int64)
-    off = np.concatenate(offs) if offs else np.zeros(0)
-    srt = np.argsort(node, kind="stable")
-    item_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(node, minlength=n), out=item_ptr[1:])
-    csr = net.csr
-    nblocks = max(1, min(n, 4 * numba.get_num_threads()))
-    sums, med = _catchment_kernel(
-        np.asarray(csr.indptr, dtype=np.int64),
-        np.asarray(csr.indices, dtype=np.int64),
-        np.asarray(csr.data, dtype=np.float64),
-        item_ptr,
-        np.ascontiguousarray(item[srt]),
-        np.ascontiguousarray(off[srt]),
-        np.ascontiguousarray(np.concatenate(vals) if vals else np.zeros(0)),
-        np.append(np.concatenate(vptr) if vptr else np.zeros(0, dtype=np.int64), first_val),
-        np.concatenate(ch0) if ch0 else np.zeros(0, dtype=np.int64),
-        np.concatenate(medv) if medv else np.zeros(0),
-        max(first_ch, 1),
-        np.asarray(radii, dtype=np.float64),
-        nblocks,
-    )
-    out = []
-    c = 0
-    for g, nch in zip(groups, channels, strict=True):
-        out.append((sums[:, :, c : c + nch], med if g.median_of is not None else med * np.nan))
-        c += nch
-    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -1022,6 +741,9 @@ def construction_periods(years: pd.Series, *, age_periods: Sequence[int]) -> pd.
 def period_diversity(counts: Any) -> Any:
     """Hill number of order 1 (``exp`` of the Shannon entropy) of counts per period.
 
+    :func:`rakennettu.diversity.hill_numbers` with ``q = 1``, NaN where there is no
+    building.
+
     Parameters
     ----------
     counts
@@ -1042,13 +764,10 @@ def period_diversity(counts: Any) -> Any:
     [1.0, nan]
     """
     c = np.asarray(counts, dtype=float)
-    total = c.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = c / total
-        terms = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-    h = -terms.sum(axis=-1)
-    out = np.where(total[..., 0] > 0, np.exp(h), np.nan)
-    return float(out) if out.ndim == 0 else out
+    if c.ndim == 1:
+        return hill_numbers(c, 1, empty=np.nan)
+    rows = hill_numbers(c.reshape(-1, c.shape[-1]), 1, empty=np.nan)
+    return rows.reshape(c.shape[:-1])
 
 
 def _reference_year(reference_year: int | None) -> int:
@@ -1071,7 +790,7 @@ def building_age(
     """Age of the buildings within each node's network catchment, and its mix.
 
     A building is in a node's catchment at radius ``R`` when its street attachment
-    (:func:`attach_features`) lies within ``R`` along the network, snapping distance
+    (:func:`rakennettu.network.attach`) lies within ``R`` along the network, snapping distance
     included. Buildings without a ``year`` are *unknown*: counted, left out of the
     median and the diversity.
 
@@ -1102,12 +821,8 @@ def building_age(
     --------
     Four houses along a 100 m street, of 1900, 1980 and two of unknown age:
 
-    >>> import networkx as nx
     >>> from shapely import box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> houses = gpd.GeoDataFrame({"year": [1900, 1980, None, None]},
     ...     geometry=[box(x, 5, x + 10, 15) for x in (10, 30, 50, 70)], crs=3067)
     >>> age = building_age(net, houses, radii=[200], snap_distance=20, reference_year=2020)
@@ -1117,12 +832,14 @@ def building_age(
     _check_crs(net, buildings=buildings)
     rad = _radii(radii)
     periods = _check_periods(age_periods)
-    attached = attach_features(net, buildings, max_distance=snap_distance)
-    ((sums, med),) = _catchments(net, [_age_items(buildings, attached, periods)], rad)
+    attached = attach(net, buildings, max_distance=snap_distance)
+    ((sums, med),) = catchments(net, [_age_items(buildings, attached, periods)], rad)
     return _age_table(net, sums, med, rad, _reference_year(reference_year))
 
 
-def _age_items(buildings: pd.DataFrame, attached: pd.DataFrame, periods: list[int]) -> _Items:
+def _age_items(
+    buildings: pd.DataFrame, attached: pd.DataFrame, periods: list[int]
+) -> CatchmentItems:
     """Channels: all, known, one per period; median of the year."""
     years = _building_years(buildings)
     codes = _period_codes(years, periods)
@@ -1131,7 +848,7 @@ def _age_items(buildings: pd.DataFrame, attached: pd.DataFrame, periods: list[in
     known = codes >= 0
     values[known, 1] = 1.0
     values[np.flatnonzero(known), 2 + codes[known]] = 1.0
-    return _Items(attached, values, median_of=years)
+    return CatchmentItems(attached, values, median_of=years)
 
 
 def _age_table(net: StreetNetwork, sums: F64, med: F64, rad: list[int], ref: int) -> pd.DataFrame:
@@ -1403,12 +1120,8 @@ def residents_near_third_places(
     Two blocks of flats (300 m² of floor area each) at either end of a 600 m street, 5 m
     off it, and a café at its west end:
 
-    >>> import networkx as nx
     >>> from shapely import Point, box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 600.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 600.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 600)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> flats = gpd.GeoDataFrame({"use": ["residential"] * 2, "floors": [3.0, 3.0]},
     ...     geometry=[box(0, 5, 10, 15), box(590, 5, 600, 15)], crs=3067)
     >>> cafe = gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=3067)
@@ -1420,7 +1133,7 @@ def residents_near_third_places(
     """
     _check_crs(net, buildings=buildings, third_places=third_places)
     rad = _radii(radii)
-    b_att = attach_features(net, buildings, max_distance=snap_distance)
+    b_att = attach(net, buildings, max_distance=snap_distance)
     items, table, share, basis = _residents_items(
         net,
         buildings,
@@ -1434,7 +1147,7 @@ def residents_near_third_places(
         storey_height=storey_height,
         default_floors=default_floors,
     )
-    ((sums, _),) = _catchments(net, [items], rad)
+    ((sums, _),) = catchments(net, [items], rad)
     return ResidentsNear(table, _share_table(net, sums, rad, "residents_near_third_place_share"),
                          share, basis)  # fmt: skip
 
@@ -1452,12 +1165,12 @@ def _residents_items(
     residential_uses: Sequence[str],
     storey_height: float,
     default_floors: float,
-) -> tuple[_Items, pd.DataFrame, float, str]:
+) -> tuple[CatchmentItems, pd.DataFrame, float, str]:
     """Items (channels: weight, weight near), the building table, town share and basis."""
     weights, basis = _resident_weights(
         buildings, residents, storey_height, default_floors, residential_uses
     )
-    t_att = attach_features(net, third_places, max_distance=snap_distance)
+    t_att = attach(net, third_places, max_distance=snap_distance)
     acc = accessibility(net, t_att, radii=[reach], max_nearest=reach)
     label = int(reach) if reach.is_integer() else reach
     node_near = np.array(acc[("total", "nearest", label)], dtype=float)
@@ -1471,7 +1184,7 @@ def _residents_items(
     inside = _in_area(buildings)
     total = float(weights[inside].sum())
     share = float((weights * near)[inside].sum() / total) if total > 0 else float("nan")
-    items = _Items(b_att, np.stack([weights, weights * near], axis=1))
+    items = CatchmentItems(b_att, np.stack([weights, weights * near], axis=1))
     return items, table, share, basis
 
 
@@ -1598,12 +1311,8 @@ def green_blue_entrances(
     A 200 m square park whose south edge runs 5 m north of a street: its south edge
     every 20 m (11 points) and the first samples up its sides, at 25 m:
 
-    >>> import networkx as nx
     >>> from shapely import box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 400.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 400.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 400)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> park = gpd.GeoSeries([box(100, 5, 300, 205)], crs=3067)
     >>> e = green_blue_entrances(net, park)
     >>> e.geometry.y.value_counts().sort_index().to_dict()
@@ -1694,12 +1403,8 @@ def nearest_entrance(
     A big park (400 m × 400 m) whose south-west corner touches the street at node 1:
     the centroid is 283 m away in a straight line, the park 0 m.
 
-    >>> import networkx as nx
     >>> from shapely import box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> park = gpd.GeoSeries([box(100, 0, 500, 400)], crs=3067)
     >>> nearest_entrance(net, park, max_nearest=800).tolist()
     [100.0, 0.0]
@@ -1765,25 +1470,21 @@ def green_share(
     cells): the catchment is the 100 m × 100 m strip around the street with round ends
     (180 cells), 25 cells of it green.
 
-    >>> import networkx as nx
     >>> from shapely import box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> park = gpd.GeoSeries([box(50, 0, 100, 50)], crs=3067)
     >>> green_share(net, park, radii=[100]).round(3)["cult_green_share_100m"].tolist()
     [0.139, 0.139]
     """
     _check_crs(net, green=green)
     rad = _radii(radii)
-    ((sums, _),) = _catchments(net, [_green_items(net, green, catchment_width, cell)], rad)
+    ((sums, _),) = catchments(net, [_green_items(net, green, catchment_width, cell)], rad)
     return _share_table(net, sums, rad, "green_share")
 
 
 def _green_items(
     net: StreetNetwork, green: gpd.GeoDataFrame | gpd.GeoSeries, width: float, cell: float
-) -> _Items:
+) -> CatchmentItems:
     """Raster cells by the streets (channels: cell, green cell), reached without the snap."""
     cells, att = _catchment_cells(net, width, cell)
     is_green = np.zeros(len(cells), dtype=float)
@@ -1793,7 +1494,7 @@ def _green_items(
         c_at, _ = shapely.STRtree(polys).query(cells, predicate="within")
         is_green[np.unique(c_at)] = 1.0
     values = np.stack([np.ones(len(cells)), is_green], axis=1)
-    return _Items(att, values, include_snap=False)
+    return CatchmentItems(att, values, include_snap=False)
 
 
 def _catchment_cells(
@@ -1861,12 +1562,8 @@ def green_blue_access(
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from shapely import LineString, box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 100.0})], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> gb = gpd.GeoDataFrame({"group": ["green", "blue"], "weight": [1.0, 1.0]},
     ...     geometry=[box(50, 0, 100, 50), LineString([(0, -30), (100, -30)])], crs=3067)
     >>> green_blue_access(net, gb, radii=[100], snap_distance=50).round(2)
@@ -1966,12 +1663,8 @@ def landmark_exposure(
     A statue beside the middle segment of a 3-segment street: its 4 nodes make 6 pairs,
     and 4 of them pass the middle segment, 3 each the outer ones:
 
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph([(i, i + 1, {"length": 100.0}) for i in range(3)], crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {i: 100.0 * i for i in range(4)}, "x")
-    >>> nx.set_node_attributes(G, dict.fromkeys(range(4), 0.0), "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 100, 200, 300)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> statue = gpd.GeoSeries([Point(150, 10), Point(90, 10)], crs=3067)
     >>> landmark_exposure(net, statue, distance=20, betweenness_radius=1000).tolist()
     [4.0, 7.0]
@@ -2104,13 +1797,8 @@ def landmark_visibility(
     A 10 m statue at the end of a street, with a 20 m block of known height between
     it and node 2:
 
-    >>> import networkx as nx
     >>> from shapely import Point, box
-    >>> G = nx.MultiGraph([(0, 1, {"length": 50.0}), (1, 2, {"length": 50.0})],
-    ...                   crs="EPSG:3067")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 50.0, 2: 100.0}, "x")
-    >>> nx.set_node_attributes(G, {0: 0.0, 1: 0.0, 2: 0.0}, "y")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = street(0, 50, 100)  # nodes 0, 1, ... along the x axis at these x (m)
     >>> statue = gpd.GeoDataFrame({"weight": [1.0], "height": [10.0]},
     ...                           geometry=[Point(0, 0)], crs=3067)
     >>> block = gpd.GeoDataFrame({"height": [20.0]}, geometry=[box(60, -20, 80, 20)], crs=3067)
@@ -2374,8 +2062,7 @@ def cultural_layer(
 
     Examples
     --------
-    >>> from rakennettu import load_town
-    >>> town = load_town("kotka-karhula")
+    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> net = StreetNetwork.from_graph(town.graph)
     >>> cult = cultural_layer(town, net, radii=[400, 800], reference_year=2025)
     >>> cult.nodes.index.equals(net.node_ids), cult.summary["visibility_method"]
@@ -2421,7 +2108,7 @@ def cultural_layer(
         tables.append(_nearest_green_water(net, green, water, opts))
     with step("catchments"):
         # building age, residents near third places and green share share one search
-        b_att = attach_features(net, town.buildings, max_distance=snap_distance)
+        b_att = attach(net, town.buildings, max_distance=snap_distance)
         r_items, r_table, r_share, r_basis = _residents_items(
             net,
             town.buildings,
@@ -2440,7 +2127,7 @@ def cultural_layer(
             r_items,
             _green_items(net, green, CATCHMENT_WIDTH, GREEN_CELL),
         ]
-        (a_sums, a_med), (r_sums, _), (g_sums, _) = _catchments(net, groups, rad)
+        (a_sums, a_med), (r_sums, _), (g_sums, _) = catchments(net, groups, rad)
         tables.append(_age_table(net, a_sums, a_med, rad, ref))
         tables.append(_share_table(net, r_sums, rad, "residents_near_third_place_share"))
         tables.append(_share_table(net, g_sums, rad, "green_share"))

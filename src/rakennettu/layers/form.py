@@ -29,14 +29,12 @@ the whole network (:func:`street_summary`)
     intersection density (per km²), dead-end share, node degree mix, mean segment,
     stroke and enclosure sizes, meshedness and gamma.
 
-:func:`form_indicators` runs all of it and returns a :class:`FormTables`.
+:func:`rakennettu.layers.morphology.morphology_layer` runs all of it for a town.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import geopandas as gpd
@@ -49,20 +47,17 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from rakennettu._geo import as_area, polygonal
-from rakennettu._timing import Stages
 from rakennettu.crs import require_projected, same_crs
 from rakennettu.naming import indicator_name
 
 __all__ = [
     "DEFAULT_FLOORS",
     "STOREY_HEIGHT",
-    "FormTables",
     "building_measures",
     "cell_measures",
     "enclosure_measures",
     "enclosures",
     "estimate_floors",
-    "form_indicators",
     "gamma",
     "meshedness",
     "node_density",
@@ -869,135 +864,6 @@ def radius_measures(counts: pd.DataFrame, radius: float) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- all of it
-
-
-@dataclass(frozen=True, eq=False)
-class FormTables:
-    """The urban-form tables of one town, as :func:`form_indicators` returns them.
-
-    Attributes
-    ----------
-    buildings
-        :func:`building_measures`, on the index of the input buildings.
-    cells
-        :func:`tessellation` cells with :func:`cell_measures`.
-    enclosures
-        :func:`enclosures` with :func:`enclosure_measures`.
-    edges
-        :func:`street_measures`, on the index of the input streets.
-    nodes
-        :func:`node_measures` when a graph was given, else None.
-    summary
-        :func:`street_summary` with block sizes.
-    timings
-        Seconds per stage.
-    """
-
-    buildings: pd.DataFrame
-    cells: gpd.GeoDataFrame
-    enclosures: gpd.GeoDataFrame
-    edges: pd.DataFrame
-    nodes: pd.DataFrame | None
-    summary: pd.Series
-    timings: Mapping[str, float]
-
-
-def form_indicators(
-    buildings: gpd.GeoDataFrame,
-    streets: gpd.GeoDataFrame,
-    *,
-    graph: nx.MultiGraph | None = None,
-    barriers: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
-    area: Area | None = None,
-    radius: float = 400.0,
-    storey_height: float = STOREY_HEIGHT,
-    default_floors: float = DEFAULT_FLOORS,
-    n_jobs: int = 1,
-    progress: bool = False,
-) -> FormTables:
-    """Compute every urban-form indicator of a town, logging the time of each stage.
-
-    Parameters
-    ----------
-    buildings
-        Footprints with ``floors`` and ``height`` (NaN when unknown).
-    streets
-        Street segments with ``length`` (m), osmnx-style.
-    graph
-        The projected street graph, for per-node measures. Optional.
-    barriers
-        Rail lines and water (lines or polygons), for enclosures. Optional.
-    area
-        The study-area polygon. Optional.
-    radius
-        Radius of the per-node neighbourhood, metres (see :func:`node_measures`).
-    storey_height, default_floors
-        See :func:`estimate_floors`.
-    n_jobs
-        Worker processes for the tessellation (see :func:`tessellation`).
-    progress
-        Show a progress bar over the stages.
-
-    Returns
-    -------
-    FormTables
-
-    Examples
-    --------
-    >>> from shapely import LineString, box
-    >>> streets = gpd.GeoDataFrame({"length": [120.0, 120.0]}, geometry=[
-    ...     LineString([(50, -10), (50, 110)]), LineString([(-10, 50), (110, 50)])], crs=3067)
-    >>> houses = gpd.GeoDataFrame({"floors": [2.0, 3.0], "height": np.nan, "use": None},
-    ...     geometry=[box(10, 10, 30, 20), box(60, 60, 80, 70)], crs=3067)
-    >>> form = form_indicators(houses, streets, area=box(0, 0, 100, 100))
-    >>> form.enclosures[["morph_enclosure_buildings", "morph_enclosure_far"]]
-                  morph_enclosure_buildings  morph_enclosure_far
-    enclosure_id
-    0                                     1                 0.16
-    1                                     0                 0.00
-    2                                     0                 0.00
-    3                                     1                 0.24
-    """
-    same_crs(buildings=buildings, streets=streets, barriers=barriers, area=area)
-    stage = Stages("form", log, total=7, progress=progress)
-
-    with stage("buildings"):
-        building_table = building_measures(
-            buildings, storey_height=storey_height, default_floors=default_floors
-        )
-    with stage("enclosures"):
-        enclosure_geoms = enclosures(streets, barriers=barriers, area=area)
-    with stage("tessellation"):
-        cells = tessellation(buildings, enclosure_geoms, n_jobs=n_jobs)
-    with stage("cells and enclosures"):
-        floors = building_table[FLOORS]
-        cells = cells.join(cell_measures(cells, buildings, floors))
-        enclosure_table = enclosure_geoms.join(
-            enclosure_measures(enclosure_geoms, buildings, floors)
-        )
-    with stage("strokes"):
-        edges = street_measures(streets)
-    with stage("nodes"):
-        nodes = None if graph is None else node_measures(graph, radius=radius)
-    with stage("summary"):
-        summary = street_summary(streets, area=area, strokes=edges, enclosures=enclosure_table)
-    stage.close()
-    log.info(
-        "form: %d buildings, %d cells, %d enclosures in %.1f s",
-        len(buildings),
-        len(cells),
-        len(enclosure_table),
-        sum(stage.timings.values()),
-    )
-    return FormTables(
-        buildings=building_table,
-        cells=cells,
-        enclosures=enclosure_table,
-        edges=edges,
-        nodes=nodes,
-        summary=summary,
-        timings=stage.timings,
-    )
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -25,7 +25,7 @@ import pandas as pd
 from rakennettu._timing import Stages
 from rakennettu.layers import form
 from rakennettu.naming import IndicatorDoc, indicator_name
-from rakennettu.network import StreetNetwork, centrality, edge_betweenness
+from rakennettu.network import StreetNetwork, centrality_with_edges
 
 if TYPE_CHECKING:
     from rakennettu.town import Town
@@ -200,18 +200,13 @@ def network_measures(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
+    >>> G = grid_graph()  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> nodes, edges = network_measures(StreetNetwork.from_graph(G), [200])
     >>> nodes.loc[4, ["morph_node_count_200m", "morph_meshedness_200m"]].tolist()  # (12-9+1)/(18-5)
     [8.0, 0.3076...]
     """
     radii = sorted(radii)
-    c = centrality(net, radii, progress=progress)
+    c, eb = centrality_with_edges(net, radii, progress=progress)
     parts = [_rename(c)]
     for r in radii:
         counts = pd.DataFrame(
@@ -221,7 +216,7 @@ def network_measures(
         counts["node_count"] = counts["node_count"] + 1
         parts.append(form.radius_measures(counts, r))
     nodes = pd.concat(parts, axis=1)
-    edges = _rename(edge_betweenness(net, radii, progress=progress))
+    edges = _rename(eb)
     return nodes, edges
 
 
@@ -303,8 +298,7 @@ def morphology_layer(
 
     Examples
     --------
-    >>> from rakennettu import load_town
-    >>> town = load_town("kotka-karhula")
+    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> morph = morphology_layer(town, StreetNetwork.from_graph(town.graph), radii=[400])
     >>> morph.nodes.index.equals(town.nodes.index), "morph_harmonic_400m" in morph.nodes
     (True, True)

@@ -16,8 +16,9 @@ Activities (:func:`activity_access`)
     activities. Per node and radius ``R``: the count within ``R`` and the decayed sum
     ``Σ weight · exp(-β d)`` over the activities within ``R`` (``β = 4 / R`` per metre
     unless given: a weight falls to ``e⁻⁴ ≈ 0.018`` at ``R``), per category and in total;
-    and the network distance to the nearest activity of each category, searched over the
-    whole loaded network.
+    and the network distance to the nearest activity of each category up to the largest
+    radius (NaN beyond: "beyond reach", the worst case in the scores), as the cultural
+    layer's ``cult_nearest_*``.
 
 Land-use mix (:func:`land_use_mix`, :func:`hill_numbers`)
     Hill numbers of the category abundances ``a_i`` within ``R``, with shares
@@ -65,17 +66,16 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import CRS
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import dijkstra
 from shapely.geometry.base import BaseGeometry
 
 from rakennettu._geo import as_area, polygonal
 from rakennettu._timing import Stages
 from rakennettu.crs import require_projected
+from rakennettu.diversity import hill_numbers
 from rakennettu.errors import CRSError
 from rakennettu.layers.form import DEFAULT_FLOORS, FLOORS, STOREY_HEIGHT, estimate_floors
 from rakennettu.naming import IndicatorDoc, indicator_name, parse_name
-from rakennettu.network import StreetNetwork, accessibility, attach_points
+from rakennettu.network import StreetNetwork, accessibility, attach_points, nearest
 from rakennettu.sources.landuse import residential_landuse, unknown_homes
 from rakennettu.sources.municipal import Raster
 
@@ -98,7 +98,6 @@ __all__ = [
     "homes_of_unknown_use",
     "kernel_density",
     "land_use_mix",
-    "nearest_distance",
     "social_layer",
 ]
 
@@ -189,9 +188,9 @@ INDICATORS: tuple[IndicatorDoc, ...] = (
         "nearest_{category}",
         False,
         "m",
-        "Network distance to the nearest activity of the category, over the whole loaded "
-        "network; NaN when there is none. Exact up to the largest radius (the loaded "
-        "context reaches that far beyond the area), an upper bound beyond it.",
+        "Network distance to the nearest activity of the category; NaN beyond the largest "
+        "radius (beyond reach: the loaded context reaches only that far beyond the area, so "
+        "farther distances would be upper bounds).",
         "OSM activities (taxonomy table activities) and municipal 'pois' layers",
     ),
     IndicatorDoc(
@@ -408,96 +407,6 @@ def activity_categories(
     return [*ids, *extra]
 
 
-def nearest_distance(
-    net: StreetNetwork,
-    attached: pd.DataFrame,
-    *,
-    categories: pd.Series | None = None,
-    include_snap: bool = True,
-) -> pd.DataFrame:
-    """Network distance from every node to the nearest attached point of each category.
-
-    One multi-source Dijkstra per category over the whole network (a virtual source
-    joined to both ends of each point's segment at its distance along it), so there is
-    no search radius: the distance is NaN only where no point of the category is
-    reachable. The walk is measured as in :func:`rakennettu.network.accessibility`.
-
-    Parameters
-    ----------
-    net
-        The street network.
-    attached
-        Points attached with :func:`rakennettu.network.attach_points`; unattached rows
-        are ignored.
-    categories
-        A category per point (indexed like ``attached``); None: one column ``"total"``.
-        Points without a category are ignored.
-    include_snap
-        Add the snapping distance to the walk.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed like ``net.node_ids``, one column per category (sorted), metres.
-
-    Examples
-    --------
-    A shop 30 m along the street 0-1 of a 3x3 grid of 100 m blocks:
-
-    >>> import networkx as nx
-    >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
-    >>> a = attach_points(net, gpd.GeoSeries([Point(30, 0)], crs=3067), max_distance=10)
-    >>> nearest_distance(net, a)["total"].loc[[0, 1, 8]].tolist()
-    [30.0, 70.0, 370.0]
-    """
-    n = net.n_nodes
-    ok = attached["attached"].to_numpy(dtype=bool)
-    att = attached[ok]
-    pu = net.node_ids.get_indexer(pd.Index(att["edge_u"].to_numpy(dtype=object)))
-    pv = net.node_ids.get_indexer(pd.Index(att["edge_v"].to_numpy(dtype=object)))
-    if (pu < 0).any() or (pv < 0).any():
-        raise ValueError(
-            "some points are attached to nodes that are not in this network; re-attach them "
-            "with attach_points(net, points, max_distance=...)"
-        )
-    snap = att["snap_distance"].to_numpy(dtype=np.float64) if include_snap else 0.0
-    ou = att["dist_u"].to_numpy(dtype=np.float64) + snap
-    ov = att["dist_v"].to_numpy(dtype=np.float64) + snap
-    if categories is None:
-        labels = pd.Series(_TOTAL, index=att.index, dtype=object)
-    else:
-        labels = categories.reindex(att.index)
-    base = net.csr.tocoo()
-    columns: dict[Hashable, F64] = {}
-    codes, uniques = pd.factorize(labels, sort=True)
-    for j, label in enumerate(uniques):
-        sel = codes == j
-        offset = np.full(n, np.inf)
-        np.minimum.at(offset, pu[sel], ou[sel])
-        np.minimum.at(offset, pv[sel], ov[sel])
-        seeds = np.flatnonzero(np.isfinite(offset))
-        # explicit zeros are edges in a sparse csgraph, so a point on a node costs 0
-        graph = csr_array(
-            (
-                np.concatenate([base.data, offset[seeds]]),
-                (
-                    np.concatenate([base.row, np.full(seeds.size, n)]),
-                    np.concatenate([base.col, seeds]),
-                ),
-            ),
-            shape=(n + 1, n + 1),
-        )
-        dist = dijkstra(graph, directed=True, indices=n)[:n]
-        columns[label] = np.where(np.isfinite(dist), dist, np.nan)
-    return pd.DataFrame(columns, index=net.node_ids.copy())
-
-
 def activity_access(
     net: StreetNetwork,
     activities: gpd.GeoDataFrame,
@@ -506,6 +415,7 @@ def activity_access(
     snap_distance: float,
     beta: float | Sequence[float] | None = None,
     categories: Sequence[str] | None = None,
+    max_nearest: float | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Reach of every node to the activities: counts, decayed sums and nearest distances.
@@ -533,6 +443,9 @@ def activity_access(
     categories
         The categories to report; default :func:`activity_categories` (the tag table's,
         then others in the data). Activities of other categories count in the total only.
+    max_nearest
+        Search the nearest activity up to this many metres (default the largest radius,
+        as the cultural layer's ``cult_nearest_*``); farther is NaN, "beyond reach".
     progress
         Show a progress bar over the categories.
 
@@ -542,7 +455,7 @@ def activity_access(
         Indexed like ``net.node_ids``: ``soc_count_<category>_<R>m`` and
         ``soc_count_total_<R>m`` (counts within R), ``soc_access_<category>_<R>m`` and
         ``soc_access_total_<R>m`` (``Σ weight · exp(-β d)`` within R) and
-        ``soc_nearest_<category>`` (metres, NaN where none is reachable).
+        ``soc_nearest_<category>`` (metres, NaN where none lies within ``max_nearest``).
 
     Raises
     ------
@@ -553,14 +466,8 @@ def activity_access(
     --------
     Two shops and a café on a 3x3 grid of 100 m blocks:
 
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> acts = gpd.GeoDataFrame(
     ...     {"category": ["retail", "retail", "food_drink"]},
     ...     geometry=[Point(0, 0), Point(100, 0), Point(200, 200)], crs=3067)
@@ -573,8 +480,8 @@ def activity_access(
     4                            1                     1
     >>> round(float(acc.loc[0, "soc_access_retail_100m"]), 4)  # 1 + exp(-4/100 * 100)
     1.0183
-    >>> float(acc.loc[0, "soc_nearest_food_drink"])
-    400.0
+    >>> acc.loc[[0, 8], "soc_nearest_food_drink"].tolist()  # NaN beyond 100 m
+    [nan, 0.0]
     """
     labels = _check_radii(radii)
     snap = _check_positive(snap_distance, "snap_distance")
@@ -616,7 +523,10 @@ def activity_access(
         beta=beta,
         progress=progress,
     )
-    near = nearest_distance(net, attached, categories=category)
+    limit = (
+        float(max(labels)) if max_nearest is None else _check_positive(max_nearest, "max_nearest")
+    )
+    near = nearest(net, attached, max_distance=limit, categories=category)
     present = set(acc.columns.get_level_values(0))
     data: dict[str, Any] = {}
     n = net.n_nodes
@@ -637,69 +547,6 @@ def activity_access(
 
 
 # ------------------------------------------------------------------------------- mix
-
-
-def hill_numbers(abundances: Any, q: float) -> Any:
-    """Hill numbers (effective numbers of categories) of abundances.
-
-    With shares ``p_i = a_i / Σ a`` over the categories present (``a_i > 0``):
-    ``D_q = (Σ p_i^q) ^ (1 / (1 - q))`` for ``q ≠ 1`` and ``D_1 = exp(-Σ p_i ln p_i)``.
-    ``D_0`` counts the categories present, ``D_1`` is the exponential of Shannon's
-    entropy, ``D_2 = 1 / Σ p_i²`` the inverse Simpson index. ``D_q`` falls as ``q`` grows;
-    it is 1 for one category and ``k`` for an even split over ``k``. Where nothing is
-    present it is 0.
-
-    Parameters
-    ----------
-    abundances
-        Non-negative abundances (counts or weighted sums): one community as a 1-D array
-        or Series, or one community per row of a 2-D array or DataFrame.
-    q
-        The order, ``q >= 0``.
-
-    Returns
-    -------
-    float, numpy.ndarray or pandas.Series
-        A float for one community; otherwise one value per row (a Series on the
-        DataFrame's index).
-
-    Examples
-    --------
-    >>> hill_numbers([5, 5, 5, 5], 1)
-    4.0
-    >>> hill_numbers([[8, 2], [3, 0], [0, 0]], 2)
-    array([1.47058824, 1.        , 0.        ])
-    """
-    if not (isinstance(q, int | float | np.integer | np.floating) and q >= 0 and math.isfinite(q)):
-        raise ValueError(f"q must be a finite order >= 0, got {q!r}")
-    index = abundances.index if isinstance(abundances, pd.DataFrame) else None
-    arr = np.asarray(abundances, dtype=np.float64)
-    single = arr.ndim == 1
-    if single:
-        arr = arr[None, :]
-    if arr.ndim != 2:
-        raise ValueError(f"abundances must be 1-D or 2-D, got {arr.ndim} dimensions")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError("abundances must be finite and >= 0")
-    total = arr.sum(axis=1)
-    some = total > 0
-    p = np.divide(arr, total[:, None], out=np.zeros_like(arr), where=some[:, None])
-    present = p > 0
-    if q == 0:
-        out = present.sum(axis=1).astype(np.float64)
-    elif q == 1:
-        logs = np.log(p, out=np.zeros_like(p), where=present)
-        out = np.exp(-(p * logs).sum(axis=1))
-    else:
-        powers = np.power(p, q, out=np.zeros_like(p), where=present)
-        s = powers.sum(axis=1)
-        out = np.power(s, 1.0 / (1.0 - q), out=np.zeros_like(s), where=some)
-    out = np.where(some, out, 0.0)
-    if single:
-        return float(out[0])
-    if index is not None:
-        return pd.Series(out, index=index, name=f"hill_q{q:g}")
-    return out
 
 
 def _q_label(q: float) -> str:
@@ -1118,14 +965,8 @@ def catchment(
     Ten residents at the south-west corner of a 3x3 grid of 100 m blocks, five at the
     north-east one:
 
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> homes = gpd.GeoSeries([Point(0, 0), Point(200, 200)], crs=3067)
     >>> people = pd.Series([10.0, 5.0], name="residents")
     >>> catchment(net, homes, people, radii=[200, 400], snap_distance=10).loc[[0, 4]]
@@ -1414,8 +1255,7 @@ def social_layer(
 
     Examples
     --------
-    >>> from rakennettu import load_town
-    >>> town = load_town("kotka-karhula")
+    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> net = StreetNetwork.from_graph(town.graph)
     >>> soc = social_layer(town, net, radii=[400, 800])
     >>> soc.population_method

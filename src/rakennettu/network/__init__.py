@@ -2,11 +2,16 @@
 
 Build a :class:`StreetNetwork` once per town, then pass it to the plain functions here:
 
-* :func:`centrality` and :func:`edge_betweenness`: local closeness and betweenness at
-  several radii from one Dijkstra search per source;
-* :func:`attach_points` and :func:`accessibility`: counts, weighted and distance-decayed
-  sums of any point set, and the distance to the nearest point, searching from the points
-  outward;
+* :func:`centrality` and :func:`edge_betweenness` (both at once:
+  :func:`centrality_with_edges`): local closeness and betweenness at several radii from
+  one Dijkstra search per source;
+* :func:`attach` (points, lines, polygons; :func:`attach_points` for points only): the
+  one way features join the network;
+* :func:`accessibility`: counts, weighted and distance-decayed sums of any point set, and
+  the distance to the nearest point, searching from the points outward;
+* :func:`catchment` (:func:`catchments`): sums and medians of item values within each
+  radius of every node, searching from the nodes; :func:`nearest`: the distance to the
+  nearest item per category, NaN beyond a distance limit;
 * :meth:`StreetNetwork.with_links`, :func:`centrality_update` and
   :func:`accessibility_update`: what-if changes that recompute only the sources within
   reach of the change.
@@ -74,9 +79,10 @@ along a Hilbert curve: on an 80k-node grid given in random order this halves the
 """
 
 from rakennettu.network._util import CENTRALITY_MEASURES
-from rakennettu.network.access import accessibility, attach_points
-from rakennettu.network.centrality import centrality, edge_betweenness
+from rakennettu.network.access import accessibility, attach, attach_points
+from rakennettu.network.centrality import centrality, centrality_with_edges, edge_betweenness
 from rakennettu.network.graph import StreetNetwork
+from rakennettu.network.reach import CatchmentItems, catchment, catchments, nearest
 from rakennettu.network.whatif import (
     NetworkChange,
     UpdateResult,
@@ -86,13 +92,19 @@ from rakennettu.network.whatif import (
 
 __all__ = [
     "CENTRALITY_MEASURES",
+    "CatchmentItems",
     "NetworkChange",
     "StreetNetwork",
     "UpdateResult",
     "accessibility",
     "accessibility_update",
+    "attach",
     "attach_points",
+    "catchment",
+    "catchments",
     "centrality",
     "centrality_update",
+    "centrality_with_edges",
     "edge_betweenness",
+    "nearest",
 ]

@@ -28,7 +28,7 @@ from rakennettu.network._util import (
     _ordered_columns,
 )
 from rakennettu.network.graph import StreetNetwork
-from rakennettu.network.kernels import _access_kernel
+from rakennettu.network.kernels import Seeds, _access_kernel
 
 logger = logging.getLogger(__name__)
 
@@ -135,14 +135,8 @@ def attach_points(
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> pts = gpd.GeoSeries([Point(30, 5), Point(500, 500)], crs="EPSG:3067")
     >>> a = attach_points(net, pts, max_distance=50)
     >>> a[["edge_u", "edge_v", "dist_u", "dist_v", "snap_distance", "attached"]]
@@ -188,6 +182,74 @@ def attach_points(
             max_distance,
         )
     return out
+
+
+def _attachment_points(
+    net: StreetNetwork, features: gpd.GeoSeries, max_distance: float
+) -> gpd.GeoSeries:
+    """Each feature's point nearest the network (points: themselves)."""
+    geoms = np.asarray(features.to_numpy(), dtype=object).copy()
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    other = ~missing & (shapely.get_type_id(geoms) != 0)
+    if other.any():
+        idx = np.flatnonzero(other)
+        fallback = shapely.point_on_surface(geoms[idx])
+        if net.n_edges:
+            lines = net._edges.geometry.to_numpy()
+            (i_in, i_tree), _ = net._tree.query_nearest(
+                geoms[idx], max_distance=max_distance, return_distance=True, all_matches=False
+            )
+            nearest = shapely.get_point(shapely.shortest_line(geoms[idx[i_in]], lines[i_tree]), 0)
+            fallback[i_in] = nearest
+        geoms[idx] = fallback
+    return gpd.GeoSeries(geoms, index=features.index, crs=features.crs)
+
+
+def attach(
+    net: StreetNetwork, features: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance: float
+) -> pd.DataFrame:
+    """Attach points, lines and polygons to the network: the one way features join it.
+
+    A point snaps to the nearest position on the nearest street segment
+    (:func:`attach_points`). A polygon or line attaches at its own point nearest to the
+    nearest segment (on the boundary facing the street, or on the street where they
+    overlap), not at its centroid: a park is entered from its edge. A polygon farther than
+    ``max_distance`` from every street is left unattached.
+
+    Parameters
+    ----------
+    net
+        The street network.
+    features
+        Any geometries, in the network's CRS.
+    max_distance
+        Features farther than this (metres) from every segment are not attached.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`attach_points`, indexed like ``features``.
+
+    Raises
+    ------
+    CRSError
+        If the features have no CRS or another CRS than the network.
+
+    Examples
+    --------
+    A block whose south corner lies 5 m north of the street 0-1-2, far from its centroid:
+
+    >>> from shapely import Polygon
+    >>> block = gpd.GeoSeries([Polygon([(150, 5), (190, 45), (150, 85), (110, 45)])], crs=3067)
+    >>> net = street(0, 100, 200)  # nodes 0, 1, 2 along the x axis at these x (m)
+    >>> attach(net, block, max_distance=50)[["edge_u", "edge_v", "dist_u", "snap_distance"]]
+       edge_u  edge_v  dist_u  snap_distance
+    0       1       2    50.0            5.0
+    """
+    geoms = _as_geoseries(features, "features")
+    _check_same_crs(net, geoms.crs, "features")
+    points = _attachment_points(net, geoms, float(max_distance))
+    return attach_points(net, points, max_distance=max_distance)
 
 
 class _Points(NamedTuple):
@@ -306,20 +368,15 @@ def _run_access(
         )
     # search points in network order, for memory locality
     sel = sel[np.argsort(pts.pu[sel], kind="stable")]
-    cnt, wsum, dec, near = _access_kernel(
-        net._indptr,
-        net._nbr,
-        net._wt,
+    seeds = Seeds(
         np.ascontiguousarray(pts.pu[sel]),
         np.ascontiguousarray(pts.pv[sel]),
         np.ascontiguousarray(pts.ou[sel]),
         np.ascontiguousarray(pts.ov[sel]),
         np.ascontiguousarray(pts.weight[sel]),
-        radii,
-        betas,
-        float(cutoff),
-        mask,
-        numba.get_num_threads(),
+    )
+    cnt, wsum, dec, near = _access_kernel(
+        net._graph, seeds, radii, betas, float(cutoff), mask, numba.get_num_threads()
     )
     return _AccessRun(
         np.cumsum(cnt.reshape(n, nr), axis=1),
@@ -515,14 +572,8 @@ def accessibility(
     --------
     Two shops on a 3x3 grid of 100 m blocks, one 30 m along the segment 0-1:
 
-    >>> import networkx as nx
     >>> from shapely import Point
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> shops = gpd.GeoSeries([Point(30, 0), Point(200, 200)], crs="EPSG:3067")
     >>> a = attach_points(net, shops, max_distance=10)
     >>> acc = accessibility(net, a, radii=[100, 400])

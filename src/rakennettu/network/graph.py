@@ -16,7 +16,7 @@ from pyproj import CRS
 
 from rakennettu.errors import CRSError, NetworkError
 from rakennettu.network._util import B8, F64, I64, _hilbert_keys, _readonly, _require_projected
-from rakennettu.network.kernels import _multi_source_kernel
+from rakennettu.network.kernels import Graph, Segments, _multi_source_kernel
 
 if TYPE_CHECKING:
     from rakennettu.network.whatif import NetworkChange
@@ -429,14 +429,8 @@ class StreetNetwork:
         A diagonal link across the south-west block of a 3x3 grid of 100 m blocks, from node
         0 to the middle of the segment 4-5:
 
-        >>> import networkx as nx
         >>> from shapely import LineString
-        >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-        >>> G.graph["crs"] = "EPSG:3067"
-        >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-        >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-        >>> nx.set_edge_attributes(G, 100.0, "length")
-        >>> net = StreetNetwork.from_graph(G)
+        >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
         >>> new, change = net.with_links([LineString([(0, 0), (150, 100)])])
         >>> new
         StreetNetwork(10 nodes, 14 edges, crs='EPSG:3067')
@@ -501,6 +495,18 @@ class StreetNetwork:
         )
         return mat
 
+    @property
+    def _graph(self) -> Graph:
+        """The adjacency for the compiled kernels (internal order)."""
+        return Graph(self._indptr, self._nbr, self._wt)
+
+    @property
+    def _segments(self) -> Segments:
+        """Segment counts and lengths, self-loops and coordinates for centrality."""
+        return Segments(
+            self._sid, self._scount, self._slen, self._loopc, self._loopl, self._xs, self._ys
+        )
+
     @cached_property
     def _tree(self) -> shapely.STRtree:
         return shapely.STRtree(self._edges.geometry.to_numpy())
@@ -515,9 +521,7 @@ class StreetNetwork:
         if seeds.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return _multi_source_kernel(
-            self._indptr,
-            self._nbr,
-            self._wt,
+            self._graph,
             np.ascontiguousarray(seeds, dtype=np.int64),
             np.ascontiguousarray(offsets, dtype=np.float64),
             float(cutoff),

@@ -1,8 +1,16 @@
-"""Compiled (numba) bounded Dijkstra kernels: centrality, accessibility, multi-source reach."""
+"""Compiled (numba) bounded Dijkstra kernels: centrality, accessibility, catchments, reach.
+
+Every kernel takes the adjacency as one :class:`Graph` (CSR arrays in the network's
+internal order) and its other inputs as a few small named tuples of arrays, so a call
+reads ``kernel(graph, points, radii, ...)`` rather than thirty positional arrays. A search
+settles nodes with :func:`_settle` from a pre-seeded 4-ary heap, up to a cutoff, and
+:func:`_reset` puts back only the nodes it touched.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -21,13 +29,101 @@ from rakennettu.network._util import (
     I64,
 )
 
+
+class Graph(NamedTuple):
+    """Shortest-edge adjacency (CSR) in internal node order; lengths in metres."""
+
+    indptr: I64
+    nbr: I64
+    wt: F64
+
+
+class Segments(NamedTuple):
+    """What centrality needs beyond the adjacency.
+
+    Per adjacency entry: the simple segment id, the number and summed length of the
+    parallel segments it stands for; per node: self-loops and coordinates.
+    """
+
+    sid: I64
+    scount: F64
+    slen: F64
+    loopc: F64
+    loopl: F64
+    xs: F64
+    ys: F64
+
+
+class _Work(NamedTuple):
+    """One thread's buffers for a centrality search."""
+
+    dist: F64
+    pos: I64
+    sigma: F64
+    order: I64
+    binv: I64
+    delta: F64
+    deltab: F64
+    ebw: F64
+    pstart: I64
+    pred: I64
+    hk: F64
+    hv: I64
+
+
+class _Between(NamedTuple):
+    """One thread's betweenness sums: nodes (n * nr) and simple segments (n_simple * nr)."""
+
+    bc: F64
+    bcb: F64
+    ebc: F64
+    ebcb: F64
+
+
+class Seeds(NamedTuple):
+    """Points on segments: internal end nodes and the walk (metres) to each end, weights."""
+
+    pu: I64
+    pv: I64
+    ou: F64
+    ov: F64
+    weight: F64
+
+
+class _AccessOut(NamedTuple):
+    """One thread's accessibility sums (n * nr) and nearest distances (n)."""
+
+    cnt: F64
+    wsum: F64
+    dec: F64
+    near: F64
+
+
+class Items(NamedTuple):
+    """Items attached to nodes for catchments, CSR by internal node.
+
+    ``item_ptr[v]:item_ptr[v+1]`` index ``item_idx`` (the item) and ``item_off`` (walk from
+    ``v`` to it, metres); item ``i`` adds ``vals[vptr[i]:vptr[i+1]]`` to the channels from
+    ``ch0[i]``; ``medv[i]`` is the value to take the median of (NaN: none).
+    """
+
+    item_ptr: I64
+    item_idx: I64
+    item_off: F64
+    vals: F64
+    vptr: I64
+    ch0: I64
+    medv: F64
+
+
 # ---------------------------------------------------------------------------------------
-# compiled kernels
+# the heap and the bounded search
 # ---------------------------------------------------------------------------------------
 
 
 @njit(cache=True, nogil=True)
 def _heap_push(hk: F64, hv: I64, size: int, key: float, val: int) -> int:  # pragma: no cover
+    """Add ``(key, val)`` to the 4-ary heap; return the new size."""
     i = size
     while i > 0:
         p = (i - 1) >> 2
@@ -70,52 +166,20 @@ def _heap_pop(hk: F64, hv: I64, size: int) -> int:  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
-def _centrality_source(  # pragma: no cover
-    s: int,
-    indptr: I64,
-    nbr: I64,
-    wt: F64,
-    sid: I64,
-    scount: F64,
-    slen: F64,
-    loopc: F64,
-    loopl: F64,
-    xs: F64,
-    ys: F64,
-    radii: F64,
-    betas: F64,
-    do_bc: bool,
-    do_edges: bool,
-    dist: F64,
-    pos: I64,
-    sigma: F64,
-    order: I64,
-    binv: I64,
-    delta: F64,
-    deltab: F64,
-    ebw: F64,
-    pstart: I64,
-    pred: I64,
-    hk: F64,
-    hv: I64,
-    row: F64,
-    bc: F64,
-    bcb: F64,
-    ebc: F64,
-    ebcb: F64,
+def _seed(dist: F64, hk: F64, hv: I64, size: int, v: int, d: float, cutoff: float) -> int:
+    """Put node ``v`` on the heap at ``d`` when within ``cutoff`` and nearer than before."""
+    if d <= cutoff and d < dist[v]:
+        dist[v] = d
+        size = _heap_push(hk, hv, size, d, v)
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _settle(  # pragma: no cover
+    g: Graph, cutoff: float, dist: F64, pos: I64, order: I64, hk: F64, hv: I64, size: int
 ) -> int:
-    """One bounded Dijkstra from ``s`` with closeness sums and Brandes accumulation."""
-    nr = radii.shape[0]
-    rmax = radii[nr - 1]
-    sx = xs[s]
-    sy = ys[s]
-    dist[s] = 0.0
-    hk[0] = 0.0
-    hv[0] = s
-    size = 1
+    """Settle every node within ``cutoff`` of the seeded heap; return how many (``order``)."""
     ns = 0
-    npred = 0
-    pstart[0] = 0
     while size > 0:
         d = hk[0]
         v = hv[0]
@@ -125,29 +189,72 @@ def _centrality_source(  # pragma: no cover
         pos[v] = ns
         order[ns] = v
         ns += 1
+        for e in range(g.indptr[v], g.indptr[v + 1]):
+            w = g.nbr[e]
+            if pos[w] < 0:
+                size = _seed(dist, hk, hv, size, w, d + g.wt[e], cutoff)
+    return ns
+
+
+@njit(cache=True, nogil=True)
+def _reset(order: I64, ns: int, dist: F64, pos: I64) -> None:  # pragma: no cover
+    for i in range(ns):
+        v = order[i]
+        dist[v] = np.inf
+        pos[v] = -1
+
+
+# ---------------------------------------------------------------------------------------
+# centrality: closeness sums and Brandes accumulation
+# ---------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _centrality_settle(  # pragma: no cover
+    s: int, g: Graph, seg: Segments, radii: F64, w: _Work, row: F64
+) -> tuple[int, int]:
+    """Bounded Dijkstra from ``s`` with path counts, predecessors and closeness sums."""
+    nr = radii.shape[0]
+    rmax = radii[nr - 1]
+    sx = seg.xs[s]
+    sy = seg.ys[s]
+    dist, pos, sigma = w.dist, w.pos, w.sigma
+    dist[s] = 0.0
+    w.hk[0] = 0.0
+    w.hv[0] = s
+    size = 1
+    ns = 0
+    npred = 0
+    w.pstart[0] = 0
+    while size > 0:
+        d = w.hk[0]
+        v = w.hv[0]
+        size = _heap_pop(w.hk, w.hv, size)
+        if pos[v] >= 0:
+            continue
+        pos[v] = ns
+        w.order[ns] = v
+        ns += 1
         k = 0
         while d > radii[k]:
             k += 1
-        binv[v] = k
+        w.binv[v] = k
         sg = 0.0
-        ec = loopc[v]
-        el = loopl[v]
-        for e in range(indptr[v], indptr[v + 1]):
-            w = nbr[e]
-            if pos[w] >= 0:
-                # w was settled before v: the segment v-w lies within d; w may be a predecessor
-                ec += scount[e]
-                el += slen[e]
-                if dist[w] + wt[e] == d:
-                    sg += sigma[w]
-                    pred[npred] = e
+        ec = seg.loopc[v]
+        el = seg.loopl[v]
+        for e in range(g.indptr[v], g.indptr[v + 1]):
+            u = g.nbr[e]
+            if pos[u] >= 0:
+                # u was settled before v: the segment v-u lies within d; u may be a predecessor
+                ec += seg.scount[e]
+                el += seg.slen[e]
+                if dist[u] + g.wt[e] == d:
+                    sg += sigma[u]
+                    w.pred[npred] = e
                     npred += 1
             else:
-                nd = d + wt[e]
-                if nd <= rmax and nd < dist[w]:
-                    dist[w] = nd
-                    size = _heap_push(hk, hv, size, nd, w)
-        pstart[ns] = npred
+                size = _seed(dist, w.hk, w.hv, size, u, d + g.wt[e], rmax)
+        w.pstart[ns] = npred
         if v == s:
             sg = 1.0
         sigma[v] = sg
@@ -158,60 +265,94 @@ def _centrality_source(  # pragma: no cover
             row[_FAR, k] += d
             if d > 0.0:
                 row[_HARM, k] += 1.0 / d
-                row[_STRAIGHT, k] += math.hypot(xs[v] - sx, ys[v] - sy) / d
+                row[_STRAIGHT, k] += math.hypot(seg.xs[v] - sx, seg.ys[v] - sy) / d
                 row[_STRAIGHT_N, k] += 1.0
     for m in range(_N_ROWS):
         for r in range(1, nr):
             row[m, r] += row[m, r - 1]
+    return ns, npred
+
+
+@njit(cache=True, nogil=True)
+def _brandes(  # pragma: no cover
+    ns: int,
+    g: Graph,
+    seg: Segments,
+    radii: F64,
+    betas: F64,
+    do_edges: bool,
+    w: _Work,
+    out: _Between,
+) -> None:
+    """Accumulate dependencies back along the settled order into node and segment sums."""
+    nr = radii.shape[0]
+    delta, deltab = w.delta, w.deltab
+    for i in range(ns - 1, 0, -1):
+        x = w.order[i]
+        kw = w.binv[x]
+        dw = w.dist[x]
+        sw = w.sigma[x]
+        bw = x * nr
+        for r in range(kw, nr):
+            w.ebw[r] = math.exp(-betas[r] * dw)
+        for q in range(w.pstart[i], w.pstart[i + 1]):
+            e = w.pred[q]
+            v = g.nbr[e]
+            c = w.sigma[v] / sw
+            bv = v * nr
+            for r in range(kw, nr):
+                t = c * (1.0 + delta[bw + r])
+                tb = c * (w.ebw[r] + deltab[bw + r])
+                delta[bv + r] += t
+                deltab[bv + r] += tb
+                if do_edges:
+                    j = seg.sid[e] * nr + r
+                    out.ebc[j] += t
+                    out.ebcb[j] += tb
+        for r in range(kw, nr):
+            out.bc[bw + r] += delta[bw + r]
+            out.bcb[bw + r] += deltab[bw + r]
+
+
+@njit(cache=True, nogil=True)
+def _centrality_source(  # pragma: no cover
+    s: int,
+    g: Graph,
+    seg: Segments,
+    radii: F64,
+    betas: F64,
+    do_bc: bool,
+    do_edges: bool,
+    w: _Work,
+    row: F64,
+    out: _Between,
+) -> int:
+    """One bounded Dijkstra from ``s`` with closeness sums and Brandes accumulation."""
+    nr = radii.shape[0]
+    ns, _ = _centrality_settle(s, g, seg, radii, w, row)
     if do_bc:
-        for i in range(ns - 1, 0, -1):
-            w = order[i]
-            kw = binv[w]
-            dw = dist[w]
-            sw = sigma[w]
-            bw = w * nr
-            for r in range(kw, nr):
-                ebw[r] = math.exp(-betas[r] * dw)
-            for q in range(pstart[i], pstart[i + 1]):
-                e = pred[q]
-                v = nbr[e]
-                c = sigma[v] / sw
-                bv = v * nr
-                for r in range(kw, nr):
-                    t = c * (1.0 + delta[bw + r])
-                    tb = c * (ebw[r] + deltab[bw + r])
-                    delta[bv + r] += t
-                    deltab[bv + r] += tb
-                    if do_edges:
-                        q = sid[e] * nr + r
-                        ebc[q] += t
-                        ebcb[q] += tb
-            for r in range(kw, nr):
-                bc[bw + r] += delta[bw + r]
-                bcb[bw + r] += deltab[bw + r]
-    for i in range(ns):
-        v = order[i]
-        dist[v] = np.inf
-        pos[v] = -1
-        if do_bc:
+        _brandes(ns, g, seg, radii, betas, do_edges, w, out)
+    _reset(w.order, ns, w.dist, w.pos)
+    if do_bc:
+        for i in range(ns):
+            v = w.order[i]
             for r in range(nr):
-                delta[v * nr + r] = 0.0
-                deltab[v * nr + r] = 0.0
+                w.delta[v * nr + r] = 0.0
+                w.deltab[v * nr + r] = 0.0
     return ns
+
+
+@njit(cache=True, nogil=True)
+def _blocks(n_items: int, nt: int) -> tuple[int, int]:  # pragma: no cover
+    """Blocks per thread and in all: at most 64 per thread, at least 4 items each."""
+    per = max(1, min(64, n_items // (4 * nt)))
+    return per, per * nt
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def _centrality_kernel(  # pragma: no cover
-    indptr: I64,
-    nbr: I64,
-    wt: F64,
-    sid: I64,
-    scount: F64,
-    slen: F64,
-    loopc: F64,
-    loopl: F64,
-    xs: F64,
-    ys: F64,
+    g: Graph,
+    seg: Segments,
     sources: I64,
     radii: F64,
     betas: F64,
@@ -220,11 +361,12 @@ def _centrality_kernel(  # pragma: no cover
     n_simple: int,
     nt: int,
 ) -> tuple[F64, F64, F64, F64, F64]:
-    n = indptr.shape[0] - 1
+    """Closeness rows per source, node and segment betweenness summed over the sources."""
+    n = g.indptr.shape[0] - 1
     nr = radii.shape[0]
     nsrc = sources.shape[0]
     out = np.zeros((nsrc, _N_ROWS, nr))
-    cap = nbr.shape[0] + 2
+    cap = g.nbr.shape[0] + 2
     dist = np.full((nt, n), np.inf)
     pos = np.full((nt, n), -1, dtype=np.int64)
     sigma = np.zeros((nt, n))
@@ -234,7 +376,7 @@ def _centrality_kernel(  # pragma: no cover
     hv = np.empty((nt, cap), dtype=np.int64)
     ebw = np.zeros((nt, nr))
     pstart = np.zeros((nt, n + 1), dtype=np.int64)
-    pred = np.zeros((nt, nbr.shape[0] + 1), dtype=np.int64)
+    pred = np.zeros((nt, g.nbr.shape[0] + 1), dtype=np.int64)
     nb = n * nr if do_bc else 1
     delta = np.zeros((nt, nb))
     deltab = np.zeros((nt, nb))
@@ -243,61 +385,29 @@ def _centrality_kernel(  # pragma: no cover
     ne = n_simple * nr if do_edges else 1
     ebc = np.zeros((nt, ne))
     ebcb = np.zeros((nt, ne))
-    per = max(1, min(64, nsrc // (4 * nt)))
-    nblocks = per * nt
+    per, nblocks = _blocks(nsrc, nt)
     for tid in prange(nt):
+        w = _Work(dist[tid], pos[tid], sigma[tid], order[tid], binv[tid], delta[tid],
+                  deltab[tid], ebw[tid], pstart[tid], pred[tid], hk[tid], hv[tid])  # fmt: skip
+        acc = _Between(bc[tid], bcb[tid], ebc[tid], ebcb[tid])
         for j in range(per):
             blk = j * nt + tid
-            lo = blk * nsrc // nblocks
-            hi = (blk + 1) * nsrc // nblocks
-            for i in range(lo, hi):
-                _centrality_source(
-                    sources[i],
-                    indptr,
-                    nbr,
-                    wt,
-                    sid,
-                    scount,
-                    slen,
-                    loopc,
-                    loopl,
-                    xs,
-                    ys,
-                    radii,
-                    betas,
-                    do_bc,
-                    do_edges,
-                    dist[tid],
-                    pos[tid],
-                    sigma[tid],
-                    order[tid],
-                    binv[tid],
-                    delta[tid],
-                    deltab[tid],
-                    ebw[tid],
-                    pstart[tid],
-                    pred[tid],
-                    hk[tid],
-                    hv[tid],
-                    out[i],
-                    bc[tid],
-                    bcb[tid],
-                    ebc[tid],
-                    ebcb[tid],
-                )
+            for i in range(blk * nsrc // nblocks, (blk + 1) * nsrc // nblocks):
+                _centrality_source(sources[i], g, seg, radii, betas, do_bc, do_edges, w,
+                                   out[i], acc)  # fmt: skip
     return out, bc.sum(axis=0), bcb.sum(axis=0), ebc.sum(axis=0), ebcb.sum(axis=0)
+
+
+# ---------------------------------------------------------------------------------------
+# accessibility: searches from points outward
+# ---------------------------------------------------------------------------------------
 
 
 @njit(cache=True, nogil=True)
 def _access_source(  # pragma: no cover
-    su: int,
-    sv: int,
-    ou: float,
-    ov: float,
-    weight: float,
-    indptr: I64,
-    nbr: I64,
-    wt: F64,
+    i: int,
+    pts: Seeds,
+    g: Graph,
     radii: F64,
     betas: F64,
     cutoff: float,
@@ -307,76 +417,43 @@ def _access_source(  # pragma: no cover
     order: I64,
     hk: F64,
     hv: I64,
-    cnt: F64,
-    wsum: F64,
-    dec: F64,
-    near: F64,
+    out: _AccessOut,
 ) -> int:
-    """One bounded Dijkstra from a point seeded at both ends of its edge."""
+    """One bounded Dijkstra from point ``i`` seeded at both ends of its segment."""
     nr = radii.shape[0]
-    size = 0
-    if ou <= cutoff:
-        dist[su] = ou
-        size = _heap_push(hk, hv, size, ou, su)
-    if ov <= cutoff and ov < dist[sv]:
-        dist[sv] = ov
-        size = _heap_push(hk, hv, size, ov, sv)
-    ns = 0
-    while size > 0:
-        d = hk[0]
-        v = hv[0]
-        size = _heap_pop(hk, hv, size)
-        if pos[v] >= 0:
+    size = _seed(dist, hk, hv, 0, pts.pu[i], pts.ou[i], cutoff)
+    size = _seed(dist, hk, hv, size, pts.pv[i], pts.ov[i], cutoff)
+    ns = _settle(g, cutoff, dist, pos, order, hk, hv, size)
+    weight = pts.weight[i]
+    for a in range(ns):
+        v = order[a]
+        if not mask[v]:
             continue
-        pos[v] = ns
-        order[ns] = v
-        ns += 1
-        for e in range(indptr[v], indptr[v + 1]):
-            w = nbr[e]
-            if pos[w] < 0:
-                nd = d + wt[e]
-                if nd <= cutoff and nd < dist[w]:
-                    dist[w] = nd
-                    size = _heap_push(hk, hv, size, nd, w)
-        if mask[v]:
-            if d < near[v]:
-                near[v] = d
-            k = 0
-            while k < nr and d > radii[k]:
-                k += 1
-            if k < nr:
-                b = v * nr
-                cnt[b + k] += 1.0
-                wsum[b + k] += weight
-                for r in range(k, nr):
-                    dec[b + r] += weight * math.exp(-betas[r] * d)
-    for i in range(ns):
-        v = order[i]
-        dist[v] = np.inf
-        pos[v] = -1
+        d = dist[v]
+        if d < out.near[v]:
+            out.near[v] = d
+        k = 0
+        while k < nr and d > radii[k]:
+            k += 1
+        if k < nr:
+            b = v * nr
+            out.cnt[b + k] += 1.0
+            out.wsum[b + k] += weight
+            for r in range(k, nr):
+                out.dec[b + r] += weight * math.exp(-betas[r] * d)
+    _reset(order, ns, dist, pos)
     return ns
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def _access_kernel(  # pragma: no cover
-    indptr: I64,
-    nbr: I64,
-    wt: F64,
-    pu: I64,
-    pv: I64,
-    pou: F64,
-    pov: F64,
-    pw: F64,
-    radii: F64,
-    betas: F64,
-    cutoff: float,
-    mask: B8,
-    nt: int,
+    g: Graph, pts: Seeds, radii: F64, betas: F64, cutoff: float, mask: B8, nt: int
 ) -> tuple[F64, F64, F64, F64]:
-    n = indptr.shape[0] - 1
+    """Counts, weight sums (per node and radius band), decayed sums and nearest distance."""
+    n = g.indptr.shape[0] - 1
     nr = radii.shape[0]
-    npts = pu.shape[0]
-    cap = nbr.shape[0] + 4
+    npts = pts.pu.shape[0]
+    cap = g.nbr.shape[0] + 4
     dist = np.full((nt, n), np.inf)
     pos = np.full((nt, n), -1, dtype=np.int64)
     order = np.zeros((nt, n), dtype=np.int64)
@@ -386,37 +463,14 @@ def _access_kernel(  # pragma: no cover
     wsum = np.zeros((nt, n * nr))
     dec = np.zeros((nt, n * nr))
     near = np.full((nt, n), np.inf)
-    per = max(1, min(64, npts // (4 * nt)))
-    nblocks = per * nt
+    per, nblocks = _blocks(npts, nt)
     for tid in prange(nt):
+        out = _AccessOut(cnt[tid], wsum[tid], dec[tid], near[tid])
         for j in range(per):
             blk = j * nt + tid
-            lo = blk * npts // nblocks
-            hi = (blk + 1) * npts // nblocks
-            for i in range(lo, hi):
-                _access_source(
-                    pu[i],
-                    pv[i],
-                    pou[i],
-                    pov[i],
-                    pw[i],
-                    indptr,
-                    nbr,
-                    wt,
-                    radii,
-                    betas,
-                    cutoff,
-                    mask,
-                    dist[tid],
-                    pos[tid],
-                    order[tid],
-                    hk[tid],
-                    hv[tid],
-                    cnt[tid],
-                    wsum[tid],
-                    dec[tid],
-                    near[tid],
-                )
+            for i in range(blk * npts // nblocks, (blk + 1) * npts // nblocks):
+                _access_source(i, pts, g, radii, betas, cutoff, mask, dist[tid], pos[tid],
+                               order[tid], hk[tid], hv[tid], out)  # fmt: skip
     nearest = near[0].copy()
     for t in range(1, nt):
         for v in range(n):
@@ -425,40 +479,114 @@ def _access_kernel(  # pragma: no cover
     return cnt.sum(axis=0), wsum.sum(axis=0), dec.sum(axis=0), nearest
 
 
+# ---------------------------------------------------------------------------------------
+# reach of a set of seeds (nearest, what-if), and catchments of items around each node
+# ---------------------------------------------------------------------------------------
+
+
 @njit(cache=True, nogil=True)
 def _multi_source_kernel(
-    indptr: I64, nbr: I64, wt: F64, seeds: I64, offsets: F64, cutoff: float
+    g: Graph, seeds: I64, offsets: F64, cutoff: float
 ) -> tuple[I64, F64]:  # pragma: no cover
     """Nodes within ``cutoff`` of the nearest seed, and their distances."""
-    n = indptr.shape[0] - 1
+    n = g.indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     pos = np.full(n, -1, dtype=np.int64)
     order = np.zeros(n, dtype=np.int64)
-    hk = np.empty(nbr.shape[0] + seeds.shape[0] + 2)
-    hv = np.empty(nbr.shape[0] + seeds.shape[0] + 2, dtype=np.int64)
+    hk = np.empty(g.nbr.shape[0] + seeds.shape[0] + 2)
+    hv = np.empty(g.nbr.shape[0] + seeds.shape[0] + 2, dtype=np.int64)
     size = 0
     for i in range(seeds.shape[0]):
-        s = seeds[i]
-        o = offsets[i]
-        if o <= cutoff and o < dist[s]:
-            dist[s] = o
-            size = _heap_push(hk, hv, size, o, s)
-    ns = 0
-    while size > 0:
-        d = hk[0]
-        v = hv[0]
-        size = _heap_pop(hk, hv, size)
-        if pos[v] >= 0:
-            continue
-        pos[v] = ns
-        order[ns] = v
-        ns += 1
-        for e in range(indptr[v], indptr[v + 1]):
-            w = nbr[e]
-            if pos[w] < 0:
-                nd = d + wt[e]
-                if nd <= cutoff and nd < dist[w]:
-                    dist[w] = nd
-                    size = _heap_push(hk, hv, size, nd, w)
+        size = _seed(dist, hk, hv, size, seeds[i], offsets[i], cutoff)
+    ns = _settle(g, cutoff, dist, pos, order, hk, hv, size)
     reached = order[:ns].copy()
     return reached, dist[reached]
+
+
+@njit(cache=True, nogil=True)
+def _catchment_items(  # pragma: no cover
+    ns: int, order: I64, dist: F64, items: Items, bd: F64, touched: I64
+) -> int:
+    """The items reached from the settled nodes at their nearest distance (``bd``)."""
+    nt = 0
+    for a in range(ns):
+        v = order[a]
+        for j in range(items.item_ptr[v], items.item_ptr[v + 1]):
+            it = items.item_idx[j]
+            dd = dist[v] + items.item_off[j]
+            if dd < bd[it]:
+                if bd[it] == np.inf:
+                    touched[nt] = it
+                    nt += 1
+                bd[it] = dd
+    return nt
+
+
+@njit(cache=True, nogil=True)
+def _medians(nm: int, md: F64, mv: F64, radii: F64, tmp: F64, med: F64) -> None:
+    """Median of ``mv[:nm]`` over the items with ``md <= R``, per radius (NaN: none)."""
+    for k in range(radii.shape[0]):
+        cnt = 0
+        for a in range(nm):
+            if md[a] <= radii[k]:
+                tmp[cnt] = mv[a]
+                cnt += 1
+        if cnt > 0:
+            med[k] = np.median(tmp[:cnt])
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _catchment_kernel(  # pragma: no cover
+    g: Graph, items: Items, nch: int, radii: F64, nblocks: int
+) -> tuple[F64, F64]:
+    """Per source node and radius: sums of the items' values within R, median of medv.
+
+    One bounded Dijkstra per source; an item attached at both ends of a segment is at
+    ``min(dist[u] + off_u, dist[v] + off_v)``.
+    """
+    n = g.indptr.shape[0] - 1
+    nr = radii.shape[0]
+    n_items = items.medv.shape[0]
+    rmax = radii[nr - 1]
+    sums = np.zeros((n, nr, nch))
+    med = np.full((n, nr), np.nan)
+    cap = g.nbr.shape[0] + 2
+    for blk in prange(nblocks):
+        dist = np.full(n, np.inf)
+        pos = np.full(n, -1, dtype=np.int64)
+        order = np.empty(n, dtype=np.int64)
+        bd = np.full(n_items, np.inf)
+        touched = np.empty(n_items, dtype=np.int64)
+        md = np.empty(n_items)
+        mv = np.empty(n_items)
+        tmp = np.empty(n_items)
+        hk = np.empty(cap)
+        hv = np.empty(cap, dtype=np.int64)
+        for s in range(blk * n // nblocks, (blk + 1) * n // nblocks):
+            size = _seed(dist, hk, hv, 0, s, 0.0, rmax)
+            ns = _settle(g, rmax, dist, pos, order, hk, hv, size)
+            nt = _catchment_items(ns, order, dist, items, bd, touched)
+            nm = 0
+            for a in range(nt):
+                it = touched[a]
+                dd = bd[it]
+                bd[it] = np.inf
+                if dd > rmax:
+                    continue
+                k = 0
+                while dd > radii[k]:
+                    k += 1
+                c0 = items.ch0[it]
+                for q in range(items.vptr[it], items.vptr[it + 1]):
+                    sums[s, k, c0 + q - items.vptr[it]] += items.vals[q]
+                if math.isfinite(items.medv[it]):
+                    md[nm] = dd
+                    mv[nm] = items.medv[it]
+                    nm += 1
+            for k in range(1, nr):
+                for c in range(nch):
+                    sums[s, k, c] += sums[s, k - 1, c]
+            if nm > 0:
+                _medians(nm, md, mv, radii, tmp, med[s])
+            _reset(order, ns, dist, pos)
+    return sums, med

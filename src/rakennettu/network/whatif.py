@@ -97,14 +97,15 @@ class UpdateResult(NamedTuple):
     recomputed: pd.Index
 
 
-def _with_links(
-    net: StreetNetwork,
-    lines: Any,
-    snap_distance: float,
-    node_tolerance: float,
-) -> tuple[StreetNetwork, NetworkChange]:
-    from shapely.ops import substring
+class _Ends(NamedTuple):
+    """Where each link end joins: ``("node", id)``, ``("split", None)`` or ``("free", j)``."""
 
+    ref: list[tuple[str, Any]]
+    splits: dict[int, list[tuple[float, int]]]  # edge -> (t along its geometry, end)
+    free_xy: list[tuple[float, float]]  # new dead-end nodes
+
+
+def _link_geometries(net: StreetNetwork, lines: Any) -> list[shapely.LineString]:
     if isinstance(lines, gpd.GeoDataFrame | gpd.GeoSeries):
         geo = _as_geoseries(lines, "lines")
         _check_same_crs(net, geo.crs, "links")
@@ -114,108 +115,112 @@ def _with_links(
     bad = [i for i, g in enumerate(geoms) if not isinstance(g, shapely.LineString) or g.is_empty]
     if bad:
         raise TypeError(f"links must be non-empty LineStrings; items {bad[:5]} are not")
-    if not (snap_distance >= 0 and node_tolerance >= 0):
-        raise ValueError("snap_distance and node_tolerance must be distances in metres >= 0")
-    k = len(geoms)
-    ends = np.array([shapely.Point(g.coords[j]) for g in geoms for j in (0, -1)], dtype=object)
+    return geoms
+
+
+def _free_end(free_xy: list[tuple[float, float]], p: shapely.Point, tol: float) -> int:
+    """The dead-end node within ``tol`` of ``p``, or a new one."""
+    for j, (fx, fy) in enumerate(free_xy):
+        if math.hypot(p.x - fx, p.y - fy) <= tol:
+            return j
+    free_xy.append((p.x, p.y))
+    return len(free_xy) - 1
+
+
+def _place_ends(net: StreetNetwork, ends: Any, snap_distance: float, tol: float) -> _Ends:
+    """Join each end to a node, a split of its nearest segment, or a new dead end."""
     epos, _, along, along_geom = _snap_to_edges(net, ends, snap_distance)
-    edges = net._edges
-    lengths = edges["length"].to_numpy()
-    eu = edges["u"].to_numpy()
-    ev = edges["v"].to_numpy()
-    id_pos = {nid: i for i, nid in enumerate(net.node_ids)}
-
-    end_ref: list[tuple[str, Any]] = []  # ("node", id) | ("split", (edge, cluster)) | ("free", j)
-    splits: dict[int, list[tuple[float, int]]] = {}
-    free_xy: list[tuple[float, float]] = []
-    for i in range(2 * k):
+    lengths = net._edges["length"].to_numpy()
+    eu = net._edges["u"].to_numpy()
+    ev = net._edges["v"].to_numpy()
+    out = _Ends([], {}, [])
+    for i in range(len(ends)):
         e = int(epos[i])
-        if e >= 0 and along[i] <= node_tolerance:
-            end_ref.append(("node", eu[e]))
-        elif e >= 0 and lengths[e] - along[i] <= node_tolerance:
-            end_ref.append(("node", ev[e]))
+        if e >= 0 and along[i] <= tol:
+            out.ref.append(("node", eu[e]))
+        elif e >= 0 and lengths[e] - along[i] <= tol:
+            out.ref.append(("node", ev[e]))
         elif e >= 0:
-            splits.setdefault(e, []).append((float(along_geom[i]), i))
-            end_ref.append(("split", None))
+            out.splits.setdefault(e, []).append((float(along_geom[i]), i))
+            out.ref.append(("split", None))
         else:
-            px, py = ends[i].x, ends[i].y
-            for j, (fx, fy) in enumerate(free_xy):
-                if math.hypot(px - fx, py - fy) <= node_tolerance:
-                    end_ref.append(("free", j))
-                    break
-            else:
-                free_xy.append((px, py))
-                end_ref.append(("free", len(free_xy) - 1))
+            out.ref.append(("free", _free_end(out.free_xy, ends[i], tol)))
+    return out
 
-    # split points, merged along each edge within node_tolerance
+
+def _merge_splits(
+    splits: dict[int, list[tuple[float, int]]], tol: float
+) -> tuple[list[tuple[int, float]], dict[int, int]]:
+    """Split points, merged along each edge within ``tol``; and the split of each end."""
     split_nodes: list[tuple[int, float]] = []  # (edge, t along the u-oriented geometry)
     end_split: dict[int, int] = {}
     for e in sorted(splits):
         for t, i in sorted(splits[e]):
-            if split_nodes and split_nodes[-1][0] == e and t - split_nodes[-1][1] <= node_tolerance:
-                end_split[i] = len(split_nodes) - 1
-            else:
+            if not (split_nodes and split_nodes[-1][0] == e and t - split_nodes[-1][1] <= tol):
                 split_nodes.append((e, t))
-                end_split[i] = len(split_nodes) - 1
-    new_ids = _new_node_ids(net.node_ids, len(split_nodes) + len(free_xy))
-    split_ids = new_ids[: len(split_nodes)]
-    free_ids = new_ids[len(split_nodes) :]
+            end_split[i] = len(split_nodes) - 1
+    return split_nodes, end_split
 
-    geom_arr = edges.geometry.to_numpy()
-    rev = net._edge_rev
 
-    def oriented(e: int) -> shapely.LineString:
-        g = geom_arr[e]
-        return shapely.reverse(g) if rev[e] else g
+def _oriented(net: StreetNetwork, e: int) -> shapely.LineString:
+    """Edge ``e``'s geometry running from its ``u`` end."""
+    g = net._edges.geometry.to_numpy()[e]
+    return shapely.reverse(g) if net._edge_rev[e] else g
 
-    new_x: list[float] = []
-    new_y: list[float] = []
-    for e, t in split_nodes:
-        p = oriented(e).interpolate(t)
-        new_x.append(p.x)
-        new_y.append(p.y)
-    for fx, fy in free_xy:
-        new_x.append(fx)
-        new_y.append(fy)
 
-    def end_id(i: int) -> Hashable:
-        kind, ref = end_ref[i]
-        if kind == "node":
-            return ref
-        if kind == "split":
-            return split_ids[end_split[i]]
-        return free_ids[ref]
+class _NewEdges:
+    """Edges being added: ids, keys unique per node pair, lengths (m) and geometries."""
 
-    all_x = np.concatenate([net.x, new_x])
-    all_y = np.concatenate([net.y, new_y])
-    node_ids = net.node_ids.append(pd.Index(new_ids, tupleize_cols=False))
-    node_ids.name = net.node_ids.name
-    id_pos.update({nid: net.n_nodes + j for j, nid in enumerate(new_ids)})
+    def __init__(self, net: StreetNetwork) -> None:
+        self.net = net
+        self.u: list[Hashable] = []
+        self.v: list[Hashable] = []
+        self.k: list[int] = []
+        self.length: list[float] = []
+        self.geom: list[Any] = []
+        self._used: dict[frozenset[Hashable], int] = {}
 
-    used: dict[frozenset[Hashable], int] = {}
-
-    def next_key(a: Hashable, b: Hashable) -> int:
+    def _next_key(self, a: Hashable, b: Hashable) -> int:
         pair = frozenset((a, b))
-        if pair not in used:
+        if pair not in self._used:
+            eu = self.net._edges["u"].to_numpy()
+            ev = self.net._edges["v"].to_numpy()
             same = ((eu == a) & (ev == b)) | ((eu == b) & (ev == a))
-            keys = edges.index.get_level_values(2)[same]
-            used[pair] = int(max(keys)) + 1 if len(keys) else 0
-        key = used[pair]
-        used[pair] = key + 1
+            keys = self.net._edges.index.get_level_values(2)[same]
+            self._used[pair] = int(max(keys)) + 1 if len(keys) else 0
+        key = self._used[pair]
+        self._used[pair] = key + 1
         return key
 
-    add_u: list[Hashable] = []
-    add_v: list[Hashable] = []
-    add_k: list[int] = []
-    add_len: list[float] = []
-    add_geom: list[Any] = []
-    removed: list[int] = []
+    def add(self, a: Hashable, b: Hashable, length: float, geom: Any) -> None:
+        self.u.append(a)
+        self.v.append(b)
+        self.k.append(self._next_key(a, b))
+        self.length.append(length)
+        self.geom.append(geom)
+
+    def index(self) -> pd.MultiIndex:
+        return pd.MultiIndex.from_arrays(
+            [pd.Index(x, tupleize_cols=False) for x in (self.u, self.v, self.k)],
+            names=self.net._edges.index.names,
+        )
+
+
+def _split_edges(
+    net: StreetNetwork, split_nodes: list[tuple[int, float]], split_ids: list[Hashable],
+    new: _NewEdges,
+) -> list[int]:  # fmt: skip
+    """Add the pieces of every split segment (lengths in proportion); return the removed."""
+    from shapely.ops import substring
+
+    lengths = net._edges["length"].to_numpy()
+    eu = net._edges["u"].to_numpy()
+    ev = net._edges["v"].to_numpy()
     by_edge: dict[int, list[int]] = {}
     for j, (e, _) in enumerate(split_nodes):
         by_edge.setdefault(e, []).append(j)
     for e, js in by_edge.items():
-        removed.append(e)
-        g = oriented(e)
+        g = _oriented(net, e)
         glen = g.length
         ts = [0.0] + [split_nodes[j][1] for j in js] + [glen]
         ids = [eu[e]] + [split_ids[j] for j in js] + [ev[e]]
@@ -223,11 +228,42 @@ def _with_links(
             piece = substring(g, ts[a], ts[a + 1])
             if not isinstance(piece, shapely.LineString):
                 piece = shapely.LineString([piece.coords[0], piece.coords[0]])
-            add_u.append(ids[a])
-            add_v.append(ids[a + 1])
-            add_k.append(next_key(ids[a], ids[a + 1]))
-            add_len.append(float(lengths[e]) * (ts[a + 1] - ts[a]) / glen if glen > 0 else 0.0)
-            add_geom.append(piece)
+            length = float(lengths[e]) * (ts[a + 1] - ts[a]) / glen if glen > 0 else 0.0
+            new.add(ids[a], ids[a + 1], length, piece)
+    return list(by_edge)
+
+
+def _with_links(
+    net: StreetNetwork,
+    lines: Any,
+    snap_distance: float,
+    node_tolerance: float,
+) -> tuple[StreetNetwork, NetworkChange]:
+    geoms = _link_geometries(net, lines)
+    if not (snap_distance >= 0 and node_tolerance >= 0):
+        raise ValueError("snap_distance and node_tolerance must be distances in metres >= 0")
+    k = len(geoms)
+    ends = np.array([shapely.Point(g.coords[j]) for g in geoms for j in (0, -1)], dtype=object)
+    placed = _place_ends(net, ends, snap_distance, node_tolerance)
+    split_nodes, end_split = _merge_splits(placed.splits, node_tolerance)
+    new_ids = _new_node_ids(net.node_ids, len(split_nodes) + len(placed.free_xy))
+    split_ids = new_ids[: len(split_nodes)]
+    free_ids = new_ids[len(split_nodes) :]
+    points = [_oriented(net, e).interpolate(t) for e, t in split_nodes]
+    all_x = np.concatenate([net.x, [p.x for p in points], [x for x, _ in placed.free_xy]])
+    all_y = np.concatenate([net.y, [p.y for p in points], [y for _, y in placed.free_xy]])
+    node_ids = net.node_ids.append(pd.Index(new_ids, tupleize_cols=False))
+    node_ids.name = net.node_ids.name
+    id_pos = {nid: i for i, nid in enumerate(node_ids)}
+
+    def end_id(i: int) -> Hashable:
+        kind, ref = placed.ref[i]
+        if kind == "node":
+            return ref
+        return split_ids[end_split[i]] if kind == "split" else free_ids[ref]
+
+    new = _NewEdges(net)
+    removed = _split_edges(net, split_nodes, split_ids, new)
     for i, g in enumerate(geoms):
         ea, eb = end_id(2 * i), end_id(2 * i + 1)
         if ea == eb:
@@ -237,37 +273,26 @@ def _with_links(
         coords[0] = (all_x[id_pos[ea]], all_y[id_pos[ea]])
         coords[-1] = (all_x[id_pos[eb]], all_y[id_pos[eb]])
         line = shapely.LineString(coords)
-        add_u.append(ea)
-        add_v.append(eb)
-        add_k.append(next_key(ea, eb))
-        add_len.append(float(line.length))
-        add_geom.append(line)
-
+        new.add(ea, eb, float(line.length), line)
     keep = np.ones(net.n_edges, dtype=bool)
     keep[removed] = False
-    added_index = pd.MultiIndex.from_arrays(
-        [
-            pd.Index(add_u, tupleize_cols=False),
-            pd.Index(add_v, tupleize_cols=False),
-            pd.Index(add_k, tupleize_cols=False),
-        ],
-        names=edges.index.names,
+    edges = net._edges
+    added_index = new.index()
+    new_net = StreetNetwork._build(
+        node_ids,
+        all_x,
+        all_y,
+        net.crs,
+        edges.index[keep].append(added_index),
+        np.concatenate([edges["length"].to_numpy()[keep], np.asarray(new.length, dtype=float)]),
+        list(edges.geometry.to_numpy()[keep]) + new.geom,
     )
-    edge_index = edges.index[keep].append(added_index)
-    length = np.concatenate([lengths[keep], np.asarray(add_len, dtype=np.float64)])
-    geometry = list(geom_arr[keep]) + add_geom
-    new_net = StreetNetwork._build(node_ids, all_x, all_y, net.crs, edge_index, length, geometry)
     change = NetworkChange(
         added_nodes=pd.Index(new_ids, tupleize_cols=False, name=net.node_ids.name),
         removed_edges=edges.index[~keep],
         added_edges=added_index,
     )
-    logger.info(
-        "added %d links: %d new nodes, %d segments split",
-        k,
-        len(new_ids),
-        len(removed),
-    )
+    logger.info("added %d links: %d new nodes, %d segments split", k, len(new_ids), len(removed))
     return new_net, change
 
 
@@ -340,15 +365,9 @@ def centrality_update(
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from shapely import LineString
     >>> from rakennettu.network import centrality
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> before = centrality(net, [100])
     >>> new, change = net.with_links([LineString([(200, 200), (260, 200)])])
     >>> upd = centrality_update(net, new, change, before, [100])
@@ -509,15 +528,9 @@ def accessibility_update(
     --------
     A new shop at the north-east corner of a 3x3 grid of 100 m blocks:
 
-    >>> import networkx as nx
     >>> from shapely import Point
     >>> from rakennettu.network import accessibility, attach_points
-    >>> G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
-    >>> G.graph["crs"] = "EPSG:3067"
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
-    >>> nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
-    >>> nx.set_edge_attributes(G, 100.0, "length")
-    >>> net = StreetNetwork.from_graph(G)
+    >>> net = grid  # a 3x3 grid of 100 m blocks, nodes 0-8 by rows (conftest.py)
     >>> old = attach_points(net, gpd.GeoSeries([Point(0, 0)], crs="EPSG:3067"), max_distance=5)
     >>> before = accessibility(net, old, radii=[100])
     >>> pts = gpd.GeoSeries([Point(0, 0), Point(200, 200)], crs="EPSG:3067")

@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from rakennettu.i18n import N_, Language, language
 from rakennettu.naming import DIMENSIONS, IndicatorDoc, describe
 
 __all__ = [
@@ -75,6 +76,9 @@ GAIN_LABELS: dict[str, str] = {
     "morph_through_movement": "Through-movement at the site",
     "morph_far_gap": "Floor-area gap to the surroundings",
     "morph_coverage_gap": "Coverage gap to the surroundings",
+    "soc_residents_reached": "Residents whose access to services rises",
+    "soc_jobs_reached": "Jobs whose access to services rises",
+    "cult_residents_reached": "Residents whose access to third places rises",
 }
 
 #: The raw indicators shown on the map and in the report: (dimension, measure,
@@ -111,14 +115,22 @@ def missing(value: Any) -> bool:
         return False
 
 
-def bar_rows(values: Mapping[str, Any]) -> list[tuple[str, int, str, str]]:
+def bar_rows(
+    values: Mapping[str, Any], lang: Language | None = None
+) -> list[tuple[str, int, str, str]]:
     """The three dimensions as bars: (word, width in %, colour, value as text).
+
+    With a language, the dimensions in plain words and the values in its format.
 
     Examples
     --------
     >>> bar_rows({"morph": 0.5, "soc": 1.2})[:2]
     [('Morphological', 50, '#1b9e77', '0.5'), ('Social', 100, '#d95f02', '1.2')]
+    >>> bar_rows({"morph": 0.5}, language("fi"))[0]
+    ('Katuverkko ja kaupunkirakenne', 50, '#1b9e77', '0,50')
     """
+    from rakennettu.outputs.words import DIMENSION_NAMES
+
     rows = []
     for d in DIMENSIONS:
         try:
@@ -127,7 +139,11 @@ def bar_rows(values: Mapping[str, Any]) -> list[tuple[str, int, str, str]]:
             v = float("nan")
         ok = math.isfinite(v)
         width = round(100 * min(max(v, 0.0), 1.0)) if ok else 0
-        rows.append((DIMENSION_WORDS[d], width, DIMENSION_COLOURS[d], fmt(v) if ok else "–"))
+        if lang is None:
+            word, text = DIMENSION_WORDS[d], fmt(v) if ok else "–"
+        else:
+            word, text = lang._(DIMENSION_NAMES[d]), lang.fixed(v, 2)
+        rows.append((word, width, DIMENSION_COLOURS[d], text))
     return rows
 
 
@@ -223,7 +239,8 @@ def fixed_classes(
     *,
     breaks: Sequence[float] = (0.2, 0.4, 0.6, 0.8),
     palette: Sequence[str] = SCORE_PALETTE,
-    ends: tuple[str, str] = ("low", "high"),
+    ends: tuple[str, str] = (N_("low"), N_("high")),
+    lang: Language | None = None,
 ) -> Classes:
     """Classes of a 0-1 score at fixed breaks (equal fifths by default).
 
@@ -233,17 +250,25 @@ def fixed_classes(
     >>> c.codes.tolist(), c.labels[0], c.labels[-1]
     ([0, 2, 4, -1], '0.0–0.2 low', '0.8–1.0 high')
     """
+    lang = lang or language("en")
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     codes = np.where(np.isnan(x), -1, np.digitize(x, breaks))
     edges = [0.0, *breaks, 1.0]
-    labels = [f"{edges[i]:.1f}–{edges[i + 1]:.1f}" for i in range(len(edges) - 1)]
-    labels[0] += f" {ends[0]}"
-    labels[-1] += f" {ends[1]}"
+    labels = [
+        f"{lang.fixed(edges[i], 1)}–{lang.fixed(edges[i + 1], 1)}" for i in range(len(edges) - 1)
+    ]
+    labels[0] += f" {lang._(ends[0])}"
+    labels[-1] += f" {lang._(ends[1])}"
     return Classes(codes.astype(int), _spread(palette, len(labels)), tuple(labels))
 
 
 def quantile_classes(
-    values: pd.Series, *, k: int = 5, palette: Sequence[str] = SCORE_PALETTE, unit: str = ""
+    values: pd.Series,
+    *,
+    k: int = 5,
+    palette: Sequence[str] = SCORE_PALETTE,
+    unit: str = "",
+    lang: Language | None = None,
 ) -> Classes:
     """Classes at the quantiles of the values (quintiles by default), for raw indicators.
 
@@ -267,10 +292,15 @@ def quantile_classes(
     codes = np.where(ok, np.digitize(np.where(ok, x, lo), inner), -1)
     edges = [lo, *inner.tolist(), hi]
     suffix = f" {unit}" if unit else ""
-    labels = [f"{fmt(edges[i])}–{fmt(edges[i + 1])}{suffix}" for i in range(len(edges) - 1)]
+    labels = [
+        f"{_sig(lang, edges[i]) if lang else fmt(edges[i])}–"
+        f"{_sig(lang, edges[i + 1]) if lang else fmt(edges[i + 1])}{suffix}"
+        for i in range(len(edges) - 1)
+    ]
     if len(labels) > 1:
-        labels[0] += " (lowest)"
-        labels[-1] += " (highest)"
+        lang = lang or language("en")
+        labels[0] += " " + lang._("(lowest)")
+        labels[-1] += " " + lang._("(highest)")
     return Classes(codes.astype(int), _spread(palette, len(labels)), tuple(labels))
 
 
@@ -303,16 +333,41 @@ def key_indicators(columns: Sequence[str]) -> list[tuple[str, str, IndicatorDoc 
     return out
 
 
-def cell_layers(cells: pd.DataFrame) -> list[CellLayer]:
+#: The key raw indicators in plain words: title, what it says.
+_KEY_WORDS: dict[str, tuple[str, str]] = {
+    "harmonic": (
+        N_("Street closeness, {r} m"),
+        N_("How close the streets within {r} m are along the network: high in a dense, "
+           "well-connected street grid."),
+    ),
+    "access_total": (
+        N_("Activity access, {r} m"),
+        N_("How many shops, services and workplaces are within a {r} m walk, nearer ones "
+           "counting more."),
+    ),
+    "third_place_access": (
+        N_("Meeting-place access, {r} m"),
+        N_("How many cafés, libraries, squares and other meeting places are within a {r} m "
+           "walk, nearer ones counting more."),
+    ),
+}  # fmt: skip
+
+
+def cell_layers(cells: pd.DataFrame, lang: Language | None = None) -> list[CellLayer]:
     """The hexagon layers a cells frame supports: synergy, the scores, key indicators."""
+    lang = lang or language("en")
+    from rakennettu.outputs.words import DIMENSION_NAMES
+
     out = []
     if "synergy" in cells:
         out.append(
             CellLayer(
                 "synergy",
-                "Vitality: synergy index",
-                "High only where the morphological, social and cultural scores are high "
-                "together (their weighted geometric mean); 0–1 within this town.",
+                lang._("Vitality: synergy index"),
+                lang._(
+                    "High only where streets and urban form, services and people, and places "
+                    "and heritage are all strong together; 0–1 within this town."
+                ),
                 "0–1",
                 True,
             )
@@ -323,25 +378,48 @@ def cell_layers(cells: pd.DataFrame) -> list[CellLayer]:
             out.append(
                 CellLayer(
                     col,
-                    f"{DIMENSION_WORDS[d]} score",
-                    f"{DIMENSION_WORDS[d]} dimension: {DIMENSION_TEXT[d]}. 0–1: its "
-                    "indicators ranked within this town and averaged.",
+                    lang._(DIMENSION_NAMES[d]),
+                    lang._(_SCORE_TEXT[d]),
                     "0–1",
                     True,
                 )
             )
-    for col, title, doc in key_indicators(list(cells.columns)):
-        unit = doc.unit if doc is not None else ""
-        text = doc.definition if doc is not None else ""
-        out.append(CellLayer(col, title, text, unit, False))
+    for col, _title, _doc in key_indicators(list(cells.columns)):
+        unit = ""  # technical units ("1/m", "decay-weighted count") say nothing to a reader
+        measure, r = _key_measure(col)
+        title, text = _KEY_WORDS[measure]
+        out.append(CellLayer(col, lang._(title, r=r), lang._(text, r=r), unit, False))
     return out
 
 
-def classes_for(layer: CellLayer, values: pd.Series) -> Classes:
+_SCORE_TEXT: dict[str, str] = {
+    "morph": N_("How central and connected the streets are and how dense the built fabric "
+                "is; 0–1 within this town."),
+    "soc": N_("Activities and services within walking distance, their variety, and the "
+              "residents and jobs they serve; 0–1 within this town."),
+    "cult": N_("Landmarks and heritage, meeting places, the mix of building ages, and green "
+               "areas and water nearby; 0–1 within this town."),
+}  # fmt: skip
+
+
+def _key_measure(col: str) -> tuple[str, str]:
+    for _dim, measure, _radii, _title in KEY_INDICATORS:
+        if f"_{measure}_" in col:
+            return measure, col.rsplit("_", 1)[-1].removesuffix("m")
+    raise KeyError(col)
+
+
+def _sig(lang: Language, v: Any) -> str:
+    from rakennettu.outputs.words import sig
+
+    return sig(lang, v)
+
+
+def classes_for(layer: CellLayer, values: pd.Series, lang: Language | None = None) -> Classes:
     """The classes of a hexagon layer."""
     if layer.fixed:
-        return fixed_classes(values)
-    return quantile_classes(values, unit=layer.unit)
+        return fixed_classes(values, lang=lang)
+    return quantile_classes(values, unit=layer.unit, lang=lang)
 
 
 def program_text(row: Mapping[str, Any]) -> str | None:

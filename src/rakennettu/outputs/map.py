@@ -39,6 +39,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
@@ -46,26 +47,33 @@ from folium.template import Template
 from rakennettu._io import atomic_path
 from rakennettu._version import __version__
 from rakennettu.crs import require_projected
+from rakennettu.i18n import N_, Language, category_words, kind_words, language
 from rakennettu.naming import DIMENSIONS
 from rakennettu.outputs._common import (
-    GAIN_LABELS,
     NO_ACCESS,
     STREET_PALETTE,
-    area_text,
     bar_rows,
     candidate_table,
     cell_layers,
     classes_for,
-    doc_for,
     esc,
-    fmt,
     missing,
     program_text,
     quantile_classes,
     record_sources,
-    site_title,
 )
 from rakennettu.outputs._templates import environment
+from rakennettu.outputs.labels import street_labels
+from rakennettu.outputs.words import (
+    GAIN_WORDS,
+    UNIT_WORDS,
+    provenance_words,
+    sig,
+    simulated_program,
+    site_heading,
+    why_sentences,
+)
+from rakennettu.wording import say
 
 __all__ = [
     "OSM_ATTRIBUTION_HTML",
@@ -94,6 +102,7 @@ _PANES = (
     ("rk-betweenness", 350),
     ("rk-links", 430),
     ("rk-points", 450),
+    ("rk-labels", 460),  # street and district names, under the site markers (600)
 )
 
 _BUILDING = {"fillColor": "#a8a8a8", "fillOpacity": 0.75, "stroke": False}
@@ -106,6 +115,8 @@ _LANDMARK = {"radius": 5, "color": "#ffffff", "weight": 1, "fillColor": "#762a83
              "fillOpacity": 0.95}  # fmt: skip
 _THIRD_PLACE = {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": "#e08214",
                 "fillOpacity": 0.95}  # fmt: skip
+_UNMAPPED = {"color": "#b35806", "weight": 1.5, "dashArray": "2 3", "fillColor": "#b35806",
+             "fillOpacity": 0.08}  # fmt: skip
 _LINK = {"color": "#e7298a", "weight": 3.5, "opacity": 0.95, "lineCap": "round"}
 _SITE = {"color": "#111111", "weight": 2, "dashArray": "6 4", "fillColor": "#111111",
          "fillOpacity": 0.06, "radius": 14}  # fmt: skip
@@ -153,6 +164,7 @@ class _OfflineMap(folium.Map):
 
     default_js: list[tuple[str, str]] = []  # noqa: RUF012 (folium reads the class attribute)
     default_css: list[tuple[str, str]] = []  # noqa: RUF012
+    _rk_lang = "en"  # the page's language (set by build_map, written by write_map)
 
 
 # ------------------------------------------------------------------ JSON and geometry
@@ -389,6 +401,7 @@ class _Controls(_RenderedOnce):
             rk.box(map, {{ this.title }}, "topleft", "rk-title");
             L.control.zoom({ position: "topleft" }).addTo(map);
             rk.minorFrom(map, {{ this.minor_zoom }});
+            L.control.scale({ imperial: false, position: "bottomright" }).addTo(map);
             rk.box(map, {{ this.legend }}, "bottomleft", "rk-legend");
             {%- for a in this.attributions %}
             map.attributionControl.addAttribution({{ a }});
@@ -435,7 +448,7 @@ def _block(block_id: str, title: str, text: str, body: str) -> str:
     return f'<div class="rk-block" id="{esc(block_id)}"><h2>{esc(title)}</h2>{p}{body}</div>'
 
 
-def bars_html(values: Mapping[str, float]) -> str:
+def bars_html(values: Mapping[str, float], lang: Language | None = None) -> str:
     """Horizontal bars of the three dimensions (0-1), as HTML with inline styles.
 
     The markup is the ``bars`` macro of ``outputs/templates/_macros.html.j2`` (the report
@@ -447,26 +460,59 @@ def bars_html(values: Mapping[str, float]) -> str:
     True
     """
     macros = environment().get_template("_macros.html.j2").module
-    return str(macros.bars(bar_rows(values)))  # type: ignore[attr-defined]
+    return str(macros.bars(bar_rows(values, lang or language("en"))))  # type: ignore[attr-defined]
 
 
 def _units() -> dict[str, str]:
-    from rakennettu.synthesis.leverage import GAINS
+    from rakennettu.synthesis.leverage import FIGURES, GAINS
 
-    return {col: unit for cols in GAINS.values() for col, unit in cols.items()}
+    units = {col: unit for cols in GAINS.values() for col, unit in cols.items()}
+    return {**units, **FIGURES}
 
 
-def candidate_popup(cid: Any, row: Mapping[str, Any], *, n: int | None = None) -> str:
-    """The popup of one candidate site, as escaped HTML.
+def _rank_line(lang: Language, row: Mapping[str, Any], n: int | None) -> str:
+    rank: Any = row.get("rank")
+    lo: Any = row.get("rank_p05")
+    hi: Any = row.get("rank_p95")
+    head = (
+        lang._("Rank {rank} of {n}", rank=int(rank), n=n)
+        if n
+        else lang._("Rank {rank}", rank=int(rank))
+    )
+    if missing(lo) or missing(hi):
+        return f"<p><b>{esc(head)}</b></p>"
+    if int(lo) == int(hi):
+        spread = lang._("the same rank however the three dimensions are weighted")
+    else:
+        spread = lang._("rank {low}–{high} under most other weightings", low=int(lo), high=int(hi))
+    return f"<p><b>{esc(head)}</b>: {esc(spread)}.</p>"
+
+
+def candidate_popup(
+    cid: Any,
+    row: Mapping[str, Any],
+    *,
+    n: int | None = None,
+    lang: Language | None = None,
+    n_links: int = 0,
+    program: str | None = None,
+) -> str:
+    """The popup of one candidate site, as escaped HTML: plain words, figures under details.
 
     Parameters
     ----------
     cid
         The site's id (``candidate_id``).
     row
-        Its columns (see the output contract: ``rank``, ``rank_p05``, ``why``, gains, ...).
+        Its columns (see the output contract: ``rank``, ``rank_p05``, gains, ...).
     n
         How many sites were ranked.
+    lang
+        The language (default English).
+    n_links
+        The simulated new links across the site.
+    program
+        What was simulated there, in words (default: the ``program_simulated`` column).
 
     Examples
     --------
@@ -474,95 +520,178 @@ def candidate_popup(cid: Any, row: Mapping[str, Any], *, n: int | None = None) -
     >>> "&lt;b&gt;Depot&lt;/b&gt;" in html and "<b>Depot" not in html
     True
     """
+    lang = lang or language("en")
 
     def get(key: str) -> Any:
         v = row.get(key)
         return None if missing(v) else v
 
     rank = get("rank")
-    head = f"#{int(rank)} " if rank is not None else ""
-    parts = [f"<h3>{esc(head)}{esc(site_title(cid, row))}</h3>"]
-    sub = [esc(cid)]
-    if get("kind") is not None:
-        sub.append(esc(str(get("kind")).replace("_", " ")))
+    head = f"{int(rank)}. " if rank is not None else ""
+    parts = [f"<h3>{esc(head)}{esc(site_heading(lang, cid, row))}</h3>"]
+    sub = []
+    if get("name") is not None and get("kind") is not None:
+        sub.append(esc(kind_words(get("kind"), lang)))
     if get("area_m2") is not None:
-        sub.append(area_text(get("area_m2")))
-    parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
+        sub.append(esc(_area(lang, get("area_m2"))))
+    if get("district") is not None:
+        sub.append(esc(get("district")))
+    if sub:
+        parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
+    if get("now") is not None:
+        parts.append(f"<p><b>{esc(say('label_now'))}</b> {esc(get('now'))}</p>")
+    if get("flags") is not None:
+        parts.append(f"<p><b>{esc(say('label_flags'))}</b> {esc(get('flags'))}</p>")
     if rank is not None:
-        of = f" of {n}" if n else ""
-        lo, hi, med = get("rank_p05"), get("rank_p95"), get("rank_median")
-        if lo is not None and hi is not None:
-            if int(lo) == int(hi):
-                spread = "the same rank under every weighting tried"
-            else:
-                spread = f"rank {int(lo)}–{int(hi)} in 90% of the weightings tried"
-                if med is not None:
-                    spread += f" (median {int(med)})"
-            parts.append(f"<p><b>Rank {int(rank)}{of}</b>: {spread}.</p>")
-        else:
-            parts.append(f"<p><b>Rank {int(rank)}{of}</b></p>")
-    if get("score") is not None:
-        parts.append(f"<p>Leverage score <b>{fmt(get('score'))}</b> (0–1)</p>")
-    if get("context") is not None:
-        parts.append(f"<p>Vitality around the site: {fmt(get('context'))} (0–1)</p>")
-    if any(get(f"gain_{d}") is not None for d in DIMENSIONS):
-        parts.append(bars_html({d: get(f"gain_{d}") for d in DIMENSIONS}))
-    if program_text(row) is not None:
-        parts.append(f"<p><b>Simulated:</b> {esc(program_text(row))}</p>")
-    if get("why") is not None:
-        parts.append(f"<p><b>Why:</b> {esc(get('why'))}</p>")
-    units = _units()
-    gains = [(c, get(c)) for c in GAIN_LABELS if get(c) is not None]
-    if gains:
-        rows = "".join(
-            f'<tr><td>{esc(GAIN_LABELS[c])}</td><td class="rk-num">{fmt(v)}</td>'
-            f"<td>{esc(units.get(c, ''))}</td></tr>"
-            for c, v in gains
-        )
-        parts.append(f"<table>{rows}</table>")
-    if get("provenance") is not None:
-        parts.append(f'<p class="rk-sub">Source: {esc(get("provenance"))}</p>')
+        parts.append(_rank_line(lang, row, n))
+    what = program if program is not None else program_text(row)
+    if what is not None:
+        label = lang._("Simulated here:")
+        parts.append(f"<p><b>{esc(label)}</b> {esc(what)}</p>")
+    why = why_sentences(lang, row, n_links=n_links)
+    if why and any(get(f"gain_{d}") is not None for d in DIMENSIONS):
+        items = "".join(f"<li>{esc(s)}</li>" for s in why)
+        label = lang._("Why here:")
+        parts.append(f"<p><b>{esc(label)}</b></p><ul>{items}</ul>")
+        parts.append(bars_html({d: get(f"gain_{d}") for d in DIMENSIONS}, lang))
+    parts.append(_expert(lang, cid, row, get))
     return f'<div class="rk-pop">{"".join(parts)}</div>'
 
 
-def _building_tip(row: Mapping[str, Any]) -> str:
+def _area(lang: Language, m2: Any) -> str:
+    v = float(m2)
+    if v < 10_000:
+        return lang._("{area} m²", area=lang.integer(v))
+    return lang._("{area} ha", area=lang.number(v / 10_000, 1))
+
+
+def _expert(lang: Language, cid: Any, row: Mapping[str, Any], get: Any) -> str:
+    """The figures behind the words, folded away: scores, raw gains with units, source."""
+    site_id = lang._("Site id: {id}", id=cid)
+    bits = [f"<p>{esc(site_id)}</p>"]
+    if get("score") is not None:
+        bits.append(
+            "<p>" + esc(lang._("Score {score} (0–1)", score=lang.fixed(get("score"), 2))) + "</p>"
+        )
+    if get("context") is not None:
+        text = lang._("Vitality around the site: {v} (0–1)", v=lang.fixed(get("context"), 2))
+        bits.append(f"<p>{esc(text)}</p>")
+    units = _units()
+    gains = [(c, get(c)) for c in GAIN_WORDS if get(c) is not None]
+    if gains:
+        rows = "".join(
+            f"<tr><td>{esc(lang._(GAIN_WORDS[c]))}</td>"
+            f'<td class="rk-num">{esc(_gain_value(lang, c, v))}</td>'
+            f"<td>{esc(lang._(UNIT_WORDS.get(units.get(c, ''), units.get(c, ''))))}</td></tr>"
+            for c, v in gains
+        )
+        bits.append(f"<table>{rows}</table>")
+    source = provenance_words(lang, get("provenance"))
+    if source:
+        line = lang._("Source: {source}", source=source)
+        bits.append(f'<p class="rk-sub">{esc(line)}</p>')
+    summary = esc(lang._("Figures for experts"))
+    return f'<details class="rk-expert"><summary>{summary}</summary>{"".join(bits)}</details>'
+
+
+def _gain_value(lang: Language, col: str, v: Any) -> str:
+    units = _units()
+    if units.get(col) in ("residents", "residents + jobs", "paths"):
+        return lang.integer(float(v))  # whole people, whole paths
+    return sig(lang, v)
+
+
+#: Building uses (rakennettu.sources.buildings.USES) in words.
+_USES: dict[str, str] = {
+    "residential": N_("homes"),
+    "commercial": N_("shops and services"),
+    "office": N_("offices"),
+    "industrial": N_("industry and storage"),
+    "public": N_("public building"),
+    "religious": N_("church or temple"),
+    "education": N_("school or college"),
+    "health": N_("health care"),
+    "culture": N_("culture"),
+    "sport": N_("sport"),
+    "parking": N_("parking building"),
+    "other": N_("outbuilding"),
+    "unknown": N_("building"),
+}
+
+
+def _building_tip(row: Mapping[str, Any], lang: Language | None = None) -> str:
+    lang = lang or language("en")
     bits = []
     if not missing(row.get("name")):
         bits.append(f"<b>{esc(row['name'])}</b>")
     use = row.get("use")
-    bits.append("building" if missing(use) else esc(str(use).replace("_", " ")))
+    bits.append(esc(lang._(_USES.get(str(use), N_("building")))))
     if not missing(row.get("floors")):
-        bits.append(f"{fmt(row['floors'])} floors")
+        bits.append(esc(lang.plural("{n} floor", "{n} floors", round(float(row["floors"])))))
     elif not missing(row.get("morph_floors")):
-        how = "from height" if row.get("morph_floors_source") == "height" else "assumed"
-        bits.append(f"{fmt(row['morph_floors'])} floors ({how})")
+        n = round(float(row["morph_floors"]))
+        height = row.get("morph_floors_source") == "height"
+        how = N_("{n} floors (from height)") if height else N_("{n} floors (assumed)")
+        bits.append(esc(lang._(how, n=n)))
     year: Any = row.get("year")  # numeric (see build_map)
-    bits.append("year unknown" if missing(year) else f"built {int(year)}")
+    built = (
+        lang._("year built unknown") if missing(year) else lang._("built {year}", year=int(year))
+    )
+    bits.append(esc(built))
     if not missing(row.get("morph_floor_area")):
-        bits.append(f"{fmt(row['morph_floor_area'])} m² floor area")
+        bits.append(esc(lang._("{area} m² floor area", area=lang.integer(row["morph_floor_area"]))))
     return " · ".join(bits)
 
 
-def _place_tip(row: Mapping[str, Any], what: str) -> str:
+def _place_tip(
+    row: Mapping[str, Any], what: str, lang: Language | None = None, table: str = ""
+) -> str:
+    lang = lang or language("en")
     name = row.get("name")
-    kind = row.get("kind") if isinstance(row.get("kind"), str) else row.get("category")
-    head = esc(name) if isinstance(name, str) and name else esc(what)
-    tail = f" · {esc(str(kind).replace('_', ' '))}" if isinstance(kind, str) and kind else ""
+    head = esc(name) if isinstance(name, str) and name else esc(lang._(what))
+    cat = row.get("category")
+    tail = f" · {esc(category_words(table, cat, lang))}" if isinstance(cat, str) and cat else ""
     return f"<b>{head}</b>{tail}"
 
 
+def _top_points(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The northernmost point of each outline (points stay): a marker stands above it."""
+
+    def top(geom: Any) -> Any:
+        if geom is None or geom.is_empty or geom.geom_type == "Point":
+            return geom
+        xy = shapely.get_coordinates(geom)
+        return shapely.Point(xy[int(np.argmax(xy[:, 1]))])
+
+    return gpd.GeoSeries([top(g) for g in gdf.geometry], index=gdf.index, crs=gdf.crs)
+
+
+def _links_per_site(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[Any, int]:
+    links = layers.get("candidate_links")
+    if links is None or "candidate_id" not in links:
+        return {}
+    return {k: int(v) for k, v in links["candidate_id"].value_counts().items()}
+
+
 def _candidate_layer(
-    cands: gpd.GeoDataFrame, record: Mapping[str, Any] | None, *, tolerance: float
+    cands: gpd.GeoDataFrame,
+    record: Mapping[str, Any] | None,
+    *,
+    tolerance: float,
+    lang: Language,
+    links: Mapping[Any, int],
 ) -> tuple[_DataLayer, str]:
-    """The candidate sites, outlined, with a numbered marker each; and their legend items."""
+    """The candidate sites, outlined, with a numbered marker above each; and legend items."""
     table = candidate_table(cands)
     rank = table["rank"] if "rank" in table else pd.Series(np.nan, index=table.index)
     has = rank.notna().to_numpy()
     n = int(has.sum())
     rows = table.drop(columns=table.geometry.name).to_dict("records")
     popups = [
-        candidate_popup(cid, r, n=n or None) for cid, r in zip(table.index, rows, strict=True)
-    ]
+        candidate_popup(cid, r, n=n or None, lang=lang, n_links=links.get(cid, 0),
+                        program=simulated_program(lang, r, record))
+        for cid, r in zip(table.index, rows, strict=True)
+    ]  # fmt: skip
     # 0: the top three, 1: the rest of the top ten, 2: the others (and unranked sites).
     level = [0 if ok and r <= _TOP else 1 if ok and r <= _TEN else 2
              for r, ok in zip(rank, has, strict=True)]  # fmt: skip
@@ -571,33 +700,35 @@ def _candidate_layer(
         {"c": c, "k": i} if ok else {"c": c, "p": p}
         for i, (c, p, ok) in enumerate(zip(level, popups, has, strict=True))
     ]
-    lay = _DataLayer(
-        "Candidate sites, numbered by rank" if n else "Candidate sites", overlay=True, show=True
-    )
+    name = N_("Candidate sites, numbered by rank") if n else N_("Candidate sites")
+    lay = _DataLayer(lang._(name), overlay=True, show=True)
     geoms = _display(table, "candidates", tolerance=tolerance)
     lay.part(_collection(geoms, props), pane="overlayPane", styles=[_SITE_TOP, _SITE, _SITE_MINOR])
     if not n:
         return lay, ('<li><span class="rk-swatch" style="border:2px dashed #111"></span>'
-                     "a candidate site</li>")  # fmt: skip
-    pts = _display(_points_of(table), "candidates", tolerance=0)
+                     + esc(lang._("a candidate site")) + "</li>")  # fmt: skip
+    pts = _display(_top_points(table), "candidates", tolerance=0)
+    # A site mapped as a point is drawn as a circle (radius in px): its marker stands above it.
+    radius = int(str(_SITE["radius"]))
+    lift = [radius if g.geom_type == "Point" else 0 for g in table.geometry]
     marks = [
-        {"r": int(r), "k": i, "p": p, "c": c}
+        {"r": int(r), "k": i, "p": p, "c": c, "o": lift[i],
+         "title": lang._("Site ranked {rank}", rank=int(r))}
         for i, (r, p, c, ok) in enumerate(zip(rank, popups, level, has, strict=True))
         if ok
-    ]
+    ]  # fmt: skip
     lay.part(_collection(pts[has], marks), pane="markerPane", styles=[], kind="ranks")
+    top3, ten = esc(lang._("a top-3 site (click for why)")), esc(lang._("a site in the top ten"))
     items = (
-        '<li><span class="rk-rank rk-rank-top">1</span>a top-3 site (click for why)</li>'
-        '<li><span class="rk-rank">4</span>a site in the top ten</li>'
+        f'<li><span class="rk-rank rk-rank-top">1</span>{top3}</li>'
+        f'<li><span class="rk-rank">4</span>{ten}</li>'
     )
     if n > _TEN:
         items += (
-            '<li><span class="rk-rank rk-rank-minor">11</span>a site below the top ten '
-            "(zoom in for its number)</li>"
+            '<li><span class="rk-rank rk-rank-minor">11</span>'
+            + esc(lang._("a site below the top ten (zoom in for its number)"))
+            + "</li>"
         )
-    stab = ((record or {}).get("ranking") or {}).get("stability")
-    if stab is not None:
-        items += f"<li>rank stability of the top ten: {fmt(stab)}</li>"
     return lay, items
 
 
@@ -617,6 +748,15 @@ def dropped_dimensions(record: Mapping[str, Any] | None) -> list[str]:
     dims |= set((rec.get("ranking") or {}).get("dropped_dimensions") or [])
     words = {"morph": "morphological", "soc": "social", "cult": "cultural"}
     return [words.get(d, d) for d in ("morph", "soc", "cult") if d in dims]
+
+
+_DIMENSION_ADJECTIVES = {"morph": N_("morphological"), "soc": N_("social"), "cult": N_("cultural")}
+
+
+def _dropped_words(record: Mapping[str, Any] | None, lang: Language) -> list[str]:
+    """The dimensions a run left out, as adjectives in ``lang`` ("cultural")."""
+    english = dropped_dimensions(record)
+    return [lang._(v) for v in _DIMENSION_ADJECTIVES.values() if v in english]
 
 
 def _frame(layers: Mapping[str, gpd.GeoDataFrame], name: str) -> gpd.GeoDataFrame | None:
@@ -655,6 +795,7 @@ def build_map(
     record: Mapping[str, Any] | None = None,
     tiles: bool = False,
     tolerance: float = 1.5,
+    language: str | None = None,
 ) -> folium.Map:
     """Draw a run's layers on one interactive map.
 
@@ -674,6 +815,8 @@ def build_map(
         Add OpenStreetMap's online tiles as a layer (off: the map needs no network).
     tolerance
         Simplification tolerance for display, in metres.
+    language
+        The map's language (a catalogue's code; default: the record's, else English).
 
     Returns
     -------
@@ -693,17 +836,21 @@ def build_map(
     for name, gdf in layers.items():  # before any work: every layer in metres
         if gdf is not None and len(gdf):
             require_projected(gdf.crs, name)
+    lang = _language_of(language, record)
     m = _OfflineMap(
-        location=None, tiles=None, control_scale=True, zoom_control=False, font_size="0.8rem",
+        location=None, tiles=None, control_scale=False, zoom_control=False, font_size="0.8rem",
         zoom_snap=0.25,
     )  # fmt: skip
+    m._rk_lang = lang.code  # the page's lang attribute (see write_map)
     css, js = leaflet_assets()
     root = m.get_root()
     assert isinstance(root, Figure)
     root.header.add_child(_Verbatim(f"<style>{css}</style>"), name="rk_css", index=0)
     root.header.add_child(_Verbatim(f"<script>{js}</script>"), name="rk_js", index=1)
     root.header.add_child(
-        _Verbatim(f"<title>{esc(title)}: vitality map</title>"), name="rk_title", index=2
+        _Verbatim("<title>" + esc(lang._("{town}: vitality map", town=title)) + "</title>"),
+        name="rk_title",
+        index=2,
     )
     setup = _Setup()
     m.add_child(setup)
@@ -715,14 +862,14 @@ def build_map(
 
     if tiles:
         folium.TileLayer(
-            "OpenStreetMap", name="OpenStreetMap tiles (online)", attr=OSM_ATTRIBUTION_HTML,
+            "OpenStreetMap", name=lang._("OpenStreetMap tiles (online)"), attr=OSM_ATTRIBUTION_HTML,
             overlay=True, control=True, show=True,
         ).add_to(m)  # fmt: skip
 
     # Hexagons: one base layer (radio button) per measure, sharing one geometry.
     cells = _frame(layers, "cells")
     if cells is not None:
-        specs = cell_layers(cells)
+        specs = cell_layers(cells, lang)
         geoms = _display(cells, "cells", tolerance=0)
         bounds = list(geoms.total_bounds)
         no_access = (
@@ -730,9 +877,9 @@ def build_map(
             if "access" in cells
             else np.zeros(len(cells), dtype=bool)
         )
-        classes = [classes_for(s, cells[s.column]) for s in specs]
+        classes = [classes_for(s, cells[s.column], lang) for s in specs]
         codes = np.column_stack([c.codes for c in classes]) if classes else None
-        values = [[_num(v) for v in cells[s.column]] for s in specs]
+        values = [[sig(lang, v) for v in cells[s.column]] for s in specs]
         props = []
         for i in range(len(cells)):
             p: dict[str, Any] = {
@@ -740,7 +887,7 @@ def build_map(
                 "v": [col[i] for col in values],
             }
             if no_access[i]:
-                p["t"] = "No street within reach: not scored"
+                p["t"] = esc(lang._("No street within reach: not scored"))
             props.append(p)
         data = setup.share(_collection(geoms, props))
         labels = [esc(f"{s.title} ({s.unit})" if s.unit else s.title) for s in specs]
@@ -756,15 +903,22 @@ def build_map(
             block = f"rk-legend-{len(legend)}"
             body = _swatches(
                 [*cls.colours, NO_ACCESS],
-                [*cls.labels, "no street within reach: not scored"],
+                [*cls.labels, lang._("no street within reach: not scored")],
             )
             legend.append(_block(block, spec.title, spec.description, body))
             follows.append((lay, block))
         if specs:
-            m.add_child(_DataLayer("No hexagon shading", overlay=False, show=False))
+            m.add_child(_DataLayer(lang._("No hexagon shading"), overlay=False, show=False))
 
     # The town's base map: water, green areas and streets.
-    base = _DataLayer("Base map: water, green, streets", overlay=True, show=True)
+    base = _DataLayer(lang._("Base map: water, green, streets"), overlay=True, show=True)
+    sea_frame = _frame(layers, "sea")
+    if sea_frame is not None:
+        geoms = _display(sea_frame, "sea", tolerance=tolerance)
+        base.part(
+            _collection(geoms, [{"c": 0}] * len(geoms)), pane="rk-ground", styles=[_WATER],
+            interactive=False,
+        )  # fmt: skip
     gb = _frame(layers, "green_blue")
     if gb is not None:
         geoms = _display(gb, "green_blue", tolerance=tolerance)
@@ -775,7 +929,8 @@ def build_map(
         )  # fmt: skip
         symbols.append(
             _swatches(
-                [str(_WATER["fillColor"]), str(_GREEN["fillColor"])], ["water", "green areas"]
+                [str(_WATER["fillColor"]), str(_GREEN["fillColor"])],
+                [lang._("water and sea"), lang._("green areas")],
             )
         )
     edges = _frame(layers, "edges")
@@ -785,14 +940,15 @@ def build_map(
         hw = _text_column(edges, "highway")
         path = hw.map(lambda h: any(p in h for p in _PATHS)).to_numpy()
         col = _betweenness_column(edges)
-        bcls = quantile_classes(edges[col], palette=STREET_PALETTE) if col else None
+        bcls = quantile_classes(edges[col], palette=STREET_PALETTE, lang=lang) if col else None
         names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
         props = []
         for i, (nm, b) in enumerate(zip(names, edges[col] if col else names, strict=True)):
             p = {"c": [int(path[i]), int(bcls.codes[i]) if bcls is not None else -1]}
             if col is not None:
-                street = esc(nm) if isinstance(nm, str) and nm else "street"
-                p["t"] = f"{street} · betweenness {fmt(b)} paths"
+                street = esc(nm) if isinstance(nm, str) and nm else esc(lang._("street"))
+                through = lang._("through-movement {n} shortest paths", n=sig(lang, b))
+                p["t"] = f"{street} · {esc(through)}"
             props.append(p)
         edge_data = setup.share(_collection(geoms, props))
         base.part(edge_data, pane="rk-streets", styles=[_STREET, _PATH], index=0, interactive=False)
@@ -802,23 +958,47 @@ def build_map(
                 {"color": c, "weight": float(w), "opacity": 0.95}
                 for c, w in zip(bcls.colours, widths, strict=True)
             ]
+            radius = col.rsplit("_", 1)[-1].removesuffix("m")
             betw = _DataLayer(
-                f"Street betweenness, {col.rsplit('_', 1)[-1].removesuffix('m')} m",
-                overlay=True, show=False,
-            )  # fmt: skip
+                lang._("Through-movement on streets, {r} m", r=radius), overlay=True, show=False
+            )
             betw.part(edge_data, pane="rk-betweenness", styles=styles, index=1)
-            doc = doc_for(col, level="edge")
             block = f"rk-legend-{len(legend)}"
             items = "".join(
                 f'<li><span class="rk-line" style="border-top:{w:.1f}px solid {c}"></span>'
                 f"{esc(t)}</li>"
                 for c, w, t in zip(bcls.colours, widths, bcls.labels, strict=True)
             )
-            text = doc.definition if doc is not None else ""
+            text = lang._(
+                "How many shortest walking routes between places up to {r} m apart use each "
+                "street: the streets people pass along.",
+                r=radius,
+            )
             legend.append(_block(block, betw.layer_name, text, f"<ul>{items}</ul>"))
             follows.append((betw, block))
     if base.parts:
         m.add_child(base)
+    places = _frame(layers, "districts")
+    if places is not None and "name" in places:
+        pts = _display(_points_of(places), "districts", tolerance=0)
+        props = [{"t": esc(n), "a": 0} for n in places["name"]]
+        names_layer = _DataLayer(lang._("District names"), overlay=True, show=True)
+        names_layer.part(
+            _collection(pts, props), pane="rk-labels", styles=[], kind="labels",
+            labels=["rk-district-label"],
+        )  # fmt: skip
+        m.add_child(names_layer)
+    if edges is not None:
+        labels = street_labels(edges)
+        if len(labels):
+            pts = _display(labels, "street names", tolerance=0)
+            props = [
+                {"t": esc(n), "a": int(a)}
+                for n, a in zip(labels["name"], labels["angle"], strict=True)
+            ]
+            names_layer = _DataLayer(lang._("Street names (zoom in)"), overlay=True, show=True)
+            names_layer.part(_collection(pts, props), pane="rk-labels", styles=[], kind="labels")
+            m.add_child(names_layer)
     if betw is not None:
         m.add_child(betw)
 
@@ -828,15 +1008,15 @@ def build_map(
         attrs = buildings.drop(columns=buildings.geometry.name)
         if "year" in attrs:
             attrs = attrs.assign(year=pd.to_numeric(attrs["year"], errors="coerce"))
-        props = [{"c": 0, "t": _building_tip(r)} for r in attrs.to_dict("records")]
-        lay = _DataLayer("Buildings", overlay=True, show=True)
+        props = [{"c": 0, "t": _building_tip(r, lang)} for r in attrs.to_dict("records")]
+        lay = _DataLayer(lang._("Buildings"), overlay=True, show=True)
         lay.part(_collection(geoms, props), pane="rk-buildings", styles=[_BUILDING])
         m.add_child(lay)
-        symbols.append(_swatches([str(_BUILDING["fillColor"])], ["buildings"]))
+        symbols.append(_swatches([str(_BUILDING["fillColor"])], [lang._("buildings")]))
 
     for name, what, style, word in (
-        ("landmarks", "landmark", _LANDMARK, "Landmarks and heritage"),
-        ("third_places", "third place", _THIRD_PLACE, "Third places"),
+        ("landmarks", N_("landmark"), _LANDMARK, N_("Landmarks and heritage")),
+        ("third_places", N_("meeting place"), _THIRD_PLACE, N_("Meeting places (third places)")),
     ):
         pts = _frame(layers, name)
         if pts is None:
@@ -844,32 +1024,47 @@ def build_map(
         pts = _points_of(pts)
         geoms = _display(pts, name, tolerance=0)
         rows = pts.drop(columns=pts.geometry.name).to_dict("records")
-        props = [{"c": 0, "t": _place_tip(r, what)} for r in rows]
-        lay = _DataLayer(word, overlay=True, show=True)
+        props = [{"c": 0, "t": _place_tip(r, what, lang, name)} for r in rows]
+        lay = _DataLayer(lang._(word), overlay=True, show=True)
         lay.part(_collection(geoms, props), pane="rk-points", styles=[style])
         m.add_child(lay)
         symbols.append(
             f'<ul><li><span class="rk-dot" style="background:{style["fillColor"]}"></span>'
-            f"{esc(word.lower())}</li></ul>"
+            f"{esc(lang._(word))}</li></ul>"
         )
 
     cands = _frame(layers, "candidates")
     site_items = ""
     if cands is not None:
-        lay, site_items = _candidate_layer(cands, record, tolerance=tolerance)
+        lay, site_items = _candidate_layer(
+            cands, record, tolerance=tolerance, lang=lang, links=_links_per_site(layers)
+        )
         m.add_child(lay)
+
+    gaps = _frame(layers, "possibly_unmapped")
+    if gaps is not None:
+        geoms = _display(gaps, "possibly_unmapped", tolerance=tolerance)
+        reasons = gaps["reason"] if "reason" in gaps else pd.Series("", index=gaps.index)
+        props = [{"c": 0, "t": f"Possibly unmapped: {esc(r)}"} for r in reasons]
+        lay = _DataLayer("Possibly unmapped blocks", overlay=True, show=True)
+        lay.part(_collection(geoms, props), pane="overlayPane", styles=[_UNMAPPED])
+        m.add_child(lay)
+        symbols.append(_swatches([str(_UNMAPPED["color"])], ["possibly unmapped block"]))
 
     links = _frame(layers, "candidate_links")
     if links is not None:
         geoms = _display(links, "candidate_links", tolerance=0)
         ids = links["candidate_id"] if "candidate_id" in links else pd.Series("", index=links.index)
-        props = [{"c": 0, "t": f"Simulated new link · site {esc(i)}"} for i in ids]
-        lay = _DataLayer("Simulated new links", overlay=True, show=True)
+        props = [{"c": 0, "t": esc(lang._("Simulated new walking link · site {id}", id=i))}
+                 for i in ids]  # fmt: skip
+        lay = _DataLayer(lang._("Simulated new walking links"), overlay=True, show=True)
         lay.part(_collection(geoms, props), pane="rk-links", styles=[_LINK])
         m.add_child(lay)
         site_items += (
             f'<li><span class="rk-line" style="border-top:3px solid {_LINK["color"]}">'
-            "</span>simulated new link</li>"
+            + "</span>"
+            + esc(lang._("simulated new walking link"))
+            + "</li>"
         )
     if site_items:
         symbols.insert(0, f"<ul>{site_items}</ul>")
@@ -877,29 +1072,39 @@ def build_map(
     _LayerControl(position="topright", collapsed=False).add_to(m)
 
     if symbols:
-        legend.append(_block("rk-legend-symbols", "On the map", "", "".join(symbols)))
-    gone = dropped_dimensions(record)
+        legend.append(_block("rk-legend-symbols", lang._("On the map"), "", "".join(symbols)))
+    gone = _dropped_words(record, lang)
     if gone:
-        text = (
-            f"The {' and '.join(gone)} dimension{'s' * (len(gone) > 1)}: no indicator of it "
-            "measured anything here (see the report's first section). The synergy is the "
-            "geometric mean of the other dimensions, and no site is scored in it."
-        )
-        legend.insert(0, _block("rk-legend-dropped", "Left out for want of data", text, ""))
-    sub = [f"Vitality map · rakennettu {esc(__version__)}"]
+        text = lang.plural(
+            "The {dims} dimension: no indicator of it measured anything here (see the "
+            "report's first section). The synergy is the geometric mean of the other "
+            "dimensions, and no site is scored in it.",
+            "The {dims} dimensions: no indicator of them measured anything here (see the "
+            "report's first section). The synergy is the geometric mean of the other "
+            "dimensions, and no site is scored in them.",
+            len(gone),
+            dims=gone[0] if len(gone) == 1 else lang._("{first} and {last}",
+                                                         first=", ".join(gone[:-1]), last=gone[-1]),
+        )  # fmt: skip
+        legend.insert(0, _block("rk-legend-dropped", lang._("Left out for want of data"), text, ""))
+    sub = [lang._("Vitality map · rakennettu {version}", version=__version__)]
     if record and record.get("created"):
-        sub.append(f"run {esc(str(record['created'])[:10])}")
-    title_html = (
-        f"<h1>{esc(title)}</h1><p>{' · '.join(sub)}</p>"
-        "<p>Hover a hexagon for its values; click a numbered site for its breakdown.</p>"
-    )
+        sub.append(lang._("run {date}", date=lang.date(str(record["created"]))))
+    if record and record.get("osm_data_date"):
+        sub.append(say("data_date", date=str(record["osm_data_date"])))
+    hint = lang._("Hover a hexagon for its values; click a numbered site for its breakdown.")
+    title_html = f"<h1>{esc(title)}</h1><p>{esc(' · '.join(sub))}</p><p>{esc(hint)}</p>"
     attributions = [OSM_ATTRIBUTION_HTML]
     for s in record_sources(record):
         if s.get("role") == "osm" or not s.get("licence"):
             continue
         src = Path(str(s.get("source", ""))).name
         attributions.append(esc(f"{s.get('role')}: {src} ({s['licence']})"))
-    m.add_child(_Controls(title_html, f"<div>{''.join(legend)}</div>", attributions, follows))
+    legend_html = (
+        '<details class="rk-fold" open><summary>' + esc(lang._("Legend")) + "</summary>"
+        f"<div>{''.join(legend)}</div></details>"
+    )
+    m.add_child(_Controls(title_html, legend_html, attributions, follows))
     if bounds is None:
         frames = [g for g in layers.values() if g is not None and len(g)]
         if frames:
@@ -908,6 +1113,11 @@ def build_map(
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     _stable_ids(m.get_root())
     return m
+
+
+def _language_of(code: str | None, record: Mapping[str, Any] | None) -> Language:
+    """The language asked for, else the record's, else English."""
+    return language(code or (record or {}).get("language") or "en")
 
 
 def _stable_ids(root: Element) -> None:
@@ -941,6 +1151,8 @@ def write_map(m: folium.Map, path: str | Path) -> Path:
     """
     path = Path(path)
     html = m.get_root().render()
+    code = getattr(m, "_rk_lang", "en")  # a catalogue's code: letters only
+    html = html.replace("<html>", f'<html lang="{esc(code)}">', 1)
     with atomic_path(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
     log.info("map: %s (%.0f kB)", path, path.stat().st_size / 1000)

@@ -32,7 +32,7 @@ REPORT = "report.html"
 
 # Layers the pages draw; the rest of the GeoPackage is not read.
 _USED = ("cells", "nodes", "edges", "buildings", "landmarks", "third_places", "activities",
-         "green_blue", "candidates", "candidate_links")  # fmt: skip
+         "green_blue", "candidates", "candidate_links", "districts", "sea")  # fmt: skip
 
 
 def write_pages(
@@ -75,19 +75,20 @@ def write_pages(
     name = title or town.get("title") or town.get("name") or out.name
     used = {k: v for k, v in layers.items() if k in _USED}
     lang = language or (record or {}).get("language") or "en"
-    log.debug("writing the pages in %s", lang)
     files = {}
     if map:
-        m = build_map(used, title=name, record=record, tiles=tiles)
+        m = build_map(used, title=name, record=record, tiles=tiles, language=lang)
         files["map"] = write_map(m, out / MAP)
     if report:
         rec = dict(record or {})
         rec.setdefault("town", {"title": name})
-        files["report"] = write_report(build_report(used, rec), out / REPORT)
+        files["report"] = write_report(build_report(used, rec, language=lang), out / REPORT)
     return files
 
 
-def rebuild(out_dir: str | Path, *, tiles: bool = False) -> dict[str, Path]:
+def rebuild(
+    out_dir: str | Path, *, tiles: bool = False, language: str | None = None
+) -> dict[str, Path]:
     """Rewrite ``map.html`` and ``report.html`` from an output folder, recomputing nothing.
 
     Parameters
@@ -96,6 +97,8 @@ def rebuild(out_dir: str | Path, *, tiles: bool = False) -> dict[str, Path]:
         A run's output folder, holding ``vitality.gpkg`` and ``run.json``.
     tiles
         Add OpenStreetMap's online tiles to the map as an option.
+    language
+        The pages' language (default: the run's, from its record).
 
     Returns
     -------
@@ -117,7 +120,7 @@ def rebuild(out_dir: str | Path, *, tiles: bool = False) -> dict[str, Path]:
     record = read_record(out / RECORD)
     layers = _read_layers(gpkg)
     log.info("rebuilding the pages of %s from %s layers", out, len(layers))
-    return write_pages(layers, record, out, tiles=tiles)
+    return write_pages(layers, record, out, tiles=tiles, language=language)
 
 
 def _read_layers(path: Path) -> dict[str, gpd.GeoDataFrame]:

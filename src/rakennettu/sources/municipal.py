@@ -32,6 +32,7 @@ from rakennettu.errors import CRSError, EmptyDataError, SourceError, did_you_mea
 __all__ = [
     "LayerInfo",
     "Raster",
+    "check_values",
     "inspect_layer",
     "read_raster",
     "read_vector_layer",
@@ -50,6 +51,9 @@ _POLYGON_ROLES = {"buildings", "population", "sites", "green"}
 
 # Fields whose values must be numbers after recoding.
 _NUMERIC = {"floors", "height", "year", "residents", "jobs", "weight"}
+
+# Counts, which cannot be negative (statistical grids mark suppressed cells with -1).
+_COUNTS = {"residents", "jobs"}
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ def inspect_layer(cfg: LayerConfig) -> LayerInfo:
         raise SourceError(f"{path}: file not found (role {cfg.role!r})")
     if _is_parquet(path):
         return _inspect_parquet(cfg)
+    _check_shapefile_parts(path)
     try:
         layers = pyogrio.list_layers(path)
     except Exception as e:
@@ -142,7 +147,10 @@ def inspect_layer(cfg: LayerConfig) -> LayerInfo:
     _check_columns(cfg, fields, label)
     file_crs = CRS.from_user_input(info["crs"]) if info["crs"] else None
     crs = _layer_crs(cfg, file_crs, label)
-    bounds = tuple(float(v) for v in info.get("total_bounds", (np.nan,) * 4))
+    total = info.get("total_bounds")
+    if info["features"] and (total is None or not any(total)):
+        total = _geometry_bounds(path, layer, label, int(info["features"]))
+    bounds = tuple(float(v) for v in (total if total is not None else (np.nan,) * 4))
     if info["features"] and all(np.isfinite(bounds)):
         check_coordinates_fit(bounds, crs, source=label)  # type: ignore[arg-type]
     return LayerInfo(
@@ -154,6 +162,36 @@ def inspect_layer(cfg: LayerConfig) -> LayerInfo:
         bounds=bounds,  # type: ignore[arg-type]
         label=label,
     )
+
+
+def _check_shapefile_parts(path: Path) -> None:
+    """A shapefile keeps its attributes in a .dbf beside it; say so when it is missing."""
+    if path.suffix.lower() != ".shp":
+        return
+    siblings = {p.name.lower() for p in path.parent.glob(f"{path.stem}.*")}
+    if f"{path.stem.lower()}.dbf" not in siblings:
+        raise SourceError(
+            f"{path}: the shapefile's attribute table {path.stem}.dbf is missing beside it "
+            "(a shapefile is several files: .shp, .shx, .dbf and .prj); copy all of them"
+        )
+
+
+def _geometry_bounds(
+    path: Path, layer: str | None, label: str, n: int
+) -> tuple[float, float, float, float]:
+    """The bounds of a layer's geometries, read when its metadata gives none."""
+    try:
+        geoms = pyogrio.read_dataframe(path, layer=layer, columns=[]).geometry
+    except Exception as e:
+        raise SourceError(f"{label}: cannot read its geometries: {e}") from None
+    present = geoms[geoms.notna() & ~geoms.is_empty]
+    if len(present) == 0:
+        raise EmptyDataError(
+            f"{label}: none of its {n} features has a geometry (all are empty or null); "
+            "check that the file (and its layer) is the right one, or fix its geometries"
+        )
+    minx, miny, maxx, maxy = (float(v) for v in present.total_bounds)
+    return minx, miny, maxx, maxy
 
 
 def _is_parquet(path: Path) -> bool:
@@ -308,6 +346,35 @@ def read_vector_layer(
     return out, counts
 
 
+def check_values(cfg: LayerConfig) -> int:
+    """Read a layer's mapped columns (not its geometries) and check their values.
+
+    The checks of :func:`read_vector_layer`, for ``rakennettu validate``: numbers where
+    numbers belong (after recoding) and no negative counts.
+
+    Returns
+    -------
+    int
+        The number of rows checked.
+    """
+    info = inspect_layer(cfg)
+    columns = list(dict.fromkeys(cfg.columns.values()))
+    if not columns:
+        return info.n_features
+    try:
+        if _is_parquet(info.path):
+            table = pd.read_parquet(info.path, columns=columns)
+        else:
+            table = pyogrio.read_dataframe(
+                info.path, layer=info.layer, columns=columns, read_geometry=False
+            )
+    except Exception as e:
+        raise SourceError(f"{info.label}: cannot read its columns: {e}") from None
+    for name, column in cfg.columns.items():
+        _recode(table[column], name, cfg.values.get(name), info.label, column)
+    return len(table)
+
+
 def _recode(
     values: pd.Series, name: str, mapping: dict[str, Any] | None, label: str, column: str
 ) -> pd.Series:
@@ -323,6 +390,15 @@ def _recode(
             raise SourceError(
                 f"{label}: column {column!r} (mapped to {name!r}) must hold numbers; "
                 f"found {examples}; recode them with values.{name} = {{ ... }}"
+            )
+        if name in _COUNTS and (num < 0).any():
+            neg = num[num < 0]
+            examples = ", ".join(f"{v:g}" for v in neg.unique()[:3])
+            raise SourceError(
+                f"{label}: column {column!r} (mapped to {name!r}) holds {len(neg)} negative "
+                f"counts ({examples}); a count of people cannot be negative. Grids often mark "
+                f"suppressed cells with -1: recode them, e.g. values.{name} = {{ '-1' = 0 }}, "
+                "or fix the file"
             )
         return num.astype("float64")
     return values.map(_key).astype(object)

@@ -15,10 +15,13 @@ the query, so a second run needs no network; osmnx's own HTTP cache lies beneath
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import hashlib
+import html
 import json
 import logging
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,10 +41,12 @@ from rakennettu.errors import EmptyDataError, SourceError
 from rakennettu.sources.osm_tags import KEYS
 
 __all__ = [
+    "MAX_TAG_BYTES",
     "OSM_ATTRIBUTION",
     "OSMData",
     "fetch_osm",
     "find_place",
+    "osm_data_date",
     "read_osm_features",
     "read_osm_file",
     "scan_osm_file",
@@ -74,12 +79,16 @@ class OSMData:
         The area the data covers (the extract's box, or the queried polygon).
     source
         The file read or the query made, for the run record.
+    date
+        The date of the data (ISO ``YYYY-MM-DD``, see :func:`osm_data_date`), or None
+        when unknown.
     """
 
     graph: nx.MultiDiGraph
     features: gpd.GeoDataFrame
     extent: BaseGeometry
     source: str
+    date: str | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -107,14 +116,84 @@ def scan_osm_file(path: str | Path) -> tuple[int, tuple[float, float, float, flo
         if header_box.valid():
             bl, tr = header_box.bottom_left, header_box.top_right
             bbox = (bl.lon, bl.lat, tr.lon, tr.lat)
-        n_ways = sum(1 for _ in osmium.FileProcessor(str(p), osmium.osm.osm_entity_bits.WAY))
+        # every object is parsed (a bad tag on a node fails too); only ways reach Python
+        ways = osmium.FileProcessor(str(p)).with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        n_ways = sum(1 for _ in ways)
     except RuntimeError as e:
         raise SourceError(
             f"{p}: corrupt or truncated OSM file ({e}); download or export it again"
         ) from None
+    except ValueError as e:  # libosmium: "OSM tag key/value is too long"
+        if "too long" not in str(e):
+            raise
+        raise SourceError(_too_long(p, str(e))) from None
     if n_ways == 0:
         raise EmptyDataError(f"{p}: the OSM file holds no ways (no streets, no buildings)")
     return n_ways, bbox
+
+
+def osm_data_date(path: str | Path) -> str | None:
+    """The date of an OSM file's data (ISO ``YYYY-MM-DD``, UTC), or None when unknown.
+
+    The header's ``osmosis_replication_timestamp`` (the time the extract was cut), else
+    the newest timestamp of its ways and relations (a node moved later than any way is
+    not seen; reading every node would take as long as reading the file).
+
+    Examples
+    --------
+    >>> from rakennettu._resources import bundled_osm_path
+    >>> osm_data_date(bundled_osm_path("pyrosm:test_pbf"))
+    '2019-04-14'
+    """
+    import osmium
+
+    reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+    stamp = reader.header().get("osmosis_replication_timestamp")
+    reader.close()
+    if stamp:
+        return str(stamp)[:10]
+    bits = osmium.osm.osm_entity_bits.WAY | osmium.osm.osm_entity_bits.RELATION
+    newest = None
+    o: Any
+    for o in osmium.FileProcessor(str(path), bits):
+        ts = o.timestamp
+        if ts.year >= 2004 and (newest is None or ts > newest):  # OSM began in 2004
+            newest = ts
+    return newest.strftime("%Y-%m-%d") if newest is not None else None
+
+
+#: The longest tag key or value libosmium (pyosmium) reads, in UTF-8 bytes. OpenStreetMap
+#: itself allows 255 characters, so a longer one comes from an edited or generated file.
+MAX_TAG_BYTES = 1024
+
+_XML_TAG = re.compile(r'<tag\s+k="([^"]*)"\s+v="([^"]*)"')
+
+
+def _too_long(path: Path, error: str) -> str:
+    """The message for a tag over the size limit, naming the line in an XML file."""
+    where = ""
+    if path.name.lower().endswith((".osm", ".osm.bz2", ".xml")):
+        found = _find_long_tag(path)
+        if found is not None:
+            line, key = found
+            where = f" at line {line} (key {key[:40]!r})"
+    return (
+        f"{path}: a tag key or value{where} is longer than {MAX_TAG_BYTES} bytes ({error}); "
+        "OpenStreetMap allows 255 characters and the OSM reader refuses more: shorten or "
+        "remove that tag in the file (e.g. in JOSM) and export it again"
+    )
+
+
+def _find_long_tag(path: Path) -> tuple[int, str] | None:
+    """The line and key of the first tag over :data:`MAX_TAG_BYTES` in an OSM XML file."""
+    opener: Any = bz2.open if path.name.lower().endswith(".bz2") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, start=1):
+            for k, v in _XML_TAG.findall(line):
+                key, value = html.unescape(k), html.unescape(v)
+                if max(len(key.encode()), len(value.encode())) > MAX_TAG_BYTES:
+                    return n, key
+    return None
 
 
 def _to_pbf(path: Path, cache_dir: Path) -> Path:
@@ -134,6 +213,42 @@ def _to_pbf(path: Path, cache_dir: Path) -> Path:
                     writer.add(obj)
         except RuntimeError as e:
             raise SourceError(f"{path}: corrupt or truncated OSM file ({e})") from None
+    return out
+
+
+def _sorted_pbf(path: Path, cache_dir: Path) -> Path:
+    """A copy of an OSM file with its objects in the order osmium's tools require.
+
+    Nodes, then ways, then relations, each by id (``osmium sort``). Some published
+    extracts are not sorted, and pyosmium's area assembler stops on them ("Way IDs out
+    of order"). Cached by content hash, like :func:`_to_pbf`.
+    """
+    import osmium
+    from osmium.osm import mutable
+
+    digest = file_hash(path)
+    out = cache_dir / "sorted" / f"{path.name.split('.')[0]}-{digest[:16]}.osm.pbf"
+    if out.is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log.info("%s is not sorted by id: sorting it (once; cached at %s)", path, out)
+    objs: dict[str, list[tuple[int, Any]]] = {"n": [], "w": [], "r": []}
+    o: Any
+    for o in osmium.FileProcessor(str(path)):
+        tags = {t.k: t.v for t in o.tags}
+        if o.is_node():
+            loc = (o.location.lon, o.location.lat) if o.location.valid() else None
+            obj: Any = mutable.Node(id=o.id, version=1, tags=tags, location=loc)
+        elif o.is_way():
+            obj = mutable.Way(id=o.id, version=1, tags=tags, nodes=[n.ref for n in o.nodes])
+        else:
+            members = [(m.type, m.ref, m.role) for m in o.members]
+            obj = mutable.Relation(id=o.id, version=1, tags=tags, members=members)
+        objs[o.type_str()].append((o.id, obj))
+    with atomic_path(out) as tmp, osmium.SimpleWriter(str(tmp)) as writer:
+        for kind in ("n", "w", "r"):
+            for _, obj in sorted(objs[kind], key=lambda item: item[0]):
+                writer.add(obj)
     return out
 
 
@@ -207,7 +322,13 @@ def read_osm_file(
         graph = osm.to_graph(
             nodes, edges, graph_type="networkx", osmnx_compatible=True, retain_all=True
         )
-    features, incomplete = read_osm_features(p, FEATURE_KEYS, clip=bounding_box)
+    try:
+        features, incomplete = read_osm_features(p, FEATURE_KEYS, clip=bounding_box)
+    except RuntimeError as e:
+        if "out of order" not in str(e):
+            raise
+        p = _sorted_pbf(p, Path(cache_dir) if cache_dir else default_cache_dir())
+        features, incomplete = read_osm_features(p, FEATURE_KEYS, clip=bounding_box)
     if incomplete:
         log.info(
             "%s: %d features cut by the extract's edge were rebuilt from the nodes present "
@@ -226,7 +347,9 @@ def read_osm_file(
         graph.number_of_edges(),
         len(features),
     )
-    return OSMData(graph=graph, features=features, extent=extent, source=str(path))
+    return OSMData(
+        graph=graph, features=features, extent=extent, source=str(path), date=osm_data_date(p)
+    )
 
 
 def _empty_features() -> gpd.GeoDataFrame:

@@ -63,6 +63,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "landmarks",
     "green_blue",
     "candidates",
+    "ground",
+    "site_context",
 )
 
 #: The columns of a features frame (the input contract of the convenience functions).
@@ -72,7 +74,7 @@ FEATURE_COLUMNS: tuple[str, ...] = ("osm_type", "osm_id", "name", "tags", "geome
 RESERVED_NAMES: frozenset[str] = frozenset({"category", "kind", "weight", *FEATURE_COLUMNS})
 
 # Files in a taxonomy folder that are not tag tables.
-_NOT_TABLES = frozenset({"building_use"})
+_NOT_TABLES = frozenset({"building_use", "road_widths"})
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _OSM_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:.\-]*$")

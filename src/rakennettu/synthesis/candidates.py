@@ -25,15 +25,20 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from shapely.geometry.base import BaseGeometry
 
 from rakennettu._geo import polygonal
 from rakennettu.crs import same_crs
+from rakennettu.sources.taxonomy import classify
+from rakennettu.wording import say
 
 __all__ = [
     "CANDIDATE_COLUMNS",
     "access_nodes",
+    "built_envelope",
     "collect_candidates",
     "empty_blocks",
+    "possibly_unmapped",
     "site_context",
     "undevelopable",
 ]
@@ -112,26 +117,55 @@ def undevelopable(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return features[poly & features["tags"].map(hit)]
 
 
+def built_envelope(
+    buildings: gpd.GeoDataFrame, *, reach: float = 50.0, close: float = 100.0
+) -> BaseGeometry:
+    """The built-up envelope of a town: land within ``reach`` m of a building, closed.
+
+    The union of the buildings buffered by ``reach + close`` and shrunk back by ``close``
+    (a morphological closing): gaps narrower than ``2 × close`` between built-up parts
+    (a street, a square, an empty lot) are inside; fields and water beyond the last
+    buildings are outside.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> b = gpd.GeoDataFrame(geometry=[box(0, 0, 20, 20), box(180, 0, 200, 20)], crs=3067)
+    >>> env = built_envelope(b)
+    >>> env.contains(shapely.Point(100, 10)), env.contains(shapely.Point(100, 200))
+    (True, False)
+    """
+    geoms = polygonal(buildings.geometry).to_numpy()
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    grown = shapely.union_all(shapely.buffer(geoms, reach + close, quad_segs=4))
+    return shapely.buffer(grown, -close, quad_segs=4)
+
+
 def empty_blocks(
     enclosures: gpd.GeoDataFrame,
     buildings: gpd.GeoDataFrame,
     *,
     exclude: gpd.GeoDataFrame | None = None,
-    near_buildings: float = 60.0,
+    envelope: BaseGeometry | None = None,
+    inside_share: float = 0.75,
 ) -> gpd.GeoDataFrame:
-    """Enclosures without buildings, within the built town, that are not green or water.
+    """Enclosures without buildings, within the built-up envelope, not green or water.
 
     Parameters
     ----------
     enclosures
         Blocks with ``morph_enclosure_buildings``.
     buildings
-        Footprints, to keep only blocks near buildings (not fields at the town's edge).
+        Footprints, for the envelope when none is given.
     exclude
         Parks, green areas, water and cemeteries: a block more than half covered by them
         is not a candidate.
-    near_buildings
-        A block must lie within this distance (m) of a building.
+    envelope
+        The built-up envelope (:func:`built_envelope` of ``buildings`` by default).
+    inside_share
+        A block must lie this share (0-1) of its area inside the envelope: the land
+        around the outermost streets is not a block.
 
     Returns
     -------
@@ -142,15 +176,19 @@ def empty_blocks(
     empty = enclosures[enclosures["morph_enclosure_buildings"] == 0]
     if len(empty) == 0:
         return _empty_frame(enclosures.crs)
-    near = buildings.sindex.query(
-        empty.geometry.to_numpy(), predicate="dwithin", distance=near_buildings
-    )
-    keep = np.zeros(len(empty), dtype=bool)
-    keep[np.unique(near[0])] = True
+    env = built_envelope(buildings) if envelope is None else envelope
+    geoms = empty.geometry.to_numpy()
+    inside = shapely.area(shapely.intersection(geoms, env))
+    keep = inside >= inside_share * shapely.area(geoms)
     if exclude is not None and len(exclude):
         cover = shapely.union_all(polygonal(exclude.geometry).to_numpy())
-        covered = shapely.area(shapely.intersection(empty.geometry.to_numpy(), cover))
-        keep &= covered <= 0.5 * shapely.area(empty.geometry.to_numpy())
+        covered = shapely.area(shapely.intersection(geoms, cover))
+        keep &= covered <= 0.5 * shapely.area(geoms)
+    log.info(
+        "empty blocks: %d enclosures without buildings; %d outside the built-up envelope",
+        len(empty),
+        int((inside < inside_share * shapely.area(geoms)).sum()),
+    )
     out = empty[keep]
     return gpd.GeoDataFrame(
         {
@@ -162,6 +200,69 @@ def empty_blocks(
         geometry=out.geometry.to_numpy(),
         crs=enclosures.crs,
     )
+
+
+def possibly_unmapped(
+    blocks: gpd.GeoDataFrame,
+    features: gpd.GeoDataFrame,
+    *,
+    road: gpd.GeoSeries | None = None,
+    landuse_share: float = 0.5,
+) -> pd.Series:
+    """Why each empty block is probably a mapping gap, or None when it looks empty.
+
+    A block whose land (the block less its road space) holds a shop, office, craft,
+    amenity or address (the ``occupied`` category of ``site_context.toml``) has a building
+    the map lacks; so has a block lying mostly (``landuse_share``) in residential,
+    commercial or retail landuse (``built_landuse``) with no building mapped.
+
+    Returns
+    -------
+    pandas.Series
+        On the blocks' index: ``"3 shops, amenities or addresses"``, ``"residential
+        landuse with no building mapped"``, or None.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> blocks = gpd.GeoDataFrame(geometry=[box(0, 0, 50, 50), box(100, 0, 150, 50)], crs=3067)
+    >>> f = gpd.GeoDataFrame({"osm_type": "node", "osm_id": [1], "name": None,
+    ...     "tags": [{"shop": "bakery"}]}, geometry=[Point(10, 10)], crs=3067)
+    >>> possibly_unmapped(blocks, f).tolist()
+    ['1 shop, amenity or address', None]
+    """
+    out = pd.Series([None] * len(blocks), index=blocks.index, dtype=object)
+    if len(blocks) == 0 or len(features) == 0:
+        return out
+    classes = classify(features, "site_context")
+    land = blocks.geometry.to_numpy().copy()
+    if road is not None and len(road):
+        hits = road.sindex.query(land, predicate="intersects")
+        rg = road.to_numpy()
+        for i in np.unique(hits[0]):
+            land[i] = shapely.difference(land[i], shapely.union_all(rg[hits[1][hits[0] == i]]))
+    occ = features[classes["occupied"].to_numpy(dtype=bool)]
+    if len(occ):
+        b, _ = occ.sindex.query(land, predicate="intersects")
+        counts = np.bincount(b, minlength=len(land))
+        for i in np.flatnonzero(counts):
+            n = int(counts[i])
+            out.iloc[i] = say("occupied_one" if n == 1 else "occupied_many", n=n)
+    use = features[classes["built_landuse"].to_numpy(dtype=bool)]
+    use = use[use.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if len(use):
+        for i, g in enumerate(land):
+            if out.iloc[i] is not None or g.is_empty:
+                continue
+            hits = use.sindex.query(g, predicate="intersects")
+            if len(hits) == 0:
+                continue
+            part = use.iloc[hits]
+            covered = shapely.intersection(shapely.union_all(part.geometry.to_numpy()), g)
+            if covered.area >= landuse_share * g.area:
+                value = str(part["tags"].iloc[0].get("landuse", "built"))
+                out.iloc[i] = say("landuse", value=value)
+    return out
 
 
 def _empty_frame(crs: Any) -> gpd.GeoDataFrame:

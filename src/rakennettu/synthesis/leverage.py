@@ -46,6 +46,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from rakennettu.diversity import hill_numbers
 from rakennettu.errors import ConfigError
 from rakennettu.network import (
     StreetNetwork,
@@ -57,6 +58,7 @@ from rakennettu.network import (
 )
 
 __all__ = [
+    "FIGURES",
     "GAINS",
     "LeverageContext",
     "Program",
@@ -90,6 +92,17 @@ GAINS: dict[str, dict[str, str]] = {
         "morph_far_gap": "m²/m²",
         "morph_coverage_gap": "share 0-1",
     },
+}
+
+#: The figures a site's explanation quotes beside the gains (not scored), with units:
+#: each names its population (residents or jobs), so that the words and the table agree.
+FIGURES: dict[str, str] = {
+    "soc_residents_reached": "residents",
+    "soc_jobs_reached": "jobs",
+    "cult_residents_reached": "residents",
+    "n_links": "links",
+    "radius": "m",
+    "near": "m",
 }
 
 _THIRD = "third_place"
@@ -451,7 +464,7 @@ def _hill0(table: pd.DataFrame, cats: tuple[str, ...], r: float, rows: pd.Index)
     if not present:
         return np.zeros(len(rows))
     counts = table.loc[rows, [(c, "count", r) for c in present]].to_numpy(dtype=float)
-    return (counts > 0).sum(axis=1).astype(float)
+    return np.asarray(hill_numbers(counts, 0), dtype=float)
 
 
 def _col(table: pd.DataFrame, col: tuple[Any, ...], rows: pd.Index) -> np.ndarray:
@@ -489,10 +502,8 @@ def simulate(
     Returns
     -------
     dict
-        Every gain of :data:`GAINS`; for the explanations ``soc_people_reached`` (people
-        whose activity access rises) and ``cult_residents_reached`` (residents whose
-        third-place access rises), ``radius`` and ``near`` (m); ``links`` (the link
-        geometries), ``recomputed_nodes`` and ``program`` (in words).
+        Every gain of :data:`GAINS`; the figures of the explanations, :data:`FIGURES`;
+        ``links`` (the link geometries), ``recomputed_nodes`` and ``program`` (in words).
     """
     net = ctx.net
     r, near = ctx.radius, ctx.near
@@ -551,7 +562,9 @@ def simulate(
     gains: dict[str, Any] = {}
     rise = _rise(ctx.base_act, act.table, ("total", "decayed", r), rows)
     gains["soc_access_gain"] = float(people @ rise)
-    gains["soc_people_reached"] = float(people[rise > 1e-12].sum())
+    reached = rise > 1e-12
+    gains["soc_residents_reached"] = float(residents[reached].sum())
+    gains["soc_jobs_reached"] = float((people - residents)[reached].sum())
     variety = _hill0(act.table, (*ctx.categories, *program.activities), r, rows) - _hill0(
         ctx.base_act, ctx.categories, r, rows
     )
@@ -602,6 +615,7 @@ def simulate(
     gains["morph_far_gap"] = far_gap
     gains["morph_coverage_gap"] = cov_gap
     gains["links"] = lines
+    gains["n_links"] = len(lines)
     gains["radius"], gains["near"] = r, near
     gains["recomputed_nodes"] = len(recomputed)
     gains["program"] = program.describe()

@@ -25,6 +25,7 @@ chance.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ import pandas as pd
 from rakennettu.naming import DIMENSIONS
 from rakennettu.synthesis.leverage import GAINS
 from rakennettu.synthesis.scores import Adapted, adapt, normalise, synergy
+from rakennettu.wording import say
 
 __all__ = [
     "Ranking",
@@ -45,8 +47,6 @@ __all__ = [
     "sensitivity",
     "usable_gains",
 ]
-
-_NAMES = {"morph": "morphological", "soc": "social", "cult": "cultural"}
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def usable_gains(
     for d in sorted(set(dropped) - set(a.dropped_dimensions)):
         if weights.get(d, 0) > 0:
             texts.append(
-                f"sites: the {_NAMES.get(d, d)} dimension is left out of the site scores, "
+                f"sites: the {say(f'dim_{d}')} dimension is left out of the site scores, "
                 "as out of the vitality index (no usable data)"
             )
     return Adapted(
@@ -242,46 +242,66 @@ def sensitivity(
 
 
 def _level(v: float) -> str:
-    return "strong" if v >= 2 / 3 else "moderate" if v >= 1 / 3 else "weak"
+    return say("level_strong" if v >= 2 / 3 else "level_moderate" if v >= 1 / 3 else "level_weak")
 
 
-def _phrase(col: str, g: pd.Series) -> str | None:
-    """One raw gain in words, or None when it says nothing (zero)."""
-    v = float(np.nan_to_num(g.get(col, 0.0)))
-    r, near = int(g.get("radius", 800)), int(g.get("near", 400))
+def _num(g: pd.Series, key: str, default: float) -> float:
+    v = g.get(key, default)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return default
+    return default if math.isnan(v) else v
+
+
+def _n_links(g: pd.Series) -> int:
+    if "n_links" in g and not pd.isna(g["n_links"]):
+        return int(g["n_links"])
     links = g.get("links", [])
-    n_links = len(links) if isinstance(links, list | tuple) else 0
-    if col == "soc_access_gain" and v > 0:
-        return f"new services reach {g.get('soc_people_reached', 0):,.0f} people within {r} m"
-    if col == "soc_variety_gain" and v > 0:
-        return "adds a kind of activity not yet within reach"
-    if col == "soc_residents_gain_daily" and v > 0:
-        return f"{v:,.0f} residents gain a daily service within {near} m"
-    if col == "soc_people_added" and v > 0:
-        return f"{v:,.0f} new residents and jobs"
-    if col == "cult_third_place_gain" and v > 0:
-        reached = g.get("cult_residents_reached", 0)
-        return f"a new third place within {r} m of {reached:,.0f} residents"
-    if col == "cult_residents_gain_third_place" and v > 0:
-        return f"{v:,.0f} residents gain a third place within {near} m"
-    if col == "cult_landmark_context" and v > 0:
-        return f"joins landmarks and heritage nearby (weighted access {v:.1f})"
-    if col == "morph_closeness_gain" and n_links:
-        return f"{n_links} new link{'s' * (n_links != 1)} across the site raise closeness"
-    if col == "morph_through_movement" and v > 0:
-        return f"its links carry {v:,.0f} more shortest paths"
+    return len(links) if isinstance(links, list | tuple) else 0
+
+
+def _phrase(col: str, g: pd.Series, above: bool) -> str | None:
+    """One raw gain in words, or None when it says nothing (zero, or true of most sites).
+
+    Every figure is a column of the site's gains (:data:`GAINS` or :data:`FIGURES`), in
+    the unit and of the population (residents, jobs) the column counts. ``above``: the
+    site's gain is above the median of the sites (percentile rank > 0.5); sentences
+    without a figure of their own are said only then.
+    """
+    v = _num(g, col, 0.0)
+    r, near = int(_num(g, "radius", 800)), int(_num(g, "near", 400))
+    if v <= 0:
+        return None
+    if col == "soc_access_gain" and {"soc_residents_reached", "soc_jobs_reached"} <= set(g.index):
+        res, jobs = _num(g, "soc_residents_reached", 0), _num(g, "soc_jobs_reached", 0)
+        return say("why_access", residents=res, jobs=jobs, radius=r)
+    if col == "soc_variety_gain" and above:
+        return say("why_variety", radius=r)
+    if col == "soc_residents_gain_daily":
+        return say("why_daily", value=v, near=near)
+    if col == "soc_people_added":
+        return say("why_added", value=v)
+    if col == "cult_third_place_gain" and "cult_residents_reached" in g:
+        return say("why_third_place", residents=_num(g, "cult_residents_reached", 0), radius=r)
+    if col == "cult_residents_gain_third_place":
+        return say("why_third_place_near", value=v, near=near)
+    if col == "cult_landmark_context" and above:
+        return say("why_landmarks", value=v)
+    if col == "morph_through_movement":
+        return say("why_through", value=v)
     if col == "morph_far_gap" and v > 0.05:
-        return f"fills a floor-area gap of {v:.2f} (FAR) against its surroundings"
+        return say("why_far", value=v)
     if col == "morph_coverage_gap" and v > 0.05:
-        return f"its ground is {v * 100:.0f} percentage points less built-up than around it"
+        return say("why_coverage", value=v * 100)
     return None
 
 
-_NOTHING = {
-    "soc": "adds little to the services people already reach",
-    "cult": "adds little to the third places and heritage people already reach",
-    "morph": "no new links, and as built-up as its surroundings",
-}
+def _links_phrase(g: pd.Series) -> str | None:
+    n = _n_links(g)
+    if n <= 0 or _num(g, "morph_closeness_gain", 0.0) <= 0:
+        return None
+    return say("why_links_one") if n == 1 else say("why_links_many", n=n)
 
 
 def explain(
@@ -289,7 +309,8 @@ def explain(
 ) -> str:
     """A planner's reading of one site's gains: each dimension, strongest first.
 
-    For each dimension, the raw gains that rank highest among the sites are put in words.
+    For each dimension, the raw gains that rank highest among the sites are put in words;
+    each figure quoted is a column of the site's gains (same unit, same population).
     A dimension in ``dropped`` (left out for want of data) is named as not scored, last,
     and never called strong or weak.
 
@@ -301,7 +322,7 @@ def explain(
     >>> d = pd.Series({"gain_soc": 0.9, "gain_cult": 0.2, "gain_morph": 0.1})
     >>> print(explain(g, n, d))
     strong social (0.90): 1,240 residents gain a daily service within 400 m; weak
-    cultural (0.20): adds little to the third places and heritage people already reach;
+    cultural (0.20): adds little to the third places and heritage residents already reach;
     weak morphological (0.10): no new links, and as built-up as its surroundings
     """
     scored = [d for d in DIMENSIONS if d not in dropped]
@@ -310,9 +331,15 @@ def explain(
     for d in order:
         v = float(np.nan_to_num(dims.get(f"gain_{d}", 0)))
         cols = sorted(GAINS[d], key=lambda c: -float(np.nan_to_num(norm.get(c, 0.0))))
-        said = [p for p in (_phrase(c, gains) for c in cols) if p][:2]
-        parts.append(f"{_level(v)} {_NAMES[d]} ({v:.2f}): {', '.join(said) or _NOTHING[d]}")
-    parts += [f"{_NAMES[d]} not scored (no usable data)" for d in DIMENSIONS if d in dropped]
+        said = []
+        for c in cols:
+            above = float(np.nan_to_num(norm.get(c, 0.0))) > 0.5
+            p = _links_phrase(gains) if c == "morph_closeness_gain" else _phrase(c, gains, above)
+            if p:
+                said.append(p)
+        text = ", ".join(said[:2]) or say(f"nothing_{d}")
+        parts.append(f"{_level(v)} {say(f'dim_{d}')} ({v:.2f}): {text}")
+    parts += [say("not_scored", dim=say(f"dim_{d}")) for d in DIMENSIONS if d in dropped]
     return "; ".join(parts)
 
 

@@ -92,17 +92,33 @@ var rk = (function () {
         className: "rk-rank" + (level === 0 ? " rk-rank-top" : level === 2 ? " rk-rank-minor" : ""),
         html: String(rank),
         iconSize: [size, size],
-        iconAnchor: [size / 2, size / 2],
-        popupAnchor: [0, -size / 2]
+        /* Above the site's northernmost point, so the marker never hides the outline. */
+        iconAnchor: [size / 2, size + 3 + (Number(f.properties.o) || 0)],
+        popupAnchor: [0, -size - 3 - (Number(f.properties.o) || 0)]
       });
       /* Better ranks are drawn on top of worse ones. */
       var m = L.marker(ll, {
-        icon: icon, pane: o.pane, keyboard: true, riseOnHover: true, title: "Site ranked " + rank,
+        icon: icon, pane: o.pane, keyboard: true, riseOnHover: true, title: String(f.properties.title || rank),
         zIndexOffset: (1000 - Math.min(rank, 999)) * 1000
       });
       m.feature = f;
       if (f.properties.p) { m.bindPopup(f.properties.p, { maxWidth: 380, minWidth: 260, maxHeight: 440 }); }
       group.addLayer(m);
+    });
+    return group;
+  }
+
+  /* Names written on the map: points with a text `t` (escaped in Python) and an angle `a`. */
+  function labels(data, o) {
+    var group = L.layerGroup();
+    data.features.forEach(function (f) {
+      var ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var icon = L.divIcon({
+        className: (o.labels && o.labels[0]) || "rk-street-label",
+        html: '<span style="transform:translate(-50%,-50%) rotate(' + Number(f.properties.a || 0) + 'deg)">' + f.properties.t + "</span>",
+        iconSize: null
+      });
+      group.addLayer(L.marker(ll, { icon: icon, pane: o.pane, interactive: false, keyboard: false }));
     });
     return group;
   }
@@ -133,6 +149,7 @@ var rk = (function () {
       var z = map.getZoom();
       var far = z !== undefined && z < zoom;
       L.DomUtil[far ? "addClass" : "removeClass"](map.getContainer(), "rk-far");
+      L.DomUtil[z !== undefined && z < 16 ? "addClass" : "removeClass"](map.getContainer(), "rk-nonames");
     }
     map.on("zoomend viewreset load", update);
     update();
@@ -174,5 +191,5 @@ var rk = (function () {
     update();
   }
 
-  return { decode: decode, geojson: geojson, linkPopups: linkPopups, minorFrom: minorFrom, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
+  return { decode: decode, geojson: geojson, labels: labels, linkPopups: linkPopups, minorFrom: minorFrom, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
 })();

@@ -1,0 +1,72 @@
+"""The doctest namespace: small networks (and one town) every docstring example may use.
+
+Names: ``np``, ``pd``, ``gpd``, ``nx``, ``StreetNetwork``;
+
+* ``grid_graph()``: a fresh 3x3 grid of 100 m blocks, nodes 0-8 numbered row by row from
+  the south-west corner (node ``i`` at ``(100 * (i % 3), 100 * (i // 3))``), a networkx
+  MultiGraph in EPSG:3067; ``grid``: that graph as a :class:`StreetNetwork`;
+* ``street(*xs)``: a straight street along the x axis with nodes 0, 1, ... at ``xs``
+  (metres), segment lengths their differences;
+* ``kotka_town()``: the bundled Kotka, Karhula town (``load_town("kotka-karhula")``),
+  loaded once for the whole doctest run.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+
+def _grid_graph():  # type: ignore[no-untyped-def]
+    import networkx as nx
+
+    G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
+    G.graph["crs"] = "EPSG:3067"
+    nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
+    nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
+    nx.set_edge_attributes(G, 100.0, "length")
+    return G
+
+
+@functools.cache
+def _street(*xs: float):  # type: ignore[no-untyped-def]
+    import networkx as nx
+
+    from rakennettu.network import StreetNetwork
+
+    G = nx.MultiGraph(crs="EPSG:3067")
+    for i, x in enumerate(xs):
+        G.add_node(i, x=float(x), y=0.0)
+    for i in range(len(xs) - 1):
+        G.add_edge(i, i + 1, length=float(xs[i + 1] - xs[i]))
+    return StreetNetwork.from_graph(G)
+
+
+@functools.cache
+def _kotka_town():  # type: ignore[no-untyped-def]
+    from rakennettu import load_town
+
+    return load_town("kotka-karhula")
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(doctest_namespace: dict) -> None:
+    import geopandas as gpd
+    import networkx as nx
+    import numpy as np
+    import pandas as pd
+
+    from rakennettu.network import StreetNetwork
+
+    doctest_namespace.update(
+        np=np,
+        pd=pd,
+        gpd=gpd,
+        nx=nx,
+        StreetNetwork=StreetNetwork,
+        grid_graph=_grid_graph,
+        grid=StreetNetwork.from_graph(_grid_graph()),
+        street=_street,
+        kotka_town=_kotka_town,
+    )

@@ -1,0 +1,237 @@
+"""The report's first page: what a council needs to decide, in the reader's language.
+
+The town, the date of the data, the five best sites (each with a small map with the
+streets named, what is there now, what to build and why in two or three sentences) and
+the main caveats of the data. The page is the template ``first_page.html.j2``; this
+module gathers its values, every text already in the chosen language (the report's
+template includes the page and escapes them).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.figure import Figure
+
+from rakennettu._console import console_text
+from rakennettu.i18n import N_, Language, kind_words
+from rakennettu.outputs._common import candidate_table
+from rakennettu.outputs.labels import street_labels
+from rakennettu.outputs.words import simulated_program, site_heading, why_sentences
+
+__all__ = ["TOP", "first_page"]
+
+TOP = 5  # sites on the first page
+_HALF = 160.0  # m: half the side of a site map (at least)
+
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():  # a name in a script the font lacks: drawn as boxes
+        warnings.filterwarnings(
+            "ignore", message="Glyph .* missing from font", category=UserWarning
+        )
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _rings(geoms: gpd.GeoSeries) -> list[np.ndarray]:
+    out = []
+    for g in geoms:
+        for part in getattr(g, "geoms", [g]):
+            if part.geom_type == "Polygon" and not part.is_empty:
+                out.append(np.asarray(part.exterior.coords)[:, :2])
+    return out
+
+
+def _lines(geoms: gpd.GeoSeries) -> list[np.ndarray]:
+    out = []
+    for g in geoms:
+        for part in getattr(g, "geoms", [g]):
+            if part.geom_type == "LineString" and not part.is_empty:
+                out.append(np.asarray(part.coords)[:, :2])
+    return out
+
+
+def site_map(layers: Mapping[str, gpd.GeoDataFrame], site: Any, rank: int) -> Figure:
+    """A small map of one site: water, green, buildings, named streets, the site outlined."""
+    minx, miny, maxx, maxy = site.bounds
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half = max(_HALF, 0.75 * max(maxx - minx, maxy - miny))
+    window = (cx - 1.3 * half, cy - half, cx + 1.3 * half, cy + half)
+    fig = Figure(figsize=(3.4, 2.6), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    for name, colour in (("sea", "#cfe1f2"), ("green_blue", None), ("buildings", "#b5b5b5")):
+        g = layers.get(name)
+        if g is None or not len(g):
+            continue
+        g = g.cx[window[0] : window[2], window[1] : window[3]]
+        if colour is None:  # green areas and water by category
+            cat = g["category"].astype(str) if "category" in g else pd.Series("green", g.index)
+            colours = np.where(cat.eq("blue"), "#cfe1f2", "#dbe9d0")
+            ax.add_collection(PolyCollection(_rings(g.geometry), facecolors=list(colours)))
+        else:
+            ax.add_collection(PolyCollection(_rings(g.geometry), facecolors=colour))
+    edges = layers.get("edges")
+    if edges is not None and len(edges):
+        near = edges.cx[window[0] : window[2], window[1] : window[3]]
+        ax.add_collection(LineCollection(_lines(near.geometry), colors="#777", linewidths=0.8))
+        labels = street_labels(near, spacing=120)
+        inside = labels.cx[window[0] : window[2], window[1] : window[3]]
+        # One label per street: the one nearest the site.
+        inside = inside.assign(d=inside.distance(site)).sort_values("d", kind="stable")
+        inside = inside.drop_duplicates("name")
+        for p, name, angle in zip(inside.geometry, inside["name"], inside["angle"], strict=True):
+            # A name is data: plain text (no mathtext), one line, no control characters.
+            ax.text(p.x, p.y, console_text(str(name)), rotation=-angle, fontsize=6.5,
+                    style="italic", color="#222", ha="center", va="center",
+                    rotation_mode="anchor", parse_math=False,
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.6, "pad": 0.3})  # fmt: skip
+    outline = gpd.GeoSeries([site])
+    if site.geom_type in ("Polygon", "MultiPolygon"):
+        ax.add_collection(PolyCollection(_rings(outline), facecolors="#e7298a33",
+                                         edgecolors="#c51b7d", linewidths=2.2))  # fmt: skip
+    else:
+        ax.plot([cx], [cy], "o", ms=10, mfc="#e7298a55", mec="#c51b7d", mew=2)
+    ax.annotate(str(rank), (cx, maxy), xytext=(0, 12), textcoords="offset points", ha="center",
+                fontsize=9, fontweight="bold", color="white",
+                bbox={"boxstyle": "circle,pad=0.3", "fc": "#222", "ec": "white"})  # fmt: skip
+    ax.set_xlim(window[0], window[2])
+    ax.set_ylim(window[1], window[3])
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return fig
+
+
+def _area(lang: Language, m2: Any) -> str:
+    try:
+        v = float(m2)
+    except (TypeError, ValueError):
+        return ""
+    if not np.isfinite(v):
+        return ""
+    if v < 10_000:
+        return lang._("{area} m²", area=lang.integer(v))
+    return lang._("{area} ha", area=lang.number(v / 10_000, 1))
+
+
+def _sites(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None, lang: Language
+) -> list[dict[str, Any]]:
+    cands = layers.get("candidates")
+    if cands is None or not len(cands):
+        return []
+    table = candidate_table(cands)
+    if "rank" not in table:
+        return []
+    links = layers.get("candidate_links")
+    n_links = links["candidate_id"].value_counts() if links is not None and len(links) else {}
+    out = []
+    for cid, row in table[table["rank"].notna()].head(TOP).iterrows():
+        r = row.to_dict()
+        now = kind_words(r.get("kind"), lang)
+        area = _area(lang, r.get("area_m2"))
+        out.append(
+            {
+                "rank": int(r["rank"]),
+                "title": site_heading(lang, cid, r),
+                "now": lang._("{what}, {area}", what=now, area=area) if area else now,
+                "todo": simulated_program(lang, r, record) or "",
+                "why": why_sentences(lang, r, n_links=int(n_links.get(cid, 0))),
+                "map": _png(site_map(layers, row.geometry, int(r["rank"]))),
+                "id": str(cid),
+            }
+        )
+    return out
+
+
+def _caveats(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None, lang: Language
+) -> list[str]:
+    out = []
+    b = layers.get("buildings")
+    if b is not None and len(b):
+        if "year" in b:
+            share = float(pd.to_numeric(b["year"], errors="coerce").isna().mean())
+            if share > 0.2:
+                msg = lang._(
+                    "{share} of the buildings have no known year of construction: the mix of "
+                    "building ages is read from the others.",
+                    share=lang.percent(share),
+                )
+                out.append(msg)
+        if "morph_floors_source" in b:
+            share = float(b["morph_floors_source"].astype(str).eq("assumed").mean())
+            if share > 0.2:
+                out.append(lang._(
+                    "{share} of the buildings have neither floors nor height in the data: their "
+                    "floor area, and the residents and jobs drawn from it, are estimates.",
+                    share=lang.percent(share)))  # fmt: skip
+    for name, what in (("landmarks", "landmarks"), ("third_places", "third_places")):
+        g = layers.get(name)
+        if g is not None and len(g) == 0:
+            msg = (
+                N_("No landmarks or heritage sites were found in the data.")
+                if what == "landmarks"
+                else N_("No meeting places (cafés, libraries, squares) were found in the data.")
+            )
+            out.append(lang._(msg))
+    warnings = (record or {}).get("warnings") or []
+    if warnings:
+        out.append(lang.plural(
+            "{n} warning was logged during the run: see the caveats at the end.",
+            "{n} warnings were logged during the run: see the caveats at the end.",
+            len(warnings)))  # fmt: skip
+    osm = lang._(
+        "OpenStreetMap is as complete as its mappers have made it: missing shops, cafés and "
+        "building details lower the scores where they are missing, not on the ground."
+    )
+    out.append(osm)
+    return out
+
+
+def _data_date(record: Mapping[str, Any] | None, lang: Language) -> str:
+    rec = record or {}
+    for key in ("data_date", "osm_date"):
+        if rec.get(key):
+            return lang._("OpenStreetMap data of {date}", date=lang.date(str(rec[key])))
+    if rec.get("created"):
+        return lang._("run on {date} (the date of the data is not recorded)",
+                      date=lang.date(str(rec["created"])))  # fmt: skip
+    return ""
+
+
+def first_page(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None, lang: Language
+) -> dict[str, Any]:
+    """The values of the report's first page (``first_page.html.j2``), in ``lang``."""
+    title = ((record or {}).get("town") or {}).get("title") or lang._("the town")
+    sites = _sites(layers, record, lang)
+    return {
+        "heading": lang._("{town}: where to act first", town=title),
+        "date": _data_date(record, lang),
+        "intro": lang._(
+            "The {n} sites where building would do most for the town's vitality, in "
+            "order. Each card says what is there now, what the run simulated there and "
+            "why it ranks high.",
+            n=len(sites),
+        ),
+        "sites": sites,
+        "words": {
+            "now": lang._("Now:"),
+            "todo": lang._("Simulated here:"),
+            "why": lang._("Why here:"),
+            "caveats": lang._("Before deciding: the data"),
+            "site": lang._("Site id"),
+            "none": lang._("No candidate sites were found or ranked in this run."),
+        },
+        "caveats": _caveats(layers, record, lang),
+    }
