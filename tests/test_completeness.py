@@ -190,3 +190,9 @@ def test_figures_record_is_plain_json():
     rec = figures_record(completeness(_town(_buildings(200, year=np.nan))))
     text = json.dumps(rec, allow_nan=False)
     assert json.loads(text)["figures"]["year_share"]["short"] is True
+
+
+def test_a_rate_below_one_keeps_two_digits():
+    # 1 building on 8 km of street (an extract holding only the buildings with an amenity)
+    c = completeness(_town(_buildings(1)))
+    assert c.warnings[0].startswith("buildings: only 0.12 buildings per km of street")

@@ -64,6 +64,11 @@ def _pct(v: float) -> str:
     return "under 1 %" if 0 < v < 0.01 else f"{v * 100:.0f} %"
 
 
+def _few(v: float) -> str:
+    """A small rate: one decimal, or two significant digits below 1 (0.023, not 0.0)."""
+    return f"{v:.1f}" if v >= 1 or v == 0 else f"{v:.2g}"
+
+
 def _limit(v: float, unit: str) -> str:
     return _pct(v) if unit.startswith("share") else f"{v:g}"
 
@@ -87,7 +92,7 @@ def _building_rows(town: Any) -> list[dict[str, Any]]:
              note="streets that bound blocks (footways and paths left out)"),
         dict(figure="buildings_per_street_km", layer="buildings",
              value=n / km if km > 0 else float("nan"), unit="per km",
-             message=lambda v: f"only {v:.1f} buildings per km of street: most buildings are "
+             message=lambda v: f"only {_few(v)} buildings per km of street: most buildings are "
              "probably not mapped",
              affects="floor area, coverage, residents and jobs, and every measure built on "
              "them"),
@@ -121,13 +126,13 @@ def _place_rows(town: Any) -> list[dict[str, Any]]:
         dict(figure="activities_per_km2", layer="activities", value=acts / km2, unit="per km²",
              count=acts,
              message=lambda v: "no activities (shops, services) in the area" if v == 0 else
-             f"only {v:.1f} activities (shops, services) per km²",
+             f"only {_few(v)} activities (shops, services) per km²",
              affects="access to activities and the land-use mix (social score), and the "
              "social gains of the sites"),
         dict(figure="third_places_per_km2", layer="third_places", value=tps / km2,
              unit="per km²", count=tps,
              message=lambda v: "no third places (cafés, libraries, squares) in the area"
-             if v == 0 else f"only {v:.1f} third places per km²",
+             if v == 0 else f"only {_few(v)} third places per km²",
              affects="third-place access (cultural score) and the cultural gains of the "
              "sites"),
         dict(figure="landmarks", layer="landmarks", value=marks, unit="landmarks",
@@ -204,8 +209,8 @@ def completeness(
     --------
     >>> from rakennettu import load_town
     >>> c = completeness(load_town("kotka-karhula"))
-    >>> c.table.loc["year_share", "value"], c.warnings[0].split(":")[0]
-    (0.0, 'buildings: under 1 % of the buildings have floors or a height (threshold 25 %)')
+    >>> float(c.table.loc["year_share", "value"]), c.warnings[0].split(": ")[1]
+    (0.0, 'under 1 % of the buildings have floors or a height (threshold 25 %)')
     """
     limits = {**THRESHOLDS, **(thresholds or {})}
     rows = _building_rows(town) + _place_rows(town)
