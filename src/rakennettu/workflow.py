@@ -23,7 +23,7 @@ from rakennettu._timing import Stages
 from rakennettu.checks import check_names, inspect_workflow
 from rakennettu.completeness import completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
-from rakennettu.errors import ConfigError, suggest
+from rakennettu.errors import ConfigError, EmptyDataError, suggest
 from rakennettu.i18n import N_, Language, choose_language, kind_words, language
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
 from rakennettu.layers.morphology import morphology_layer
@@ -262,6 +262,7 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
         )
     with stage("candidates"):
         sites, unmapped, site_report = find_sites(wf, town, morph.enclosures)
+        _require_sites(sites, site_report, wf)
         access = access_nodes(sites, town.nodes, distance=wf.candidates.access_distance)
         cand = wf.candidates
     with stage("leverage"):
@@ -431,6 +432,20 @@ def _write(wf: Workflow, done: _Computed, out: Path, warns: list[str], progress:
 
 
 _UNMAPPED_COLUMNS = ["provenance", "reason", "area_m2", "district", "now", "flags"]
+
+
+def _require_sites(sites: gpd.GeoDataFrame, report: dict[str, Any], wf: Workflow) -> None:
+    """Raise :class:`EmptyDataError` when no candidate site is left to rank."""
+    if len(sites):
+        return
+    removed = ", ".join(f"{n} {why}" for why, n in report.get("removed", {}).items() if n)
+    raise EmptyDataError(
+        f"{wf.source_file or 'the workflow'}: no candidate site to rank in this area "
+        f"({report.get('osm_sites', 0)} OSM sites"
+        + (f"; removed: {removed}" if removed else "")
+        + '); add a planner\'s sites layer ([[layers]] role = "sites"), set [candidates] '
+        "empty_blocks = true, or choose a larger [area]"
+    )
 
 
 def find_sites(
