@@ -215,3 +215,19 @@ def test_the_first_section_says_what_the_data_could_not_measure():
     assert "Left out of the index: the cultural dimension." in first
     assert "<code>cult_age_diversity_800m</code> (all NaN)" in first
     assert '<td>year share</td><td class="num">0 %</td><td class="num">25 %</td>' in first
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("fi", "OpenStreetMap-aineisto "), ("en", "OpenStreetMap data of ")],
+    ids=["fi", "en"],
+)
+def test_the_first_page_dates_the_data_by_the_recorded_osm_date(code, expected):
+    from rakennettu.i18n import language
+    from rakennettu.outputs.first_page import _data_date
+
+    lang = language(code)
+    said = _data_date({"osm_data_date": "2019-04-21", "created": "2026-12-03T10:00:00"}, lang)
+    assert said.startswith(expected) and "2019" in said and "2026" not in said
+    undated = _data_date({"created": "2026-12-03T10:00:00"}, lang)
+    assert "2026" in undated and "2019" not in undated

@@ -200,7 +200,7 @@ def _caveats(
 
 def _data_date(record: Mapping[str, Any] | None, lang: Language) -> str:
     rec = record or {}
-    for key in ("data_date", "osm_date"):
+    for key in ("osm_data_date",):
         if rec.get(key):
             return lang._("OpenStreetMap data of {date}", date=lang.date(str(rec[key])))
     if rec.get("created"):
