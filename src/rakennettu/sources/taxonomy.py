@@ -213,8 +213,9 @@ class Taxonomy:
     Examples
     --------
     >>> tax = load_taxonomy()
-    >>> tax.names
-    ('activities', 'candidates', 'green_blue', 'landmarks', 'third_places')
+    >>> tax.names  # doctest: +NORMALIZE_WHITESPACE
+    ('activities', 'candidates', 'green_blue', 'ground', 'landmarks', 'site_context',
+     'third_places')
     >>> tax["activities"].ids[:3]
     ('daily_needs', 'food_drink', 'health')
     """
