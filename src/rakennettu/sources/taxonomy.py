@@ -20,17 +20,26 @@ import functools
 import logging
 import math
 import re
-import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    PlainValidator,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from rakennettu._resources import taxonomy_dir
+from rakennettu._toml import Loc, find_line, key_lines, read_toml
 from rakennettu.errors import ConfigError, SourceError, did_you_mean
 from rakennettu.sources.osm_tags import tag_values
 
@@ -79,10 +88,6 @@ _NOT_TABLES = frozenset({"building_use", "road_widths"})
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _OSM_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:.\-]*$")
 _BAD_VALUE_CHARS = ("=", ";", "!", "&")
-
-_TABLE_FIELDS = ("label_fi", "label_en", "description", "exclude")
-_CATEGORY_FIELDS = ("id", "label_fi", "label_en", "description", "weight", "exclude", "rules")
-_RULE_FIELDS = ("match", "weight", "exclude")
 
 
 # ---------------------------------------------------------------------------------------
@@ -333,93 +338,306 @@ def _load_folder(folder: Path) -> Taxonomy:
     return Taxonomy(tables=tuple(tables), source=folder)
 
 
-class _Locator:
-    """Best-effort line numbers (1-based) of the parts of a table file."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.headers = [
-            (n, line.split("#", 1)[0].strip())
-            for n, line in enumerate(self.lines, start=1)
-            if line.lstrip().startswith("[")
+def _parse_expression(text: object) -> tuple[Expression | None, list[str]]:
+    """Parse ``key=a|b & key2!=* ...``; return the expression or the problems found."""
+    if not isinstance(text, str):
+        return None, [
+            f"expected a tag expression such as 'amenity=cafe', got {type(text).__name__} {text!r}"
         ]
-        self.category_lines = [n for n, h in self.headers if h.replace(" ", "") == "[[category]]"]
+    problems: list[str] = []
+    conditions: list[Condition] = []
+    for raw in text.split("&"):
+        condition, problem = _parse_condition(raw.strip(), text)
+        if problem:
+            problems.append(problem)
+        elif condition is not None:
+            conditions.append(condition)
+    if not problems and not any(not c.negate for c in conditions):
+        problems.append(
+            f"{text!r} has only negative conditions, which would match almost every "
+            "feature; add a positive one such as key=value or key=*"
+        )
+    if problems:
+        return None, problems
+    return Expression(text=text.strip(), conditions=tuple(conditions)), []
 
-    def _block(self, category: int | None) -> tuple[int, int]:
-        if category is None:
-            starts = [n for n, h in self.headers if h.replace(" ", "") == "[table]"]
-            if not starts:
-                return (0, 0)
-            start = starts[0]
-        elif category < len(self.category_lines):
-            start = self.category_lines[category]
-        else:
-            return (0, 0)
-        later = [n for n, h in self.headers if n > start and h.startswith("[[")]
-        if category is None:
-            later = [n for n, h in self.headers if n > start]
-        return start, (later[0] if later else len(self.lines) + 1)
 
-    def header(self, name: str) -> int:
-        """Return the line of the first ``[name]``, ``[[name]]`` or ``[name.x]`` header (or 0)."""
-        for n, h in self.headers:
-            inner = h.strip("[] ").split(".")[0].strip().strip("\"'")
-            if inner == name:
-                return n
-        return 0
+def _parse_condition(part: str, text: str) -> tuple[Condition | None, str]:
+    """Parse one condition of an expression; return it or the problem with it."""
+    if not part:
+        return None, f"{text!r} has an empty condition; join conditions with ' & '"
+    op = "!=" if "!=" in part else "=" if "=" in part else ""
+    if not op:
+        return None, (
+            f"{part!r} is not a condition; write key=value, key=a|b, key=*, key!=value or key!=*"
+        )
+    key, _, vals = (s.strip() for s in part.partition(op))
+    if not _OSM_KEY.match(key):
+        return None, f"{key!r} in {part!r} is not an OSM key (letters, digits, '_', ':', '.', '-')"
+    if vals == "*":
+        return Condition(key, None, op == "!="), ""
+    items = [v.strip() for v in vals.split("|")]
+    if not vals or any(not v for v in items):
+        return None, f"{part!r} has an empty value; write {key}=value or {key}=*"
+    if "*" in items:
+        return None, f"{part!r} mixes '*' with values; use {key}=* alone"
+    bad = [v for v in items if any(c in v for c in _BAD_VALUE_CHARS)]
+    if bad:
+        return None, (
+            f"{part!r}: value {bad[0]!r} may not contain '=', ';', '!' or '&'; "
+            "separate alternatives with '|'"
+        )
+    return Condition(key, frozenset(items), op == "!="), ""
 
-    def line(self, category: int | None, key: str | None = None, rule: str | None = None) -> int:
-        start, end = self._block(category)
-        if not start:
-            return 0
-        name = rule if rule is not None else key
-        if name is None:
-            return start
-        pattern = re.compile(rf"^\s*[\"']?{re.escape(name)}[\"']?\s*=")
-        in_rules = False
-        for n in range(start + 1, end):
-            text = self.lines[n - 1]
-            if text.lstrip().startswith("["):
-                in_rules = text.split("#", 1)[0].replace(" ", "").strip() == "[category.rules]"
-                continue
-            if pattern.match(text) and (in_rules == (rule is not None) or key == "rules"):
-                return n
-        return start
+
+# The file's schema. pydantic checks the structure (unknown and missing keys, every
+# problem at once, each at its location); the validators below give the messages.
+
+
+def _expressions(what: str, *, allow_empty: bool = True) -> PlainValidator:
+    def check(value: object) -> tuple[Expression, ...]:
+        if not isinstance(value, str | list):
+            raise ValueError(
+                f"{what} must be a tag expression or a list of them, not {type(value).__name__}"
+            )
+        items = [value] if isinstance(value, str) else value
+        if not items and not allow_empty:
+            raise ValueError(
+                f"{what} is empty; give at least one tag expression such as 'amenity=cafe'"
+            )
+        parsed = [_parse_expression(item) for item in items]
+        problems = [p for _, found in parsed for p in found]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return tuple(e for e, _ in parsed if e is not None)
+
+    return PlainValidator(check)
+
+
+def _text(field: str) -> PlainValidator:
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{field} must be a non-empty text")
+        return value.strip()
+
+    return PlainValidator(check)
+
+
+def _check_weight(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"weight must be a number, not {value!r}")
+    if value < 0:
+        raise ValueError(f"weight must be zero or more, not {value}")
+    return float(value)
+
+
+def _check_id(value: object) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValueError(
+            f"id must be lower-case letters, digits and '_', starting with a letter; got {value!r}"
+        )
+    if value in RESERVED_NAMES:
+        raise ValueError(f"id {value!r} is reserved (a column of the results); choose another")
+    return value
+
+
+def _check_kind(value: object) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValueError(
+            "a rule name (the kind) must be lower-case letters, digits and '_', starting "
+            "with a letter"
+        )
+    return value
+
+
+_Exprs = tuple[Expression, ...]
+_Match = Annotated[_Exprs, _expressions("match", allow_empty=False)]
+_Exclude = Annotated[_Exprs, _expressions("exclude")]
+_ShortRule = Annotated[_Exprs, _expressions("the rule", allow_empty=False)]
+_LabelFi = Annotated[str, _text("label_fi")]
+_LabelEn = Annotated[str, _text("label_en")]
+_Description = Annotated[str, _text("description")]
+_Weight = Annotated[float, PlainValidator(_check_weight)]
+_SCHEMA = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class _RuleSpec(BaseModel):
+    """A rule written in full: ``cafe = { match = "amenity=cafe", weight = 2 }``."""
+
+    model_config = _SCHEMA
+    match: _Match
+    exclude: _Exclude = ()
+    weight: _Weight | None = None
+
+
+_Rule = Annotated[
+    Annotated[_RuleSpec, Tag("full")] | Annotated[_ShortRule, Tag("short")],
+    Discriminator(lambda v: "full" if isinstance(v, dict) else "short"),
+]
+
+
+class _CategorySpec(BaseModel):
+    model_config = _SCHEMA
+    id: Annotated[str, PlainValidator(_check_id)]
+    label_fi: _LabelFi
+    label_en: _LabelEn
+    description: _Description = ""
+    weight: _Weight = 1.0
+    exclude: _Exclude = ()
+    rules: dict[Annotated[str, PlainValidator(_check_kind)], _Rule]
+
+    @field_validator("rules")
+    @classmethod
+    def _some_rules(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if not v:
+            raise ValueError(_NO_RULES)
+        return v
+
+
+class _TableHead(BaseModel):
+    model_config = _SCHEMA
+    label_fi: _LabelFi
+    label_en: _LabelEn
+    description: _Description = ""
+    exclude: _Exclude = ()
+
+
+class _TableFile(BaseModel):
+    model_config = _SCHEMA
+    table: _TableHead
+    category: list[_CategorySpec]
+
+    @field_validator("category")
+    @classmethod
+    def _some_categories(cls, v: list[_CategorySpec]) -> list[_CategorySpec]:
+        if not v:
+            raise ValueError(_NO_CATEGORY)
+        return v
+
+
+_NO_RULES = 'no rules; add a [category.rules] table such as: cafe = "amenity=cafe"'
+_NO_CATEGORY = "no [[category]]; a table needs at least one category with rules"
+_MISSING = {
+    ("table",): "missing [table] with label_fi and label_en",
+    ("category",): _NO_CATEGORY,
+    ("rules",): _NO_RULES,
+    ("match",): 'missing match; write { match = "key=value", weight = ... }',
+}
+_ALLOWED = {
+    0: ("table", "category"),
+    1: tuple(_TableHead.model_fields),
+    2: tuple(_CategorySpec.model_fields),
+    4: tuple(_RuleSpec.model_fields),
+}
+
+
+def _load_table(path: Path) -> Table:
+    data, text = read_toml(path, "taxonomy table")
+    problems = _Problems(path, text, data)
+    spec = None
+    try:
+        spec = _TableFile.model_validate(data)
+    except ValidationError as e:
+        for err in e.errors():
+            problems.add(err)
+    raw = data.get("category")
+    seen: dict[str, int] = {}
+    for i, c in enumerate(raw if isinstance(raw, list) else []):
+        cid = c.get("id") if isinstance(c, dict) else None
+        if isinstance(cid, str) and cid in seen:
+            problems.add_at(
+                ("category", i, "id"),
+                f"id {cid!r} is used again (first by category #{seen[cid] + 1})",
+            )
+        elif isinstance(cid, str):
+            seen[cid] = i
+    problems.raise_if_any()
+    assert spec is not None
+    return _table_from(path, spec)
+
+
+def _table_from(path: Path, spec: _TableFile) -> Table:
+    categories = tuple(
+        Category(
+            id=c.id,
+            label_fi=c.label_fi,
+            label_en=c.label_en,
+            description=c.description,
+            weight=c.weight,
+            exclude=c.exclude,
+            rules=tuple(
+                Rule(kind, r.match, r.exclude, c.weight if r.weight is None else r.weight)
+                if isinstance(r, _RuleSpec)
+                else Rule(kind, r, (), c.weight)
+                for kind, r in c.rules.items()
+            ),
+        )
+        for c in spec.category
+    )
+    head = spec.table
+    return Table(
+        name=path.stem,
+        label_fi=head.label_fi,
+        label_en=head.label_en,
+        description=head.description,
+        categories=categories,
+        exclude=head.exclude,
+        source=path,
+    )
 
 
 class _Problems:
-    """Collects every problem in one file, each with where it is."""
+    """Every problem in one table file, each said with its line, category, rule and key."""
 
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.where = _Locator(text)
+    def __init__(self, path: Path, text: str, data: dict[str, Any]) -> None:
+        self.path, self.data = path, data
+        self.lines = key_lines(text)
         self.items: list[str] = []
 
-    def add(
-        self,
-        message: str,
-        *,
-        category: int | None = None,
-        category_id: str | None = None,
-        key: str | None = None,
-        rule: str | None = None,
-        line: int | None = None,
-    ) -> None:
-        if line is None:
-            top = category is None and key is None and rule is None
-            line = 0 if top else self.where.line(category, key=key, rule=rule)
-        parts = [str(self.path) + (f", line {line}" if line else "")]
-        if category is not None:
-            parts.append(
-                f"category {category_id!r}" if category_id else f"category #{category + 1}"
+    def add(self, err: Any) -> None:
+        """Add a pydantic error."""
+        # drop the tags of the rule's two forms and pydantic's mark on a dict key
+        loc = tuple(k for k in err["loc"] if k not in ("full", "short", "[key]"))
+        if err["type"] == "missing":
+            self.add_at(loc, _MISSING.get(loc[-1:]) or _missing_label(loc))
+        elif err["type"] == "extra_forbidden":
+            self.add_at(loc, self._unknown(loc))
+        else:
+            self.add_at(loc, str(err["msg"]).removeprefix("Value error, "))
+
+    def _unknown(self, loc: Loc) -> str:
+        key = str(loc[-1])
+        if len(loc) == 1:
+            return (
+                f"unknown table [{key}]{did_you_mean(key, _ALLOWED[0])}; a tag table has "
+                "one [table] and one or more [[category]]"
             )
-        elif key is not None:
+        allowed = _ALLOWED.get(len(loc) - 1, ())
+        where = (
+            "[table]" if loc[0] == "table" else f"rule {loc[3]!r}" if len(loc) > 4 else "a category"
+        )
+        hint = did_you_mean(key, allowed)
+        return f"unknown key {key!r} in {where}{hint}; allowed: {', '.join(allowed)}"
+
+    def add_at(self, loc: Loc, message: str) -> None:
+        """Add a problem at a location of the file."""
+        line = find_line(self.lines, loc) if len(loc) > 1 or loc[:1] != ("category",) else None
+        parts = [f"{self.path}, line {line}" if line else str(self.path)]
+        if loc[:1] == ("category",) and len(loc) > 1:
+            cid = self._category_id(int(loc[1]))
+            parts.append(f"category {cid!r}" if cid else f"category #{int(loc[1]) + 1}")
+        elif loc[:1] == ("table",) and len(loc) > 1:
             parts.append("[table]")
-        if rule is not None:
-            parts.append(f"rule {rule!r}")
-        if key is not None and rule is None:
-            parts.append(f"key {key!r}")
+        if loc[2:3] == ("rules",) and len(loc) > 3:
+            parts.append(f"rule {loc[3]!r}")
+        elif len(loc) > 2 or (loc[:1] == ("table",) and len(loc) == 2):
+            parts.append(f"key {loc[-1]!r}")
         self.items.append(", ".join(parts) + ": " + message)
+
+    def _category_id(self, i: int) -> str | None:
+        raw = self.data.get("category")
+        cid = raw[i].get("id") if isinstance(raw, list) and isinstance(raw[i], dict) else None
+        return cid if isinstance(cid, str) and _ID.match(cid) else None
 
     def raise_if_any(self) -> None:
         if not self.items:
@@ -432,342 +650,9 @@ class _Problems:
         )
 
 
-def _parse_expression(text: object) -> tuple[Expression | None, list[str]]:
-    """Parse ``key=a|b & key2!=* ...``; return the expression or the problems found."""
-    if not isinstance(text, str):
-        return None, [
-            f"expected a tag expression such as 'amenity=cafe', got {type(text).__name__} {text!r}"
-        ]
-    problems: list[str] = []
-    conditions: list[Condition] = []
-    for raw in text.split("&"):
-        part = raw.strip()
-        if not part:
-            problems.append(f"{text!r} has an empty condition; join conditions with ' & '")
-            continue
-        if "!=" in part:
-            key, _, vals = part.partition("!=")
-            negate = True
-        elif "=" in part:
-            key, _, vals = part.partition("=")
-            negate = False
-        else:
-            problems.append(
-                f"{part!r} is not a condition; write key=value, key=a|b, key=*, "
-                "key!=value or key!=*"
-            )
-            continue
-        key, vals = key.strip(), vals.strip()
-        if not _OSM_KEY.match(key):
-            problems.append(
-                f"{key!r} in {part!r} is not an OSM key (letters, digits, '_', ':', '.', '-')"
-            )
-            continue
-        if vals == "*":
-            conditions.append(Condition(key, None, negate))
-            continue
-        items = [v.strip() for v in vals.split("|")]
-        if not vals or any(not v for v in items):
-            problems.append(f"{part!r} has an empty value; write {key}=value or {key}=*")
-            continue
-        if "*" in items:
-            problems.append(f"{part!r} mixes '*' with values; use {key}=* alone")
-            continue
-        bad = [v for v in items if any(c in v for c in _BAD_VALUE_CHARS)]
-        if bad:
-            problems.append(
-                f"{part!r}: value {bad[0]!r} may not contain '=', ';', '!' or '&'; "
-                "separate alternatives with '|'"
-            )
-            continue
-        conditions.append(Condition(key, frozenset(items), negate))
-    if not problems and not any(not c.negate for c in conditions):
-        problems.append(
-            f"{text!r} has only negative conditions, which would match almost every "
-            "feature; add a positive one such as key=value or key=*"
-        )
-    if problems:
-        return None, problems
-    return Expression(text=text.strip(), conditions=tuple(conditions)), []
-
-
-def _expressions(
-    value: object,
-    report: _Problems,
-    what: str,
-    *,
-    category: int | None = None,
-    category_id: str | None = None,
-    key: str | None = None,
-    rule: str | None = None,
-    allow_empty: bool = True,
-) -> tuple[Expression, ...]:
-    """Parse and check an expression or a list of them, as written in a table."""
-    items: list[object]
-    if isinstance(value, str):
-        items = [value]
-    elif isinstance(value, list):
-        items = list(value)
-    else:
-        report.add(
-            f"{what} must be a tag expression or a list of them, not {type(value).__name__}",
-            category=category,
-            category_id=category_id,
-            key=key,
-            rule=rule,
-        )
-        return ()
-    if not items and not allow_empty:
-        report.add(
-            f"{what} is empty; give at least one tag expression such as 'amenity=cafe'",
-            category=category,
-            category_id=category_id,
-            key=key,
-            rule=rule,
-        )
-    out = []
-    for item in items:
-        expr, problems = _parse_expression(item)
-        for p in problems:
-            report.add(p, category=category, category_id=category_id, key=key, rule=rule)
-        if expr is not None:
-            out.append(expr)
-    return tuple(out)
-
-
-def _label(
-    data: dict[str, Any],
-    field: str,
-    report: _Problems,
-    *,
-    category: int | None = None,
-    category_id: str | None = None,
-    required: bool = True,
-) -> str:
-    value = data.get(field)
-    if value is None:
-        if required:
-            report.add(
-                f"missing {field}; every "
-                + ("category" if category is not None else "table")
-                + " needs label_fi and label_en",
-                category=category,
-                category_id=category_id,
-                key=field if category is not None else None,
-            )
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        report.add(
-            f"{field} must be a non-empty text",
-            category=category,
-            category_id=category_id,
-            key=field,
-        )
-        return ""
-    return value.strip()
-
-
-def _weight(
-    value: object,
-    report: _Problems,
-    *,
-    category: int | None,
-    category_id: str | None,
-    rule: str | None = None,
-) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        report.add(
-            f"weight must be a number, not {value!r}",
-            category=category,
-            category_id=category_id,
-            key="weight",
-            rule=rule,
-        )
-        return None
-    if value < 0:
-        report.add(
-            f"weight must be zero or more, not {value}",
-            category=category,
-            category_id=category_id,
-            key="weight",
-            rule=rule,
-        )
-        return None
-    return float(value)
-
-
-def _unknown_fields(
-    data: dict[str, Any],
-    allowed: Sequence[str],
-    report: _Problems,
-    *,
-    category: int | None = None,
-    category_id: str | None = None,
-    rule: str | None = None,
-    where: str,
-) -> None:
-    for field in data:
-        if field not in allowed:
-            report.add(
-                f"unknown key {field!r} in {where}{did_you_mean(field, allowed)}; "
-                f"allowed: {', '.join(allowed)}",
-                category=category,
-                category_id=category_id,
-                key=field if rule is None else None,
-                rule=rule,
-            )
-
-
-def _load_table(path: Path) -> Table:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError(f"{path}: taxonomy table not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SourceError(f"{path}: cannot read taxonomy table: {e}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-
-    report = _Problems(path, text)
-    for top in data:
-        if top not in ("table", "category"):
-            report.add(
-                f"unknown table [{top}]{did_you_mean(top, ['table', 'category'])}; a tag "
-                "table has one [table] and one or more [[category]]",
-                line=report.where.header(top),
-            )
-    head = data.get("table")
-    if not isinstance(head, dict):
-        report.add("missing [table] with label_fi and label_en")
-        head = {}
-    _unknown_fields(head, _TABLE_FIELDS, report, where="[table]")
-    label_fi = _label(head, "label_fi", report)
-    label_en = _label(head, "label_en", report)
-    description = _label(head, "description", report, required=False)
-    table_exclude = _expressions(
-        head.get("exclude", []), report, "exclude", key="exclude", allow_empty=True
-    )
-
-    raw_categories = data.get("category")
-    if not isinstance(raw_categories, list) or not raw_categories:
-        report.add("no [[category]]; a table needs at least one category with rules")
-        raw_categories = []
-    categories: list[Category] = []
-    seen: dict[str, int] = {}
-    for i, raw in enumerate(raw_categories):
-        category = _load_category(i, raw, report)
-        if category is None:
-            continue
-        if category.id in seen:
-            report.add(
-                f"id {category.id!r} is used again (first by category #{seen[category.id] + 1})",
-                category=i,
-                category_id=category.id,
-                key="id",
-            )
-            continue
-        seen[category.id] = i
-        categories.append(category)
-    report.raise_if_any()
-    return Table(
-        name=path.stem,
-        label_fi=label_fi,
-        label_en=label_en,
-        description=description,
-        categories=tuple(categories),
-        exclude=table_exclude,
-        source=path,
-    )
-
-
-def _load_category(i: int, raw: object, report: _Problems) -> Category | None:
-    if not isinstance(raw, dict):
-        report.add("a [[category]] must be a table of keys", category=i)
-        return None
-    cid = raw.get("id")
-    if not isinstance(cid, str) or not _ID.match(cid):
-        report.add(
-            f"id must be lower-case letters, digits and '_', starting with a letter; got {cid!r}",
-            category=i,
-            key="id",
-        )
-        cid = None
-    elif cid in RESERVED_NAMES:
-        report.add(
-            f"id {cid!r} is reserved (a column of the results); choose another",
-            category=i,
-            category_id=cid,
-            key="id",
-        )
-    _unknown_fields(raw, _CATEGORY_FIELDS, report, category=i, category_id=cid, where="a category")
-    label_fi = _label(raw, "label_fi", report, category=i, category_id=cid)
-    label_en = _label(raw, "label_en", report, category=i, category_id=cid)
-    description = _label(raw, "description", report, category=i, category_id=cid, required=False)
-    weight = _weight(raw.get("weight"), report, category=i, category_id=cid)
-    weight = 1.0 if weight is None else weight
-    exclude = _expressions(
-        raw.get("exclude", []), report, "exclude", category=i, category_id=cid, key="exclude"
-    )
-    raw_rules = raw.get("rules")
-    if not isinstance(raw_rules, dict) or not raw_rules:
-        report.add(
-            'no rules; add a [category.rules] table such as: cafe = "amenity=cafe"',
-            category=i,
-            category_id=cid,
-            key="rules",
-        )
-        raw_rules = {}
-    rules = []
-    for kind, spec in raw_rules.items():
-        rule = _load_rule(i, cid, kind, spec, weight, report)
-        if rule is not None:
-            rules.append(rule)
-    if cid is None:
-        return None
-    return Category(
-        id=cid,
-        label_fi=label_fi,
-        label_en=label_en,
-        description=description,
-        weight=weight,
-        rules=tuple(rules),
-        exclude=exclude,
-    )
-
-
-def _load_rule(
-    i: int, cid: str | None, kind: str, spec: object, default_weight: float, report: _Problems
-) -> Rule | None:
-    where: dict[str, Any] = {"category": i, "category_id": cid, "rule": kind}
-    if not _ID.match(kind):
-        report.add(
-            "a rule name (the kind) must be lower-case letters, digits and '_', starting "
-            "with a letter",
-            **where,
-        )
-    weight: float | None = None
-    if isinstance(spec, dict):
-        _unknown_fields(spec, _RULE_FIELDS, report, **where, where=f"rule {kind!r}")
-        if "match" not in spec:
-            report.add('missing match; write { match = "key=value", weight = ... }', **where)
-        match = _expressions(spec.get("match", []), report, "match", **where, allow_empty=False)
-        exclude = _expressions(spec.get("exclude", []), report, "exclude", **where)
-        weight = _weight(spec.get("weight"), report, category=i, category_id=cid, rule=kind)
-    else:
-        match = _expressions(spec, report, "the rule", **where, allow_empty=False)
-        exclude = ()
-    if not match:
-        return None
-    return Rule(
-        kind=kind,
-        match=match,
-        exclude=exclude,
-        weight=default_weight if weight is None else weight,
-    )
+def _missing_label(loc: Loc) -> str:
+    whose = "category" if loc[:1] == ("category",) else "table"
+    return f"missing {loc[-1]}; every {whose} needs label_fi and label_en"
 
 
 # ---------------------------------------------------------------------------------------
