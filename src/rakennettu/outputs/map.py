@@ -57,6 +57,7 @@ from rakennettu.outputs._common import (
     cell_layers,
     classes_for,
     esc,
+    fmt,
     missing,
     program_text,
     quantile_classes,
@@ -68,7 +69,6 @@ from rakennettu.outputs.words import (
     GAIN_WORDS,
     UNIT_WORDS,
     provenance_words,
-    sig,
     simulated_program,
     site_heading,
     why_sentences,
@@ -598,7 +598,7 @@ def _gain_value(lang: Language, col: str, v: Any) -> str:
     units = _units()
     if units.get(col) in ("residents", "residents + jobs", "paths"):
         return lang.integer(float(v))  # whole people, whole paths
-    return sig(lang, v)
+    return fmt(v, lang)
 
 
 #: Building uses (rakennettu.sources.buildings.USES) in words.
@@ -879,7 +879,7 @@ def build_map(
         )
         classes = [classes_for(s, cells[s.column], lang) for s in specs]
         codes = np.column_stack([c.codes for c in classes]) if classes else None
-        values = [[sig(lang, v) for v in cells[s.column]] for s in specs]
+        values = [[fmt(v, lang) for v in cells[s.column]] for s in specs]
         props = []
         for i in range(len(cells)):
             p: dict[str, Any] = {
@@ -947,7 +947,7 @@ def build_map(
             p = {"c": [int(path[i]), int(bcls.codes[i]) if bcls is not None else -1]}
             if col is not None:
                 street = esc(nm) if isinstance(nm, str) and nm else esc(lang._("street"))
-                through = lang._("through-movement {n} shortest paths", n=sig(lang, b))
+                through = lang._("through-movement {n} shortest paths", n=fmt(b, lang))
                 p["t"] = f"{street} · {esc(through)}"
             props.append(p)
         edge_data = setup.share(_collection(geoms, props))
