@@ -132,6 +132,14 @@ class Language:
         text = self._tr.gettext(message)
         return text.format(**values) if values else text
 
+    def gettext(self, message: str) -> str:
+        """The message in this language, its ``{fields}`` left as they are."""
+        return self._tr.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        """The singular or plural form for ``count``, its ``{fields}`` left as they are."""
+        return self._tr.ngettext(singular, plural, count)
+
     def plural(self, singular: str, plural: str, count: int, **values: Any) -> str:
         r"""The singular or plural form for ``count``; ``{n}`` is the count, formatted.
 

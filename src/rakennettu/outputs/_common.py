@@ -283,8 +283,7 @@ def quantile_classes(
     edges = [lo, *inner.tolist(), hi]
     suffix = f" {unit}" if unit else ""
     labels = [
-        f"{fmt(edges[i], lang)}–{fmt(edges[i + 1], lang)}{suffix}"
-        for i in range(len(edges) - 1)
+        f"{fmt(edges[i], lang)}–{fmt(edges[i + 1], lang)}{suffix}" for i in range(len(edges) - 1)
     ]
     if len(labels) > 1:
         lang = lang or language("en")

@@ -73,7 +73,7 @@ from rakennettu.outputs.words import (
     site_heading,
     why_sentences,
 )
-from rakennettu.wording import say
+from rakennettu.wording import flag_words, now_words
 
 __all__ = [
     "OSM_ATTRIBUTION_HTML",
@@ -539,9 +539,11 @@ def candidate_popup(
     if sub:
         parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
     if get("now") is not None:
-        parts.append(f"<p><b>{esc(say('label_now'))}</b> {esc(get('now'))}</p>")
+        now = now_words(lang, row) or get("now")
+        parts.append(f"<p><b>{esc(lang._('Now:'))}</b> {esc(now)}</p>")
     if get("flags") is not None:
-        parts.append(f"<p><b>{esc(say('label_flags'))}</b> {esc(get('flags'))}</p>")
+        flags = flag_words(lang, row) or get("flags")
+        parts.append(f"<p><b>{esc(lang._('Check:'))}</b> {esc(flags)}</p>")
     if rank is not None:
         parts.append(_rank_line(lang, row, n))
     what = program if program is not None else program_text(row)
@@ -1091,7 +1093,8 @@ def build_map(
     if record and record.get("created"):
         sub.append(lang._("run {date}", date=lang.date(str(record["created"]))))
     if record and record.get("osm_data_date"):
-        sub.append(say("data_date", date=str(record["osm_data_date"])))
+        sub.append(lang._("OpenStreetMap data of {date}",
+                          date=lang.date(str(record["osm_data_date"]))))  # fmt: skip
     hint = lang._("Hover a hexagon for its values; click a numbered site for its breakdown.")
     title_html = f"<h1>{esc(title)}</h1><p>{esc(' · '.join(sub))}</p><p>{esc(hint)}</p>"
     attributions = [OSM_ATTRIBUTION_HTML]

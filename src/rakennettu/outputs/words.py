@@ -246,8 +246,17 @@ def provenance_words(lang: Language, provenance: Any) -> str:
 
 
 def site_heading(lang: Language, cid: Any, row: Mapping[str, Any]) -> str:
-    """A site's name, else its kind in words (from the taxonomy's labels)."""
-    name = row.get("name")
-    if isinstance(name, str) and name.strip():
+    """A site's name in ``lang`` (:func:`rakennettu.wording.site_name`), else its kind.
+
+    Examples
+    --------
+    >>> from rakennettu.i18n import language
+    >>> site_heading(language("fi"), "C1", {"kind": "surface_parking", "name": None})
+    'Pintapysäköinti'
+    """
+    from rakennettu.wording import site_name
+
+    name = site_name(lang, row)
+    if name.strip():
         return name
     return kind_words(row.get("kind"), lang)
