@@ -929,22 +929,7 @@ def activities(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy | None = None) 
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely.geometry import Point
-    >>> features = gpd.GeoDataFrame(
-    ...     {
-    ...         "osm_type": ["node", "node", "way"],
-    ...         "osm_id": [1, 2, 3],
-    ...         "name": ["Kallion kirjasto", None, "Karhupuisto"],
-    ...         "tags": [
-    ...             {"amenity": "library", "name": "Kallion kirjasto", "heritage": "2"},
-    ...             {"amenity": "bench"},
-    ...             {"leisure": "park", "name": "Karhupuisto"},
-    ...         ],
-    ...     },
-    ...     geometry=[Point(386000, 6674000), Point(386010, 6674000), Point(386020, 6674000)],
-    ...     crs="EPSG:3067",
-    ... )
+    >>> features = osm_features()  # a library, a bench and a park (see conftest.py)
     >>> activities(features)[["name", "category", "kind", "weight"]]
                    name category     kind  weight
     0  Kallion kirjasto  culture  library     1.0
@@ -981,22 +966,7 @@ def third_places(
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely.geometry import Point
-    >>> features = gpd.GeoDataFrame(
-    ...     {
-    ...         "osm_type": ["node", "node", "way"],
-    ...         "osm_id": [1, 2, 3],
-    ...         "name": ["Kallion kirjasto", None, "Karhupuisto"],
-    ...         "tags": [
-    ...             {"amenity": "library", "name": "Kallion kirjasto", "heritage": "2"},
-    ...             {"amenity": "bench"},
-    ...             {"leisure": "park", "name": "Karhupuisto"},
-    ...         ],
-    ...     },
-    ...     geometry=[Point(386000, 6674000), Point(386010, 6674000), Point(386020, 6674000)],
-    ...     crs="EPSG:3067",
-    ... )
+    >>> features = osm_features()  # a library, a bench and a park (see conftest.py)
     >>> third_places(features)[["name", "category", "kind"]]
                    name      category     kind
     0  Kallion kirjasto         civic  library
@@ -1033,22 +1003,7 @@ def landmarks(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy | None = None) -
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely.geometry import Point
-    >>> features = gpd.GeoDataFrame(
-    ...     {
-    ...         "osm_type": ["node", "node", "way"],
-    ...         "osm_id": [1, 2, 3],
-    ...         "name": ["Kallion kirjasto", None, "Karhupuisto"],
-    ...         "tags": [
-    ...             {"amenity": "library", "name": "Kallion kirjasto", "heritage": "2"},
-    ...             {"amenity": "bench"},
-    ...             {"leisure": "park", "name": "Karhupuisto"},
-    ...         ],
-    ...     },
-    ...     geometry=[Point(386000, 6674000), Point(386010, 6674000), Point(386020, 6674000)],
-    ...     crs="EPSG:3067",
-    ... )
+    >>> features = osm_features()  # a library, a bench and a park (see conftest.py)
     >>> landmarks(features)[["name", "category", "kind", "weight"]]
                    name  category    kind  weight
     0  Kallion kirjasto  heritage  listed     3.0
@@ -1083,22 +1038,7 @@ def green_blue(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy | None = None) 
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely.geometry import Point
-    >>> features = gpd.GeoDataFrame(
-    ...     {
-    ...         "osm_type": ["node", "node", "way"],
-    ...         "osm_id": [1, 2, 3],
-    ...         "name": ["Kallion kirjasto", None, "Karhupuisto"],
-    ...         "tags": [
-    ...             {"amenity": "library", "name": "Kallion kirjasto", "heritage": "2"},
-    ...             {"amenity": "bench"},
-    ...             {"leisure": "park", "name": "Karhupuisto"},
-    ...         ],
-    ...     },
-    ...     geometry=[Point(386000, 6674000), Point(386010, 6674000), Point(386020, 6674000)],
-    ...     crs="EPSG:3067",
-    ... )
+    >>> features = osm_features()  # a library, a bench and a park (see conftest.py)
     >>> green_blue(features)[["name", "category", "kind", "weight"]]
               name category  kind  weight
     2  Karhupuisto    green  park     1.0
