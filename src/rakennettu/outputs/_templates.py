@@ -20,25 +20,13 @@ from rakennettu.i18n import Language, language
 __all__ = ["environment", "render", "words"]
 
 
-def bold(value: Any) -> Markup:
-    """A value in bold, escaped (the ``b`` filter).
-
-    Examples
-    --------
-    >>> str(bold("<i>12 %</i>"))
-    '<b>&lt;i&gt;12 %&lt;/i&gt;</b>'
-    """
-    return Markup("<b>{}</b>").format(value)
-
-
 def words(lang: Language) -> dict[str, Callable[..., Markup]]:
     """The templates' ``_`` and ``ngettext`` in ``lang``.
 
     ``_(message, **values)`` is the message's translation, escaped, with its ``{fields}``
-    filled with the values, each escaped once (a value made with the ``b`` filter stays
-    bold). ``ngettext(singular, plural, n, **values)`` picks the form for ``n`` and fills
-    ``{n}`` with ``n`` in the locale's format. A value is never read as a message or a
-    format string: data stays data.
+    filled with the values, each escaped once. ``ngettext(singular, plural, n, **values)``
+    picks the form for ``n`` and fills ``{n}`` with ``n`` in the locale's format. A value
+    is never read as a message or a format string: data stays data.
 
     Examples
     --------
@@ -77,7 +65,6 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["b"] = bold
     env.globals.update(words(language("en")))  # a page's context gives its own language
     return env
 
