@@ -436,8 +436,40 @@ def run_batch(
     if n_workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     notify = on_result or (lambda _: None)
+    root = Path(out_root) if out_root is not None else None
+    compare_dir = ((root or Path("out")) / COMPARISON_FOLDER).resolve()
 
-    # load every workflow first: a broken file is that town's failure, not the batch's
+    slots = _load_all(workflows, root, compare_dir)
+    results: list[TownResult | None] = [s if isinstance(s, TownResult) else None for s in slots]
+    for r in results:
+        if r is not None:
+            notify(r)
+    todo, last = _to_run(slots, results, root, force, notify)
+    cluster = "none"
+    if todo:
+        todo = _longest_first(todo, [last[job[0]] for job in todo])
+        cluster = _submit(todo, results, scheduler, n_workers, numba_threads, notify)
+
+    done = [r for r in results if r is not None]
+    files, table = _compare(done, compare_dir)
+    return BatchResult(
+        towns=done,
+        comparison=table,
+        files=files,
+        seconds=time.perf_counter() - started,
+        cluster=cluster,
+    )
+
+
+def _folder(wf: Workflow, root: Path | None) -> Path:
+    """A town's output folder: under the batch's root, else where its workflow says."""
+    return ((root / wf.town.name) if root is not None else wf.out_dir).resolve()
+
+
+def _load_all(
+    workflows: Iterable[Workflow | str | Path], root: Path | None, compare_dir: Path
+) -> list[TownResult | tuple[Workflow, str]]:
+    """Every workflow loaded first: a broken file is that town's failure, not the batch's."""
     from rakennettu.config import resolve_workflow
 
     slots: list[TownResult | tuple[Workflow, str]] = []
@@ -455,30 +487,33 @@ def run_batch(
             f"several workflows name the town {', '.join(map(repr, twice))}; every town of "
             "a batch needs its own [town] name (it names the output folder)"
         )
-    root = Path(out_root) if out_root is not None else None
-    compare_dir = ((root or Path("out")) / COMPARISON_FOLDER).resolve()
-
-    def folder(wf: Workflow) -> Path:
-        return ((root / wf.town.name) if root is not None else wf.out_dir).resolve()
-
-    clash = [wf.town.name for wf, _ in loaded if folder(wf) == compare_dir]
+    clash = [wf.town.name for wf, _ in loaded if _folder(wf, root) == compare_dir]
     if clash:
         raise ConfigError(
             f"the output folder of {clash[0]!r} is the batch's comparison folder "
             f"{compare_dir}; rename the town or give an output root"
         )
+    return slots
 
-    results: list[TownResult | None] = [s if isinstance(s, TownResult) else None for s in slots]
-    for r in results:
-        if r is not None:
-            notify(r)
+
+def _to_run(
+    slots: list[TownResult | tuple[Workflow, str]],
+    results: list[TownResult | None],
+    root: Path | None,
+    force: bool,
+    notify: Callable[[TownResult], None],
+) -> tuple[list[tuple[int, Workflow, str, Path, str]], dict[int, Any]]:
+    """The towns to run (their key changed, or ``force``); the others are skipped here.
+
+    Returns the jobs and the seconds of each job's previous run, if any.
+    """
     todo: list[tuple[int, Workflow, str, Path, str]] = []
-    last: dict[int, Any] = {}  # seconds of each town's previous run, if any
+    last: dict[int, Any] = {}
     for i, slot in enumerate(slots):
         if isinstance(slot, TownResult):
             continue
         wf, given = slot
-        out = folder(wf)
+        out = _folder(wf, root)
         try:
             key, _ = batch_key(wf)
         except RakennettuError as exc:
@@ -486,13 +521,8 @@ def run_batch(
             notify(results[i])  # type: ignore[arg-type]
             continue
         stored = _read_record(out)
-        if (
-            not force
-            and stored is not None
-            and stored.get("key") == key
-            and stored.get("status") == "ok"
-            and (out / "vitality.gpkg").is_file()
-        ):
+        if not force and _unchanged(stored, key, out):
+            assert stored is not None
             results[i] = TownResult(
                 name=wf.town.name,
                 workflow=given,
@@ -508,13 +538,21 @@ def run_batch(
             continue
         todo.append((i, wf, given, out, key))
         last[i] = stored.get("seconds") if stored is not None else None
+    return todo, last
 
-    cluster = "none"
-    if todo:
-        todo = _longest_first(todo, [last[job[0]] for job in todo])
-        cluster = _submit(todo, results, scheduler, n_workers, numba_threads, notify)
 
-    done = [r for r in results if r is not None]
+def _unchanged(stored: Mapping[str, Any] | None, key: str, out: Path) -> bool:
+    """Whether the town's last run finished with this key and its results are still there."""
+    return (
+        stored is not None
+        and stored.get("key") == key
+        and stored.get("status") == "ok"
+        and (out / "vitality.gpkg").is_file()
+    )
+
+
+def _compare(done: list[TownResult], compare_dir: Path) -> tuple[dict[str, Path], pd.DataFrame]:
+    """Compare the towns with results; write the table and page with links to each town."""
     summaries = [r.summary for r in done if r.ok and r.summary]
     table, notes = compare_towns(summaries)
     if table.empty:
@@ -527,14 +565,7 @@ def run_batch(
                 p.removesuffix(".html"): os.path.relpath(r.out_dir / p, compare_dir) for p in pages
             }
             links[r.name] = {k: Path(v).as_posix() for k, v in rel.items()}
-    files = write_comparison(table, compare_dir, notes=notes, links=links)
-    return BatchResult(
-        towns=done,
-        comparison=table,
-        files=files,
-        seconds=time.perf_counter() - started,
-        cluster=cluster,
-    )
+    return write_comparison(table, compare_dir, notes=notes, links=links), table
 
 
 def _longest_first(jobs: list[Any], seconds: Sequence[Any]) -> list[Any]:

@@ -314,7 +314,7 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
         "candidate_links": links,
         "possibly_unmapped": unmapped,
         "districts": districts(town.features, town.area),
-        "sea": sea(town.features, box(*town.area.buffer(100).bounds)),
+        "sea": sea(town.features, town.context, box=box(*town.area.buffer(100).bounds)),
     }
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
@@ -563,8 +563,16 @@ def unknown_use_assumptions(
         rows = from_area.to_numpy(dtype=bool)
         alt.loc[rows, ["residents", "jobs"]] = est.loc[rows, ["residents", "jobs"]].to_numpy()
         out[rule] = alt
-    log.info("rank intervals also draw the unknown-use rules %s", sorted(out))
+    lang = language(run_language(wf, town))
+    log.info(
+        lang._("The rank intervals also try other rules for buildings of unknown use: {rules}",
+               rules=", ".join(lang._(_RULE_WORDS[r]) for r in sorted(out)))
+    )  # fmt: skip
     return out
+
+
+#: The other rules for buildings of unknown use, in words (the console).
+_RULE_WORDS = {"never": N_("never as homes"), "always": N_("always as homes")}
 
 
 def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:
@@ -715,8 +723,10 @@ def summary_lines(result: RunResult, *, top: int = 5, verbose: bool = False) -> 
 
 
 def _site_line(lang: Language, cid: Any, c: Any) -> str:
-    name = c.get("name")
-    label = name if isinstance(name, str) and name.strip() else kind_words(c.get("kind"), lang)
+    from rakennettu.wording import site_name
+
+    name = site_name(lang, c)
+    label = name if name.strip() else kind_words(c.get("kind"), lang)
     return "  " + lang._(
         "{rank}. {label} ({id}): score {score}, rank {low}–{high} under other weightings",
         rank=int(c["rank"]),
