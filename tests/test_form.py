@@ -15,10 +15,12 @@ import shapely
 from scipy.spatial.distance import cdist
 from shapely import LineString, box
 
+from rakennettu.config import FormConfig, SocialConfig
 from rakennettu.errors import CRSError
 from rakennettu.layers import form
 from rakennettu.layers.morphology import MorphologyLayer, block_streets, morphology_layer
 from rakennettu.network import StreetNetwork
+from rakennettu.prepare import prepare
 from rakennettu.synthesis.grid import aggregate_to_grid, hex_grid
 from rakennettu.town import Town
 
@@ -54,7 +56,8 @@ def town(request: pytest.FixtureRequest) -> Town:
 @pytest.fixture(scope="session")
 def town_form(town: Town) -> MorphologyLayer:
     """The form tables of the run path: the morphology layer (at one radius)."""
-    return morphology_layer(town, StreetNetwork.from_graph(town.graph), radii=[400])
+    net = StreetNetwork.from_graph(town.graph)
+    return morphology_layer(town, net, prepare(town, FormConfig(), SocialConfig()), radii=[400])
 
 
 def _gdf(geoms: list[Any], **columns: Any) -> gpd.GeoDataFrame:
