@@ -168,7 +168,8 @@ def run(
         collect_warnings() as warns,
         OutputFolder(out, town=wf.town.name, wait=wait) as folder,
     ):
-        done = _compute(wf, progress, tiles=(scheduler, workers))
+        tiled = {"tiles": (scheduler, workers)} if wf.region.tile_size else {}
+        done = _compute(wf, progress, **tiled)
         result = _write(wf, done, folder.path, warns, progress)
         if before_commit is not None:
             before_commit(result, folder.path)
