@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import hashlib
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from rakennettu.errors import OutputError, RakennettuError
 
-__all__ = ["atomic_path", "default_cache_dir", "file_hash", "output_errors", "write_problem"]
+__all__ = [
+    "atomic_path",
+    "default_cache_dir",
+    "file_hash",
+    "json_plain",
+    "output_errors",
+    "write_problem",
+]
 
 # Why a write fails when the place, not the program, is at fault.
 _WRITE_ERRNOS = {
@@ -136,3 +149,36 @@ def default_cache_dir() -> Path:
     """The cache folder: ``$RAKENNETTU_CACHE`` or ``~/.cache/rakennettu``."""
     env = os.environ.get("RAKENNETTU_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "rakennettu"
+
+
+def json_plain(obj: Any) -> Any:
+    """Plain JSON values: numpy scalars to Python, NaN/inf to None, paths to text.
+
+    Examples
+    --------
+    >>> json_plain({"a": np.float64("nan"), 1: (np.int64(2), Path("x"))})
+    {'a': None, '1': [2, 'x']}
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): json_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        items = sorted(obj, key=str) if isinstance(obj, set | frozenset) else obj
+        return [json_plain(v) for v in items]
+    if isinstance(obj, np.ndarray):
+        return [json_plain(v) for v in obj.tolist()]
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, dt.datetime | dt.date):
+        return obj.isoformat()
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return str(obj)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,7 +35,8 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from rakennettu._io import default_cache_dir
 from rakennettu._resources import bundled_osm_path, defaults_path
-from rakennettu.errors import ConfigError, SourceError, did_you_mean
+from rakennettu._toml import find_line, read_toml
+from rakennettu.errors import ConfigError, did_you_mean
 from rakennettu.naming import DIMENSIONS
 from rakennettu.naming import Dimension as Dim
 
@@ -748,24 +748,6 @@ class Workflow(_Model):
 # Reading
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError(f"{path}: workflow file not found") from None
-    except OSError as e:
-        raise SourceError(f"{path}: cannot read workflow file: {e}") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: cannot read workflow file: {e}") from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as e:
-        msg = str(e)
-        if msg.startswith("Cannot overwrite a value") or "Cannot declare" in msg:
-            msg = f"a key or table is given twice ({msg})"
-        raise ConfigError(f"{path}: not valid TOML: {msg}") from None
-
-
 # Tables that are lists in disguise: a town's own replaces the default whole, so that
 # giving `soc = { ... }` in [synthesis.indicators] does not keep the default indicators.
 _REPLACE_WHOLE = {
@@ -801,54 +783,6 @@ def _merge(
         else:
             out[k] = v
     return out
-
-
-def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
-    """Best-effort line number (1-based) of a dotted key in a TOML text."""
-    if not loc:
-        return None
-    keys = [k for k in loc if isinstance(k, str)]
-    table: list[str] = []
-    array_index: dict[str, int] = {}
-    current_index: int | None = None
-    best: int | None = None
-    for n, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("[["):
-            name = line.strip("[] ")
-            array_index[name] = array_index.get(name, -1) + 1
-            table, current_index = name.split("."), array_index[name]
-            if _table_matches(loc, table, current_index) and len(keys) == len(table):
-                best = best or n
-            continue
-        if line.startswith("["):
-            table, current_index = line.strip("[] ").split("."), None
-            if keys[: len(table)] == table and len(keys) == len(table):
-                best = best or n
-            continue
-        key = line.split("=", 1)[0].strip().strip("\"'") if "=" in line else None
-        if key is None:
-            continue
-        full = [*table, *key.split(".")]
-        if not _table_matches(loc, table, current_index):
-            continue
-        if keys[: len(full)] == full:
-            return n
-        if keys[: len(table)] == table and len(table) > 0 and best is None:
-            best = None
-    return best
-
-
-def _table_matches(loc: tuple[str | int, ...], table: list[str], index: int | None) -> bool:
-    keys = [k for k in loc if isinstance(k, str)]
-    if keys[: len(table)] != table:
-        return False
-    if index is None:
-        return True
-    ints = [k for k in loc if isinstance(k, int)]
-    return bool(ints) and ints[0] == index
 
 
 def _has_key(data: Mapping[str, Any], loc: tuple[str | int, ...]) -> bool:
@@ -895,7 +829,7 @@ def _describe(
     if defaults is not None and not _has_key(data, loc) and _has_key(defaults[2], loc):
         path, text, data = defaults
     where = _section(loc)
-    line = _find_line(text, loc)
+    line = find_line(text, loc)
     prefix = f"{path}, line {line}" if line else f"{path}"
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -957,7 +891,7 @@ def _check_files(wf: Workflow, town_path: Path, text: str) -> list[str]:
     problems = []
 
     def where(loc: tuple[str | int, ...]) -> str:
-        line = _find_line(text, loc)
+        line = find_line(text, loc)
         return f"{town_path}, line {line}" if line else str(town_path)
 
     if wf.osm.path:
@@ -1019,14 +953,14 @@ def load_workflow(
     town_path = Path(path)
     if town_path.suffix.lower() != ".toml":
         raise ConfigError(f"{town_path}: a workflow file is a .toml file")
-    data, text = _read_toml(town_path)
+    data, text = read_toml(town_path, "workflow file")
     if defaults is None:
         beside = town_path.parent / "_defaults.toml"
         defaults = beside if beside.is_file() else defaults_path()
     defaults_path_ = Path(defaults)
     if defaults_path_.resolve() == town_path.resolve():
         raise ConfigError(f"{town_path}: this is the defaults file; pass a town's workflow")
-    ddata, dtext = _read_toml(defaults_path_)
+    ddata, dtext = read_toml(defaults_path_, "workflow file")
 
     merged = _merge(
         _resolve_paths(ddata, defaults_path_.parent),

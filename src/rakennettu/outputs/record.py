@@ -16,7 +16,6 @@ import datetime as dt
 import importlib.metadata
 import json
 import logging
-import math
 import platform
 import re
 import warnings
@@ -24,10 +23,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from rakennettu._io import atomic_path, file_hash
+from rakennettu._io import json_plain as _jsonable
 from rakennettu._version import __version__
 from rakennettu.errors import SourceError
 
@@ -92,33 +91,6 @@ def library_versions() -> dict[str, str | None]:
 
         out["GDAL"] = pyogrio.__gdal_version_string__
     return out
-
-
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON values: numpy scalars to Python, NaN/inf to None, paths to text."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        items = sorted(obj, key=str) if isinstance(obj, set | frozenset) else obj
-        return [_jsonable(v) for v in items]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, dt.datetime | dt.date):
-        return obj.isoformat()
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return str(obj)
 
 
 def _frame_json(frame: pd.DataFrame) -> dict[str, Any]:

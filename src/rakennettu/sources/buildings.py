@@ -31,21 +31,23 @@ import functools
 import logging
 import math
 import re
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from rakennettu._resources import taxonomy_dir
 from rakennettu.errors import ConfigError, SourceError
 from rakennettu.errors import did_you_mean as _hint
 from rakennettu.sources.osm_tags import tag_values, tags_from_pyrosm
+from rakennettu.sources.use_table import (
+    USES,
+    BuildingUse,
+    CodeClass,
+    CodeScheme,
+    load_building_use,
+)
 
 __all__ = [
     "BUILDING_COLUMNS",
@@ -67,23 +69,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: The building use vocabulary, fixed: layers and outputs rely on these names.
-USES: tuple[str, ...] = (
-    "residential",
-    "commercial",
-    "office",
-    "industrial",
-    "public",
-    "religious",
-    "education",
-    "health",
-    "culture",
-    "sport",
-    "parking",
-    "other",
-    "unknown",
-)
 
 #: The values of ``year_precision``, from exact to open; see :func:`parse_start_date`.
 PRECISIONS: tuple[str, ...] = (
@@ -531,259 +516,6 @@ def parse_height(text: object) -> float:
 
 # ---------------------------------------------------------------------------------------
 # The use table
-
-
-@dataclass(frozen=True)
-class CodeClass:
-    """One code of a register: its use and labels."""
-
-    use: str
-    label_fi: str
-    label_en: str = ""
-
-
-@dataclass(frozen=True)
-class CodeScheme:
-    """A register's code list: ``classes`` maps the code (text) to its use."""
-
-    name: str
-    label: str
-    source: str
-    classes: Mapping[str, CodeClass]
-    width: int = 0
-    note: str = ""
-
-    def key(self, value: object) -> str | None:
-        """Write a code as this scheme does: text, zero-padded to ``width`` if numeric."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        text = str(value).strip()
-        if not text:
-            return None
-        if self.width and text.isdigit():
-            text = text.zfill(self.width)
-        return text
-
-
-@dataclass(frozen=True)
-class BuildingUse:
-    """The building use table: vocabulary, OSM mapping and register code lists.
-
-    Build it with :func:`load_building_use`.
-    """
-
-    labels: Mapping[str, tuple[str, str]]
-    osm_order: tuple[str, ...]
-    osm_values: Mapping[str, Mapping[str, str]]
-    osm_any: Mapping[str, str]
-    schemes: Mapping[str, CodeScheme]
-    source: Path | None = None
-
-    def osm_use(self, key: str, value: str) -> str | None:
-        """Return the use an OSM ``key=value`` gives, or None; ``a;b`` tries each part."""
-        table = self.osm_values.get(key, {})
-        candidates = [value]
-        if ";" in value:
-            candidates += [p.strip() for p in value.split(";")]
-        for candidate in candidates:
-            if candidate in table:
-                return table[candidate]
-        return self.osm_any.get(key)
-
-
-_TOP = ("vocabulary", "osm", "codes")
-_VOCAB_FIELDS = ("label_fi", "label_en", "description")
-_OSM_FIELDS = ("order", "same_as")
-_SCHEME_FIELDS = ("label", "source", "note", "width", "classes")
-_CLASS_FIELDS = ("use", "label_fi", "label_en")
-
-
-def load_building_use(path: str | Path | None = None) -> BuildingUse:
-    """Read and check the building use table.
-
-    Parameters
-    ----------
-    path
-        A ``building_use.toml``; default the bundled one in ``data/taxonomy``.
-
-    Returns
-    -------
-    BuildingUse
-        Frozen.
-
-    Raises
-    ------
-    SourceError
-        The file is missing or unreadable.
-    ConfigError
-        The table is invalid; every problem is listed with its section and key.
-
-    Examples
-    --------
-    >>> table = load_building_use()
-    >>> table.schemes["nls_mtk"].classes["8"]
-    CodeClass(use='religious', label_fi='Kirkko', label_en='Church')
-    >>> table.osm_use("building", "apartments"), table.osm_use("shop", "bakery")
-    ('residential', 'commercial')
-    """
-    if path is None:
-        return _bundled_use()
-    return _load_use(Path(path))
-
-
-@functools.lru_cache(maxsize=1)
-def _bundled_use() -> BuildingUse:
-    return _load_use(taxonomy_dir() / "building_use.toml")
-
-
-def _load_use(path: Path) -> BuildingUse:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SourceError(f"{path}: building use table not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SourceError(f"{path}: cannot read building use table: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    problems: list[str] = []
-
-    def bad(where: str, message: str) -> None:
-        problems.append(f"{path}, {where}: {message}")
-
-    def use_ok(where: str, use: object) -> bool:
-        if use in USES:
-            return True
-        bad(where, f"{use!r} is not a use{_hint(str(use), USES)}; uses: {', '.join(USES)}")
-        return False
-
-    for top in data:
-        if top not in _TOP:
-            bad(f"[{top}]", f"unknown section{_hint(top, _TOP)}; sections: {', '.join(_TOP)}")
-
-    vocab = data.get("vocabulary", {})
-    labels: dict[str, tuple[str, str]] = {}
-    for use in USES:
-        entry = vocab.get(use)
-        if not isinstance(entry, dict):
-            bad("[vocabulary]", f"missing use {use!r}; the vocabulary is fixed: {USES}")
-            continue
-        for field in entry:
-            if field not in _VOCAB_FIELDS:
-                bad(
-                    f"[vocabulary] {use}",
-                    f"unknown key {field!r}{_hint(field, _VOCAB_FIELDS)}",
-                )
-        if not entry.get("label_fi") or not entry.get("label_en"):
-            bad(f"[vocabulary] {use}", "needs label_fi and label_en")
-        labels[use] = (str(entry.get("label_fi", "")), str(entry.get("label_en", "")))
-    for use in vocab:
-        if use not in USES:
-            bad(
-                f"[vocabulary] {use}",
-                f"not a use{_hint(use, USES)}; the vocabulary is fixed",
-            )
-
-    osm = data.get("osm", {})
-    order = osm.get("order", [])
-    same_as = osm.get("same_as", {})
-    if not isinstance(order, list) or not order or not all(isinstance(k, str) for k in order):
-        bad("[osm] order", "must be a non-empty list of OSM keys")
-        order = []
-    osm_values: dict[str, dict[str, str]] = {}
-    osm_any: dict[str, str] = {}
-    for key, mapping in osm.items():
-        if key in _OSM_FIELDS:
-            continue
-        if not isinstance(mapping, dict):
-            bad(
-                f"[osm] {key}",
-                f"unknown key{_hint(key, _OSM_FIELDS)}; give [osm.{key}] tables",
-            )
-            continue
-        values: dict[str, str] = {}
-        for use, listed in mapping.items():
-            where = f"[osm.{key}] {use}"
-            if not use_ok(where, use):
-                continue
-            if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
-                bad(where, "must be a list of values")
-                continue
-            for v in listed:
-                if v == "*":
-                    osm_any[key] = use
-                elif v in values and values[v] != use:
-                    bad(where, f"value {v!r} is already mapped to {values[v]!r}")
-                else:
-                    values[v] = use
-        osm_values[key] = values
-    for key in order:
-        target = same_as.get(key, key)
-        if target not in osm_values:
-            bad("[osm] order", f"key {key!r} has no [osm.{target}] table (nor a same_as)")
-    for key, target in same_as.items():
-        if target in osm_values:
-            osm_values[key] = osm_values[target]
-            if target in osm_any:
-                osm_any[key] = osm_any[target]
-
-    schemes: dict[str, CodeScheme] = {}
-    for name, raw in data.get("codes", {}).items():
-        where = f"[codes.{name}]"
-        if not isinstance(raw, dict):
-            bad(where, "must be a table")
-            continue
-        for field in raw:
-            if field not in _SCHEME_FIELDS:
-                bad(where, f"unknown key {field!r}{_hint(field, _SCHEME_FIELDS)}")
-        for field in ("label", "source"):
-            if not isinstance(raw.get(field), str) or not raw[field].strip():
-                bad(where, f"needs {field} (text): say what the codes are and where from")
-        width = raw.get("width", 0)
-        if isinstance(width, bool) or not isinstance(width, int) or width < 0:
-            bad(where, f"width must be a whole number >= 0, not {width!r}")
-            width = 0
-        classes: dict[str, CodeClass] = {}
-        for code, entry in raw.get("classes", {}).items():
-            cwhere = f"[codes.{name}.classes] {code}"
-            if not isinstance(entry, dict):
-                bad(cwhere, "must be { use = ..., label_fi = ... }")
-                continue
-            for field in entry:
-                if field not in _CLASS_FIELDS:
-                    bad(cwhere, f"unknown key {field!r}{_hint(field, _CLASS_FIELDS)}")
-            if not entry.get("label_fi"):
-                bad(cwhere, "needs label_fi")
-            if "use" not in entry:
-                bad(cwhere, "needs use")
-                continue
-            if use_ok(cwhere, entry["use"]):
-                classes[str(code)] = CodeClass(
-                    use=entry["use"],
-                    label_fi=str(entry.get("label_fi", "")),
-                    label_en=str(entry.get("label_en", "")),
-                )
-        if not classes:
-            bad(where, "has no classes")
-        schemes[name] = CodeScheme(
-            name=name,
-            label=str(raw.get("label", "")),
-            source=str(raw.get("source", "")),
-            classes=MappingProxyType(classes),
-            width=width,
-            note=str(raw.get("note", "")),
-        )
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return BuildingUse(
-        labels=MappingProxyType(labels),
-        osm_order=tuple(order),
-        osm_values=MappingProxyType({k: MappingProxyType(v) for k, v in osm_values.items()}),
-        osm_any=MappingProxyType(osm_any),
-        schemes=MappingProxyType(schemes),
-        source=path,
-    )
 
 
 # ---------------------------------------------------------------------------------------
