@@ -420,7 +420,3 @@ def test_a_smaller_map_removes_the_detail_files_it_no_longer_names(tmp_path):
     assert any((tmp_path / "map_files").iterdir())
     write_map(build_map(layers, title="T"), tmp_path / "map.html")
     assert not (tmp_path / "map_files").exists()
-
-
-def test_the_bundled_towns_keep_their_buildings_in_the_page():
-    assert rkmap.LAZY_BUILDINGS >= 2500  # Helsinki's bundled 2,2k buildings stay inline

@@ -126,7 +126,7 @@ var rk = (function () {
   /* Detail loaded by area (rakennettu.outputs.map._detail_tiles): index = {n: name,
    * d: file prefix, z: zoom from which to load, t: [[key, south, west, north, east], ...]}.
    * From zoom z on, the files of the squares in view (and a margin) are added as
-   * <script> elements (fetch cannot read files beside a file: page); each calls
+   * script elements (fetch cannot read files beside a file: page); each calls
    * rk.tile(name, key, data). Below zoom z the layer's pane is hidden. */
   var waiting = {};
   function lazy(index, o) {
