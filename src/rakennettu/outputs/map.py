@@ -295,7 +295,7 @@ def _detail_tiles(
     >>> index["d"], [t[0] for t in index["t"]], sorted(files)
     ('map_files/b-', ['770-13344', '771-13344'], ['b-770-13344.js', 'b-771-13344.js'])
     >>> files["b-770-13344.js"][:33]
-    'rk.tile("b","770-13344",{"f":[[1,['
+    'rk.tile("b","770-13344",{"f":[[1,'
     """
     pts = gdf.geometry.representative_point()
     keys = [
