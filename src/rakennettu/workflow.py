@@ -43,6 +43,7 @@ from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.outputs.spreadsheet import write_csv
 from rakennettu.prepare import Prepared, prepare
+from rakennettu.region import region_client, tiled_centrality
 from rakennettu.sources.basemap import districts, sea
 from rakennettu.synthesis.candidates import (
     access_nodes,
@@ -123,6 +124,8 @@ def run(
     progress: bool = False,
     wait: bool = False,
     before_commit: Callable[[RunResult, Path], None] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Run a workflow: load the town, compute its layers, write ``out_dir/vitality.gpkg``.
 
@@ -144,6 +147,9 @@ def run(
     before_commit
         Called with the result and the staging folder when every output is written,
         before the swap: to add files of one's own (a batch's ``batch.json``).
+    scheduler, workers
+        Where the tiles of ``[region] tile_size`` run: a running Dask scheduler's address,
+        or a local cluster of ``workers`` processes (default 2). Unused without tiles.
 
     Raises
     ------
@@ -163,7 +169,9 @@ def run(
         collect_warnings() as warns,
         OutputFolder(out, town=wf.town.name, wait=wait) as folder,
     ):
-        result = _write(wf, _compute(wf, progress), folder.path, warns, progress)
+        tiled = {"tiles": (scheduler, workers)} if wf.region.tile_size else {}
+        done = _compute(wf, progress, **tiled)
+        result = _write(wf, done, folder.path, warns, progress)
         if before_commit is not None:
             before_commit(result, folder.path)
         folder.commit()
@@ -180,8 +188,26 @@ def _stages(progress: bool, lang: list[Language]) -> Stages:
     )
 
 
-def _compute(wf: Workflow, progress: bool) -> _Computed:
-    """Every stage of a run up to its outputs, in memory."""
+def _centrality(
+    wf: Workflow, net: StreetNetwork, tiles: tuple[str | None, int | None]
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The street centralities tile by tile on Dask (``[region] tile_size``), else None."""
+    if not wf.region.tile_size:
+        return None
+    with region_client(*tiles) as (client, threads):
+        return tiled_centrality(
+            net,
+            wf.network.radii,
+            tile_size=wf.region.tile_size,
+            client=client,
+            numba_threads=threads or None,
+        )
+
+
+def _compute(
+    wf: Workflow, progress: bool, tiles: tuple[str | None, int | None] = (None, None)
+) -> _Computed:
+    """Every stage of a run up to its outputs, in memory (tiles: scheduler, workers)."""
     lang = [language(run_language(wf))]  # known better once the town is loaded
     stage = _stages(progress, lang)
     radii = list(wf.network.radii)
@@ -193,7 +219,9 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
     with stage("prepare"):
         prep = prepare(town, wf.form, wf.social, progress=progress)
     with stage("morphology"):
-        morph = morphology_layer(town, net, prep, radii=radii, progress=progress)
+        morph = morphology_layer(
+            town, net, prep, radii=radii, progress=progress, centrality=_centrality(wf, net, tiles)
+        )
     with stage("social"):
         social = social_layer(
             town, net, prep, network=wf.network, social=wf.social, progress=progress
