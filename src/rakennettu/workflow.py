@@ -651,6 +651,7 @@ def _programs(wf: Workflow, sites: gpd.GeoDataFrame, categories: Any) -> dict[An
 STAGE_WORDS: dict[str, str] = {
     "load": N_("Town data read"),
     "network": N_("Street network ready"),
+    "prepare": N_("Floor areas, residents and jobs of the buildings estimated"),
     "morphology": N_("Streets and urban form measured"),
     "social": N_("Activities, residents and jobs measured"),
     "completeness": N_("Completeness of the data checked"),
