@@ -166,20 +166,7 @@ def activity_access(
     cats = list(categories) if categories is not None else activity_categories(activities)
     for c in cats:
         _measure_part(c, "activity category")
-    # positions as the index: the input's labels may repeat
-    pts = _points_of(activities.geometry.reset_index(drop=True))
-    category = (
-        activities["category"]
-        .reset_index(drop=True)
-        .map(lambda v: None if pd.isna(v) else str(v))
-        .astype(object)
-    )
-    category = category.where(category.isin(cats), None)
-    weight = (
-        pd.to_numeric(activities["weight"], errors="coerce").reset_index(drop=True).fillna(1.0)
-        if "weight" in activities
-        else pd.Series(1.0, index=pts.index)
-    )
+    pts, category, weight = _activity_points(activities, cats)
     attached = attach_points(net, pts, max_distance=snap)
     n_off = int((~attached["attached"]).sum())
     if n_off:
@@ -197,9 +184,40 @@ def activity_access(
         float(max(labels)) if max_nearest is None else _check_positive(max_nearest, "max_nearest")
     )
     near = nearest(net, attached, max_distance=limit, categories=category)
+    data = _access_columns(acc, near, cats, labels, net.n_nodes)
+    return pd.DataFrame(data, index=net.node_ids.copy())
+
+
+def _activity_points(
+    activities: gpd.GeoDataFrame, cats: list[str]
+) -> tuple[gpd.GeoSeries, pd.Series, pd.Series]:
+    """Points, category (None outside ``cats``) and weight (1 unless given) by position."""
+    # positions as the index: the input's labels may repeat
+    pts = _points_of(activities.geometry.reset_index(drop=True))
+    category = (
+        activities["category"]
+        .reset_index(drop=True)
+        .map(lambda v: None if pd.isna(v) else str(v))
+        .astype(object)
+    )
+    category = category.where(category.isin(cats), None)
+    weight = (
+        pd.to_numeric(activities["weight"], errors="coerce").reset_index(drop=True).fillna(1.0)
+        if "weight" in activities
+        else pd.Series(1.0, index=pts.index)
+    )
+    return pts, category, weight
+
+
+def _access_columns(
+    acc: pd.DataFrame, near: pd.DataFrame, cats: list[str], labels: list[int], n: int
+) -> dict[str, Any]:
+    """The ``soc_count_*``, ``soc_access_*`` and ``soc_nearest_*`` columns.
+
+    Every category of ``cats`` gets its columns, present or not (zeros, NaN).
+    """
     present = set(acc.columns.get_level_values(0))
     data: dict[str, Any] = {}
-    n = net.n_nodes
     for measure, source in (("count", "count"), ("access", "decayed")):
         for c in [*cats, _TOTAL]:
             for r in labels:
@@ -213,7 +231,7 @@ def activity_access(
         data[indicator_name("soc", f"nearest_{c}")] = (
             near[c].to_numpy() if c in near else np.full(n, np.nan)
         )
-    return pd.DataFrame(data, index=net.node_ids.copy())
+    return data
 
 
 # ------------------------------------------------------------------------------- mix
