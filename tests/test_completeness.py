@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -11,6 +13,7 @@ from pyproj import CRS
 from shapely import LineString, Point, box
 
 from rakennettu.completeness import THRESHOLDS, completeness, figures_record
+from rakennettu.i18n import Said, language
 from rakennettu.town import Town
 
 X0, Y0 = 385_000.0, 6_672_000.0
@@ -94,6 +97,22 @@ def test_few_construction_years():
         "buildings: only 10 % of the buildings have a construction year (threshold 25 %): "
         "building age diversity rests on few buildings",
     )
+
+
+def test_a_shortfall_is_said_in_finnish_and_recorded_in_english():
+    """The warning is English text (the record) that says itself in Finnish: the
+    percentages in Finnish format, the layer's name and what it affects translated."""
+    years = np.where(np.arange(200) < 20, 1930.0, np.nan)  # 10 %
+    c = completeness(_town(_buildings(200, year=years)))
+    (w,) = c.warnings
+    assert w.in_(language("fi")) == (
+        "rakennukset: rakennusvuosi on vain 10 % rakennuksista (kynnysarvo 25 %). "
+        "Vaikuttaa: rakennusten ikävaihtelu perustuu harvoihin rakennuksiin"
+    )
+    assert w.in_(language("en")) == w
+    rec = json.loads(json.dumps(figures_record(c)))
+    assert rec["warnings"] == [w]
+    assert Said.from_record(rec["warning_messages"][0]).in_(language("fi")) == w.in_(language("fi"))
 
 
 def test_every_building_is_building_yes():

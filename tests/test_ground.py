@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from shapely import LineString, Point, box
 
+from rakennettu.i18n import Said, language
 from rakennettu.layers.form import enclosures
 from rakennettu.synthesis.candidates import (
     built_envelope,
@@ -191,7 +192,13 @@ def test_planner_sites_are_kept_with_a_warning(caplog):
         kept, removed = keep_ground(s, ground_cover(f, NO_BUILDINGS))
     assert len(kept) == 1 and kept.geometry.iloc[0].equals(box(0, 0, 100, 50))
     assert removed == {}
-    assert "Puistotontti" in caplog.text and "open space 100%" in caplog.text
+    assert "Puistotontti" in caplog.text and "open space 100 %" in caplog.text
+    # the warning is said in Finnish on a Finnish run (the name is data, kept as it is)
+    (said,) = [r.msg for r in caplog.records if isinstance(r.msg, Said)]
+    assert said.in_(language("fi")) == (
+        "kaavoittajan kohde Puistotontti: vain 0 % siitä on rakennettavaa maata (tie tai rata "
+        "0 %, avoin tila 100 %, rakennukset 0 %); säilytetty sellaisenaan"
+    )
 
 
 # ---------------------------------------------------------------------------------------

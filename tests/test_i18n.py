@@ -177,3 +177,53 @@ def test_messages_written_inside_f_strings_are_in_the_catalogues_too():
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in _catalogue("fi") if m.id}
     assert "Check:" in found and len(found) > 50
     assert sorted(found - ids) == []
+
+
+def test_a_said_message_is_english_text_that_says_itself_in_finnish():
+    en, fi = language("en"), language("fi")
+    word = i18n.Said("buildings")
+    w = i18n.Said(
+        "{layer}: {message} (threshold {limit}): {affects}",
+        layer=word,
+        message="x<y> 'data'",
+        limit=i18n.Share(0.004),
+        affects=i18n.Said("road"),
+    )
+    assert w == "buildings: x<y> 'data' (threshold under 1 %): road"
+    assert w.in_(en) == w
+    # words and numbers in Finnish; text from data as it is
+    assert (
+        w.in_(fi) == "rakennukset: x<y> 'data' (kynnysarvo alle 1 %). Vaikuttaa: tie- tai rata-alue"
+    )
+    counts = i18n.Said("{n} {rule}", n=1234, rule=word)
+    assert (counts, counts.in_(fi)) == ("1,234 buildings", f"rakennukset 1{NBSP}234")
+    rate = i18n.Said("only {v} third places per km²", v=0.0612)
+    assert (rate, rate.in_(fi)) == ("only 0.061 third places per km²",
+                                   "vain 0,061 kolmatta paikkaa neliökilometrillä")  # fmt: skip
+    # through JSON and pickle (Dask) and back
+    import json
+    import pickle
+
+    again = i18n.Said.from_record(json.loads(json.dumps(w.record())))
+    assert again == w and again.in_(fi) == w.in_(fi)
+    assert pickle.loads(pickle.dumps(w)).in_(fi) == w.in_(fi)
+    # a message without a translation stays English in Finnish (never an error)
+    assert i18n.Said("not a catalogue message {n}", n=3).in_(fi) == "not a catalogue message 3"
+
+
+def test_the_console_says_a_logged_warning_in_the_run_language():
+    import logging
+
+    from rakennettu.cli import _Formatter
+
+    said = i18n.Said("the date of the OpenStreetMap data is unknown (no timestamp in the file)")
+    record = logging.LogRecord("rakennettu.x", logging.WARNING, __file__, 1, "%s", (said,), None)
+    plain = logging.LogRecord("rakennettu.x", logging.WARNING, __file__, 1, "%s", ("a",), None)
+    with i18n.speaking(language("fi")):
+        line = _Formatter().format(record)
+        assert _Formatter().format(plain) == "warning: a"
+    assert line == (
+        "warning: OpenStreetMap-aineiston päivämäärä ei ole tiedossa (tiedostossa ei ole "
+        "aikaleimaa)"
+    )
+    assert _Formatter().format(record) == f"warning: {said}"  # English outside a Finnish run

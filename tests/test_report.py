@@ -280,3 +280,47 @@ def test_the_finnish_report_has_no_english_message_left(finnish):
     for heading in ("Parhaat kohteet yksitellen", "Liite: versiot, ajoajat, lähtötiedostot",
                     "Miten kohteet löydettiin: menetelmä selkokielellä"):  # fmt: skip
         assert heading in text
+
+
+def _warned_record() -> dict:
+    """A record whose warnings come from the code that makes them: the index's adapt
+    (two Said warnings), collected and recorded as a run records them, plus one plain
+    third-party warning and the completeness figures of ``_gap_record``."""
+    import json
+    import logging
+
+    import numpy as np
+    import pandas as pd
+
+    from rakennettu.outputs.record import collect_warnings, run_record
+    from rakennettu.synthesis.scores import adapt
+
+    cells = pd.DataFrame({"cult_a": [np.nan, np.nan], "soc_c": [1.0, 3.0]})
+    a = adapt(cells, {"cult": {"cult_a": 1}, "soc": {"soc_c": 1}}, {"cult": 1, "soc": 1})
+    with collect_warnings() as caught:
+        for text in a.warnings:
+            logging.getLogger("rakennettu.synthesis.scores").warning("%s", text)
+        logging.getLogger("rakennettu.warnings").warning("RuntimeWarning (numpy): overflow")
+    made = json.loads(json.dumps(run_record(warnings=caught)))
+    rec = _gap_record()
+    rec["warnings"], rec["warning_messages"] = made["warnings"], made["warning_messages"]
+    return rec
+
+
+def test_the_run_warnings_are_said_in_the_report_language():
+    rec = _warned_record()
+    assert rec["warnings"][0] == (  # the record stays English
+        "rakennettu.synthesis.scores: index: cult_a has no value in any scored cell: left out "
+        "of the cultural score (the weights renormalised over its other indicators)"
+    )
+    assert rec["warning_messages"][2] is None
+    fi = _page_text(build_report(tiny_layers(), rec, language="fi"))
+    assert (
+        "rakennettu.synthesis.scores: indeksi: cult_a: ei arvoa yhdessäkään pisteytetyssä "
+        "ruudussa; jätetään pois pistemäärästä (kulttuurinen)"
+    ) in fi
+    assert "rakennettu.synthesis.scores: indeksi: ei käyttökelpoista mittaria" in fi
+    assert "RuntimeWarning (numpy): overflow" in fi  # another library's, as it came
+    assert "no value in any scored cell" not in fi and "left out of the synergy" not in fi
+    en = _page_text(build_report(tiny_layers(), rec, language="en"))
+    assert rec["warnings"][0] in en and rec["warnings"][1] in en

@@ -31,6 +31,7 @@ from rakennettu import interrupt
 from rakennettu._console import console_text
 from rakennettu._version import __version__
 from rakennettu.errors import ConfigError, FolderBusyError, RakennettuError
+from rakennettu.i18n import logged_said, spoken
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -71,7 +72,14 @@ class _Formatter(logging.Formatter):
 
 
 def _log_message(record: logging.LogRecord) -> str:
-    """The message with no control characters: each text argument kept to one line."""
+    """The message with no control characters: each text argument kept to one line.
+
+    A :class:`~rakennettu.i18n.Said` message (a run's warning) is said in the run's
+    language (:func:`~rakennettu.i18n.spoken`).
+    """
+    said = logged_said(record)
+    if said is not None:
+        return console_text(said.in_(spoken()), one_line=False)
     args = record.args
     if isinstance(args, tuple) and args:
         args = tuple(console_text(a) if isinstance(a, str) else a for a in args)

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rakennettu.i18n import N_, Said, Share
 from rakennettu.layers.morphology import block_streets
 
-__all__ = ["THRESHOLDS", "Completeness", "completeness", "figures_record"]
+__all__ = ["LAYERS", "THRESHOLDS", "Completeness", "completeness", "figures_record"]
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +50,32 @@ class Completeness:
         One row per figure (index ``figure``): ``layer``, ``value``, ``unit``,
         ``threshold``, ``short`` (bool), ``affects`` (what a shortfall affects).
     warnings
-        One sentence per shortfall, in the table's order.
+        One sentence per shortfall, in the table's order (English text that the
+        outputs say in the run's language: :class:`~rakennettu.i18n.Said`).
     """
 
     table: pd.DataFrame
     warnings: tuple[str, ...]
 
 
+#: The layers' names in the warnings (the English is the layer's own name).
+LAYERS: Mapping[str, str] = {
+    "buildings": N_("buildings"),
+    "streets": N_("streets"),
+    "activities": N_("activities"),
+    "third_places": N_("third_places"),
+    "landmarks": N_("landmarks"),
+    "population": N_("population"),
+}
+
+
 def _share(mask: pd.Series) -> float:
     return float(mask.mean()) if len(mask) else float("nan")
 
 
-def _pct(v: float) -> str:
-    return "under 1 %" if 0 < v < 0.01 else f"{v * 100:.0f} %"
-
-
-def _few(v: float) -> str:
-    """A small rate: one decimal, or two significant digits below 1 (0.023, not 0.0)."""
-    return f"{v:.1f}" if v >= 1 or v == 0 else f"{v:.2g}"
-
-
-def _limit(v: float, unit: str) -> str:
-    return _pct(v) if unit.startswith("share") else f"{v:g}"
+def _limit(v: float, unit: str) -> float:
+    """The threshold as a :class:`~rakennettu.i18n.Said` value: a share or a rate."""
+    return Share(v) if unit.startswith("share") else v
 
 
 def _building_rows(town: Any) -> list[dict[str, Any]]:
@@ -92,24 +97,25 @@ def _building_rows(town: Any) -> list[dict[str, Any]]:
              note="streets that bound blocks (footways and paths left out)"),
         dict(figure="buildings_per_street_km", layer="buildings",
              value=n / km if km > 0 else float("nan"), unit="per km",
-             message=lambda v: f"only {_few(v)} buildings per km of street: most buildings are "
-             "probably not mapped",
-             affects="floor area, coverage, residents and jobs, and every measure built on "
-             "them"),
+             message=lambda v: Said(N_("only {v} buildings per km of street: most buildings "
+                                       "are probably not mapped"), v=v),
+             affects=N_("floor area, coverage, residents and jobs, and every measure built on "
+                        "them")),
         dict(figure="use_share", layer="buildings", value=_share(known_use), unit="share",
-             message=lambda v: f"{_pct(v)} of the buildings have a known use (the rest are "
-             "building=yes)",
-             affects="which floor area counts as homes and workplaces: residents and jobs "
-             "rest on the rule for unknown uses (docs/population.md)"),
+             message=lambda v: Said(N_("{v} of the buildings have a known use (the rest are "
+                                       "building=yes)"), v=Share(v)),
+             affects=N_("which floor area counts as homes and workplaces: residents and jobs "
+                        "rest on the rule for unknown uses (docs/population.md)")),
         dict(figure="floors_share", layer="buildings", value=_share(floors), unit="share",
-             message=lambda v: f"{_pct(v)} of the buildings have floors or a height",
-             affects="floor area, FAR and residents: the rest count as default_floors "
-             "storeys"),
+             message=lambda v: Said(N_("{v} of the buildings have floors or a height"),
+                                    v=Share(v)),
+             affects=N_("floor area, FAR and residents: the rest count as default_floors "
+                        "storeys")),
         dict(figure="year_share", layer="buildings", value=_share(year), unit="share",
-             message=lambda v: "no building has a construction year" if v == 0 else
-             f"only {_pct(v)} of the buildings have a construction year",
-             affects="building age measures left out of the cultural score" if not
-             year.any() else "building age diversity rests on few buildings"),
+             message=lambda v: Said(N_("no building has a construction year")) if v == 0 else
+             Said(N_("only {v} of the buildings have a construction year"), v=Share(v)),
+             affects=N_("building age measures left out of the cultural score") if not
+             year.any() else N_("building age diversity rests on few buildings")),
     ]  # fmt: skip
 
 
@@ -125,20 +131,21 @@ def _place_rows(town: Any) -> list[dict[str, Any]]:
     return [
         dict(figure="activities_per_km2", layer="activities", value=acts / km2, unit="per km²",
              count=acts,
-             message=lambda v: "no activities (shops, services) in the area" if v == 0 else
-             f"only {_few(v)} activities (shops, services) per km²",
-             affects="access to activities and the land-use mix (social score), and the "
-             "social gains of the sites"),
+             message=lambda v: Said(N_("no activities (shops, services) in the area"))
+             if v == 0 else Said(N_("only {v} activities (shops, services) per km²"), v=v),
+             affects=N_("access to activities and the land-use mix (social score), and the "
+                        "social gains of the sites")),
         dict(figure="third_places_per_km2", layer="third_places", value=tps / km2,
              unit="per km²", count=tps,
-             message=lambda v: "no third places (cafés, libraries, squares) in the area"
-             if v == 0 else f"only {_few(v)} third places per km²",
-             affects="third-place access (cultural score) and the cultural gains of the "
-             "sites"),
+             message=lambda v: Said(N_("no third places (cafés, libraries, squares) in the "
+                                       "area")) if v == 0 else
+             Said(N_("only {v} third places per km²"), v=v),
+             affects=N_("third-place access (cultural score) and the cultural gains of the "
+                        "sites")),
         dict(figure="landmarks", layer="landmarks", value=marks, unit="landmarks",
-             message=lambda v: "no landmarks or heritage in the area",
-             affects="landmark access left out of the cultural score, and the landmark "
-             "context of the sites"),
+             message=lambda v: Said(N_("no landmarks or heritage in the area")),
+             affects=N_("landmark access left out of the cultural score, and the landmark "
+                        "context of the sites")),
     ]  # fmt: skip
 
 
@@ -161,21 +168,23 @@ def _people_rows(town: Any, people: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         dict(figure="residents", layer="population", value=residents, unit="persons",
              note=f"from {source}",
-             message=lambda v: "no residents in the area (no building counts as homes)",
-             affects="residents within reach and every residents-weighted gain of the sites "
-             "are zero"),
+             message=lambda v: Said(N_("no residents in the area (no building counts as "
+                                       "homes)")),
+             affects=N_("residents within reach and every residents-weighted gain of the "
+                        "sites are zero")),
         dict(figure="jobs", layer="population", value=jobs, unit="jobs", note=f"from {source}",
-             message=lambda v: "no jobs in the area (no building counts as a workplace)",
-             affects="jobs within reach, and people reached by the sites count residents "
-             "only"),
+             message=lambda v: Said(N_("no jobs in the area (no building counts as a "
+                                       "workplace)")),
+             affects=N_("jobs within reach, and people reached by the sites count residents "
+                        "only")),
         dict(figure="residents_from_grid", layer="population", value=_share(pd.Series(grid)),
              unit="share of buildings"),
         dict(figure="unknown_homes_share", layer="population",
              value=0.0 if grid.all() else from_unknown, unit="share of residential floor area",
-             message=lambda v: f"{_pct(v)} of the residential floor area is in buildings of "
-             "unknown use counted as homes",
-             affects="residents are an assumption there: the sites' rank intervals also "
-             "draw between counting no and every unknown-use building as homes",
+             message=lambda v: Said(N_("{v} of the residential floor area is in buildings of "
+                                       "unknown use counted as homes"), v=Share(v)),
+             affects=N_("residents are an assumption there: the sites' rank intervals also "
+                        "draw between counting no and every unknown-use building as homes"),
              above=True),
     ]  # fmt: skip
 
@@ -228,9 +237,15 @@ def completeness(
             short = True
         affects = row.get("affects", "")
         if short:
-            limit_text = _limit(float(limit), row["unit"]) if limit is not None else "?"
+            layer = row["layer"]
             warnings.append(
-                f"{row['layer']}: {row['message'](value)} (threshold {limit_text}): {affects}"
+                Said(
+                    N_("{layer}: {message} (threshold {limit}): {affects}"),
+                    layer=Said(LAYERS[layer]) if layer in LAYERS else layer,
+                    message=row["message"](value),
+                    limit=_limit(float(limit), row["unit"]) if limit is not None else "?",
+                    affects=Said(affects),
+                )
             )
         out.append(
             {
@@ -264,4 +279,8 @@ def figures_record(result: Completeness) -> dict[str, Any]:
                    for k, v in row.items()}
         for fig, row in result.table.to_dict("index").items()
     }  # fmt: skip
-    return {"figures": figures, "warnings": list(result.warnings)}
+    return {
+        "figures": figures,
+        "warnings": [str(w) for w in result.warnings],
+        "warning_messages": [w.record() if isinstance(w, Said) else None for w in result.warnings],
+    }

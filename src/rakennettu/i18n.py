@@ -18,6 +18,9 @@ import gettext
 import io
 import math
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -32,11 +35,18 @@ __all__ = [
     "FINNISH_BOUNDS",
     "N_",
     "Language",
+    "Said",
+    "Share",
     "available_languages",
     "category_words",
     "choose_language",
     "kind_words",
     "language",
+    "logged_said",
+    "said_in",
+    "speak",
+    "speaking",
+    "spoken",
 ]
 
 DOMAIN = "rakennettu"
@@ -315,3 +325,155 @@ def kind_words(kind: Any, lang: Language) -> str:
         else:
             words.append(part.replace("_", " "))
     return ", ".join(words)
+
+
+class Share(float):
+    """A share (0.25) that a :class:`Said` message says as a percentage ("25 %")."""
+
+
+class Said(str):
+    r"""English text that keeps its message id and values, to be said in another language.
+
+    A warning is logged and recorded as this English text (it *is* a ``str``); the
+    console, the report and the map say it again in the run's language with
+    :meth:`in_`. Values: a ``str`` is data and stays as it is; a :class:`Said` is said
+    in the language too (a message with no values is a word: a layer's name); an
+    ``int`` is a count, a :class:`Share` a percentage, another number a small rate
+    (one decimal, two significant digits below 1).
+
+    Examples
+    --------
+    >>> w = Said("only {v} buildings per km of street in {town}", v=2.25, town="Kotka")
+    >>> w
+    'only 2.2 buildings per km of street in Kotka'
+    >>> Said.from_record(w.record()) == w, Said("{s} of the buildings", s=Share(0.004))
+    (True, 'under 1 % of the buildings')
+    """
+
+    message: str
+    values: dict[str, Any]
+
+    def __new__(cls, message: str, /, **values: Any) -> Said:  # noqa: D102
+        self = super().__new__(cls, _fill(language("en"), message, values))
+        self.message, self.values = message, values
+        return self
+
+    def __reduce__(self) -> Any:
+        return _said, (self.message, self.values)
+
+    def in_(self, lang: Language) -> str:
+        """The text in ``lang`` (English for a message with no translation)."""
+        return _fill(lang, self.message, self.values)
+
+    def record(self) -> dict[str, Any]:
+        """The message and its values as plain JSON (for ``run.json``)."""
+        return {"message": self.message, "values": {k: _json(v) for k, v in self.values.items()}}
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any]) -> Said:
+        """The message back from :meth:`record`."""
+        values = rec.get("values") or {}
+        return cls(str(rec["message"]), **{str(k): _unjson(v) for k, v in values.items()})
+
+
+def _said(message: str, values: dict[str, Any]) -> Said:
+    return Said(message, **values)
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, Said):
+        return v.record()
+    if isinstance(v, Share):
+        return {"share": float(v)}
+    return v
+
+
+def _unjson(v: Any) -> Any:
+    if isinstance(v, Mapping) and "message" in v:
+        return Said.from_record(v)
+    if isinstance(v, Mapping) and "share" in v:
+        return Share(v["share"])
+    return v
+
+
+def _value(lang: Language, v: Any) -> str:
+    if isinstance(v, Said):
+        return v.in_(lang)
+    if isinstance(v, str):
+        return v
+    if isinstance(v, Share):
+        if 0 < v < 0.01:
+            return lang.gettext("under 1 %")
+        return f"{lang.number(float(v) * 100, 0)} %"
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if isinstance(v, int):
+        return lang.integer(v)
+    if v >= 1 or v == 0 or not math.isfinite(v):
+        return lang.number(v, 1)
+    return lang.significant(v, 2)
+
+
+def _fill(lang: Language, message: str, values: Mapping[str, Any]) -> str:
+    text = lang.gettext(message)
+    return text.format(**{k: _value(lang, v) for k, v in values.items()}) if values else text
+
+
+def logged_said(record: Any) -> Said | None:
+    """The :class:`Said` message of a log record, else None.
+
+    The record's message is one when logged as ``log.warning(said)`` or
+    ``log.warning("%s", said)``.
+    """
+    args = record.args
+    if isinstance(record.msg, Said) and not args:
+        return record.msg
+    if record.msg == "%s" and isinstance(args, tuple) and len(args) == 1:
+        return args[0] if isinstance(args[0], Said) else None
+    return None
+
+
+def said_in(text: Any, lang: Language) -> str:
+    """``text`` in ``lang`` if it is a :class:`Said` message, else as it is (data).
+
+    Examples
+    --------
+    >>> said_in(Said("Map"), language("fi")), said_in("Map", language("fi"))
+    ('Kartta', 'Map')
+    """
+    return text.in_(lang) if isinstance(text, Said) else str(text)
+
+
+_SPOKEN: ContextVar[Language | None] = ContextVar("rakennettu_spoken", default=None)
+
+
+def spoken() -> Language:
+    """The language the console says messages in (:func:`speaking`; English by default)."""
+    return _SPOKEN.get() or language("en")
+
+
+def speak(lang: Language) -> None:
+    """Say logged :class:`Said` messages in ``lang`` from here on (within :func:`speaking`)."""
+    _SPOKEN.set(lang)
+
+
+@contextmanager
+def speaking(lang: Language | None = None) -> Iterator[None]:
+    """Say logged :class:`Said` messages in ``lang`` on the console within the block.
+
+    :func:`speak` changes the language inside the block (a run knows its language once
+    the town is loaded); the language before the block is back after it.
+
+    Examples
+    --------
+    >>> with speaking(language("fi")):
+    ...     spoken().code
+    'fi'
+    >>> spoken().code
+    'en'
+    """
+    token = _SPOKEN.set(lang)
+    try:
+        yield
+    finally:
+        _SPOKEN.reset(token)

@@ -81,19 +81,6 @@ PHRASES: dict[str, str] = {
     "occupied_one": "{n} shop, amenity or address",
     "occupied_many": "{n} shops, amenities or addresses",
     "landuse": "{value} landuse with no building mapped",
-    # warnings
-    "planner_not_ground": (
-        "planner's site {site}: only {ground:.0%} of it is developable ground "
-        "(road or rail {road:.0%}, open space {open:.0%}, buildings {buildings:.0%}); "
-        "kept as given"
-    ),
-    "removed": "candidate sites set aside as not developable ground: {counts}",
-    "unmapped": (
-        "empty blocks with shops, addresses or built-up landuse but no building mapped "
-        "(probably buildings missing from the map): {n}; left out of the ranking (layer "
-        "possibly_unmapped)"
-    ),
-    "no_date": "the date of the OpenStreetMap data is unknown (no timestamp in the file)",
     # why: each figure is a column of the gains table, with its unit and its population
     "why_access": "access to services rises for {residents:,.0f} residents and "
     "{jobs:,.0f} jobs within {radius} m",

@@ -24,7 +24,16 @@ from rakennettu.checks import check_names, inspect_workflow
 from rakennettu.completeness import completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, EmptyDataError, suggest
-from rakennettu.i18n import N_, Language, choose_language, kind_words, language
+from rakennettu.i18n import (
+    N_,
+    Language,
+    Said,
+    choose_language,
+    kind_words,
+    language,
+    speak,
+    speaking,
+)
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
 from rakennettu.layers.form import FLOORS
 from rakennettu.layers.morphology import morphology_layer
@@ -69,7 +78,6 @@ from rakennettu.synthesis.ranking import Ranking, rank_candidates
 from rakennettu.synthesis.scores import adapt, vitality
 from rakennettu.synthesis.units import cells_from_nodes, form_by_cell
 from rakennettu.town import Town, load_town
-from rakennettu.wording import say
 
 __all__ = ["RunResult", "run", "run_language", "stage_line", "summary_lines", "validate"]
 
@@ -167,6 +175,7 @@ def run(
         interrupt.handling(),
         output_errors(out),
         collect_warnings() as warns,
+        speaking(),
         OutputFolder(out, town=wf.town.name, wait=wait) as folder,
     ):
         tiled = {"tiles": (scheduler, workers)} if wf.region.tile_size else {}
@@ -214,6 +223,7 @@ def _compute(
     with stage("load"):
         town = load_town(wf, progress=progress)
         lang[0] = language(run_language(wf, town))
+        speak(lang[0])  # the console says the run's warnings in its language
     with stage("network"):
         net = StreetNetwork.from_graph(town.graph)
     with stage("prepare"):
@@ -476,8 +486,7 @@ def find_sites(
     report["removed"] = removed
     new_rules = {k: v for k, v in removed.items() if k != "too_small"}
     if new_rules:
-        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(new_rules.items()))
-        log.warning(say("removed", counts=counts))
+        log.warning(_removed_warning(new_rules))
     sites = collect_candidates(
         osm, area=town.area, blocks=blocks, min_area=cand.min_area, min_width=cand.min_width
     )
@@ -485,8 +494,29 @@ def find_sites(
     sites = sites.drop(columns=["name"]).join(named)
     report["ranked"] = len(sites)
     if not town.sources or town.sources[0].get("date") is None:
-        log.warning(say("no_date"))
+        log.warning(
+            Said(N_("the date of the OpenStreetMap data is unknown (no timestamp in the file)"))
+        )
     return sites, unmapped, report
+
+
+#: The ground rules' names in the warning of the sites they set aside.
+_RULES = {
+    "road": N_("road"),
+    "open_space": N_("open space"),
+    "buildings": N_("buildings"),
+    "slivers": N_("slivers"),
+}
+
+
+def _removed_warning(removed: dict[str, int]) -> Said:
+    """The warning of the candidate sites the ground rules set aside ("3 road, 1 slivers")."""
+    counts: Any = None
+    for k, v in sorted(removed.items(), reverse=True):
+        rule = Said(_RULES[k]) if k in _RULES else k.replace("_", " ")
+        one = Said(N_("{n} {rule}"), n=v, rule=rule)
+        counts = one if counts is None else Said(N_("{first}, {rest}"), first=one, rest=counts)
+    return Said(N_("candidate sites set aside as not developable ground: {counts}"), counts=counts)
 
 
 def _no_unmapped(crs: Any) -> gpd.GeoDataFrame:
@@ -522,7 +552,16 @@ def _blocks(
     report["possibly_unmapped"] = int(gap.sum())
     unmapped = _no_unmapped(town.crs)
     if gap.any():
-        log.warning(say("unmapped", n=int(gap.sum())))
+        log.warning(
+            Said(
+                N_(
+                    "empty blocks with shops, addresses or built-up landuse but no building "
+                    "mapped (probably buildings missing from the map): {n}; left out of the "
+                    "ranking (layer possibly_unmapped)"
+                ),
+                n=int(gap.sum()),
+            )
+        )
         gaps = blocks[gap].assign(reason=reason[gap].to_numpy())
         gaps = gaps.assign(area_m2=gaps.geometry.area)
         gaps = gaps.join(describe_sites(gaps, town.features, town.edges).drop(columns="name"))

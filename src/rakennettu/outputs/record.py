@@ -29,6 +29,7 @@ from rakennettu._io import atomic_path, file_hash
 from rakennettu._io import json_plain as _jsonable
 from rakennettu._version import __version__
 from rakennettu.errors import SourceError
+from rakennettu.i18n import Said, logged_said
 
 __all__ = [
     "SCHEMA",
@@ -189,7 +190,8 @@ def run_record(
     counts
         Rows per output layer.
     warnings
-        Warnings raised during the run, as text.
+        Warnings raised during the run, as text (English); the :class:`~rakennettu.i18n.Said`
+        ones also as message and values (``warning_messages``), to say in a language.
     stability
         The ranking's top-ten stability (0-1).
     sensitivity
@@ -244,6 +246,7 @@ def run_record(
         "timings_s": dict(timings or {}),
         "counts": dict(counts or {}),
         "warnings": [str(w) for w in warnings],
+        "warning_messages": [w.record() if isinstance(w, Said) else None for w in warnings],
         "ranking": {
             "stability": stability,
             "sensitivity": _frame_json(sensitivity) if sensitivity is not None else None,
@@ -305,7 +308,11 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         with contextlib.suppress(Exception):
-            self.messages.append(f"{record.name}: {record.getMessage()}")
+            said = logged_said(record)
+            if said is None:
+                self.messages.append(f"{record.name}: {record.getMessage()}")
+            else:  # English as before, sayable in the run's language
+                self.messages.append(Said("{source}: {text}", source=record.name, text=said))
 
 
 def warning_source(filename: str) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from rakennettu.i18n import N_, Language
+from rakennettu.i18n import N_, Language, Said
 from rakennettu.naming import DIMENSIONS
 from rakennettu.outputs._common import candidate_table, fmt, key_indicators, record_sources
 from rakennettu.outputs.record import sensitivity_frame
@@ -223,7 +223,7 @@ def data_gaps(record: Mapping[str, Any] | None, lang: Language) -> dict[str, Any
     dims |= set(get(record, "ranking", "dropped_dimensions", default=[]) or [])
     dropped = index.get("dropped_indicators") or {}
     return {
-        "warnings": [str(w) for w in get(record, "completeness", "warnings", default=[]) or []],
+        "warnings": said_warnings(get(record, "completeness", default={}) or {}, lang),
         "rows": rows,
         "indicators": sorted((str(k), str(v)) for k, v in dropped.items()),
         "dimensions": [
@@ -231,6 +231,29 @@ def data_gaps(record: Mapping[str, Any] | None, lang: Language) -> dict[str, Any
         ],
         "assumptions": _assumptions(record, lang),
     }
+
+
+def said_warnings(section: Mapping[str, Any], lang: Language) -> list[str]:
+    """A record section's ``warnings`` in ``lang``, from its ``warning_messages``.
+
+    A warning without a message (from another library, or a record of an older run)
+    stays as it was recorded (English).
+
+    Examples
+    --------
+    >>> from rakennettu.i18n import language
+    >>> w = Said("{layer}: no landmarks", layer=Said("landmarks"))
+    >>> rec = {"warnings": [w, "numpy: overflow"], "warning_messages": [w.record(), None]}
+    >>> said_warnings(rec, language("fi"))[1]
+    'numpy: overflow'
+    """
+    texts = [str(w) for w in section.get("warnings") or []]
+    messages = list(section.get("warning_messages") or [])
+    messages += [None] * (len(texts) - len(messages))
+    return [
+        Said.from_record(m).in_(lang) if isinstance(m, Mapping) else t
+        for t, m in zip(texts, messages, strict=False)
+    ]
 
 
 def _assumptions(record: Mapping[str, Any] | None, lang: Language) -> str:
@@ -271,7 +294,7 @@ def caveats(
     out["empty"] = [
         lang._(what) for name, what in _EMPTY if (g := layers.get(name)) is not None and not len(g)
     ]
-    out["warnings"] = [str(w) for w in get(record, "warnings", default=[])]
+    out["warnings"] = said_warnings(record or {}, lang)
     return out
 
 

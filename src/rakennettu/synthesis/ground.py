@@ -40,8 +40,8 @@ from shapely.geometry.base import BaseGeometry
 
 from rakennettu._geo import polygonal
 from rakennettu._resources import taxonomy_dir
+from rakennettu.i18n import N_, Said, Share
 from rakennettu.sources.taxonomy import classify
-from rakennettu.wording import say
 
 __all__ = [
     "Cover",
@@ -457,13 +457,17 @@ def keep_ground(
         if planner[i]:
             if v["verdict"] != "ground":
                 log.warning(
-                    say(
-                        "planner_not_ground",
+                    Said(
+                        N_(
+                            "planner's site {site}: only {ground} of it is developable ground "
+                            "(road or rail {road}, open space {open}, buildings {buildings}); "
+                            "kept as given"
+                        ),
                         site=str(judged.iloc[j].get("name") or idx),
-                        ground=v["ground_share"],
-                        road=v["road_share"],
-                        open=v["open_share"],
-                        buildings=v["building_share"],
+                        ground=Share(v["ground_share"]),
+                        road=Share(v["road_share"]),
+                        open=Share(v["open_share"]),
+                        buildings=Share(v["building_share"]),
                     )
                 )
             continue

@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rakennettu.i18n import N_, Said
 from rakennettu.naming import DIMENSIONS
 from rakennettu.synthesis.leverage import GAINS
 from rakennettu.synthesis.scores import Adapted, adapt, normalise, synergy
-from rakennettu.wording import say
+from rakennettu.wording import PHRASES, say
 
 __all__ = [
     "Ranking",
@@ -118,8 +119,13 @@ def usable_gains(
     for d in sorted(set(dropped) - set(a.dropped_dimensions)):
         if weights.get(d, 0) > 0:
             texts.append(
-                f"sites: the {say(f'dim_{d}')} dimension is left out of the site scores, "
-                "as out of the vitality index (no usable data)"
+                Said(
+                    N_(
+                        "sites: the {dim} dimension is left out of the site scores, as out of "
+                        "the vitality index (no usable data)"
+                    ),
+                    dim=Said(PHRASES[f"dim_{d}"]),
+                )
             )
     return Adapted(
         spec={d: c for d, c in a.spec.items() if d not in gone},

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from rakennettu.i18n import N_, Said
 from rakennettu.naming import DIMENSIONS
 
 __all__ = [
@@ -53,7 +54,20 @@ Method = Literal["percentile", "robust_z"]
 
 log = logging.getLogger(__name__)
 
-_DIM_WORDS = {"morph": "morphological", "soc": "social", "cult": "cultural"}
+_DIM_WORDS = {"morph": N_("morphological"), "soc": N_("social"), "cult": N_("cultural")}
+#: The warnings' first word (``label``), and why an indicator is left out, by ``what``.
+_LABELS = {"index": N_("index"), "sites": N_("sites")}
+_LEFT_OUT = {
+    ("constant", "cells"): N_("the same value in every scored cell"),
+    ("constant", "sites"): N_("the same value in every scored site"),
+    ("all NaN", "cells"): N_("no value in any scored cell"),
+    ("all NaN", "sites"): N_("no value in any scored site"),
+}
+
+
+def _word(words: Mapping[str, str], key: str) -> str:
+    """A word of ``words`` as a :class:`~rakennettu.i18n.Said` value; else ``key`` as data."""
+    return Said(words[key]) if key in words else key
 
 
 @dataclass(frozen=True)
@@ -147,14 +161,25 @@ def adapt(
                 kept.setdefault(dim, {})[str(col)] = float(w)
                 continue
             one = what[:-1] if what.endswith("s") else what
+            why = dropped[str(col)]
             value = (
-                f"the same value in every scored {one}"
-                if dropped[str(col)] == "constant"
+                Said(_LEFT_OUT[why, what])
+                if (why, what) in _LEFT_OUT
+                else f"the same value in every scored {one}"
+                if why == "constant"
                 else f"no value in any scored {one}"
             )
             warnings.append(
-                f"{label}: {col} has {value}: left out of the {_DIM_WORDS.get(dim, dim)} "
-                "score (the weights renormalised over its other indicators)"
+                Said(
+                    N_(
+                        "{label}: {col} has {value}: left out of the {dim} score (the weights "
+                        "renormalised over its other indicators)"
+                    ),
+                    label=_word(_LABELS, label),
+                    col=str(col),
+                    value=value,
+                    dim=_word(_DIM_WORDS, dim),
+                )
             )
     out_w: dict[str, float] = {}
     gone: set[str] = set()
@@ -162,9 +187,14 @@ def adapt(
         if w > 0 and dim not in kept:
             gone.add(dim)
             warnings.append(
-                f"{label}: no usable {_DIM_WORDS.get(dim, dim)} measure: the "
-                f"{_DIM_WORDS.get(dim, dim)} dimension is left out of the synergy (the "
-                "geometric mean of the remaining dimensions)"
+                Said(
+                    N_(
+                        "{label}: no usable {dim} measure: the {dim} dimension is left out of "
+                        "the synergy (the geometric mean of the remaining dimensions)"
+                    ),
+                    label=_word(_LABELS, label),
+                    dim=_word(_DIM_WORDS, dim),
+                )
             )
         out_w[dim] = 0.0 if dim in gone else float(w)
     return Adapted(
