@@ -29,6 +29,7 @@ from rakennettu.synthesis.ground import (
     load_road_widths,
     way_width,
 )
+from rakennettu.wording import reason_words
 
 CRS = 3067
 NO_BUILDINGS = gpd.GeoDataFrame(geometry=[], crs=CRS)
@@ -262,6 +263,14 @@ def test_a_block_with_shops_but_no_buildings_is_possibly_unmapped():
     assert reason.iloc[0] == "2 shops, amenities or addresses"
     assert reason.iloc[1] is None
     assert reason.iloc[2] == "residential landuse with no building mapped"
+    # said in Finnish on a Finnish map and report; the OSM value stays as it is
+    fi = language("fi")
+    assert [reason_words(r, fi) for r in reason] == [
+        "2 liikettä, palvelua tai osoitetta",
+        "",
+        "maankäyttö residential, mutta ei kartoitettuja rakennuksia",
+    ]
+    assert reason_words(reason.iloc[0], language("en")) == reason.iloc[0]
 
 
 def test_a_shop_on_the_street_centre_line_does_not_mark_the_block():

@@ -324,3 +324,13 @@ def test_the_run_warnings_are_said_in_the_report_language():
     assert "no value in any scored cell" not in fi and "left out of the synergy" not in fi
     en = _page_text(build_report(tiny_layers(), rec, language="en"))
     assert rec["warnings"][0] in en and rec["warnings"][1] in en
+
+
+def test_the_finnish_report_names_the_figures_and_layers_in_finnish():
+    rec = {**_gap_record(), "counts": {"cells": 198, "possibly_unmapped": 0}}
+    fi = build_report(tiny_layers(), rec, language="fi")
+    assert ">rakennusvuosi tiedossa (osuus)</td>" in fi and "year share" not in fi
+    assert "kuusikulmiot (cells) 198" in _page_text(fi)
+    assert "mahdollisesti kartoittamattomat korttelit (possibly_unmapped) 0" in _page_text(fi)
+    en = build_report(tiny_layers(), rec, language="en")
+    assert '<td translate="no">year share</td>' in en and "cells 198" in _page_text(en)

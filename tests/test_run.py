@@ -289,5 +289,11 @@ def test_run_json_says_what_the_data_could_not_measure(kotka_run, kotka):
     assert any("cult_age_diversity_800m has no value in any scored cell" in w for w in warnings)
     assert rec["index"]["dropped_dimensions"] == []
     assert "assumptions" in rec["ranking"]
-    # the warnings reached the console too
-    assert "no building has a construction year" in result.output
+    # the warnings reached the console too, in the run's language (Finnish in Kotka),
+    # and the report says them in Finnish; run.json keeps them in English
+    said = "rakennukset: yhdelläkään rakennuksella ei ole rakennusvuotta (kynnysarvo 25 %)"
+    assert said in result.output and "no building has a construction year" not in result.output
+    assert "cult_age_diversity_800m: ei arvoa yhdessäkään pisteytetyssä ruudussa" in (result.output)
+    assert len(rec["warning_messages"]) == len(warnings)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert said in report and "no building has a construction year" not in report

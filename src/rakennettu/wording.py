@@ -12,6 +12,7 @@ with :func:`say`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "flag_words",
     "kind_words",
     "now_words",
+    "reason_words",
     "say",
     "site_name",
 ]
@@ -78,9 +80,9 @@ NAMES: dict[str, str] = {
 #: Sentences with named fields (the log's, in English).
 PHRASES: dict[str, str] = {
     # possibly unmapped blocks
-    "occupied_one": "{n} shop, amenity or address",
-    "occupied_many": "{n} shops, amenities or addresses",
-    "landuse": "{value} landuse with no building mapped",
+    "occupied_one": N_("{n} shop, amenity or address"),
+    "occupied_many": N_("{n} shops, amenities or addresses"),
+    "landuse": N_("{value} landuse with no building mapped"),
     # why: each figure is a column of the gains table, with its unit and its population
     "why_access": "access to services rises for {residents:,.0f} residents and "
     "{jobs:,.0f} jobs within {radius} m",
@@ -122,6 +124,36 @@ def say(key: str, **fields: Any) -> str:
     'OpenStreetMap data of 2026-12-01'
     """
     return PHRASES[key].format(**fields)
+
+
+#: The phrases of the ``reason`` column of the possibly unmapped blocks.
+_REASONS = ("occupied_one", "occupied_many", "landuse")
+
+
+def _pattern(message: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", message)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)"
+                              for i, p in enumerate(parts)))  # fmt: skip
+
+
+def reason_words(reason: Any, lang: Language) -> str:
+    """A possibly unmapped block's ``reason`` (English, as in the layer) in ``lang``.
+
+    The values (a count, an OSM ``landuse`` value) stay as they are; a reason that is
+    none of :data:`PHRASES`' (a layer from elsewhere) is said as it is.
+
+    Examples
+    --------
+    >>> fi = language("fi")
+    >>> reason_words(say("occupied_many", n=3), fi), reason_words("?", fi)
+    ('3 liikettä, palvelua tai osoitetta', '?')
+    """
+    text = str(reason) if isinstance(reason, str) else ""
+    for key in _REASONS:
+        found = _pattern(PHRASES[key]).fullmatch(text)
+        if found:
+            return lang._(PHRASES[key], **found.groupdict())
+    return text
 
 
 def kind_words(kind: str, lang: Language | None = None) -> str:

@@ -73,7 +73,7 @@ from rakennettu.outputs.words import (
     site_heading,
     why_sentences,
 )
-from rakennettu.wording import flag_words, now_words
+from rakennettu.wording import flag_words, now_words, reason_words
 
 __all__ = [
     "OSM_ATTRIBUTION_HTML",
@@ -1119,11 +1119,12 @@ def build_map(
     if gaps is not None:
         geoms = _display(gaps, "possibly_unmapped", tolerance=tolerance)
         reasons = gaps["reason"] if "reason" in gaps else pd.Series("", index=gaps.index)
-        props = [{"c": 0, "t": f"Possibly unmapped: {esc(r)}"} for r in reasons]
-        lay = _DataLayer("Possibly unmapped blocks", overlay=True, show=True)
+        said = lang._("Possibly unmapped:")
+        props = [{"c": 0, "t": f"{esc(said)} {esc(reason_words(r, lang))}"} for r in reasons]
+        lay = _DataLayer(lang._("Possibly unmapped blocks"), overlay=True, show=True)
         lay.part(_collection(geoms, props), pane="overlayPane", styles=[_UNMAPPED])
         m.add_child(lay)
-        symbols.append(_swatches([str(_UNMAPPED["color"])], ["possibly unmapped block"]))
+        symbols.append(_swatches([str(_UNMAPPED["color"])], [lang._("possibly unmapped block")]))
 
     links = _frame(layers, "candidate_links")
     if links is not None:

@@ -46,6 +46,7 @@ from rakennettu.outputs._common import (
 from rakennettu.outputs._templates import render, words
 from rakennettu.outputs.first_page import area_words, first_page, site_cards
 from rakennettu.outputs.report_text import get as _get
+from rakennettu.wording import reason_words
 
 __all__ = ["SECTIONS", "build_report", "write_report"]
 
@@ -266,7 +267,7 @@ def _unmapped(layers: Mapping[str, gpd.GeoDataFrame], lang: Language) -> list[di
     gaps = gaps.assign(_a=gaps.geometry.area).sort_values("_a", ascending=False)
     return [
         {
-            "reason": _text(r.get("reason")),
+            "reason": reason_words(r.get("reason"), lang),
             "district": _text(r.get("district")),
             "area": area_words(lang, r["_a"]),
             "where": _text(r.get("provenance")),

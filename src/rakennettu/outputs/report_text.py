@@ -103,7 +103,11 @@ def summary(
     ]
     return {
         "facts": facts,
-        "counts": [(str(k), lang.integer(int(v))) for k, v in counts.items() if v is not None],
+        "counts": [
+            (layer_label(str(k), lang), lang.integer(int(v)))
+            for k, v in counts.items()
+            if v is not None
+        ],
         "sources": sources,
     }
 
@@ -202,6 +206,56 @@ def ranked_top(layers: Mapping[str, gpd.GeoDataFrame]) -> int:
     return max(1, min(TOP, int(cands["rank"].notna().sum())))
 
 
+#: The output layers in words (the layer's own name stays beside them, for vitality.gpkg).
+LAYER_WORDS = {
+    "nodes": N_("street nodes"),
+    "edges": N_("street segments"),
+    "buildings": N_("buildings"),
+    "activities": N_("activities"),
+    "third_places": N_("third_places"),
+    "landmarks": N_("landmarks"),
+    "green_blue": N_("green and blue areas"),
+    "candidates": N_("candidate sites"),
+    "tessellation": N_("tessellation cells"),
+    "enclosures": N_("enclosures"),
+    "cells": N_("hexagons"),
+    "candidate_links": N_("new walking links"),
+    "possibly_unmapped": N_("possibly unmapped blocks"),
+    "districts": N_("districts"),
+    "sea": N_("sea"),
+}
+
+#: The completeness figures in words (docs/completeness.md).
+FIGURE_WORDS = {
+    "buildings_per_street_km": N_("buildings per street km"),
+    "use_share": N_("use share"),
+    "floors_share": N_("floors share"),
+    "year_share": N_("year share"),
+    "activities_per_km2": N_("activities per km2"),
+    "third_places_per_km2": N_("third places per km2"),
+    "landmarks": N_("landmarks"),
+    "residents": N_("residents"),
+    "jobs": N_("jobs"),
+    "unknown_homes_share": N_("unknown homes share"),
+}
+
+
+def layer_label(name: str, lang: Language) -> str:
+    """An output layer's name for the page: in words, with the layer's own name beside.
+
+    A language without words of its own for the layer (English) shows the name alone.
+
+    Examples
+    --------
+    >>> from rakennettu.i18n import language
+    >>> layer_label("cells", language("fi")), layer_label("cells", language("en"))
+    ('kuusikulmiot (cells)', 'cells')
+    """
+    word = LAYER_WORDS.get(name)
+    said = lang.gettext(word) if word else name
+    return name if said in (name, word) else f"{said} ({name})"
+
+
 def data_gaps(record: Mapping[str, Any] | None, lang: Language) -> dict[str, Any]:
     """The completeness figures, their shortfalls and what the index left out."""
     figures = get(record, "completeness", "figures", default={}) or {}
@@ -216,7 +270,9 @@ def data_gaps(record: Mapping[str, Any] | None, lang: Language) -> dict[str, Any
                 return "–"
             return lang.percent(float(v)) if share else fmt(v, lang)
 
-        rows.append([name.replace("_", " "), show(f.get("value")), show(f.get("threshold")),
+        word = FIGURE_WORDS.get(name)
+        label = lang._(word) if word else name.replace("_", " ")
+        rows.append([label, show(f.get("value")), show(f.get("threshold")),
                      lang._("short") if f.get("short") else lang._("ok")])  # fmt: skip
     index = get(record, "index", default={}) or {}
     dims = set(index.get("dropped_dimensions", []))
