@@ -334,3 +334,22 @@ def test_the_finnish_report_names_the_figures_and_layers_in_finnish():
     assert "mahdollisesti kartoittamattomat korttelit (possibly_unmapped) 0" in _page_text(fi)
     en = build_report(tiny_layers(), rec, language="en")
     assert '<td translate="no">year share</td>' in en and "cells 198" in _page_text(en)
+
+
+@pytest.mark.parametrize(("code", "point", "other"), [("fi", ",", "."), ("en", ".", ",")])
+def test_the_distribution_ticks_are_in_the_report_language_number_format(code, point, other):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from rakennettu.i18n import language
+    from rakennettu.outputs._common import cell_layers
+    from rakennettu.outputs.report import _distributions
+
+    lang = language(code)
+    cells = tiny_layers()["cells"]
+    fig = _distributions(cells, cell_layers(cells, lang), lang)
+    FigureCanvasAgg(fig).draw()
+    ticks = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels() if t.get_text()]
+    decimals = [t for t in ticks if point in t]
+    assert decimals, ticks  # the 0-1 scores have fractional ticks
+    assert not any(other in t for t in ticks)
+    assert all(re.fullmatch(r"[-−]?\d+(\D\d+)?", t.replace("\xa0", "")) for t in ticks)

@@ -27,7 +27,7 @@ import pandas as pd
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from PIL import Image
 
 from rakennettu._io import atomic_path
@@ -203,6 +203,23 @@ def _scalebar(ax: Any, x0: float, y0: float, width: float, lang: Language) -> No
                 ha="center", va="bottom", fontsize=7, zorder=6)  # fmt: skip
 
 
+def tick_format(lang: Language) -> FuncFormatter:
+    r"""Axis tick labels in ``lang``'s number format (Finnish: decimal comma, space).
+
+    Examples
+    --------
+    >>> from rakennettu.i18n import language
+    >>> f = tick_format(language("fi"))
+    >>> [f(v) for v in (0.30000000000000004, 2500.0, -0.0)]
+    ['0,3', '2\xa0500', '0']
+    """
+
+    def say(value: float, _pos: Any = None) -> str:
+        return lang.number(0.0 if abs(value) < 1e-12 else value, 6)
+
+    return FuncFormatter(say)
+
+
 def _distributions(
     cells: gpd.GeoDataFrame, specs: Sequence[CellLayer], lang: Language
 ) -> Figure | None:
@@ -226,6 +243,8 @@ def _distributions(
         ax.set_xlabel(spec.unit, fontsize=8)
         ax.set_ylabel(lang._("hexagons"), fontsize=8)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(tick_format(lang))
+        ax.yaxis.set_major_formatter(tick_format(lang))
         ax.tick_params(labelsize=7)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
