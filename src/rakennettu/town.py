@@ -32,6 +32,7 @@ from rakennettu.checks import check_sizes, check_town_crs
 from rakennettu.config import LayerConfig, Workflow, resolve_workflow
 from rakennettu.crs import town_crs
 from rakennettu.errors import ConfigError, EmptyDataError, SourceError
+from rakennettu.network.undirected import to_undirected
 from rakennettu.sources import municipal
 from rakennettu.sources.buildings import normalise_buildings, use_from_codes
 from rakennettu.sources.municipal import repair_geometries
@@ -461,7 +462,7 @@ def _walk_network(
             g = nx.MultiDiGraph()
         if g.number_of_nodes() == 0:
             raise EmptyDataError(f"{wf.source_file}: no walkable streets within the area")
-        ug = ox.convert.to_undirected(g)
+        ug = to_undirected(g)
     n_components = nx.number_connected_components(ug)
     if wf.network.keep == "largest" and n_components > 1:
         largest = max(nx.connected_components(ug), key=len)

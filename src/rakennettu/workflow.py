@@ -58,7 +58,7 @@ from rakennettu.synthesis.ground import ground_cover, keep_ground
 from rakennettu.synthesis.leverage import (
     Program,
     build_context,
-    leverage_table,
+    leverage_tables,
     links_frame,
     parse_program,
     people_by_node,
@@ -286,17 +286,14 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
             detour=cand.detour,
         )
         programs = _programs(wf, sites, activity_categories(town.activities))
-        gains = leverage_table(ctx, sites, access, programs, progress=progress)
         assumptions = unknown_use_assumptions(wf, town, social, complete)
-        alternatives = [
-            leverage_table(
-                replace(ctx, people=alt["residents"] + alt["jobs"], residents=alt["residents"]),
-                sites,
-                access,
-                programs,
-            )
+        populations = [
+            (alt["residents"] + alt["jobs"], alt["residents"])
             for alt in (people_by_node(net, social.buildings, p) for p in assumptions.values())
         ]
+        gains, *alternatives = leverage_tables(
+            ctx, sites, access, programs, populations=populations, progress=progress
+        )
         context = site_context(sites, cells)
         ranking = rank_candidates(
             gains,
