@@ -270,79 +270,18 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
     wf = resolve_workflow(workflow)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-
-    osm_file = wf.osm_file if wf.osm.source == "file" else None
-    area_wgs, area_kind = resolve_area(wf, osm_file)
-    max_r = max(wf.network.radii)
-    buffer = wf.area.buffer
-
-    # Read OSM: for a known area, read its context only; else the whole extract.
-    if area_wgs is not None:
-        crs = town_crs(area_wgs, wf.town.crs)
-        area = _from_wgs84(area_wgs, crs).buffer(buffer) if buffer else _from_wgs84(area_wgs, crs)
-        context_wgs = _to_wgs84(area.buffer(max_r), crs)
-        osm = _read_osm(wf, osm_file, context_wgs)
-    else:
-        if wf.osm.source == "online" and wf.area.place is None:
-            raise ConfigError(
-                f"{wf.source_file}, [area]: an online OSM source needs an area: give "
-                "place, bbox or polygon"
-            )
-        if wf.osm.source == "online":
-            assert wf.area.place is not None
-            place = _place_online(wf.area.place, wf.cache_dir)
-            crs = town_crs(place, wf.town.crs)
-            area = _from_wgs84(place, crs)
-            area = area.buffer(buffer) if buffer else area
-            osm = _read_osm(wf, None, _to_wgs84(area.buffer(max_r), crs))
-        else:
-            osm = _read_osm(wf, osm_file, None)
-            if wf.area.place is not None:
-                place = find_place(osm, wf.area.place)
-                if place is None:
-                    raise ConfigError(
-                        f"{wf.source_file}, [area] place: no boundary or place named "
-                        f"{wf.area.place!r} in {osm_file}; give a bbox or a polygon file "
-                        "instead, or use [osm] source = 'online' to geocode it"
-                    )
-                crs = town_crs(place, wf.town.crs)
-                area = _from_wgs84(place, crs)
-                area = area.buffer(buffer) if buffer else area
-            else:
-                crs = town_crs(osm.extent, wf.town.crs)
-                area = _from_wgs84(osm.extent, crs)
-    extent = _from_wgs84(osm.extent, crs)
-    area = area.intersection(extent) if area_kind != "whole extract" else area
-    if area.is_empty:
-        raise EmptyDataError(f"{wf.source_file}: the [area] does not overlap the OSM data")
-    check_town_crs(wf, crs, _to_wgs84(area, crs))
-    check_sizes(wf, area)
-    context = area.buffer(max_r).intersection(extent)
+    osm, crs, area, area_kind = _read_area(wf)
+    context = area.buffer(max(wf.network.radii)).intersection(_from_wgs84(osm.extent, crs))
     timings["read_osm"] = time.perf_counter() - t0
     _log_step(progress, "read OpenStreetMap", timings["read_osm"])
 
-    # Network
     t = time.perf_counter()
     graph, nodes, edges, net_report = _walk_network(osm.graph, crs, context, area, wf)
     timings["network"] = time.perf_counter() - t
     _log_step(progress, "built the walking network", timings["network"])
 
-    # Features
     t = time.perf_counter()
-    features = osm.features.to_crs(crs)
-    features, repaired, dropped = repair_geometries(features, polygonal=False)
-    features = features[features.intersects(context)]
-    features["in_area"] = features.intersects(area)
-    is_building = features.tags.map(lambda d: "building" in d) & features.geom_type.isin(
-        ["Polygon", "MultiPolygon"]
-    )
-    buildings = _osm_buildings(features[is_building])
-    acts = classify_activities(features)
-    thirds = classify_third_places(features)
-    marks = classify_landmarks(features)
-    green = classify_green_blue(features)
-    cands = classify_candidates(features)
-    barriers = _barriers(features)
+    found, repaired, dropped = _classify(osm.features.to_crs(crs), context, area)
     timings["classify"] = time.perf_counter() - t
     _log_step(progress, "classified OSM features", timings["classify"])
 
@@ -363,46 +302,13 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
         "osm_geometries_dropped": dropped,
         "layers": {},
     }
-
-    # Municipal layers
-    population: gpd.GeoDataFrame | None = None
-    dem: municipal.Raster | None = None
     t = time.perf_counter()
-    for i, lay in enumerate(wf.layers):
-        where = lay.url or str(lay.path)
-        label = f"[layers][{i + 1}] {lay.role}: {where}"
-        if lay.role == "dem":
-            assert lay.path is not None
-            dem = municipal.read_raster(lay.path, to_crs=crs, within=context, assume_crs=lay.crs)
-            sources.append({"role": "dem", "source": where})
-            continue
-        if lay.url is not None:
-            assert lay.layer is not None
-            cached = fetch_wfs(
-                lay.url, lay.layer, crs=crs, bbox=context.bounds, cache_dir=wf.cache_dir
-            )
-            lay = lay.model_copy(update={"path": cached, "layer": None, "url": None})
-        gdf, counts = municipal.read_vector_layer(lay, to_crs=crs, within=context)
-        gdf["in_area"] = gdf.intersects(area)
-        gdf["source"] = where
-        report["layers"][label] = counts
-        sources.append({"role": lay.role, "source": where, **counts})
-        if lay.role == "buildings":
-            buildings = _merge_buildings(buildings, gdf, lay)
-        elif lay.role == "population":
-            population = gdf if population is None else _concat(population, gdf)
-        elif lay.role == "pois":
-            acts = _concat(acts, _municipal_pois(gdf))
-        elif lay.role == "heritage":
-            marks = _concat(marks, _municipal_heritage(gdf))
-        elif lay.role == "sites":
-            cands = _concat(cands, _municipal_sites(gdf))
-        elif lay.role == "green":
-            green = _concat(green, _municipal_green(gdf))
+    population, dem = _read_layers(wf, crs, context, area, found, sources, report["layers"])
     if wf.layers:
         timings["municipal"] = time.perf_counter() - t
         _log_step(progress, "read municipal layers", timings["municipal"])
 
+    buildings, cands = found["buildings"], found["candidates"]
     n_in = int(buildings["in_area"].sum()) if len(buildings) else 0
     if n_in == 0:
         raise EmptyDataError(
@@ -421,18 +327,147 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
         nodes=nodes,
         edges=edges,
         buildings=buildings,
-        activities=acts,
-        third_places=thirds,
-        landmarks=marks,
-        green_blue=green,
+        activities=found["activities"],
+        third_places=found["third_places"],
+        landmarks=found["landmarks"],
+        green_blue=found["green_blue"],
         candidates=cands[cands["in_area"]] if len(cands) else cands,
-        barriers=barriers,
-        features=features,
+        barriers=found["barriers"],
+        features=found["features"],
         population=population,
         dem=dem,
         sources=tuple(sources),
         report=report,
     )
+
+
+def _read_area(wf: Workflow) -> tuple[Any, CRS, BaseGeometry, str]:
+    """Read OSM and place the study area: the OSM data, CRS, area (in it) and its kind.
+
+    For a known area only its context (the area grown by the largest radius) is read;
+    otherwise the whole extract, then the area is found in it.
+    """
+    osm_file = wf.osm_file if wf.osm.source == "file" else None
+    area_wgs, area_kind = resolve_area(wf, osm_file)
+    max_r = max(wf.network.radii)
+    buffer = wf.area.buffer
+    if area_wgs is not None:
+        crs = town_crs(area_wgs, wf.town.crs)
+        area = _from_wgs84(area_wgs, crs)
+        osm = _read_osm(
+            wf, osm_file, _to_wgs84((area.buffer(buffer) if buffer else area).buffer(max_r), crs)
+        )
+    elif wf.osm.source == "online":
+        if wf.area.place is None:
+            raise ConfigError(
+                f"{wf.source_file}, [area]: an online OSM source needs an area: give "
+                "place, bbox or polygon"
+            )
+        place = _place_online(wf.area.place, wf.cache_dir)
+        crs = town_crs(place, wf.town.crs)
+        area = _from_wgs84(place, crs)
+        osm = _read_osm(
+            wf, None, _to_wgs84((area.buffer(buffer) if buffer else area).buffer(max_r), crs)
+        )
+    else:
+        osm = _read_osm(wf, osm_file, None)
+        place = find_place(osm, wf.area.place) if wf.area.place is not None else osm.extent
+        if place is None:
+            raise ConfigError(
+                f"{wf.source_file}, [area] place: no boundary or place named "
+                f"{wf.area.place!r} in {osm_file}; give a bbox or a polygon file "
+                "instead, or use [osm] source = 'online' to geocode it"
+            )
+        crs = town_crs(place, wf.town.crs)
+        area = _from_wgs84(place, crs)
+        buffer = buffer if wf.area.place is not None else 0
+    area = area.buffer(buffer) if buffer else area
+    extent = _from_wgs84(osm.extent, crs)
+    area = area.intersection(extent) if area_kind != "whole extract" else area
+    if area.is_empty:
+        raise EmptyDataError(f"{wf.source_file}: the [area] does not overlap the OSM data")
+    check_town_crs(wf, crs, _to_wgs84(area, crs))
+    check_sizes(wf, area)
+    return osm, crs, area, area_kind
+
+
+def _classify(
+    features: gpd.GeoDataFrame, context: BaseGeometry, area: BaseGeometry
+) -> tuple[dict[str, gpd.GeoDataFrame], int, int]:
+    """The OSM features of the context, repaired, and their layers by the tag tables.
+
+    Returns the layers (``buildings``, ``activities`` ... ``features``) and the counts of
+    geometries repaired and dropped.
+    """
+    features, repaired, dropped = repair_geometries(features, polygonal=False)
+    features = features[features.intersects(context)]
+    features["in_area"] = features.intersects(area)
+    is_building = features.tags.map(lambda d: "building" in d) & features.geom_type.isin(
+        ["Polygon", "MultiPolygon"]
+    )
+    found = {
+        "buildings": _osm_buildings(features[is_building]),
+        "activities": classify_activities(features),
+        "third_places": classify_third_places(features),
+        "landmarks": classify_landmarks(features),
+        "green_blue": classify_green_blue(features),
+        "candidates": classify_candidates(features),
+        "barriers": _barriers(features),
+        "features": features,
+    }
+    return found, repaired, dropped
+
+
+# Where each municipal layer role goes among a town's layers, and how it is read.
+_ROLE_LAYERS: dict[str, tuple[str, Any]] = {
+    "pois": ("activities", lambda g: _municipal_pois(g)),
+    "heritage": ("landmarks", lambda g: _municipal_heritage(g)),
+    "sites": ("candidates", lambda g: _municipal_sites(g)),
+    "green": ("green_blue", lambda g: _municipal_green(g)),
+}
+
+
+def _read_layers(
+    wf: Workflow,
+    crs: CRS,
+    context: BaseGeometry,
+    area: BaseGeometry,
+    found: dict[str, gpd.GeoDataFrame],
+    sources: list[dict[str, Any]],
+    counts: dict[str, Any],
+) -> tuple[gpd.GeoDataFrame | None, municipal.Raster | None]:
+    """Read the workflow's municipal layers into ``found``; return population and DEM.
+
+    Each layer's source goes into ``sources`` and its counts into ``counts``.
+    """
+    population: gpd.GeoDataFrame | None = None
+    dem: municipal.Raster | None = None
+    for i, lay in enumerate(wf.layers):
+        where = lay.url or str(lay.path)
+        if lay.role == "dem":
+            assert lay.path is not None
+            dem = municipal.read_raster(lay.path, to_crs=crs, within=context, assume_crs=lay.crs)
+            sources.append({"role": "dem", "source": where})
+            continue
+        if lay.url is not None:
+            assert lay.layer is not None
+            cached = fetch_wfs(
+                lay.url, lay.layer, crs=crs, bbox=context.bounds, cache_dir=wf.cache_dir
+            )
+            lay = lay.model_copy(update={"path": cached, "layer": None, "url": None})
+        gdf, n = municipal.read_vector_layer(lay, to_crs=crs, within=context)
+        gdf["in_area"] = gdf.intersects(area)
+        gdf["source"] = where
+        counts[f"[layers][{i + 1}] {lay.role}: {where}"] = n
+        sources.append({"role": lay.role, "source": where, **n})
+        if lay.role == "buildings":
+            found["buildings"] = _merge_buildings(found["buildings"], gdf, lay)
+        elif lay.role == "population":
+            population = gdf if population is None else _concat(population, gdf)
+        elif lay.role in _ROLE_LAYERS:
+            name, read = _ROLE_LAYERS[lay.role]
+            found[name] = _concat(found[name], read(gdf))
+    return population, dem
 
 
 def _log_step(progress: bool, what: str, seconds: float) -> None:

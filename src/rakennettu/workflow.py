@@ -26,9 +26,9 @@ from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, EmptyDataError, suggest
 from rakennettu.i18n import N_, Language, choose_language, kind_words, language
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
+from rakennettu.layers.form import FLOORS
 from rakennettu.layers.morphology import morphology_layer
 from rakennettu.layers.social import (
-    SocialLayer,
     activity_categories,
     estimate_population,
     floor_areas,
@@ -42,6 +42,7 @@ from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.outputs.spreadsheet import write_csv
+from rakennettu.prepare import Prepared, prepare
 from rakennettu.sources.basemap import districts, sea
 from rakennettu.synthesis.candidates import (
     access_nodes,
@@ -189,30 +190,19 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
         lang[0] = language(run_language(wf, town))
     with stage("network"):
         net = StreetNetwork.from_graph(town.graph)
+    with stage("prepare"):
+        prep = prepare(town, wf.form, wf.social, progress=progress)
     with stage("morphology"):
-        morph = morphology_layer(
-            town,
-            net,
-            radii=radii,
-            storey_height=wf.form.storey_height,
-            default_floors=wf.form.default_floors,
-            progress=progress,
-        )
+        morph = morphology_layer(town, net, prep, radii=radii, progress=progress)
     with stage("social"):
         social = social_layer(
             town,
             net,
+            prep,
             radii=radii,
             snap_distance=wf.network.snap_distance,
-            m2_per_resident=wf.social.m2_per_resident,
-            m2_per_job=wf.social.m2_per_job,
             raster_cell=wf.social.raster_cell,
             bandwidth=wf.social.bandwidth,
-            storey_height=wf.form.storey_height,
-            default_floors=wf.form.default_floors,
-            residential_uses=wf.social.residential_uses,
-            job_uses=wf.social.job_uses,
-            unknown_as_homes=wf.social.unknown_as_homes,
             progress=progress,
         )
     with stage("completeness"):
@@ -222,20 +212,16 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
         for text in complete.warnings:
             logging.getLogger("rakennettu.completeness").warning("%s", text)
     with stage("cultural"):
-        residents = social.buildings["residents"]
         cult = cultural_layer(
             town,
             net,
+            prep,
             radii=radii,
             snap_distance=wf.network.snap_distance,
             age_periods=wf.cultural.age_periods,
             viewshed_radius=wf.cultural.viewshed_radius,
             viewshed_cell=wf.cultural.viewshed_cell,
             observer_height=wf.cultural.observer_height,
-            storey_height=wf.form.storey_height,
-            default_floors=wf.form.default_floors,
-            residents=residents.loc[residents.index.intersection(town.buildings.index)],
-            residential_uses=wf.social.residential_uses,
             edge_betweenness=morph.edges[f"morph_betweenness_{radii[-1]}m"],
             third_place_distance=wf.cultural.third_place_distance,
             visibility=wf.cultural.visibility,
@@ -286,7 +272,7 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
             detour=cand.detour,
         )
         programs = _programs(wf, sites, activity_categories(town.activities))
-        assumptions = unknown_use_assumptions(wf, town, social, complete)
+        assumptions = unknown_use_assumptions(wf, town, prep, complete)
         populations = [
             (alt["residents"] + alt["jobs"], alt["residents"])
             for alt in (people_by_node(net, social.buildings, p) for p in assumptions.values())
@@ -325,7 +311,7 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
         "candidate_links": links,
         "possibly_unmapped": unmapped,
         "districts": districts(town.features, town.area),
-        "sea": sea(town.features, box(*town.area.buffer(100).bounds)),
+        "sea": sea(town.features, town.context, box=box(*town.area.buffer(100).bounds)),
     }
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
@@ -538,32 +524,31 @@ ASSUMPTIONS_HOW = (
 
 
 def unknown_use_assumptions(
-    wf: Workflow, town: Town, social: SocialLayer, complete: Any
+    wf: Workflow, town: Town, prep: Prepared, complete: Any
 ) -> dict[str, pd.DataFrame]:
     """Residents and jobs per building under the other rules for unknown uses.
 
     Only where the assumption matters: residents from floor area (not a grid) and more
     than ``[completeness] unknown_homes_share`` of the residential floor area, or of
-    the buildings' uses, unknown. Returns rule -> ``residents``/``jobs`` on the social
-    layer's buildings index (pseudo buildings keep their grid values).
+    the buildings' uses, unknown. Returns rule -> ``residents``/``jobs`` on the prepared
+    people's index (pseudo buildings keep their grid values).
     """
     t = complete.table
     short = any(
         fig in t.index and bool(t.loc[fig, "short"]) for fig in ("use_share", "unknown_homes_share")
     )
-    grid = social.population_method.startswith("grid") and "+" not in social.population_method
+    grid = prep.population_method.startswith("grid") and "+" not in prep.population_method
     if not short or grid:
         return {}
     out: dict[str, pd.DataFrame] = {}
-    base = social.buildings[["residents", "jobs"]]
-    from_area = social.buildings["population_method"].astype(str) == "floor_area"
+    base = prep.people[["residents", "jobs"]]
+    from_area = prep.people["population_method"].astype(str) == "floor_area"
     for rule in ("never", "always"):
         if rule == wf.social.unknown_as_homes:
             continue
         areas = floor_areas(
             town.buildings,
-            storey_height=wf.form.storey_height,
-            default_floors=wf.form.default_floors,
+            floors=prep.buildings[FLOORS],
             residential_uses=wf.social.residential_uses,
             job_uses=wf.social.job_uses,
             homes=homes_of_unknown_use(town, rule),
@@ -575,8 +560,16 @@ def unknown_use_assumptions(
         rows = from_area.to_numpy(dtype=bool)
         alt.loc[rows, ["residents", "jobs"]] = est.loc[rows, ["residents", "jobs"]].to_numpy()
         out[rule] = alt
-    log.info("rank intervals also draw the unknown-use rules %s", sorted(out))
+    lang = language(run_language(wf, town))
+    log.info(
+        lang._("The rank intervals also try other rules for buildings of unknown use: {rules}",
+               rules=", ".join(lang._(_RULE_WORDS[r]) for r in sorted(out)))
+    )  # fmt: skip
     return out
+
+
+#: The other rules for buildings of unknown use, in words (the console).
+_RULE_WORDS = {"never": N_("never as homes"), "always": N_("always as homes")}
 
 
 def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:
@@ -727,8 +720,10 @@ def summary_lines(result: RunResult, *, top: int = 5, verbose: bool = False) -> 
 
 
 def _site_line(lang: Language, cid: Any, c: Any) -> str:
-    name = c.get("name")
-    label = name if isinstance(name, str) and name.strip() else kind_words(c.get("kind"), lang)
+    from rakennettu.wording import site_name
+
+    name = site_name(lang, c)
+    label = name if name.strip() else kind_words(c.get("kind"), lang)
     return "  " + lang._(
         "{rank}. {label} ({id}): score {score}, rank {low}–{high} under other weightings",
         rank=int(c["rank"]),
