@@ -38,8 +38,8 @@ def to_undirected(graph: nx.MultiDiGraph) -> nx.MultiGraph:
     >>> _ = g.add_edge(1, 2, osmid=7, length=100.0)
     >>> _ = g.add_edge(2, 1, osmid=7, length=100.0)
     >>> u = to_undirected(g)
-    >>> list(u.edges(keys=True)), u.edges[1, 2, 0]["from"]
-    ([(1, 2, 0)], 1)
+    >>> list(u.edges(keys=True)), u.edges[1, 2, 0]["length"]
+    ([(1, 2, 0)], 100.0)
     """
     g = graph.copy()
     for u, v, d in g.edges(data=True):
