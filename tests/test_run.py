@@ -254,3 +254,54 @@ def test_run_json_says_what_the_data_could_not_measure(kotka_run, kotka):
     assert "assumptions" in rec["ranking"]
     # the warnings reached the console too
     assert "no building has a construction year" in result.output
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    """Every layer of vitality.gpkg, candidates.csv byte for byte, run.json but its timings."""
+    import json
+
+    import geopandas as gpd
+    import pandas as pd
+
+    layers = [name for name, _ in pyogrio.list_layers(a / "vitality.gpkg")]
+    assert layers == [name for name, _ in pyogrio.list_layers(b / "vitality.gpkg")]
+    for layer in layers:
+        pd.testing.assert_frame_equal(
+            gpd.read_file(a / "vitality.gpkg", layer=layer),
+            gpd.read_file(b / "vitality.gpkg", layer=layer),
+            check_exact=True,
+            obj=layer,
+        )
+    assert (a / "candidates.csv").read_bytes() == (b / "candidates.csv").read_bytes()
+    records = [json.loads((d / "run.json").read_text()) for d in (a, b)]
+    for r in records:
+        for key in ("timings_s", "created", "stages"):
+            r.pop(key)
+    assert records[0] == records[1]
+
+
+def test_a_rerun_with_new_weights_reads_every_layer_from_the_cache(kotka_run, tmp_path):
+    """Only the weights changed: the layers and the site gains come from the stage cache
+    (filled by the session's Kotka run), and every output is what a fresh run gives."""
+    import json
+
+    from rakennettu import bundled_workflow, run
+
+    text = bundled_workflow("kotka-karhula").read_text(encoding="utf-8")
+    wf = tmp_path / "kotka-karhula.toml"
+    wf.write_text(text + "\n[synthesis]\nweights = { morph = 3, soc = 1, cult = 0.5 }\n")
+    cached = run(wf, out_dir=tmp_path / "cached")
+    fresh = run(wf, out_dir=tmp_path / "fresh", cache=False)
+    stages = ["morphology", "social", "cultural", "candidates", "leverage"]
+    assert {k: v["status"] for k, v in cached.record["stages"].items()} == dict.fromkeys(
+        stages, "cached"
+    )
+    assert {k: v["status"] for k, v in fresh.record["stages"].items()} == dict.fromkeys(
+        stages, "computed"
+    )
+    record = json.loads((tmp_path / "cached" / "run.json").read_text())
+    assert record["stages"]["social"]["status"] == "cached"
+    _same_outputs(tmp_path / "cached", tmp_path / "fresh")
+    # and the weights did change the result
+    before = (kotka_run[1] / "candidates.csv").read_bytes()
+    assert (tmp_path / "cached" / "candidates.csv").read_bytes() != before

@@ -204,8 +204,13 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     is_flag=True,
     help="If another run is writing the same folder, wait for it (default: exit 5).",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Compute every stage, neither reading nor keeping the stage cache ([cache] stages).",
+)
 @_guard
-def run(workflow: str, out_dir: Path | None, wait: bool) -> None:
+def run(workflow: str, out_dir: Path | None, wait: bool, no_cache: bool) -> None:
     """Run a workflow and write its outputs (the folder is replaced as a whole at the end)."""
     from rakennettu.config import resolve_workflow
     from rakennettu.workflow import run as run_workflow
@@ -213,8 +218,9 @@ def run(workflow: str, out_dir: Path | None, wait: bool) -> None:
 
     opts = click.get_current_context().find_root().obj
     wf = resolve_workflow(_workflow_arg(workflow))
+    extra: dict[str, Any] = {"cache": False} if no_cache else {}
     result = run_workflow(
-        wf, out_dir=_town_folder(wf, out_dir), progress=not opts["quiet"], wait=wait
+        wf, out_dir=_town_folder(wf, out_dir), progress=not opts["quiet"], wait=wait, **extra
     )
     if not opts["quiet"]:
         for line in summary_lines(result, verbose=opts["verbose"] > 0):

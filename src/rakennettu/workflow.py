@@ -20,6 +20,7 @@ from shapely import box
 from rakennettu import interrupt
 from rakennettu._io import output_errors
 from rakennettu._timing import Stages
+from rakennettu.cache import Stage, StageCache, stage_key, town_key
 from rakennettu.checks import check_names, inspect_workflow
 from rakennettu.completeness import completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
@@ -56,6 +57,7 @@ from rakennettu.synthesis.describe import describe_sites
 from rakennettu.synthesis.grid import hex_grid
 from rakennettu.synthesis.ground import ground_cover, keep_ground
 from rakennettu.synthesis.leverage import (
+    LeverageContext,
     Program,
     build_context,
     leverage_table,
@@ -122,6 +124,7 @@ def run(
     progress: bool = False,
     wait: bool = False,
     before_commit: Callable[[RunResult, Path], None] | None = None,
+    cache: bool | None = None,
 ) -> RunResult:
     """Run a workflow: load the town, compute its layers, write ``out_dir/vitality.gpkg``.
 
@@ -143,6 +146,10 @@ def run(
     before_commit
         Called with the result and the staging folder when every output is written,
         before the swap: to add files of one's own (a batch's ``batch.json``).
+    cache
+        Read and keep the layer stages in the stage cache (:mod:`rakennettu.cache`,
+        in ``<cache folder>/stages``); by default the workflow's ``[cache] stages``.
+        ``run.json`` says per stage whether it was ``computed`` or ``cached``.
 
     Raises
     ------
@@ -162,7 +169,9 @@ def run(
         collect_warnings() as warns,
         OutputFolder(out, town=wf.town.name, wait=wait) as folder,
     ):
-        result = _write(wf, _compute(wf, progress), folder.path, warns, progress)
+        use = wf.cache.stages if cache is None else cache
+        stages = StageCache(wf.cache_dir if use else None)
+        result = _write(wf, _compute(wf, progress, stages), folder.path, warns, progress)
         if before_commit is not None:
             before_commit(result, folder.path)
         folder.commit()
@@ -179,27 +188,32 @@ def _stages(progress: bool, lang: list[Language]) -> Stages:
     )
 
 
-def _compute(wf: Workflow, progress: bool) -> _Computed:
-    """Every stage of a run up to its outputs, in memory."""
+def _compute(wf: Workflow, progress: bool, cache: StageCache | None = None) -> _Computed:
+    """Every stage of a run up to its outputs, in memory.
+
+    The stages of :data:`STAGES` are read from ``cache`` when their key is there.
+    """
+    cache = cache if cache is not None else StageCache(None)
     lang = [language(run_language(wf))]  # known better once the town is loaded
     stage = _stages(progress, lang)
     radii = list(wf.network.radii)
     with stage("load"):
         town = load_town(wf, progress=progress)
         lang[0] = language(run_language(wf, town))
+    cached = _StageRunner(wf, town, cache)
     with stage("network"):
         net = StreetNetwork.from_graph(town.graph)
     with stage("morphology"):
-        morph = morphology_layer(
+        morph = cached("morphology", lambda: morphology_layer(
             town,
             net,
             radii=radii,
             storey_height=wf.form.storey_height,
             default_floors=wf.form.default_floors,
             progress=progress,
-        )
+        ))  # fmt: skip
     with stage("social"):
-        social = social_layer(
+        social = cached("social", lambda: social_layer(
             town,
             net,
             radii=radii,
@@ -214,7 +228,7 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
             job_uses=wf.social.job_uses,
             unknown_as_homes=wf.social.unknown_as_homes,
             progress=progress,
-        )
+        ))  # fmt: skip
     with stage("completeness"):
         complete = completeness(
             town, people=social.buildings, thresholds=wf.completeness.model_dump()
@@ -223,7 +237,7 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
             logging.getLogger("rakennettu.completeness").warning("%s", text)
     with stage("cultural"):
         residents = social.buildings["residents"]
-        cult = cultural_layer(
+        cult = cached("cultural", lambda: cultural_layer(
             town,
             net,
             radii=radii,
@@ -240,7 +254,7 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
             third_place_distance=wf.cultural.third_place_distance,
             visibility=wf.cultural.visibility,
             progress=progress,
-        )
+        ))  # fmt: skip
     with stage("cells"):
         nodes = town.nodes.join(morph.nodes).join(social.nodes).join(cult.nodes)
         people = social.buildings.drop(columns=["geometry", "in_area"])
@@ -261,42 +275,19 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
             vitality(cells, spec, weights, method=wf.synthesis.normalise, usable=usable)
         )
     with stage("candidates"):
-        sites, unmapped, site_report = find_sites(wf, town, morph.enclosures)
+        sites, unmapped, site_report, access = cached(
+            "candidates", lambda: _sites_and_access(wf, town, morph.enclosures)
+        )
         _require_sites(sites, site_report, wf)
-        access = access_nodes(sites, town.nodes, distance=wf.candidates.access_distance)
+        cand = wf.candidates
         cand = wf.candidates
     with stage("leverage"):
-        at_nodes = people_by_node(net, social.buildings, social.buildings[["residents", "jobs"]])
-        ctx = build_context(
-            net,
-            activities=town.activities,
-            third_places=town.third_places,
-            landmarks=town.landmarks,
-            people=at_nodes["residents"] + at_nodes["jobs"],
-            residents=at_nodes["residents"],
-            cells=cells,
-            buildings=buildings,
-            radius=cand.radius,
-            near=cand.near,
-            snap_distance=wf.network.snap_distance,
-            m2_per_resident=wf.social.m2_per_resident,
-            m2_per_job=wf.social.m2_per_job,
-            link_min_area=cand.link_min_area,
-            max_links=cand.max_links,
-            detour=cand.detour,
-        )
         programs = _programs(wf, sites, activity_categories(town.activities))
-        gains = leverage_table(ctx, sites, access, programs, progress=progress)
-        assumptions = unknown_use_assumptions(wf, town, social, complete)
-        alternatives = [
-            leverage_table(
-                replace(ctx, people=alt["residents"] + alt["jobs"], residents=alt["residents"]),
-                sites,
-                access,
-                programs,
-            )
-            for alt in (people_by_node(net, social.buildings, p) for p in assumptions.values())
-        ]
+        gains, alternatives, assumptions = cached(
+            "leverage",
+            lambda: _gains(wf, town, net, social, complete, cells, buildings, sites, access,
+                           programs, progress=progress),
+        )  # fmt: skip
         context = site_context(sites, cells)
         ranking = rank_candidates(
             gains,
@@ -333,9 +324,9 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
     timings.update(stage.timings)
-    timings.update({f"morphology.{k}": v for k, v in morph.timings.items()})
-    timings.update({f"social.{k}": v for k, v in social.timings.items()})
-    timings.update({f"cultural.{k}": v for k, v in cult.timings.items()})
+    for name, layer in (("morphology", morph), ("social", social), ("cultural", cult)):
+        if cache.status.get(name, {}).get("status") != "cached":
+            timings.update({f"{name}.{k}": v for k, v in layer.timings.items()})
     extra = {
         "language": lang[0].code,
         "completeness": figures_record(complete),
@@ -350,6 +341,7 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
         "network": town.report.get("network", {}),
         "osm_data_date": town.sources[0].get("date") if town.sources else None,
         "sites": site_report,
+        "stages": {k: dict(v) for k, v in cache.status.items()},
     }
     ranking_extra = {
         "dropped_dimensions": sorted(ranking.dropped_dimensions),
@@ -359,7 +351,133 @@ def _compute(wf: Workflow, progress: bool) -> _Computed:
             "how": ASSUMPTIONS_HOW if assumptions else "",
         },
     }
-    return _Computed(town, layers, dict(social.rasters), ranking, timings, extra, ranking_extra)
+    parts = {
+        "net": net,
+        "social": social,
+        "cells": cells,
+        "buildings": buildings,
+        "gains": gains,
+        "alternatives": alternatives,
+        "dropped": adapted.dropped_dimensions,
+    }
+    return _Computed(
+        town, layers, dict(social.rasters), ranking, timings, extra, ranking_extra, parts
+    )
+
+
+#: The stages a run keeps in the stage cache (:mod:`rakennettu.cache`): each with the
+#: stages it reads (``load`` is the town, keyed by its content) and the workflow
+#: settings it reads. The others (network, completeness, cells, vitality, ranking,
+#: outputs) take well under a second and always run.
+STAGES: dict[str, Stage] = {
+    s.name: s
+    for s in (
+        Stage("morphology", ("load",), ("network.radii", "form")),
+        Stage("social", ("load",), ("network", "social", "form")),
+        Stage("cultural", ("load", "morphology", "social"),
+              ("network", "cultural", "form", "social")),
+        Stage("candidates", ("load", "morphology"), ("candidates", "outputs.language"),
+              without=tuple(f"candidates.{k}" for k in (
+                  "program", "context_weight", "draws", "kappa", "seed", "radius", "near",
+                  "link_min_area", "max_links", "detour"))),
+        Stage("leverage", ("load", "morphology", "social", "cultural", "candidates"),
+              ("network", "social", "form", "completeness", "candidates", "cultural.age_periods",
+               "synthesis.cell_size", "synthesis.node_reach"),
+              without=tuple(f"candidates.{k}" for k in (
+                  "context_weight", "draws", "kappa", "seed"))),
+    )
+}  # fmt: skip
+
+
+class _StageRunner:
+    """Run the stages of :data:`STAGES` through a cache, chaining their keys."""
+
+    def __init__(self, wf: Workflow, town: Town, cache: StageCache) -> None:
+        self.wf, self.cache = wf, cache
+        self.keys = {"load": town_key(town)} if cache.folder is not None else {}
+
+    def __call__(self, name: str, compute: Callable[[], Any]) -> Any:
+        if self.cache.folder is None:
+            self.cache.status[name] = {"status": "computed", "key": None}
+            return compute()
+        key = stage_key(STAGES[name], self.wf, self.keys)
+        self.keys[name] = key
+        return self.cache.get_or_compute(name, key, compute)
+
+
+def _sites_and_access(
+    wf: Workflow, town: Town, enclosures: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any], pd.Series]:
+    """The candidate sites (:func:`find_sites`) and their access nodes."""
+    sites, unmapped, report = find_sites(wf, town, enclosures)
+    if not len(sites):
+        return sites, unmapped, report, pd.Series([], dtype=object)
+    access = access_nodes(sites, town.nodes, distance=wf.candidates.access_distance)
+    return sites, unmapped, report, access
+
+
+def leverage_context(
+    wf: Workflow,
+    town: Town,
+    net: StreetNetwork,
+    social: SocialLayer,
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+) -> LeverageContext:
+    """The baseline a site's program is simulated against, with ``[candidates]`` settings.
+
+    See :func:`rakennettu.synthesis.leverage.build_context`.
+    """
+    cand = wf.candidates
+    at_nodes = people_by_node(net, social.buildings, social.buildings[["residents", "jobs"]])
+    return build_context(
+        net,
+        activities=town.activities,
+        third_places=town.third_places,
+        landmarks=town.landmarks,
+        people=at_nodes["residents"] + at_nodes["jobs"],
+        residents=at_nodes["residents"],
+        cells=cells,
+        buildings=buildings,
+        radius=cand.radius,
+        near=cand.near,
+        snap_distance=wf.network.snap_distance,
+        m2_per_resident=wf.social.m2_per_resident,
+        m2_per_job=wf.social.m2_per_job,
+        link_min_area=cand.link_min_area,
+        max_links=cand.max_links,
+        detour=cand.detour,
+    )
+
+
+def _gains(
+    wf: Workflow,
+    town: Town,
+    net: StreetNetwork,
+    social: SocialLayer,
+    complete: Any,
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    access: pd.Series,
+    programs: dict[Any, Program],
+    *,
+    progress: bool,
+) -> tuple[pd.DataFrame, list[pd.DataFrame], list[str]]:
+    """Every site's simulated gains, and again under the other unknown-use rules."""
+    ctx = leverage_context(wf, town, net, social, cells, buildings)
+    gains = leverage_table(ctx, sites, access, programs, progress=progress)
+    assumptions = unknown_use_assumptions(wf, town, social, complete)
+    alternatives = [
+        leverage_table(
+            replace(ctx, people=alt["residents"] + alt["jobs"], residents=alt["residents"]),
+            sites,
+            access,
+            programs,
+        )
+        for alt in (people_by_node(net, social.buildings, p) for p in assumptions.values())
+    ]
+    return gains, alternatives, list(assumptions)
 
 
 @dataclass
@@ -373,6 +491,8 @@ class _Computed:
     timings: dict[str, float]
     extra: dict[str, Any]
     ranking_extra: dict[str, Any] = field(default_factory=dict)
+    #: What a simulation of a new site needs (:meth:`rakennettu.api.Run.simulate`).
+    parts: dict[str, Any] = field(default_factory=dict)
 
 
 def _write(wf: Workflow, done: _Computed, out: Path, warns: list[str], progress: bool) -> RunResult:
