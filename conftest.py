@@ -8,7 +8,9 @@ Names: ``np``, ``pd``, ``gpd``, ``nx``, ``StreetNetwork``;
 * ``street(*xs)``: a straight street along the x axis with nodes 0, 1, ... at ``xs``
   (metres), segment lengths their differences;
 * ``kotka_town()``: the bundled Kotka, Karhula town (``load_town("kotka-karhula")``),
-  loaded once for the whole doctest run.
+  loaded once for the whole doctest run;
+* ``kotka_run_dir()``: the output folder of one run of it (``run("kotka-karhula")``,
+  without the stage cache), made once for the whole doctest run.
 """
 
 from __future__ import annotations
@@ -50,6 +52,17 @@ def _kotka_town():  # type: ignore[no-untyped-def]
     return load_town("kotka-karhula")
 
 
+@functools.cache
+def _kotka_run_dir():  # type: ignore[no-untyped-def]
+    import tempfile
+    from pathlib import Path
+
+    from rakennettu import run
+
+    out = Path(tempfile.mkdtemp(prefix="rakennettu-doctest-")) / "kotka-karhula"
+    return run("kotka-karhula", out_dir=out, cache=False).out_dir
+
+
 @pytest.fixture(autouse=True)
 def _doctest_names(doctest_namespace: dict) -> None:
     import geopandas as gpd
@@ -69,4 +82,5 @@ def _doctest_names(doctest_namespace: dict) -> None:
         grid=StreetNetwork.from_graph(_grid_graph()),
         street=_street,
         kotka_town=_kotka_town,
+        kotka_run_dir=_kotka_run_dir,
     )
