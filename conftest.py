@@ -7,6 +7,11 @@ Names: ``np``, ``pd``, ``gpd``, ``nx``, ``StreetNetwork``;
   MultiGraph in EPSG:3067; ``grid``: that graph as a :class:`StreetNetwork`;
 * ``street(*xs)``: a straight street along the x axis with nodes 0, 1, ... at ``xs``
   (metres), segment lengths their differences;
+* ``osm_features()``: three OSM features as :mod:`rakennettu.sources.osm_tags` gives them
+  (``osm_type``, ``osm_id``, ``name``, ``tags``, point ``geometry`` 10 m apart in
+  EPSG:3067): node 1 the library "Kallion kirjasto" (``amenity=library``,
+  ``heritage=2``), node 2 a bench (``amenity=bench``), way 3 the park "Karhupuisto"
+  (``leisure=park``);
 * ``kotka_town()``: the bundled Kotka, Karhula town (``load_town("kotka-karhula")``),
   loaded once for the whole doctest run;
 * ``kotka_run_dir()``: the output folder of one run of it (``run("kotka-karhula")``,
@@ -43,6 +48,27 @@ def _street(*xs: float):  # type: ignore[no-untyped-def]
     for i in range(len(xs) - 1):
         G.add_edge(i, i + 1, length=float(xs[i + 1] - xs[i]))
     return StreetNetwork.from_graph(G)
+
+
+def _osm_features():  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    tags = [
+        {"amenity": "library", "name": "Kallion kirjasto", "heritage": "2"},
+        {"amenity": "bench"},
+        {"leisure": "park", "name": "Karhupuisto"},
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "osm_type": ["node", "node", "way"],
+            "osm_id": [1, 2, 3],
+            "name": [t.get("name") for t in tags],
+            "tags": tags,
+        },
+        geometry=[Point(386000 + 10 * i, 6674000) for i in range(3)],
+        crs="EPSG:3067",
+    )
 
 
 @functools.cache
@@ -83,4 +109,5 @@ def _doctest_names(doctest_namespace: dict) -> None:
         street=_street,
         kotka_town=_kotka_town,
         kotka_run_dir=_kotka_run_dir,
+        osm_features=_osm_features,
     )

@@ -70,9 +70,11 @@ def signature(folder: Path) -> dict[str, str]:
             continue
         text = (folder / page).read_text(encoding="utf-8")
 
-        # sites are listed in rank order, as "Site id: C2<" (map) or "C2 · surface parking"
+        # sites are listed in rank order, as "Site id: C2<" (map), "Site id: <span
+        # translate="no">C2<" (report) or "C2 · surface parking"
         def first(c: str, text: str = text) -> int:
-            found = [text.find(m) for m in (f"Site id: {c}<", f"{c} \u00b7 ")]
+            marks = (f"Site id: {c}<", f'Site id: <span translate="no">{c}<', f"{c} \u00b7 ")
+            found = [text.find(m) for m in marks]
             return min(f for f in found if f >= 0)
 
         out[page] = min(("C2", "C4"), key=first)

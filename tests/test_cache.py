@@ -131,8 +131,13 @@ def _keys(wf, root="town"):
         pytest.param({"candidates": {"min_area": 500}}, {"candidates", "leverage"}, id="sites"),
         pytest.param({"cultural": {"viewshed_radius": 900}}, {"cultural", "leverage"}, id="cult"),
         pytest.param(
+            {"social": {"m2_per_resident": 40}},
+            {"prepare", "morphology", "social", "cultural", "candidates", "leverage"},
+            id="social",
+        ),
+        pytest.param(
             {"form": {"storey_height": 3.5}},
-            {"morphology", "social", "cultural", "candidates", "leverage"},
+            {"prepare", "morphology", "social", "cultural", "candidates", "leverage"},
             id="form",
         ),
         pytest.param({"synthesis": {"cell_size": 150}}, {"leverage"}, id="cells"),

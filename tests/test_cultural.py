@@ -21,10 +21,12 @@ import pytest
 import shapely
 from shapely import LineString, Point, Polygon, box
 
+from rakennettu.config import FormConfig, SocialConfig
 from rakennettu.errors import CRSError
 from rakennettu.layers import cultural as cult
 from rakennettu.naming import describe, parse_name
 from rakennettu.network import StreetNetwork, attach, edge_betweenness
+from rakennettu.prepare import prepare
 from rakennettu.synthesis.grid import hex_grid
 
 EPSG = 3067
@@ -692,6 +694,11 @@ def test_the_method_notes_list_every_indicator():
 # ---------------------------------------------------------------------------------------
 
 
+def _prepared(town):
+    """The town's prepared buildings with the settings the layers defaulted to before."""
+    return prepare(town, FormConfig(), SocialConfig(unknown_as_homes="never"))
+
+
 @pytest.fixture(scope="module")
 def helsinki_net(helsinki):
     return StreetNetwork.from_graph(helsinki.graph)
@@ -699,12 +706,13 @@ def helsinki_net(helsinki):
 
 @pytest.fixture(scope="module")
 def helsinki_layer(helsinki, helsinki_net):
-    return cult.cultural_layer(helsinki, helsinki_net, reference_year=2025)
+    return cult.cultural_layer(helsinki, helsinki_net, _prepared(helsinki), reference_year=2025)
 
 
 @pytest.fixture(scope="module")
 def kotka_layer(kotka):
-    return cult.cultural_layer(kotka, StreetNetwork.from_graph(kotka.graph), reference_year=2025)
+    net = StreetNetwork.from_graph(kotka.graph)
+    return cult.cultural_layer(kotka, net, _prepared(kotka), reference_year=2025)
 
 
 def test_building_catchments_agree_with_networkx_on_helsinki(helsinki, helsinki_net):
@@ -805,7 +813,12 @@ def test_helsinki_falls_back_to_exposure_and_says_why(helsinki_layer):
 
 def test_helsinki_viewshed_when_forced(helsinki, helsinki_net):
     layer = cult.cultural_layer(
-        helsinki, helsinki_net, radii=[400], reference_year=2025, visibility="viewshed"
+        helsinki,
+        helsinki_net,
+        _prepared(helsinki),
+        radii=[400],
+        reference_year=2025,
+        visibility="viewshed",
     )
     lm = layer.landmarks
     assert (lm["visibility_method"] == "viewshed").all()
@@ -818,6 +831,6 @@ def test_helsinki_viewshed_when_forced(helsinki, helsinki_net):
 
 def test_cultural_layer_leaves_the_town_untouched(kotka):
     frames = {k: v.copy() for k, v in kotka.layers().items()}
-    cult.cultural_layer(kotka, StreetNetwork.from_graph(kotka.graph), radii=[400])
+    cult.cultural_layer(kotka, StreetNetwork.from_graph(kotka.graph), _prepared(kotka), radii=[400])
     for k, v in kotka.layers().items():
         pd.testing.assert_frame_equal(frames[k], v, obj=k)

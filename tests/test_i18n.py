@@ -18,12 +18,13 @@ from rakennettu.i18n import available_languages, choose_language, kind_words, la
 REPO = Path(__file__).resolve().parent.parent
 LOCALE = REPO / "src" / "rakennettu" / "locale"
 NBSP = "\u00a0"
-KEYWORDS = {"_": None, "N_": None, "plural": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "plural": (1, 2), "ngettext": (1, 2)}
 
 
 def _code_messages() -> set[str]:
-    """Every message id the package's code marks, read with Babel's own extractor."""
-    method = [("src/rakennettu/**.py", "python"), ("src/rakennettu/**.html", "jinja2")]
+    """Every message id the package's code and templates mark, read with Babel's own
+    extractors (as ``babel.cfg`` says)."""
+    method = [("src/rakennettu/**.py", "python"), ("src/rakennettu/**.j2", "jinja2")]
     found = extract_from_dir(REPO, method_map=method, keywords=KEYWORDS)
     ids = set()
     for _, _, msg, _, _ in found:
@@ -59,6 +60,8 @@ def test_every_message_of_the_code_is_in_the_catalogue(messages, code):
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue if m.id}
     assert messages - ids == set(), "run the update in docs/translating.md"
     assert len(messages) > 20
+    assert "The top sites, one by one" in messages  # from report.py
+    assert "Versions:" in messages  # from the report's template
 
 
 def test_finnish_translates_every_message_with_the_same_fields(messages):

@@ -7,9 +7,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from rakennettu.config import FormConfig, SocialConfig
 from rakennettu.layers.morphology import INDICATORS, block_streets, morphology_layer
 from rakennettu.naming import describe
 from rakennettu.network import StreetNetwork
+from rakennettu.prepare import prepare
 from rakennettu.synthesis.units import HEX_INDICATORS
 
 pytestmark = pytest.mark.filterwarnings(
@@ -23,7 +25,8 @@ RADII = [200, 400]
 
 @pytest.fixture(scope="module")
 def morph(kotka):
-    return morphology_layer(kotka, StreetNetwork.from_graph(kotka.graph), radii=RADII)
+    prep = prepare(kotka, FormConfig(), SocialConfig())
+    return morphology_layer(kotka, StreetNetwork.from_graph(kotka.graph), prep, radii=RADII)
 
 
 def test_tables_keep_the_towns_indexes(kotka, morph):
@@ -99,5 +102,6 @@ def test_summary_when_the_area_is_smaller_than_the_extract(write_workflow):
     )
     town = load_town(load_workflow(path))
     assert not town.edges["in_area"].all()
-    layer = morphology_layer(town, StreetNetwork.from_graph(town.graph), radii=[200])
+    prep = prepare(town, FormConfig(), SocialConfig())
+    layer = morphology_layer(town, StreetNetwork.from_graph(town.graph), prep, radii=[200])
     assert layer.summary["morph_stroke_length_weighted_mean"] > 0

@@ -132,6 +132,14 @@ class Language:
         text = self._tr.gettext(message)
         return text.format(**values) if values else text
 
+    def gettext(self, message: str) -> str:
+        """The message in this language, its ``{fields}`` left as they are."""
+        return self._tr.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        """The singular or plural form for ``count``, its ``{fields}`` left as they are."""
+        return self._tr.ngettext(singular, plural, count)
+
     def plural(self, singular: str, plural: str, count: int, **values: Any) -> str:
         r"""The singular or plural form for ``count``; ``{n}`` is the count, formatted.
 
@@ -149,6 +157,33 @@ class Language:
             return "–"
         pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
         return numbers.format_decimal(value, format=pattern, locale=self.code)
+
+    def significant(self, value: Any, digits: int = 3) -> str:
+        r"""A number for people: ``digits`` significant digits, whole numbers from there up.
+
+        The one formatter of measured values on the pages (``outputs._common.fmt``);
+        "–" for none or a value that is not a finite number.
+
+        Examples
+        --------
+        >>> [language("fi").significant(v) for v in (0, 0.012345, 12.345, 1234.5, None)]
+        ['0', '0,0123', '12,3', '1\xa0234', '–']
+        >>> [language("en").significant(v) for v in (0.5, -3.0, 1234.5, "x")]
+        ['0.5', '-3', '1,234', '–']
+        """
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return "–"
+        if not math.isfinite(v):
+            return "–"
+        a = abs(v)
+        if a == 0:
+            return "0"
+        if a >= 10 ** (digits - 1):
+            return self.integer(v)
+        decimals = digits - 1 - math.floor(math.log10(a))
+        return self.number(round(v, decimals), decimals)
 
     def fixed(self, value: float, digits: int = 2) -> str:
         """A number with exactly ``digits`` decimals ("0,50"); "–" for none."""

@@ -27,6 +27,7 @@ from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, EmptyDataError, suggest
 from rakennettu.i18n import N_, Language, choose_language, kind_words, language
 from rakennettu.layers.cultural import age_by_cell, cultural_layer
+from rakennettu.layers.form import FLOORS
 from rakennettu.layers.morphology import morphology_layer
 from rakennettu.layers.social import (
     SocialLayer,
@@ -43,6 +44,7 @@ from rakennettu.outputs.pages import write_pages
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.outputs.spreadsheet import write_csv
+from rakennettu.prepare import Prepared, prepare
 from rakennettu.sources.basemap import districts, sea
 from rakennettu.synthesis.candidates import (
     access_nodes,
@@ -203,30 +205,22 @@ def _compute(wf: Workflow, progress: bool, cache: StageCache | None = None) -> _
     cached = _StageRunner(wf, town, cache)
     with stage("network"):
         net = StreetNetwork.from_graph(town.graph)
+    with stage("prepare"):
+        prep = prepare(town, wf.form, wf.social, progress=progress)
+        cached.key("prepare")
     with stage("morphology"):
-        morph = cached("morphology", lambda: morphology_layer(
-            town,
-            net,
-            radii=radii,
-            storey_height=wf.form.storey_height,
-            default_floors=wf.form.default_floors,
-            progress=progress,
-        ))  # fmt: skip
+        morph = cached(
+            "morphology", lambda: morphology_layer(town, net, prep, radii=radii, progress=progress)
+        )
     with stage("social"):
         social = cached("social", lambda: social_layer(
             town,
             net,
+            prep,
             radii=radii,
             snap_distance=wf.network.snap_distance,
-            m2_per_resident=wf.social.m2_per_resident,
-            m2_per_job=wf.social.m2_per_job,
             raster_cell=wf.social.raster_cell,
             bandwidth=wf.social.bandwidth,
-            storey_height=wf.form.storey_height,
-            default_floors=wf.form.default_floors,
-            residential_uses=wf.social.residential_uses,
-            job_uses=wf.social.job_uses,
-            unknown_as_homes=wf.social.unknown_as_homes,
             progress=progress,
         ))  # fmt: skip
     with stage("completeness"):
@@ -236,20 +230,16 @@ def _compute(wf: Workflow, progress: bool, cache: StageCache | None = None) -> _
         for text in complete.warnings:
             logging.getLogger("rakennettu.completeness").warning("%s", text)
     with stage("cultural"):
-        residents = social.buildings["residents"]
         cult = cached("cultural", lambda: cultural_layer(
             town,
             net,
+            prep,
             radii=radii,
             snap_distance=wf.network.snap_distance,
             age_periods=wf.cultural.age_periods,
             viewshed_radius=wf.cultural.viewshed_radius,
             viewshed_cell=wf.cultural.viewshed_cell,
             observer_height=wf.cultural.observer_height,
-            storey_height=wf.form.storey_height,
-            default_floors=wf.form.default_floors,
-            residents=residents.loc[residents.index.intersection(town.buildings.index)],
-            residential_uses=wf.social.residential_uses,
             edge_betweenness=morph.edges[f"morph_betweenness_{radii[-1]}m"],
             third_place_distance=wf.cultural.third_place_distance,
             visibility=wf.cultural.visibility,
@@ -280,13 +270,12 @@ def _compute(wf: Workflow, progress: bool, cache: StageCache | None = None) -> _
         )
         _require_sites(sites, site_report, wf)
         cand = wf.candidates
-        cand = wf.candidates
     with stage("leverage"):
         programs = _programs(wf, sites, activity_categories(town.activities))
         gains, alternatives, assumptions = cached(
             "leverage",
-            lambda: _gains(wf, town, net, social, complete, cells, buildings, sites, access,
-                           programs, progress=progress),
+            lambda: _gains(wf, town, net, prep, social, complete, cells, buildings, sites,
+                           access, programs, progress=progress),
         )  # fmt: skip
         context = site_context(sites, cells)
         ranking = rank_candidates(
@@ -319,7 +308,7 @@ def _compute(wf: Workflow, progress: bool, cache: StageCache | None = None) -> _
         "candidate_links": links,
         "possibly_unmapped": unmapped,
         "districts": districts(town.features, town.area),
-        "sea": sea(town.features, box(*town.area.buffer(100).bounds)),
+        "sea": sea(town.features, town.context, box=box(*town.area.buffer(100).bounds)),
     }
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
@@ -372,15 +361,15 @@ def _compute(wf: Workflow, progress: bool, cache: StageCache | None = None) -> _
 STAGES: dict[str, Stage] = {
     s.name: s
     for s in (
-        Stage("morphology", ("load",), ("network.radii", "form")),
-        Stage("social", ("load",), ("network", "social", "form")),
-        Stage("cultural", ("load", "morphology", "social"),
-              ("network", "cultural", "form", "social")),
+        Stage("prepare", ("load",), ("form", "social")),
+        Stage("morphology", ("load", "prepare"), ("network.radii",)),
+        Stage("social", ("load", "prepare"), ("network", "social")),
+        Stage("cultural", ("load", "prepare", "morphology"), ("network", "cultural")),
         Stage("candidates", ("load", "morphology"), ("candidates", "outputs.language"),
               without=tuple(f"candidates.{k}" for k in (
                   "program", "context_weight", "draws", "kappa", "seed", "radius", "near",
                   "link_min_area", "max_links", "detour"))),
-        Stage("leverage", ("load", "morphology", "social", "cultural", "candidates"),
+        Stage("leverage", ("load", "prepare", "morphology", "social", "cultural", "candidates"),
               ("network", "social", "form", "completeness", "candidates", "cultural.age_periods",
                "synthesis.cell_size", "synthesis.node_reach"),
               without=tuple(f"candidates.{k}" for k in (
@@ -395,6 +384,13 @@ class _StageRunner:
     def __init__(self, wf: Workflow, town: Town, cache: StageCache) -> None:
         self.wf, self.cache = wf, cache
         self.keys = {"load": town_key(town)} if cache.folder is not None else {}
+
+    def key(self, name: str) -> str | None:
+        """Chain the key of a stage that is not stored (it is cheaper to compute than read)."""
+        if self.cache.folder is None:
+            return None
+        self.keys[name] = stage_key(STAGES[name], self.wf, self.keys)
+        return self.keys[name]
 
     def __call__(self, name: str, compute: Callable[[], Any]) -> Any:
         if self.cache.folder is None:
@@ -454,6 +450,7 @@ def _gains(
     wf: Workflow,
     town: Town,
     net: StreetNetwork,
+    prep: Prepared,
     social: SocialLayer,
     complete: Any,
     cells: gpd.GeoDataFrame,
@@ -467,7 +464,7 @@ def _gains(
     """Every site's simulated gains, and again under the other unknown-use rules."""
     ctx = leverage_context(wf, town, net, social, cells, buildings)
     gains = leverage_table(ctx, sites, access, programs, progress=progress)
-    assumptions = unknown_use_assumptions(wf, town, social, complete)
+    assumptions = unknown_use_assumptions(wf, town, prep, complete)
     alternatives = [
         leverage_table(
             replace(ctx, people=alt["residents"] + alt["jobs"], residents=alt["residents"]),
@@ -661,32 +658,31 @@ ASSUMPTIONS_HOW = (
 
 
 def unknown_use_assumptions(
-    wf: Workflow, town: Town, social: SocialLayer, complete: Any
+    wf: Workflow, town: Town, prep: Prepared, complete: Any
 ) -> dict[str, pd.DataFrame]:
     """Residents and jobs per building under the other rules for unknown uses.
 
     Only where the assumption matters: residents from floor area (not a grid) and more
     than ``[completeness] unknown_homes_share`` of the residential floor area, or of
-    the buildings' uses, unknown. Returns rule -> ``residents``/``jobs`` on the social
-    layer's buildings index (pseudo buildings keep their grid values).
+    the buildings' uses, unknown. Returns rule -> ``residents``/``jobs`` on the prepared
+    people's index (pseudo buildings keep their grid values).
     """
     t = complete.table
     short = any(
         fig in t.index and bool(t.loc[fig, "short"]) for fig in ("use_share", "unknown_homes_share")
     )
-    grid = social.population_method.startswith("grid") and "+" not in social.population_method
+    grid = prep.population_method.startswith("grid") and "+" not in prep.population_method
     if not short or grid:
         return {}
     out: dict[str, pd.DataFrame] = {}
-    base = social.buildings[["residents", "jobs"]]
-    from_area = social.buildings["population_method"].astype(str) == "floor_area"
+    base = prep.people[["residents", "jobs"]]
+    from_area = prep.people["population_method"].astype(str) == "floor_area"
     for rule in ("never", "always"):
         if rule == wf.social.unknown_as_homes:
             continue
         areas = floor_areas(
             town.buildings,
-            storey_height=wf.form.storey_height,
-            default_floors=wf.form.default_floors,
+            floors=prep.buildings[FLOORS],
             residential_uses=wf.social.residential_uses,
             job_uses=wf.social.job_uses,
             homes=homes_of_unknown_use(town, rule),
@@ -698,8 +694,16 @@ def unknown_use_assumptions(
         rows = from_area.to_numpy(dtype=bool)
         alt.loc[rows, ["residents", "jobs"]] = est.loc[rows, ["residents", "jobs"]].to_numpy()
         out[rule] = alt
-    log.info("rank intervals also draw the unknown-use rules %s", sorted(out))
+    lang = language(run_language(wf, town))
+    log.info(
+        lang._("The rank intervals also try other rules for buildings of unknown use: {rules}",
+               rules=", ".join(lang._(_RULE_WORDS[r]) for r in sorted(out)))
+    )  # fmt: skip
     return out
+
+
+#: The other rules for buildings of unknown use, in words (the console).
+_RULE_WORDS = {"never": N_("never as homes"), "always": N_("always as homes")}
 
 
 def write_candidates_csv(candidates: gpd.GeoDataFrame, path: Path) -> Path:
@@ -850,8 +854,10 @@ def summary_lines(result: RunResult, *, top: int = 5, verbose: bool = False) -> 
 
 
 def _site_line(lang: Language, cid: Any, c: Any) -> str:
-    name = c.get("name")
-    label = name if isinstance(name, str) and name.strip() else kind_words(c.get("kind"), lang)
+    from rakennettu.wording import site_name
+
+    name = site_name(lang, c)
+    label = name if name.strip() else kind_words(c.get("kind"), lang)
     return "  " + lang._(
         "{rank}. {label} ({id}): score {score}, rank {low}–{high} under other weightings",
         rank=int(c["rank"]),

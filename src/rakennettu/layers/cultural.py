@@ -91,6 +91,7 @@ from rakennettu.network import (
 )
 
 if TYPE_CHECKING:
+    from rakennettu.prepare import Prepared
     from rakennettu.town import Town
 
 __all__ = [
@@ -992,19 +993,7 @@ def _resident_weights(
     residential_uses: Sequence[str],
 ) -> tuple[F64, str]:
     if residents is not None:
-        missing = buildings.index.difference(residents.index)
-        if len(missing):
-            raise KeyError(
-                f"residents has no value for {len(missing)} buildings (e.g. "
-                f"{list(missing[:3])}); pass a Series on the buildings' index"
-            )
-        r = pd.to_numeric(residents.reindex(buildings.index), errors="coerce")
-        w = r.to_numpy(dtype=float, na_value=np.nan)
-        if (w < 0).any():
-            raise ValueError("residents must be >= 0")
-        if np.isnan(w).any():
-            log.info("residents: %d buildings without a value count as 0", int(np.isnan(w).sum()))
-        return np.nan_to_num(w, nan=0.0), "residents"
+        return _residents_of(buildings, residents), "residents"
     floors = estimate_floors(buildings, storey_height=storey_height, default_floors=default_floors)
     area = polygonal(buildings.geometry).area.to_numpy()
     use = (
@@ -1016,6 +1005,23 @@ def _resident_weights(
     residential = np.asarray([u in homes for u in use], dtype=bool)
     w = np.where(residential, area * floors.iloc[:, 0].to_numpy(dtype=float), 0.0)
     return w, "residential floor area"
+
+
+def _residents_of(buildings: gpd.GeoDataFrame, residents: pd.Series) -> F64:
+    """Residents per building as weights (checked: every building, none negative)."""
+    missing = buildings.index.difference(residents.index)
+    if len(missing):
+        raise KeyError(
+            f"residents has no value for {len(missing)} buildings (e.g. "
+            f"{list(missing[:3])}); pass a Series on the buildings' index"
+        )
+    r = pd.to_numeric(residents.reindex(buildings.index), errors="coerce")
+    w = r.to_numpy(dtype=float, na_value=np.nan)
+    if (w < 0).any():
+        raise ValueError("residents must be >= 0")
+    if np.isnan(w).any():
+        log.info("residents: %d buildings without a value count as 0", int(np.isnan(w).sum()))
+    return np.nan_to_num(w, nan=0.0)
 
 
 def _nearest_from_nodes(
@@ -1134,7 +1140,10 @@ def residents_near_third_places(
     _check_crs(net, buildings=buildings, third_places=third_places)
     rad = _radii(radii)
     b_att = attach(net, buildings, max_distance=snap_distance)
-    items, table, share, basis = _residents_items(
+    weights, basis = _resident_weights(
+        buildings, residents, storey_height, default_floors, residential_uses
+    )
+    items, table, share = _residents_items(
         net,
         buildings,
         third_places,
@@ -1142,10 +1151,7 @@ def residents_near_third_places(
         reach=float(max(max(rad), distance)),
         snap_distance=snap_distance,
         distance=distance,
-        residents=residents,
-        residential_uses=residential_uses,
-        storey_height=storey_height,
-        default_floors=default_floors,
+        weights=weights,
     )
     ((sums, _),) = catchments(net, [items], rad)
     return ResidentsNear(table, _share_table(net, sums, rad, "residents_near_third_place_share"),
@@ -1161,15 +1167,9 @@ def _residents_items(
     reach: float,
     snap_distance: float,
     distance: float,
-    residents: pd.Series | None,
-    residential_uses: Sequence[str],
-    storey_height: float,
-    default_floors: float,
-) -> tuple[CatchmentItems, pd.DataFrame, float, str]:
-    """Items (channels: weight, weight near), the building table, town share and basis."""
-    weights, basis = _resident_weights(
-        buildings, residents, storey_height, default_floors, residential_uses
-    )
+    weights: F64,
+) -> tuple[CatchmentItems, pd.DataFrame, float]:
+    """Items (channels: weight, weight near), the building table and town share."""
     t_att = attach(net, third_places, max_distance=snap_distance)
     acc = accessibility(net, t_att, radii=[reach], max_nearest=reach)
     label = int(reach) if reach.is_integer() else reach
@@ -1185,7 +1185,7 @@ def _residents_items(
     total = float(weights[inside].sum())
     share = float((weights * near)[inside].sum() / total) if total > 0 else float("nan")
     items = CatchmentItems(b_att, np.stack([weights, weights * near], axis=1))
-    return items, table, share, basis
+    return items, table, share
 
 
 def _share_table(net: StreetNetwork, sums: F64, rad: list[int], measure: str) -> pd.DataFrame:
@@ -1729,6 +1729,7 @@ def landmark_visibility(
     observer_height: float = 1.6,
     storey_height: float = STOREY_HEIGHT,
     default_floors: float = DEFAULT_FLOORS,
+    heights: pd.DataFrame | None = None,
     dem: Any = None,
     edge_betweenness: pd.Series | pd.DataFrame | None = None,
     betweenness_radius: float = 800.0,
@@ -1774,6 +1775,10 @@ def landmark_visibility(
         Eye height of a pedestrian, metres.
     storey_height, default_floors
         For buildings without a height (see :func:`rakennettu.layers.form.estimate_floors`).
+    heights
+        The buildings' heights already derived (``height`` in m and ``height_source``, on
+        their index, as :func:`rakennettu.prepare.prepare` makes them); then
+        ``storey_height`` and ``default_floors`` are not used.
     dem
         A terrain :class:`rakennettu.sources.municipal.Raster`, or None.
     edge_betweenness
@@ -1812,9 +1817,10 @@ def landmark_visibility(
     n = len(landmarks)
     weights = _weights(landmarks).to_numpy()
     origins = _origins(landmarks)
-    heights = building_heights(
-        buildings, storey_height=storey_height, default_floors=default_floors
-    )
+    if heights is None:
+        heights = building_heights(
+            buildings, storey_height=storey_height, default_floors=default_floors
+        )
     b_geoms = polygonal(buildings.geometry).to_numpy()
     b_area = shapely.area(b_geoms)
     known = (heights["height_source"] != "assumed").to_numpy()
@@ -1900,8 +1906,7 @@ def landmark_visibility(
             bounds=bounds,
             cell=cell,
             dem=dem,
-            storey_height=storey_height,
-            default_floors=default_floors,
+            heights=heights["height"],
         )
         vs = viewsheds(
             surface,
@@ -1990,6 +1995,7 @@ class CulturalLayer:
 def cultural_layer(
     town: Town,
     net: StreetNetwork,
+    prepared: Prepared,
     *,
     radii: float | Iterable[float] = (400, 800, 1200),
     snap_distance: float = 100.0,
@@ -1997,10 +2003,6 @@ def cultural_layer(
     viewshed_radius: float = 600.0,
     viewshed_cell: float = 5.0,
     observer_height: float = 1.6,
-    storey_height: float = STOREY_HEIGHT,
-    default_floors: float = DEFAULT_FLOORS,
-    residents: pd.Series | None = None,
-    residential_uses: Sequence[str] = ("residential",),
     edge_betweenness: pd.Series | pd.DataFrame | None = None,
     reference_year: int | None = None,
     max_nearest: float | None = None,
@@ -2023,6 +2025,9 @@ def cultural_layer(
         ``dem``).
     net
         ``StreetNetwork.from_graph(town.graph)``, built once per town.
+    prepared
+        The town's buildings as :func:`rakennettu.prepare.prepare` derives them: their
+        heights (townscape) and residents (near third places) are read.
     radii
         Network radii in metres.
     snap_distance
@@ -2031,13 +2036,6 @@ def cultural_layer(
         Years splitting construction periods.
     viewshed_radius, viewshed_cell, observer_height
         Townscape: how far (m), raster cell (m), pedestrian eye height (m).
-    storey_height, default_floors
-        Building heights and floor areas where unknown.
-    residents
-        Residents per building (a Series on ``town.buildings``' index, e.g. from the
-        social layer); without it residential floor area weighs the buildings.
-    residential_uses
-        Building uses counted as homes when ``residents`` is None.
     edge_betweenness
         Segment betweenness (for the exposure fallback); computed at the largest radius
         when needed and not given.
@@ -2064,7 +2062,10 @@ def cultural_layer(
     --------
     >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> net = StreetNetwork.from_graph(town.graph)
-    >>> cult = cultural_layer(town, net, radii=[400, 800], reference_year=2025)
+    >>> from rakennettu.config import FormConfig, SocialConfig
+    >>> from rakennettu.prepare import prepare
+    >>> prep = prepare(town, FormConfig(), SocialConfig())
+    >>> cult = cultural_layer(town, net, prep, radii=[400, 800], reference_year=2025)
     >>> cult.nodes.index.equals(net.node_ids), cult.summary["visibility_method"]
     (True, 'none')
     >>> cult.summary["age_unknown_share"]  # Karhula's OSM buildings carry no dates
@@ -2109,7 +2110,7 @@ def cultural_layer(
     with step("catchments"):
         # building age, residents near third places and green share share one search
         b_att = attach(net, town.buildings, max_distance=snap_distance)
-        r_items, r_table, r_share, r_basis = _residents_items(
+        r_items, r_table, r_share = _residents_items(
             net,
             town.buildings,
             town.third_places,
@@ -2117,10 +2118,7 @@ def cultural_layer(
             reach=float(max(max(rad), third_place_distance)),
             snap_distance=snap_distance,
             distance=third_place_distance,
-            residents=residents,
-            residential_uses=residential_uses,
-            storey_height=storey_height,
-            default_floors=default_floors,
+            weights=_residents_of(town.buildings, prepared.buildings["residents"]),
         )
         groups = [
             _age_items(town.buildings, b_att, periods),
@@ -2139,8 +2137,7 @@ def cultural_layer(
             radius=viewshed_radius,
             cell=viewshed_cell,
             observer_height=observer_height,
-            storey_height=storey_height,
-            default_floors=default_floors,
+            heights=prepared.buildings[["height", "height_source"]],
             dem=town.dem,
             edge_betweenness=edge_betweenness,
             betweenness_radius=float(max(rad)),
@@ -2172,7 +2169,7 @@ def cultural_layer(
         "buildings": n_in,
         "age_unknown_share": unknown,
         "residents_near_third_place_share": r_share,
-        "residents_basis": r_basis,
+        "residents_basis": "residents",
         "third_place_distance_m": third_place_distance,
         "landmarks": int(_in_area(town.landmarks).sum()),
         "third_places": int(_in_area(town.third_places).sum()),

@@ -169,6 +169,7 @@ def building_measures(
     *,
     storey_height: float = STOREY_HEIGHT,
     default_floors: float = DEFAULT_FLOORS,
+    floors: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Size, floor area, shape and adjacency of each building footprint.
 
@@ -182,6 +183,10 @@ def building_measures(
         :func:`estimate_floors`), in a projected metric CRS.
     storey_height, default_floors
         Passed to :func:`estimate_floors`.
+    floors
+        The floors already estimated (``morph_floors``, ``morph_floors_source`` on the
+        buildings' index, as :func:`rakennettu.prepare.prepare` makes them); then
+        ``storey_height`` and ``default_floors`` are not used.
 
     Returns
     -------
@@ -219,7 +224,10 @@ def building_measures(
     geoms = polygonal(buildings.geometry).reset_index(drop=True)
     n = len(geoms)
     footprint = geoms.area.to_numpy()
-    floors = estimate_floors(buildings, storey_height=storey_height, default_floors=default_floors)
+    if floors is None:
+        floors = estimate_floors(
+            buildings, storey_height=storey_height, default_floors=default_floors
+        )
     ok = ~geoms.is_empty.to_numpy()
     shape = {
         ELONGATION: np.full(n, np.nan),

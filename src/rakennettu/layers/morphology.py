@@ -28,6 +28,7 @@ from rakennettu.naming import IndicatorDoc, indicator_name
 from rakennettu.network import StreetNetwork, centrality_with_edges
 
 if TYPE_CHECKING:
+    from rakennettu.prepare import Prepared
     from rakennettu.town import Town
 
 __all__ = [
@@ -266,10 +267,9 @@ def tessellation_jobs(n_buildings: int, cores: int | None = None) -> int:
 def morphology_layer(
     town: Town,
     net: StreetNetwork,
+    prepared: Prepared,
     *,
     radii: Iterable[float],
-    storey_height: float = form.STOREY_HEIGHT,
-    default_floors: float = form.DEFAULT_FLOORS,
     n_jobs: int | None = None,
     progress: bool = False,
 ) -> MorphologyLayer:
@@ -281,10 +281,11 @@ def morphology_layer(
         The loaded town.
     net
         Its street network (``StreetNetwork.from_graph(town.graph)``).
+    prepared
+        The town's buildings as :func:`rakennettu.prepare.prepare` derives them: their
+        floors are read.
     radii
         Network radii in metres.
-    storey_height, default_floors
-        Floors from height (metres per storey), and where nothing is known.
     n_jobs
         Worker processes for the tessellation (-1: all cores). ``None``: all cores from
         :data:`PARALLEL_TESSELLATION_FROM` buildings on, else one (see
@@ -299,7 +300,10 @@ def morphology_layer(
     Examples
     --------
     >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
-    >>> morph = morphology_layer(town, StreetNetwork.from_graph(town.graph), radii=[400])
+    >>> from rakennettu.config import FormConfig, SocialConfig
+    >>> from rakennettu.prepare import prepare
+    >>> prep = prepare(town, FormConfig(), SocialConfig())
+    >>> morph = morphology_layer(town, StreetNetwork.from_graph(town.graph), prep, radii=[400])
     >>> morph.nodes.index.equals(town.nodes.index), "morph_harmonic_400m" in morph.nodes
     (True, True)
     """
@@ -317,9 +321,8 @@ def morphology_layer(
         degree = form.node_measures(town.graph, radius=radii[0])[["morph_degree"]]
         nodes = pd.concat([nodes, degree, *structure], axis=1)
     with stage("buildings"):
-        buildings = form.building_measures(
-            town.buildings, storey_height=storey_height, default_floors=default_floors
-        )
+        floors = prepared.buildings[[form.FLOORS, form.FLOORS_SOURCE]]
+        buildings = form.building_measures(town.buildings, floors=floors)
     with stage("enclosures"):
         blocks = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
     with stage("tessellation"):

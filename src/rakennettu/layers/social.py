@@ -80,6 +80,7 @@ from rakennettu.sources.landuse import residential_landuse, unknown_homes
 from rakennettu.sources.municipal import Raster
 
 if TYPE_CHECKING:
+    from rakennettu.prepare import Prepared
     from rakennettu.town import Town
 
 __all__ = [
@@ -626,6 +627,7 @@ def floor_areas(
     residential_uses: Sequence[str] = RESIDENTIAL_USES,
     job_uses: Sequence[str] = JOB_USES,
     homes: pd.Series | None = None,
+    floors: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Floor area of each building, and the part that houses residents or jobs.
 
@@ -647,6 +649,10 @@ def floor_areas(
         Boolean per building (on its index): counted as homes whatever their use, e.g.
         buildings of unknown use in residential land use
         (:func:`rakennettu.sources.landuse.unknown_homes`).
+    floors
+        Floors per building already estimated (on its index, as
+        :func:`rakennettu.prepare.prepare` passes them); then ``storey_height`` and
+        ``default_floors`` are not used.
 
     Returns
     -------
@@ -668,8 +674,10 @@ def floor_areas(
     """
     require_projected(buildings.crs, "buildings")
     footprint = polygonal(buildings.geometry).area.to_numpy()
-    floors = estimate_floors(buildings, storey_height=storey_height, default_floors=default_floors)
-    area = footprint * floors[FLOORS].to_numpy()
+    if floors is None:
+        est = estimate_floors(buildings, storey_height=storey_height, default_floors=default_floors)
+        floors = est[FLOORS]
+    area = footprint * floors.to_numpy(dtype=float)
     if "use" in buildings:
         use = buildings["use"].astype(object).where(buildings["use"].notna(), "unknown")
     else:
@@ -1190,57 +1198,42 @@ class SocialLayer:
 def social_layer(
     town: Town,
     net: StreetNetwork,
+    prepared: Prepared,
     *,
     radii: float | Iterable[float] = (400, 800, 1200),
     snap_distance: float = 100.0,
-    m2_per_resident: float = 40.0,
-    m2_per_job: float = 35.0,
     raster_cell: float = 10.0,
     bandwidth: float = 200.0,
-    storey_height: float = STOREY_HEIGHT,
-    default_floors: float = DEFAULT_FLOORS,
     beta: float | Sequence[float] | None = None,
-    residential_uses: Sequence[str] = RESIDENTIAL_USES,
-    job_uses: Sequence[str] = JOB_USES,
-    unknown_as_homes: UnknownHomes = "never",
     progress: bool = False,
 ) -> SocialLayer:
     """Compute every social indicator of a town, timing each stage.
 
     Stages: activity access and nearest distances (:func:`activity_access`), the
-    land-use mix (:func:`land_use_mix`), floor areas (:func:`floor_areas`), residents and
-    jobs per building (:func:`allocate_population` with ``town.population`` where it
-    covers a building, else :func:`estimate_population`), node catchments
-    (:func:`catchment`) and the density surfaces (:func:`kernel_density`, over the study
-    area).
+    land-use mix (:func:`land_use_mix`), node catchments of the residents and jobs that
+    :func:`rakennettu.prepare.prepare` put in the buildings (:func:`catchment`) and the
+    density surfaces (:func:`kernel_density`, over the study area).
 
     Parameters
     ----------
     town
-        A :class:`~rakennettu.town.Town`: ``activities``, ``buildings``, ``population``
-        (or None), ``area``, ``context`` and ``crs`` are read.
+        A :class:`~rakennettu.town.Town`: ``activities``, ``area`` and ``crs`` are read.
     net
         The town's street network (``StreetNetwork.from_graph(town.graph)``).
+    prepared
+        The town's buildings with their residents and jobs
+        (:func:`rakennettu.prepare.prepare`); its ``people`` are read.
     radii
         Network radii in metres.
     snap_distance
         How far (metres) activities and buildings may be from a street to be attached.
-    m2_per_resident, m2_per_job
-        Floor area per resident and per job, m² (see :func:`estimate_population`).
     raster_cell, bandwidth
         Pixel size and kernel radius of the density surfaces, metres.
-    storey_height, default_floors
-        See :func:`rakennettu.layers.form.estimate_floors`.
     beta
         Decay rate per metre (one or one per radius); None: ``4 / R``.
     residential_uses, job_uses
         Building uses housing residents and jobs (:data:`RESIDENTIAL_USES`,
         :data:`JOB_USES`).
-    unknown_as_homes
-        Which buildings of unknown use also count as homes: ``"never"``,
-        ``"residential_landuse"`` (those inside OSM ``landuse=residential``; the
-        workflows' default, chosen against the HSY grids in docs/population.md) or
-        ``"always"``.
     progress
         Show a progress bar over the stages.
 
@@ -1257,7 +1250,10 @@ def social_layer(
     --------
     >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
     >>> net = StreetNetwork.from_graph(town.graph)
-    >>> soc = social_layer(town, net, radii=[400, 800])
+    >>> from rakennettu.config import FormConfig, SocialConfig
+    >>> from rakennettu.prepare import prepare
+    >>> prep = prepare(town, FormConfig(), SocialConfig(unknown_as_homes="never"))
+    >>> soc = social_layer(town, net, prep, radii=[400, 800])
     >>> soc.population_method
     'floor_area'
     >>> soc.nodes.index.equals(net.node_ids), "soc_mix_q1_800m" in soc.nodes
@@ -1271,8 +1267,11 @@ def social_layer(
             f"the network is in {net.crs.to_string()} but the town in "
             f"{CRS.from_user_input(town.crs).to_string()}; build it from town.graph"
         )
-    report: dict[str, Any] = {}
-    stage = Stages("social", log, total=6, progress=progress)
+    report: dict[str, Any] = {
+        k: prepared.report[k] for k in ("unknown_as_homes", "unknown_as_homes_buildings")
+    }
+    people, method = prepared.people, prepared.population_method
+    stage = Stages("social", log, total=4, progress=progress)
 
     with stage("activities"):
         access = activity_access(
@@ -1280,27 +1279,6 @@ def social_layer(
         )
     with stage("mix"):
         mix = land_use_mix(access)
-    with stage("floor area"):
-        homes = homes_of_unknown_use(town, unknown_as_homes)
-        areas = floor_areas(
-            town.buildings,
-            storey_height=storey_height,
-            default_floors=default_floors,
-            residential_uses=residential_uses,
-            job_uses=job_uses,
-            homes=homes,
-        )
-        report["unknown_as_homes"] = unknown_as_homes
-        report["unknown_as_homes_buildings"] = int(homes.sum())
-    with stage("population"):
-        people, method = _population(
-            town, areas, m2_per_resident=m2_per_resident, m2_per_job=m2_per_job
-        )
-        in_area = np.array(people.geometry.within(town.area), dtype=bool)
-        if "in_area" in town.buildings:
-            known = town.buildings["in_area"].to_numpy(dtype=bool)
-            in_area[: len(known)] = known
-        people["in_area"] = in_area
     with stage("catchment"):
         _check_network_crs(net, people.crs, "buildings")
         attached = attach_points(
@@ -1338,7 +1316,7 @@ def social_layer(
         }
     stage.close()
     nodes = pd.concat([access, mix, reach], axis=1)
-    report.update(_population_report(people))
+    report.update({k: v for k, v in prepared.report.items() if k not in report})
     report["activities"] = len(town.activities)
     log.info(
         "social: %d nodes, %d buildings (%s), %.0f residents, %.0f jobs in %.1f s",
@@ -1380,85 +1358,3 @@ def _activity_weights(activities: pd.DataFrame) -> pd.Series:
     if "weight" not in activities:
         return pd.Series(1.0, index=activities.index)
     return pd.to_numeric(activities["weight"], errors="coerce").fillna(1.0)
-
-
-def _population(
-    town: Town, areas: pd.DataFrame, *, m2_per_resident: float, m2_per_job: float
-) -> tuple[gpd.GeoDataFrame, str]:
-    """Residents and jobs per building (and pseudo building), and the method overall."""
-    buildings = town.buildings
-    estimate = estimate_population(areas, m2_per_resident=m2_per_resident, m2_per_job=m2_per_job)
-    grid = town.population
-    grid_cols = [c for c in _VALUE_COLUMNS if grid is not None and c in grid]
-    if grid is None or not grid_cols:
-        out = gpd.GeoDataFrame(
-            areas.join(estimate),
-            geometry=gpd.GeoSeries(
-                shapely.point_on_surface(polygonal(buildings.geometry).to_numpy()),
-                index=buildings.index,
-                crs=buildings.crs,
-            ),
-        )
-        out["population_method"] = "floor_area"
-        out["pseudo"] = False
-        out["grid_cell"] = pd.Series(pd.NA, index=out.index, dtype=object)
-        return _ordered(out), "floor_area"
-    alloc = allocate_population(
-        buildings,
-        grid,
-        floor_area=areas["floor_area"],
-        residential_mask=areas["residential_floor_area"] > 0,
-        job_mask=areas["job_floor_area"] > 0,
-        within=town.context,
-    )
-    grid_method = "grid" if len(grid_cols) == 2 else f"grid_{grid_cols[0]}"
-    covered = alloc["covered"].to_numpy(dtype=bool)
-    out = alloc.drop(columns=["covered"])
-    for c in _VALUE_COLUMNS:
-        est = estimate[c].reindex(out.index, fill_value=0.0).to_numpy()
-        if c in grid_cols:
-            out[c] = np.where(covered, out[c].to_numpy(), est)
-        else:
-            out[c] = est
-    out["population_method"] = np.where(covered, grid_method, "floor_area")
-    n_out = int((~covered).sum())
-    if n_out:
-        log.info(
-            "%d of %d buildings lie outside the population grid: estimated from floor area",
-            n_out,
-            len(buildings),
-        )
-    full = areas.reindex(out.index, fill_value=0.0)
-    for c in areas.columns:
-        out[c] = full[c].to_numpy()
-    method = grid_method if n_out == 0 else f"{grid_method}+floor_area"
-    return _ordered(out), method
-
-
-def _ordered(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    first = [
-        "floor_area",
-        "residential_floor_area",
-        "job_floor_area",
-        "residents",
-        "jobs",
-        "population_method",
-        "pseudo",
-        "grid_cell",
-    ]
-    rest = [c for c in frame.columns if c not in first]
-    out = frame[first + rest].copy()
-    out["population_method"] = pd.Categorical(
-        out["population_method"], categories=POPULATION_METHODS
-    )
-    return out
-
-
-def _population_report(people: gpd.GeoDataFrame) -> dict[str, Any]:
-    methods = people["population_method"].value_counts()
-    return {
-        "residents": float(people["residents"].sum()),
-        "jobs": float(people["jobs"].sum()),
-        "pseudo_buildings": int(people["pseudo"].sum()),
-        "population_method_rows": {str(k): int(v) for k, v in methods.items() if v},
-    }

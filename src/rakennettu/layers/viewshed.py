@@ -133,6 +133,7 @@ def building_heights(
     *,
     storey_height: float = STOREY_HEIGHT,
     default_floors: float = DEFAULT_FLOORS,
+    floors: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Height of each building in metres, and where it came from.
 
@@ -149,6 +150,10 @@ def building_heights(
         Metres per storey.
     default_floors
         Floors assumed when neither is known.
+    floors
+        The floors already estimated (:func:`~rakennettu.layers.form.estimate_floors`,
+        on the buildings' index), as :func:`rakennettu.prepare.prepare` passes them;
+        ``default_floors`` is then not used.
 
     Returns
     -------
@@ -171,11 +176,15 @@ def building_heights(
         )
     else:
         h = np.full(len(buildings), np.nan)
-    est = estimate_floors(buildings, storey_height=storey_height, default_floors=default_floors)
-    floors = est.iloc[:, 0].to_numpy(dtype=float)
+    est = (
+        estimate_floors(buildings, storey_height=storey_height, default_floors=default_floors)
+        if floors is None
+        else floors
+    )
+    n_floors = est.iloc[:, 0].to_numpy(dtype=float)
     floor_source = est.iloc[:, 1].astype(str).to_numpy()
     known = np.isfinite(h) & (h > 0)
-    height = np.where(known, h, floors * storey_height)
+    height = np.where(known, h, n_floors * storey_height)
     source = np.where(known, "height", np.where(floor_source == "floors", "floors", "assumed"))
     return pd.DataFrame(
         {
@@ -194,6 +203,7 @@ def surface_model(
     dem: Any = None,
     storey_height: float = STOREY_HEIGHT,
     default_floors: float = DEFAULT_FLOORS,
+    heights: pd.Series | None = None,
 ) -> Surface:
     """Rasterise terrain and building heights for sight lines.
 
@@ -213,6 +223,10 @@ def surface_model(
         cells it does not cover get NaN terrain.
     storey_height, default_floors
         See :func:`building_heights`.
+    heights
+        Building heights already known (m, on the buildings' index: the ``height`` of
+        :func:`building_heights`, as :func:`rakennettu.prepare.prepare` makes it);
+        ``storey_height`` and ``default_floors`` are then not used.
 
     Returns
     -------
@@ -256,9 +270,11 @@ def surface_model(
     building = np.full(shape, -1, dtype=np.int64)
     geoms = polygonal(buildings.geometry).to_numpy()
     if len(geoms):
-        hs = building_heights(
-            buildings, storey_height=storey_height, default_floors=default_floors
-        )["height"].to_numpy()
+        hs = (
+            building_heights(buildings, storey_height=storey_height, default_floors=default_floors)
+            if heights is None
+            else heights.to_frame("height")
+        )["height"].to_numpy(dtype=float)
         box = shapely.box(west, south, east, north)
         keep = np.flatnonzero(shapely.intersects(geoms, box) & ~shapely.is_empty(geoms))
         keep = keep[np.argsort(hs[keep], kind="stable")]  # the tallest is drawn last, wins

@@ -162,30 +162,20 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def fmt(x: Any) -> str:
-    """A number for people: three significant digits, thousands separated.
+def fmt(x: Any, lang: Language | None = None) -> str:
+    r"""A number for people in ``lang``'s format (English by default).
+
+    Three significant digits, whole numbers from 100 up, thousands separated: the one
+    formatter of measured values (:meth:`rakennettu.i18n.Language.significant`).
 
     Examples
     --------
     >>> [fmt(v) for v in (0, 0.012345, 0.5, 12.345, 1234.5, -3.0, float("nan"))]
-    ['0', '0.012', '0.5', '12.3', '1,234', '-3', '–']
+    ['0', '0.0123', '0.5', '12.3', '1,234', '-3', '–']
+    >>> fmt(1234.5, language("fi"))
+    '1\xa0234'
     """
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(v):
-        return "–"
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 1:
-        return f"{v:.3g}"
-    if a >= 1e-3:
-        return f"{v:.2g}"
-    return f"{v:.1e}"
+    return (lang or language("en")).significant(x)
 
 
 @cache
@@ -293,9 +283,7 @@ def quantile_classes(
     edges = [lo, *inner.tolist(), hi]
     suffix = f" {unit}" if unit else ""
     labels = [
-        f"{_sig(lang, edges[i]) if lang else fmt(edges[i])}–"
-        f"{_sig(lang, edges[i + 1]) if lang else fmt(edges[i + 1])}{suffix}"
-        for i in range(len(edges) - 1)
+        f"{fmt(edges[i], lang)}–{fmt(edges[i + 1], lang)}{suffix}" for i in range(len(edges) - 1)
     ]
     if len(labels) > 1:
         lang = lang or language("en")
@@ -407,12 +395,6 @@ def _key_measure(col: str) -> tuple[str, str]:
         if f"_{measure}_" in col:
             return measure, col.rsplit("_", 1)[-1].removesuffix("m")
     raise KeyError(col)
-
-
-def _sig(lang: Language, v: Any) -> str:
-    from rakennettu.outputs.words import sig
-
-    return sig(lang, v)
 
 
 def classes_for(layer: CellLayer, values: pd.Series, lang: Language | None = None) -> Classes:

@@ -8,12 +8,44 @@ error (``StrictUndefined``), not an empty string.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
-__all__ = ["environment", "render"]
+from rakennettu.i18n import Language, language
+
+__all__ = ["environment", "render", "words"]
+
+
+def words(lang: Language) -> dict[str, Callable[..., Markup]]:
+    """The templates' ``_`` and ``ngettext`` in ``lang``.
+
+    ``_(message, **values)`` is the message's translation, escaped, with its ``{fields}``
+    filled with the values, each escaped once. ``ngettext(singular, plural, n, **values)``
+    picks the form for ``n`` and fills ``{n}`` with ``n`` in the locale's format. A value
+    is never read as a message or a format string: data stays data.
+
+    Examples
+    --------
+    >>> _ = words(language("fi"))["_"]
+    >>> str(_("Data files: {folder}", folder="<b>x</b>"))
+    'Aineistotiedostot: &lt;b&gt;x&lt;/b&gt;'
+    >>> str(words(language("en"))["ngettext"]("{n} file", "{n} files", 1200))
+    '1,200 files'
+    """
+
+    def gettext(message: str, **values: Any) -> Markup:
+        text = escape(lang.gettext(message))
+        return text.format(**values) if values else text
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> Markup:
+        text = escape(lang.ngettext(singular, plural, n))
+        return text.format(n=lang.integer(n), **values)
+
+    return {"_": gettext, "ngettext": ngettext}
 
 
 @cache
@@ -25,7 +57,7 @@ def environment() -> Environment:
     >>> environment().from_string("<b>{{ name }}</b>").render(name="<i>x</i>")
     '<b>&lt;i&gt;x&lt;/i&gt;</b>'
     """
-    return Environment(
+    env = Environment(
         loader=PackageLoader("rakennettu.outputs", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
@@ -33,6 +65,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals.update(words(language("en")))  # a page's context gives its own language
+    return env
 
 
 def render(name: str, **context: Any) -> str:

@@ -26,8 +26,9 @@ from rakennettu.i18n import N_, Language, kind_words
 from rakennettu.outputs._common import candidate_table
 from rakennettu.outputs.labels import street_labels
 from rakennettu.outputs.words import simulated_program, site_heading, why_sentences
+from rakennettu.wording import flag_words, now_words
 
-__all__ = ["TOP", "first_page"]
+__all__ = ["TOP", "area_words", "first_page", "site_cards", "site_map"]
 
 TOP = 5  # sites on the first page
 _HALF = 160.0  # m: half the side of a site map (at least)
@@ -61,13 +62,22 @@ def _lines(geoms: gpd.GeoSeries) -> list[np.ndarray]:
     return out
 
 
-def site_map(layers: Mapping[str, gpd.GeoDataFrame], site: Any, rank: int) -> Figure:
-    """A small map of one site: water, green, buildings, named streets, the site outlined."""
+def site_map(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    site: Any,
+    rank: int,
+    *,
+    size: tuple[float, float] = (3.4, 2.6),
+) -> Figure:
+    """A small map of one site: water, green, buildings, named streets, the site outlined.
+
+    ``size`` is the figure's width and height in inches (100 pixels each).
+    """
     minx, miny, maxx, maxy = site.bounds
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
     half = max(_HALF, 0.75 * max(maxx - minx, maxy - miny))
     window = (cx - 1.3 * half, cy - half, cx + 1.3 * half, cy + half)
-    fig = Figure(figsize=(3.4, 2.6), dpi=100)
+    fig = Figure(figsize=size, dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
     for name, colour in (("sea", "#cfe1f2"), ("green_blue", None), ("buildings", "#b5b5b5")):
         g = layers.get(name)
@@ -111,7 +121,15 @@ def site_map(layers: Mapping[str, gpd.GeoDataFrame], site: Any, rank: int) -> Fi
     return fig
 
 
-def _area(lang: Language, m2: Any) -> str:
+def area_words(lang: Language, m2: Any) -> str:
+    """An area in m² below a hectare, else in hectares, in ``lang``'s format ("" for none).
+
+    Examples
+    --------
+    >>> from rakennettu.i18n import language
+    >>> area_words(language("fi"), 535.2), area_words(language("en"), 23_456)
+    ('535 m²', '2.3 ha')
+    """
     try:
         v = float(m2)
     except (TypeError, ValueError):
@@ -138,7 +156,7 @@ def _sites(
     for cid, row in table[table["rank"].notna()].head(TOP).iterrows():
         r = row.to_dict()
         now = kind_words(r.get("kind"), lang)
-        area = _area(lang, r.get("area_m2"))
+        area = area_words(lang, r.get("area_m2"))
         out.append(
             {
                 "rank": int(r["rank"]),
@@ -151,6 +169,63 @@ def _sites(
             }
         )
     return out
+
+
+def site_cards(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    record: Mapping[str, Any] | None,
+    lang: Language,
+    *,
+    top: int = 10,
+) -> list[dict[str, Any]]:
+    """A card per top site for the report after its first page, in ``lang``.
+
+    Each card: the rank and name, a map with the streets named, where (district), the
+    area, what is there now, the flags a planner must check, what was simulated, why
+    (one sentence per dimension), the rank interval in words and the gains as bars.
+    """
+    from rakennettu.outputs._common import bar_rows
+    from rakennettu.synthesis.leverage import GAINS
+
+    cands = layers.get("candidates")
+    if cands is None or not len(cands) or "rank" not in cands:
+        return []
+    table = candidate_table(cands)
+    links = layers.get("candidate_links")
+    n_links = links["candidate_id"].value_counts() if links is not None and len(links) else {}
+    out = []
+    for cid, row in table[table["rank"].notna()].head(top).iterrows():
+        r = row.to_dict()
+        rank = int(r["rank"])
+        out.append(
+            {
+                "rank": rank,
+                "title": site_heading(lang, cid, r),
+                "place": r.get("district") if isinstance(r.get("district"), str) else "",
+                "area": area_words(lang, r.get("area_m2")),
+                "now": now_words(lang, r),
+                "flags": flag_words(lang, r),
+                "todo": simulated_program(lang, r, record) or "",
+                "rank_text": _rank_words(lang, r, rank),
+                "why": why_sentences(lang, r, n_links=int(n_links.get(cid, 0)), limit=len(GAINS)),
+                "bars": bar_rows({d: r.get(f"gain_{d}", float("nan")) for d in GAINS}, lang),
+                "map": _png(site_map(layers, row.geometry, rank, size=(4.4, 3.3))),
+                "id": str(cid),
+            }
+        )
+    return out
+
+
+def _rank_words(lang: Language, row: Mapping[str, Any], rank: int) -> str:
+    lo, hi = row.get("rank_p05"), row.get("rank_p95")
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return lang.integer(rank)
+    if int(lo) == int(hi):
+        return lang._("{rank}, in every weighting tried", rank=lang.integer(rank))
+    return lang._(
+        "{rank}; between {low} and {high} in 90 % of the weightings tried",
+        rank=lang.integer(rank), low=lang.integer(lo), high=lang.integer(hi),
+    )  # fmt: skip
 
 
 def _caveats(

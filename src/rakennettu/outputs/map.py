@@ -57,6 +57,7 @@ from rakennettu.outputs._common import (
     cell_layers,
     classes_for,
     esc,
+    fmt,
     missing,
     program_text,
     quantile_classes,
@@ -68,12 +69,11 @@ from rakennettu.outputs.words import (
     GAIN_WORDS,
     UNIT_WORDS,
     provenance_words,
-    sig,
     simulated_program,
     site_heading,
     why_sentences,
 )
-from rakennettu.wording import say
+from rakennettu.wording import flag_words, now_words
 
 __all__ = [
     "OSM_ATTRIBUTION_HTML",
@@ -539,9 +539,11 @@ def candidate_popup(
     if sub:
         parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
     if get("now") is not None:
-        parts.append(f"<p><b>{esc(say('label_now'))}</b> {esc(get('now'))}</p>")
+        now = now_words(lang, row) or get("now")
+        parts.append(f"<p><b>{esc(lang._('Now:'))}</b> {esc(now)}</p>")
     if get("flags") is not None:
-        parts.append(f"<p><b>{esc(say('label_flags'))}</b> {esc(get('flags'))}</p>")
+        flags = flag_words(lang, row) or get("flags")
+        parts.append(f"<p><b>{esc(lang._('Check:'))}</b> {esc(flags)}</p>")
     if rank is not None:
         parts.append(_rank_line(lang, row, n))
     what = program if program is not None else program_text(row)
@@ -598,7 +600,7 @@ def _gain_value(lang: Language, col: str, v: Any) -> str:
     units = _units()
     if units.get(col) in ("residents", "residents + jobs", "paths"):
         return lang.integer(float(v))  # whole people, whole paths
-    return sig(lang, v)
+    return fmt(v, lang)
 
 
 #: Building uses (rakennettu.sources.buildings.USES) in words.
@@ -879,7 +881,7 @@ def build_map(
         )
         classes = [classes_for(s, cells[s.column], lang) for s in specs]
         codes = np.column_stack([c.codes for c in classes]) if classes else None
-        values = [[sig(lang, v) for v in cells[s.column]] for s in specs]
+        values = [[fmt(v, lang) for v in cells[s.column]] for s in specs]
         props = []
         for i in range(len(cells)):
             p: dict[str, Any] = {
@@ -947,7 +949,7 @@ def build_map(
             p = {"c": [int(path[i]), int(bcls.codes[i]) if bcls is not None else -1]}
             if col is not None:
                 street = esc(nm) if isinstance(nm, str) and nm else esc(lang._("street"))
-                through = lang._("through-movement {n} shortest paths", n=sig(lang, b))
+                through = lang._("through-movement {n} shortest paths", n=fmt(b, lang))
                 p["t"] = f"{street} · {esc(through)}"
             props.append(p)
         edge_data = setup.share(_collection(geoms, props))
@@ -1091,7 +1093,8 @@ def build_map(
     if record and record.get("created"):
         sub.append(lang._("run {date}", date=lang.date(str(record["created"]))))
     if record and record.get("osm_data_date"):
-        sub.append(say("data_date", date=str(record["osm_data_date"])))
+        sub.append(lang._("OpenStreetMap data of {date}",
+                          date=lang.date(str(record["osm_data_date"]))))  # fmt: skip
     hint = lang._("Hover a hexagon for its values; click a numbered site for its breakdown.")
     title_html = f"<h1>{esc(title)}</h1><p>{esc(' · '.join(sub))}</p><p>{esc(hint)}</p>"
     attributions = [OSM_ATTRIBUTION_HTML]

@@ -21,7 +21,6 @@ __all__ = [
     "dimension_level",
     "program_words",
     "provenance_words",
-    "sig",
     "simulated_program",
     "site_heading",
     "why_sentences",
@@ -66,30 +65,6 @@ UNIT_WORDS: dict[str, str] = {
 _LEVELS = (N_("weak"), N_("moderate"), N_("strong"))
 _COUNTED = {"soc_residents_gain_daily", "soc_people_added", "cult_residents_gain_third_place",
             "morph_through_movement"}  # fmt: skip
-
-
-def sig(lang: Language, x: Any, digits: int = 3) -> str:
-    r"""A number for people: ``digits`` significant digits, in the locale's format.
-
-    Examples
-    --------
-    >>> from rakennettu.i18n import language
-    >>> [sig(language("fi"), v) for v in (0, 0.012345, 12.345, 1234.5, float("nan"))]
-    ['0', '0,0123', '12,3', '1\xa0234', '–']
-    """
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(v):
-        return "–"
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 10 ** (digits - 1):
-        return lang.integer(v)
-    decimals = digits - 1 - math.floor(math.log10(a))
-    return lang.number(round(v, decimals), decimals)
 
 
 def dimension_level(lang: Language, value: float) -> str:
@@ -271,8 +246,17 @@ def provenance_words(lang: Language, provenance: Any) -> str:
 
 
 def site_heading(lang: Language, cid: Any, row: Mapping[str, Any]) -> str:
-    """A site's name, else its kind in words (from the taxonomy's labels)."""
-    name = row.get("name")
-    if isinstance(name, str) and name.strip():
+    """A site's name in ``lang`` (:func:`rakennettu.wording.site_name`), else its kind.
+
+    Examples
+    --------
+    >>> from rakennettu.i18n import language
+    >>> site_heading(language("fi"), "C1", {"kind": "surface_parking", "name": None})
+    'Pintapysäköinti'
+    """
+    from rakennettu.wording import site_name
+
+    name = site_name(lang, row)
+    if name.strip():
         return name
     return kind_words(row.get("kind"), lang)

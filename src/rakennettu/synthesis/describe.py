@@ -8,9 +8,13 @@
 - ``now``: what is there now, in words ("surface car park, 46 spaces", "construction
   site", "school grounds");
 - ``flags``: what a planner must see (``site_context.toml``: private access, school or
-  church grounds, heritage, already under construction), ``"; "``-joined.
+  church grounds, heritage, already under construction), ``"; "``-joined;
+- the parts the pages say these with in another language (:mod:`rakennettu.wording`):
+  ``place`` (the address, street or district a generated name refers to),
+  ``place_kind`` (``address``, ``street``, ``district``; empty for OSM's own name),
+  ``spaces`` (car park spaces mapped on a surface car park) and ``flag_ids``.
 
-The phrases live in :mod:`rakennettu.wording`.
+The phrases live in :mod:`rakennettu.wording`, in English here.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from rakennettu.i18n import language
 from rakennettu.sources.taxonomy import classify
-from rakennettu.wording import FLAGS, NOW, kind_words, say
+from rakennettu.wording import FLAGS, NOW, kind_words, site_name
 
 __all__ = ["describe_sites"]
 
@@ -106,31 +111,29 @@ def _flags(
     return found
 
 
-def _now(site: BaseGeometry, kind: str, flags: list[str], parking: gpd.GeoDataFrame) -> str:
+def _spaces(site: BaseGeometry, kind: str, parking: gpd.GeoDataFrame) -> int:
+    """Car park spaces mapped on a surface car park site (0 when none or another kind)."""
+    if "surface_parking" not in kind.split("+") or not len(parking):
+        return 0
+    hits = parking.iloc[parking.sindex.query(site, predicate="intersects")]
+    return sum(
+        _capacity(t)
+        for t, g in zip(hits["tags"], hits.geometry, strict=True)
+        if g.geom_type == "Point" or shapely.intersection(g, site).area >= 0.5 * g.area
+    )
+
+
+def _now(kind: str, flags: list[str], spaces: int) -> str:
     parts = []
     for k in dict.fromkeys(kind.split("+")):
-        if k == "surface_parking":
-            spaces = 0
-            if len(parking):
-                hits = parking.iloc[parking.sindex.query(site, predicate="intersects")]
-                spaces = sum(
-                    _capacity(t)
-                    for t, g in zip(hits["tags"], hits.geometry, strict=True)
-                    if g.geom_type == "Point" or shapely.intersection(g, site).area >= 0.5 * g.area
-                )
-            parts.append(say_now("surface_parking_capacity", capacity=spaces) if spaces
-                         else NOW["surface_parking"])  # fmt: skip
+        if k == "surface_parking" and spaces:
+            parts.append(NOW["surface_parking_capacity"].format(capacity=spaces))
         else:
             parts.append(NOW.get(k, k.replace("_", " ")))
     for flag in ("school_grounds", "church_grounds"):
         if flag in flags:
             parts.append(NOW[flag])
     return "; ".join(dict.fromkeys(parts))
-
-
-def say_now(key: str, **fields: Any) -> str:
-    """A ``now`` phrase with its fields filled."""
-    return NOW[key].format(**fields)
 
 
 def describe_sites(
@@ -156,7 +159,8 @@ def describe_sites(
     Returns
     -------
     pandas.DataFrame
-        On the sites' index: ``name``, ``district``, ``now``, ``flags``.
+        On the sites' index: ``name``, ``district``, ``now``, ``flags``, ``place``,
+        ``place_kind``, ``spaces``, ``flag_ids``.
 
     Examples
     --------
@@ -169,7 +173,7 @@ def describe_sites(
     ...     geometry=[box(0, 0, 40, 40), Point(45, 20)], crs=3067)
     >>> e = gpd.GeoDataFrame({"name": ["Katu"]}, geometry=[LineString([(50, 0), (50, 50)])],
     ...     crs=3067)
-    >>> describe_sites(sites, f, e).iloc[0].tolist()
+    >>> describe_sites(sites, f, e).iloc[0].tolist()[:4]
     ['Surface car park at Katu 3', None, 'surface car park, 46 spaces', 'private access']
     """
     tags = features["tags"]
@@ -185,30 +189,39 @@ def describe_sites(
         named = edges.iloc[:0]
     classes = classify(features, "site_context") if len(features) else pd.DataFrame()
     flagged = features[classes[list(FLAGS)].any(axis=1).to_numpy()] if len(features) else features
+    en = language("en")
     rows = []
     for idx, site in zip(sites.index, sites.geometry, strict=True):
         kind = str(sites.at[idx, "kind"])
         district = _district(site, places, district_reach)
         name = sites.at[idx, "name"] if "name" in sites else None
+        place, how = None, None
         if not (isinstance(name, str) and name):
-            words = kind_words(kind)
             addr = _address(site, addresses, address_reach)
             street = _street(site, named, street_reach) if addr is None else None
             if addr is not None:
-                name = say("name_at_number", kind=words, street=addr[0], number=addr[1])
+                place, how = f"{addr[0]} {addr[1]}", "address"
             elif street is not None:
-                name = say("name_at", kind=words, street=street)
+                place, how = street, "street"
             elif district is not None:
-                name = say("name_near", kind=words, place=district)
-            else:
-                name = f"{words} {idx}"
+                place, how = district, "district"
+            name = (site_name(en, {"kind": kind, "place": place, "place_kind": how})
+                    if how else f"{kind_words(kind)} {idx}")  # fmt: skip
         flags = _flags(site, kind, flagged, classes)
+        spaces = _spaces(site, kind, parking)
         rows.append(
             {
                 "name": name,
                 "district": district,
-                "now": _now(site, kind, flags, parking),
+                "now": _now(kind, flags, spaces),
                 "flags": "; ".join(FLAGS[f] for f in flags) or None,
+                "place": place,
+                "place_kind": how,
+                "spaces": spaces if spaces else None,
+                "flag_ids": ";".join(flags) or None,
             }
         )
-    return pd.DataFrame(rows, index=sites.index, columns=["name", "district", "now", "flags"])
+    return pd.DataFrame(rows, index=sites.index, columns=_COLUMNS)
+
+
+_COLUMNS = ["name", "district", "now", "flags", "place", "place_kind", "spaces", "flag_ids"]
