@@ -43,6 +43,7 @@ def main() -> None:
     towns = parser.parse_args().towns
     tmp = Path(tempfile.mkdtemp(prefix="rerun-"))
     env = {**os.environ, "RAKENNETTU_CACHE": str(tmp / "cache")}
+    print(f"outputs and cache in {tmp}", file=sys.stderr)
     exe = [sys.executable, "-c", "from rakennettu.cli import main; main()", "-q", "run"]
     print("| town | rerun with new weights | wall s | CPU s | load at start |")
     print("|---|---|---:|---:|---:|")
