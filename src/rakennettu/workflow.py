@@ -45,6 +45,7 @@ from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.outputs.spreadsheet import write_csv
 from rakennettu.prepare import Prepared, prepare
+from rakennettu.region import region_client, tiled_centrality
 from rakennettu.sources.basemap import districts, sea
 from rakennettu.synthesis.candidates import (
     access_nodes,
@@ -127,6 +128,8 @@ def run(
     wait: bool = False,
     before_commit: Callable[[RunResult, Path], None] | None = None,
     cache: bool | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Run a workflow: load the town, compute its layers, write ``out_dir/vitality.gpkg``.
 
@@ -152,6 +155,9 @@ def run(
         Read and keep the layer stages in the stage cache (:mod:`rakennettu.cache`,
         in ``<cache folder>/stages``); by default the workflow's ``[cache] stages``.
         ``run.json`` says per stage whether it was ``computed`` or ``cached``.
+    scheduler, workers
+        Where the tiles of ``[region] tile_size`` run: a running Dask scheduler's address,
+        or a local cluster of ``workers`` processes (default 2). Unused without tiles.
 
     Raises
     ------
@@ -173,7 +179,9 @@ def run(
     ):
         use = wf.cache.stages if cache is None else cache
         stages = StageCache(wf.cache_dir if use else None)
-        result = _write(wf, _compute(wf, progress, stages), folder.path, warns, progress)
+        tiled = {"tiles": (scheduler, workers)} if wf.region.tile_size else {}
+        done = _compute(wf, progress, stages, **tiled)
+        result = _write(wf, done, folder.path, warns, progress)
         if before_commit is not None:
             before_commit(result, folder.path)
         folder.commit()
@@ -190,8 +198,29 @@ def _stages(progress: bool, lang: list[Language]) -> Stages:
     )
 
 
-def _compute(wf: Workflow, progress: bool, cache: StageCache | None = None) -> _Computed:
-    """Every stage of a run up to its outputs, in memory.
+def _centrality(
+    wf: Workflow, net: StreetNetwork, tiles: tuple[str | None, int | None]
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The street centralities tile by tile on Dask (``[region] tile_size``), else None."""
+    if not wf.region.tile_size:
+        return None
+    with region_client(*tiles) as (client, threads):
+        return tiled_centrality(
+            net,
+            wf.network.radii,
+            tile_size=wf.region.tile_size,
+            client=client,
+            numba_threads=threads or None,
+        )
+
+
+def _compute(
+    wf: Workflow,
+    progress: bool,
+    cache: StageCache | None = None,
+    tiles: tuple[str | None, int | None] = (None, None),
+) -> _Computed:
+    """Every stage of a run up to its outputs, in memory (tiles: scheduler, workers).
 
     The stages of :data:`STAGES` are read from ``cache`` when their key is there.
     """
@@ -210,8 +239,12 @@ def _compute(wf: Workflow, progress: bool, cache: StageCache | None = None) -> _
         cached.key("prepare")
     with stage("morphology"):
         morph = cached(
-            "morphology", lambda: morphology_layer(town, net, prep, radii=radii, progress=progress)
-        )
+            "morphology",
+            lambda: morphology_layer(
+                town, net, prep, radii=radii, progress=progress,
+                centrality=_centrality(wf, net, tiles),
+            ),
+        )  # fmt: skip
     with stage("social"):
         social = cached("social", lambda: social_layer(
             town,
@@ -362,7 +395,7 @@ STAGES: dict[str, Stage] = {
     s.name: s
     for s in (
         Stage("prepare", ("load",), ("form", "social")),
-        Stage("morphology", ("load", "prepare"), ("network.radii",)),
+        Stage("morphology", ("load", "prepare"), ("network.radii", "region")),
         Stage("social", ("load", "prepare"), ("network", "social")),
         Stage("cultural", ("load", "prepare", "morphology"), ("network", "cultural")),
         Stage("candidates", ("load", "morphology"), ("candidates", "outputs.language"),
