@@ -430,3 +430,34 @@ def test_buildings_in_files_load_by_area_and_stay_text(browser, tmp_path, monkey
         assert _as_parsed(text) in shown, repr(text)
     browser.execute_script(f"{_map_js(browser)}.setZoom(13, {{animate: false}})")
     _wait(browser, f"return {pane}.style.display === 'none'")
+
+
+def test_street_tooltips_put_name_and_number_into_the_sentence(loaded):
+    """The sentence comes once with the layer; each street's tooltip is filled in the page."""
+    from rakennettu.i18n import language
+    from rakennettu.outputs._common import fmt
+
+    loaded.execute_script(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".filter(l => l.textContent.includes('Through-movement'))[0]"
+        ".querySelector('input').click()"
+    )
+    tips = loaded.execute_script(
+        f"""
+        var out = [];
+        {_map_js(loaded)}.eachLayer(function (l) {{
+            if (l.options.pane === 'rk-betweenness' && l.getTooltip && l.getTooltip()) {{
+                l.openTooltip(l.getCenter());
+                out.push(l.getTooltip().getElement().textContent);
+            }}
+        }});
+        return out;
+        """
+    )
+    edges = tiny_layers()["edges"]
+    en = language("en")
+    expected = [
+        f"{n if isinstance(n, str) else 'street'} · through-movement {fmt(b, en)} shortest paths"
+        for n, b in zip(edges["name"], edges["morph_betweenness_800m"], strict=True)
+    ]
+    assert sorted(tips) == sorted(expected)

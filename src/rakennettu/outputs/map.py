@@ -423,8 +423,9 @@ class _DataLayer(Layer, _RenderedOnce):
         interactive: bool = True,
         labels: Sequence[str] | None = None,
         kind: str = "geojson",
+        tip: Sequence[str] | None = None,
     ) -> _DataLayer:
-        options = {
+        options: dict[str, Any] = {
             "pane": pane,
             "styles": list(styles),
             "na": dict(na) if na is not None else {"stroke": False, "fill": False},
@@ -432,6 +433,8 @@ class _DataLayer(Layer, _RenderedOnce):
             "interactive": interactive,
             "labels": list(labels) if labels is not None else None,
         }
+        if tip is not None:  # [name where a feature has none, sentence with "{n}"], escaped
+            options["tip"] = list(tip)
         js = data if isinstance(data, str) else f"rk.decode({_js(data)})"
         self.parts.append((kind, js, _js(options)))
         return self
@@ -594,11 +597,11 @@ def candidate_popup(
     if sub:
         parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
     if get("now") is not None:
-        now = now_words(lang, row) or get("now")
-        parts.append(f"<p><b>{esc(lang._('Now:'))}</b> {esc(now)}</p>")
+        now, label = now_words(lang, row) or get("now"), lang._("Now:")
+        parts.append(f"<p><b>{esc(label)}</b> {esc(now)}</p>")
     if get("flags") is not None:
-        flags = flag_words(lang, row) or get("flags")
-        parts.append(f"<p><b>{esc(lang._('Check:'))}</b> {esc(flags)}</p>")
+        flags, label = flag_words(lang, row) or get("flags"), lang._("Check:")
+        parts.append(f"<p><b>{esc(label)}</b> {esc(flags)}</p>")
     if rank is not None:
         parts.append(_rank_line(lang, row, n))
     what = program if program is not None else program_text(row)
@@ -1005,13 +1008,16 @@ def build_map(
         col = _betweenness_column(edges)
         bcls = quantile_classes(edges[col], palette=STREET_PALETTE, lang=lang) if col else None
         names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
+        # the tooltip "<street> · through-movement <n> shortest paths": its words once in
+        # the layer's options, each segment's name (if any) and number in its properties
+        tip = [esc(lang._("street")), esc(lang._("through-movement {n} shortest paths"))]
         props = []
         for i, (nm, b) in enumerate(zip(names, edges[col] if col else names, strict=True)):
             p = {"c": [int(path[i]), int(bcls.codes[i]) if bcls is not None else -1]}
             if col is not None:
-                street = esc(nm) if isinstance(nm, str) and nm else esc(lang._("street"))
-                through = lang._("through-movement {n} shortest paths", n=fmt(b, lang))
-                p["t"] = f"{street} · {esc(through)}"
+                p["n"] = esc(fmt(b, lang))
+                if isinstance(nm, str) and nm:
+                    p["s"] = esc(nm)
             props.append(p)
         edge_data = setup.share(_collection(geoms, props))
         base.part(edge_data, pane="rk-streets", styles=[_STREET, _PATH], index=0, interactive=False)
@@ -1025,7 +1031,7 @@ def build_map(
             betw = _DataLayer(
                 lang._("Through-movement on streets, {r} m", r=radius), overlay=True, show=False
             )
-            betw.part(edge_data, pane="rk-betweenness", styles=styles, index=1)
+            betw.part(edge_data, pane="rk-betweenness", styles=styles, index=1, tip=tip)
             block = f"rk-legend-{len(legend)}"
             items = "".join(
                 f'<li><span class="rk-line" style="border-top:{w:.1f}px solid {c}"></span>'

@@ -72,6 +72,9 @@ var rk = (function () {
         var p = f.properties;
         if (p.t) {
           layer.bindTooltip(p.t, { sticky: true });
+        } else if (o.tip && p.n !== undefined) {
+          /* "<name> · <sentence with the number>": all parts escaped in Python */
+          layer.bindTooltip((p.s || o.tip[0]) + " · " + o.tip[1].split("{n}").join(String(p.n)), { sticky: true });
         } else if (o.labels) {
           layer.bindTooltip(function () { return cellTip(o.labels, p.v); }, { sticky: true });
         }
