@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -121,8 +122,12 @@ def test_the_console_is_short_and_in_finnish(kotka_run):
     fi = language("fi")
     lines = result.output.splitlines()
     assert "\r" not in result.output  # no progress bars when stderr is not a terminal
+    assert "NetworkX" not in result.output  # pyrosm's own timing print, logged at DEBUG
     for words in STAGE_WORDS.values():
         assert sum(line.startswith(fi._(words) + " (") for line in lines) == 1, words
+    said = [fi._(w) + " (" for w in STAGE_WORDS.values()]
+    timed = [line for line in lines if re.fullmatch(r"\S.* \([\d,]+ s\)", line)]
+    assert [t for t in timed if not t.startswith(tuple(said))] == []  # no stage in English
     assert f"{fi._('Map')}: {out / 'map.html'}" in lines
     assert f"{fi._('Report')}: {out / 'report.html'}" in lines
     ranked = pyogrio.read_dataframe(out / "vitality.gpkg", layer="candidates")

@@ -224,14 +224,7 @@ def _compute(
         )
     with stage("social"):
         social = social_layer(
-            town,
-            net,
-            prep,
-            radii=radii,
-            snap_distance=wf.network.snap_distance,
-            raster_cell=wf.social.raster_cell,
-            bandwidth=wf.social.bandwidth,
-            progress=progress,
+            town, net, prep, network=wf.network, social=wf.social, progress=progress
         )
     with stage("completeness"):
         complete = completeness(
@@ -244,15 +237,9 @@ def _compute(
             town,
             net,
             prep,
-            radii=radii,
-            snap_distance=wf.network.snap_distance,
-            age_periods=wf.cultural.age_periods,
-            viewshed_radius=wf.cultural.viewshed_radius,
-            viewshed_cell=wf.cultural.viewshed_cell,
-            observer_height=wf.cultural.observer_height,
+            network=wf.network,
+            cultural=wf.cultural,
             edge_betweenness=morph.edges[f"morph_betweenness_{radii[-1]}m"],
-            third_place_distance=wf.cultural.third_place_distance,
-            visibility=wf.cultural.visibility,
             progress=progress,
         )
     with stage("cells"):
@@ -664,6 +651,7 @@ def _programs(wf: Workflow, sites: gpd.GeoDataFrame, categories: Any) -> dict[An
 STAGE_WORDS: dict[str, str] = {
     "load": N_("Town data read"),
     "network": N_("Street network ready"),
+    "prepare": N_("Floor areas, residents and jobs of the buildings estimated"),
     "morphology": N_("Streets and urban form measured"),
     "social": N_("Activities, residents and jobs measured"),
     "completeness": N_("Completeness of the data checked"),

@@ -597,11 +597,11 @@ def candidate_popup(
     if sub:
         parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
     if get("now") is not None:
-        now = now_words(lang, row) or get("now")
-        parts.append(f"<p><b>{esc(lang._('Now:'))}</b> {esc(now)}</p>")
+        now, label = now_words(lang, row) or get("now"), lang._("Now:")
+        parts.append(f"<p><b>{esc(label)}</b> {esc(now)}</p>")
     if get("flags") is not None:
-        flags = flag_words(lang, row) or get("flags")
-        parts.append(f"<p><b>{esc(lang._('Check:'))}</b> {esc(flags)}</p>")
+        flags, label = flag_words(lang, row) or get("flags"), lang._("Check:")
+        parts.append(f"<p><b>{esc(label)}</b> {esc(flags)}</p>")
     if rank is not None:
         parts.append(_rank_line(lang, row, n))
     what = program if program is not None else program_text(row)
