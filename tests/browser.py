@@ -98,7 +98,7 @@ def catalogue_patterns(code: str) -> list[re.Pattern[str]]:
     out = []
     for text in texts:
         parts = re.split(r"\{\w*\}", text.strip(":;.,—– "))  # as the page's pieces are
-        body = "(.+?)".join(re.escape(" ".join(p.split())) for p in parts)
+        body = "(.+?)".join(re.escape(re.sub(r"\s+", " ", p)) for p in parts)  # keep the spaces
         out.append(re.compile(body))
     return out
 

@@ -385,3 +385,79 @@ def test_every_string_on_the_map_is_in_the_catalogue(browser, tmp_path, code):
             if any(p.fullmatch(t) for p in english) and not any(p.fullmatch(t) for p in fi)
         ]  # fmt: skip
         assert untranslated == []
+
+
+# ------------------------------------------------- a large town: buildings loaded by area
+
+
+def test_buildings_in_files_load_by_area_and_stay_text(browser, tmp_path, monkeypatch):
+    """Buildings written beside the page (as a whole town's are) load from zoom 15 as
+    <script> files, their hostile names stay text, and below zoom 15 they are hidden."""
+    monkeypatch.chdir(tmp_path)
+    layers = hostile_layers()
+    m = build_map(layers, title="Large town", record=tiny_record(), lazy_buildings=0)
+    path = write_map(m, tmp_path / "map.html")
+    files = sorted(p.name for p in (tmp_path / "map_files").iterdir())
+    assert len(files) >= 2 and all(f.startswith("buildings-") for f in files)
+    browser.get(path.as_uri())
+    _wait(browser, "return document.querySelectorAll('.leaflet-marker-pane .rk-rank').length")
+    assert browser.execute_script(f"return {_map_js(browser)}.getZoom()") >= 15
+    n = len(layers["buildings"])
+    pane = "document.querySelector('.leaflet-rk-buildings-pane')"
+    _wait(browser, f"return {pane}.querySelectorAll('path').length === {n}")
+    loaded = browser.execute_script(
+        "return Array.from(document.scripts).map(e => e.src).filter(r => r)"
+    )
+    assert sorted(r.rsplit("/", 1)[-1] for r in loaded) == files
+    assert all(r.startswith("file:") for r in loaded)
+    tips = browser.execute_script(
+        f"""
+        var map = {_map_js(browser)};
+        map.eachLayer(function (l) {{
+            if (l.getTooltip && l.getTooltip() && l.options.pane === 'rk-buildings') {{
+                l.getTooltip().options.permanent = true; l.openTooltip();
+            }}
+        }});
+        return Array.from(document.querySelectorAll('.leaflet-tooltip')).map(t => t.textContent);
+        """
+    )
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    assert browser.execute_script("return document.querySelectorAll('img').length") == 0
+    assert sorted(tmp_path.iterdir()) == sorted([path, tmp_path / "map_files"])  # no PWNED
+    shown = "\n".join(tips)
+    for text in layers["buildings"]["name"].dropna():
+        assert _as_parsed(text) in shown, repr(text)
+    browser.execute_script(f"{_map_js(browser)}.setZoom(13, {{animate: false}})")
+    _wait(browser, f"return {pane}.style.display === 'none'")
+
+
+def test_street_tooltips_put_name_and_number_into_the_sentence(loaded):
+    """The sentence comes once with the layer; each street's tooltip is filled in the page."""
+    from rakennettu.i18n import language
+    from rakennettu.outputs._common import fmt
+
+    loaded.execute_script(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".filter(l => l.textContent.includes('Through-movement'))[0]"
+        ".querySelector('input').click()"
+    )
+    tips = loaded.execute_script(
+        f"""
+        var out = [];
+        {_map_js(loaded)}.eachLayer(function (l) {{
+            if (l.options.pane === 'rk-betweenness' && l.getTooltip && l.getTooltip()) {{
+                l.openTooltip(l.getCenter());
+                out.push(l.getTooltip().getElement().textContent);
+            }}
+        }});
+        return out;
+        """
+    )
+    edges = tiny_layers()["edges"]
+    en = language("en")
+    expected = [
+        f"{n if isinstance(n, str) else 'street'} · through-movement {fmt(b, en)} shortest paths"
+        for n, b in zip(edges["name"], edges["morph_betweenness_800m"], strict=True)
+    ]
+    assert sorted(tips) == sorted(expected)

@@ -81,7 +81,7 @@ def fake_run(monkeypatch, tmp_path):
     from rakennettu.config import resolve_workflow
     from rakennettu.i18n import language
 
-    def run(wf, *, out_dir=None, progress=False, wait=False):
+    def run(wf, *, out_dir=None, progress=False, wait=False, scheduler=None, workers=None):
         log = logging.getLogger("rakennettu.workflow")
         stage = Stages(
             "run",

@@ -21,7 +21,7 @@ import pytest
 import shapely
 from shapely import LineString, Point, Polygon, box
 
-from rakennettu.config import FormConfig, SocialConfig
+from rakennettu.config import CulturalConfig, FormConfig, NetworkConfig, SocialConfig
 from rakennettu.errors import CRSError
 from rakennettu.layers import cultural as cult
 from rakennettu.naming import describe, parse_name
@@ -816,9 +816,9 @@ def test_helsinki_viewshed_when_forced(helsinki, helsinki_net):
         helsinki,
         helsinki_net,
         _prepared(helsinki),
-        radii=[400],
+        network=NetworkConfig(radii=(400,)),
+        cultural=CulturalConfig(visibility="viewshed"),
         reference_year=2025,
-        visibility="viewshed",
     )
     lm = layer.landmarks
     assert (lm["visibility_method"] == "viewshed").all()
@@ -831,6 +831,7 @@ def test_helsinki_viewshed_when_forced(helsinki, helsinki_net):
 
 def test_cultural_layer_leaves_the_town_untouched(kotka):
     frames = {k: v.copy() for k, v in kotka.layers().items()}
-    cult.cultural_layer(kotka, StreetNetwork.from_graph(kotka.graph), _prepared(kotka), radii=[400])
+    net = StreetNetwork.from_graph(kotka.graph)
+    cult.cultural_layer(kotka, net, _prepared(kotka), network=NetworkConfig(radii=(400,)))
     for k, v in kotka.layers().items():
         pd.testing.assert_frame_equal(frames[k], v, obj=k)

@@ -164,3 +164,16 @@ def test_a_new_language_is_one_file(tmp_path, monkeypatch):
     finally:
         i18n.available_languages.cache_clear()
         i18n.language.cache_clear()
+
+
+def test_messages_written_inside_f_strings_are_in_the_catalogues_too():
+    """Babel's extractor does not see a call inside an f-string (``f"{lang._('Check:')}"``):
+    every literal ``._("...")`` in the code must be in the catalogue all the same."""
+    literal = re.compile(r"""\._\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*[,)]""")
+    found = set()
+    for path in (REPO / "src" / "rakennettu").rglob("*.py"):
+        for m in literal.finditer(path.read_text(encoding="utf-8")):
+            found.add(m.group(1) if m.group(1) is not None else m.group(2))
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in _catalogue("fi") if m.id}
+    assert "Check:" in found and len(found) > 50
+    assert sorted(found - ids) == []

@@ -17,7 +17,7 @@ from rakennettu.errors import CRSError
 from rakennettu.i18n import language
 from rakennettu.outputs import map as rkmap
 from rakennettu.outputs._common import esc
-from rakennettu.outputs.map import build_map, candidate_popup, write_map
+from rakennettu.outputs.map import _js, build_map, candidate_popup, write_map
 
 # Text that may name a web address without loading anything: attribution links, the SVG
 # namespace in Leaflet's code.
@@ -388,3 +388,35 @@ def test_a_dimension_left_out_is_flagged_in_the_legend(page):
     assert "Left out for want of data" in flagged
     assert "The cultural dimension: no indicator of it measured anything here" in flagged
     assert "Left out for want of data" not in page  # nothing dropped: no note
+
+
+# ------------------------------------------------------- a large town: detail in files
+
+
+def test_many_buildings_go_to_files_beside_the_page(tmp_path):
+    layers = hostile_layers()
+    m = build_map(layers, title="Large town", lazy_buildings=0)
+    page_path = write_map(m, tmp_path / "map.html")
+    page = page_path.read_text()
+    files = {p.name: p.read_text() for p in (tmp_path / "map_files").iterdir()}
+    assert 'rk.lazy({"n":"buildings","d":"map_files/buildings-"' in page
+    features = []
+    for name, text in sorted(files.items()):
+        head = re.match(r'rk\.tile\("buildings","(-?\d+--?\d+)",', text)
+        assert head and name == f"buildings-{head.group(1)}.js"
+        assert "</" not in text and "<!" not in text  # cannot end or open a script
+        features += json.loads(text[head.end() : -3])["f"]
+    assert len(features) == len(layers["buildings"])
+    # the page of the same town with its buildings inline has the same tooltips
+    inline = build_map(layers, title="Large town", lazy_buildings=None).get_root().render()
+    for f in features:
+        assert _js(f[2]["t"]) in inline
+        assert _js(f[2]["t"]) not in page
+
+
+def test_a_smaller_map_removes_the_detail_files_it_no_longer_names(tmp_path):
+    layers = tiny_layers()
+    write_map(build_map(layers, title="T", lazy_buildings=0), tmp_path / "map.html")
+    assert any((tmp_path / "map_files").iterdir())
+    write_map(build_map(layers, title="T"), tmp_path / "map.html")
+    assert not (tmp_path / "map_files").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Hashable
 
@@ -750,6 +751,22 @@ def kotka_social(kotka):
 def helsinki_social(helsinki):
     net = StreetNetwork.from_graph(helsinki.graph)
     return helsinki, net, social_layer(helsinki, net, _prepared(helsinki))
+
+
+def test_the_layer_reads_the_prepared_people(kotka_social):
+    # residents and jobs come from the prepare stage only: doubling them there doubles
+    # every catchment (a sum of weights) and leaves the activity measures alone
+    town, net, soc = kotka_social
+    prep = _prepared(town)
+    people = prep.people.assign(residents=prep.people["residents"] * 2, jobs=0.0)
+    doubled = social_layer(town, net, dataclasses.replace(prep, people=people))
+    for r in (400, 800, 1200):
+        got = doubled.nodes[f"soc_residents_{r}m"]
+        np.testing.assert_allclose(got, 2 * soc.nodes[f"soc_residents_{r}m"], rtol=1e-12)
+        assert (doubled.nodes[f"soc_jobs_{r}m"] == 0).all()
+        assert soc.nodes[f"soc_jobs_{r}m"].max() > 0
+    same = [c for c in soc.nodes if not c.startswith(("soc_residents_", "soc_jobs_"))]
+    pd.testing.assert_frame_equal(doubled.nodes[same], soc.nodes[same])
 
 
 @pytest.fixture(params=["kotka", "helsinki"])

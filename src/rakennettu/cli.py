@@ -204,17 +204,57 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     is_flag=True,
     help="If another run is writing the same folder, wait for it (default: exit 5).",
 )
+@click.option(
+    "--tile-size",
+    type=click.FloatRange(min=0, max=100_000),
+    help="Split the area into tiles of this side (metres) for the street centralities, "
+    "run on Dask workers (overrides [region] tile_size; 0: no tiles).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With tiles: a running Dask scheduler (tcp://host:port); default: a local cluster.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="With tiles: worker processes of the local cluster (default 2).",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Compute every stage, neither reading nor keeping the stage cache ([cache] stages).",
+)
 @_guard
-def run(workflow: str, out_dir: Path | None, wait: bool) -> None:
+def run(
+    workflow: str,
+    out_dir: Path | None,
+    wait: bool,
+    tile_size: float | None,
+    scheduler: str | None,
+    workers: int | None,
+    no_cache: bool,
+) -> None:
     """Run a workflow and write its outputs (the folder is replaced as a whole at the end)."""
     from rakennettu.config import resolve_workflow
     from rakennettu.workflow import run as run_workflow
     from rakennettu.workflow import summary_lines
 
     opts = click.get_current_context().find_root().obj
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sets the size of the local cluster; not with --scheduler")
     wf = resolve_workflow(_workflow_arg(workflow))
+    if tile_size is not None:
+        wf = wf.updated({"region.tile_size": tile_size})
+    extra: dict[str, Any] = {"cache": False} if no_cache else {}
     result = run_workflow(
-        wf, out_dir=_town_folder(wf, out_dir), progress=not opts["quiet"], wait=wait
+        wf,
+        out_dir=_town_folder(wf, out_dir),
+        progress=not opts["quiet"],
+        wait=wait,
+        scheduler=scheduler,
+        workers=workers,
+        **extra,
     )
     if not opts["quiet"]:
         for line in summary_lines(result, verbose=opts["verbose"] > 0):

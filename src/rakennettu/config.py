@@ -52,6 +52,7 @@ __all__ = [
     "OSMConfig",
     "OutputsConfig",
     "ProgramConfig",
+    "RegionConfig",
     "SocialConfig",
     "SynthesisConfig",
     "TownConfig",
@@ -588,6 +589,23 @@ class CacheConfig(_Model):
     folder: Path | None = Field(
         None, description="Cache folder (default: $RAKENNETTU_CACHE or ~/.cache/rakennettu)."
     )
+    stages: bool = Field(
+        True,
+        description="Keep the results of the layer stages between runs (rakennettu.cache), so "
+        "a run with new weights or a new program recomputes only what changed.",
+    )
+
+
+class RegionConfig(_Model):
+    """A large area in tiles: the street centralities on Dask workers (docs/region.md)."""
+
+    tile_size: float = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="Side of a tile in metres; each is buffered by the largest radius. "
+        "0: the whole area in this process.",
+    )
 
 
 class OutputsConfig(_Model):
@@ -641,6 +659,7 @@ class Workflow(_Model):
     candidates: CandidatesConfig = CandidatesConfig()
     outputs: OutputsConfig = OutputsConfig()
     cache: CacheConfig = CacheConfig()
+    region: RegionConfig = RegionConfig()
 
     source_file: Path | None = Field(None, exclude=True, description="Where it was read from.")
 

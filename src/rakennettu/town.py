@@ -148,6 +148,20 @@ class Town:
             out["population"] = self.population
         return out
 
+    def __repr__(self) -> str:
+        """A short summary: name, CRS, study area and rows per layer (never the frames).
+
+        Examples
+        --------
+        >>> kotka_town()
+        Town('kotka-karhula', 'Kotka, Karhula', EPSG:3067, ... km², nodes=..., edges=...,
+             buildings=..., activities=..., third_places=..., landmarks=..., green_blue=...,
+             candidates=...)
+        """
+        counts = ", ".join(f"{k}={len(v)}" for k, v in self.layers().items())
+        crs = self.crs.to_string() if self.crs is not None else "no CRS"
+        return f"Town({self.name!r}, {self.title!r}, {crs}, {self.area_km2:.2f} km², {counts})"
+
     def summary(self) -> pd.DataFrame:
         """Counts per layer, for printing.
 

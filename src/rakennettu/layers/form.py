@@ -47,6 +47,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from rakennettu._geo import as_area, polygonal
+from rakennettu.config import FormConfig
 from rakennettu.crs import require_projected, same_crs
 from rakennettu.naming import indicator_name
 
@@ -70,10 +71,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STOREY_HEIGHT = 3.0
-"""Storey height in metres used to turn a building height into floors (as momepy)."""
-DEFAULT_FLOORS = 1.0
-"""Floors assumed for a building with neither a usable floor count nor height."""
+STOREY_HEIGHT: float = FormConfig().storey_height
+"""Storey height in metres used to turn a building height into floors (as momepy); the
+default of the workflow's ``[form] storey_height``."""
+DEFAULT_FLOORS: float = FormConfig().default_floors
+"""Floors assumed for a building with neither a usable floor count nor height; the
+default of the workflow's ``[form] default_floors``."""
 
 # Identifiers (not indicators) that link the tables.
 BUILDING_ID = "building_id"

@@ -180,7 +180,11 @@ def _rename(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def network_measures(
-    net: StreetNetwork, radii: Iterable[float], *, progress: bool = False
+    net: StreetNetwork,
+    radii: Iterable[float],
+    *,
+    progress: bool = False,
+    centrality: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Centrality, reach and structure per node, and betweenness per segment.
 
@@ -192,6 +196,9 @@ def network_measures(
         Network radii in metres.
     progress
         Show progress bars.
+    centrality
+        ``centrality_with_edges(net, radii)`` computed already (e.g. tile by tile,
+        :func:`rakennettu.region.tiled_centrality`); by default computed here.
 
     Returns
     -------
@@ -207,7 +214,9 @@ def network_measures(
     [8.0, 0.3076...]
     """
     radii = sorted(radii)
-    c, eb = centrality_with_edges(net, radii, progress=progress)
+    c, eb = (
+        centrality_with_edges(net, radii, progress=progress) if centrality is None else centrality
+    )
     parts = [_rename(c)]
     for r in radii:
         counts = pd.DataFrame(
@@ -272,6 +281,7 @@ def morphology_layer(
     radii: Iterable[float],
     n_jobs: int | None = None,
     progress: bool = False,
+    centrality: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> MorphologyLayer:
     """Compute the morphological layer of a town.
 
@@ -292,6 +302,8 @@ def morphology_layer(
         :func:`tessellation_jobs`).
     progress
         Show progress bars.
+    centrality
+        The street centralities computed already (see :func:`network_measures`).
 
     Returns
     -------
@@ -311,7 +323,7 @@ def morphology_layer(
     stage = Stages("morphology", log)
 
     with stage("network"):
-        nodes, edges = network_measures(net, radii, progress=progress)
+        nodes, edges = network_measures(net, radii, progress=progress, centrality=centrality)
         nodes = nodes.reindex(town.nodes.index)
         edges = edges.reindex(town.edges.index)
     with stage("node structure"):

@@ -48,7 +48,15 @@ __all__ = ["OUTPUT_NAMES", "OutputFolder"]
 log = logging.getLogger(__name__)
 
 OUTPUT_NAMES = frozenset(
-    {"vitality.gpkg", "candidates.csv", "run.json", "map.html", "report.html", "surfaces"}
+    {
+        "vitality.gpkg",
+        "candidates.csv",
+        "run.json",
+        "map.html",
+        "map_files",
+        "report.html",
+        "surfaces",
+    }
     | {"batch.json"}
 )
 """What a run (or a batch) leaves in an output folder; anything else there is foreign."""
@@ -228,7 +236,7 @@ def _recover(target: Path) -> None:
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)
     if target.is_dir():
-        for part in [*target.glob(".*.part*"), *target.glob("surfaces/.*.part*")]:
+        for part in [*target.glob(".*.part*"), *target.glob("*/.*.part*")]:
             log.info("removing %s, left by an interrupted run", part)
             part.unlink(missing_ok=True)
 

@@ -127,6 +127,16 @@ _SITE_MINOR = {"color": "#444444", "weight": 1.2, "dashArray": "4 4", "fill": Fa
 _TOP = 3  # sites drawn in the strongest style
 _TEN = 10  # sites numbered in full size
 _MINOR_ZOOM = 16  # the others' numbers show from this zoom level on
+
+#: Beyond this many buildings, the map does not carry them: they go into script files in
+#: ``map_files/`` beside ``map.html``, one per square of :data:`DETAIL_TILE` metres, and the
+#: page loads those in view from zoom :data:`DETAIL_ZOOM` on (a whole town's buildings
+#: would make the page tens of MB; at a town-wide zoom the hexagons show the same places).
+LAZY_BUILDINGS = 2500
+DETAIL_TILE = 500.0  # metres
+DETAIL_ZOOM = 15
+#: The folder of the detail files, beside map.html (an output name, see outputs.folder).
+MAP_FILES = "map_files"
 _PATHS = frozenset({"footway", "path", "steps", "cycleway", "pedestrian", "track", "corridor"})
 
 
@@ -165,6 +175,7 @@ class _OfflineMap(folium.Map):
     default_js: list[tuple[str, str]] = []  # noqa: RUF012 (folium reads the class attribute)
     default_css: list[tuple[str, str]] = []  # noqa: RUF012
     _rk_lang = "en"  # the page's language (set by build_map, written by write_map)
+    _rk_files: dict[str, str]  # set per map by build_map
 
 
 # ------------------------------------------------------------------ JSON and geometry
@@ -264,6 +275,50 @@ def _collection(geoms: gpd.GeoSeries, props: Iterable[dict[str, Any]]) -> dict[s
             if not part.is_empty and part.geom_type in _TYPES:
                 features.append([*_encode(part), p])
     return {"f": features}
+
+
+def _detail_tiles(
+    name: str, gdf: gpd.GeoDataFrame, geoms: gpd.GeoSeries, props: Sequence[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Features in squares of :data:`DETAIL_TILE` metres: the page's index, and the files.
+
+    Each file is a script ``rk.tile(name, key, data)`` with the data as JSON (:func:`_js`),
+    so it loads by a ``<script>`` element from a ``file:`` page too (``fetch`` cannot).
+    The index lists each file's key and its features' bounds (south, west, north, east).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> pts = gpd.GeoDataFrame(geometry=[Point(385000, 6672000), Point(385700, 6672000)],
+    ...     crs=3067)
+    >>> index, files = _detail_tiles("b", pts, pts.geometry.to_crs(4326), [{"t": "<i>"}] * 2)
+    >>> index["d"], [t[0] for t in index["t"]], sorted(files)
+    ('map_files/b-', ['770-13344', '771-13344'], ['b-770-13344.js', 'b-771-13344.js'])
+    >>> files["b-770-13344.js"][:33]
+    'rk.tile("b","770-13344",{"f":[[1,'
+    """
+    pts = gdf.geometry.representative_point()
+    keys = [
+        f"{i}-{j}"
+        for i, j in zip(
+            np.floor(pts.x.to_numpy() / DETAIL_TILE).astype(np.int64).tolist(),
+            np.floor(pts.y.to_numpy() / DETAIL_TILE).astype(np.int64).tolist(),
+            strict=True,
+        )
+    ]
+    by_key: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        by_key.setdefault(k, []).append(i)
+    tiles, files = [], {}
+    for key in sorted(by_key):
+        rows = by_key[key]
+        part = geoms.iloc[rows]
+        w, s, e, n = (round(float(b), 6) for b in part.total_bounds)
+        tiles.append([key, s, w, n, e])
+        data = _collection(part, [props[i] for i in rows])
+        files[f"{name}-{key}.js"] = f"rk.tile({_js(name)},{_js(key)},{_js(data)});\n"
+    index = {"n": name, "d": f"{MAP_FILES}/{name}-", "z": DETAIL_ZOOM, "t": tiles}
+    return index, files
 
 
 # ------------------------------------------------------------------- map elements
@@ -368,8 +423,9 @@ class _DataLayer(Layer, _RenderedOnce):
         interactive: bool = True,
         labels: Sequence[str] | None = None,
         kind: str = "geojson",
+        tip: Sequence[str] | None = None,
     ) -> _DataLayer:
-        options = {
+        options: dict[str, Any] = {
             "pane": pane,
             "styles": list(styles),
             "na": dict(na) if na is not None else {"stroke": False, "fill": False},
@@ -377,6 +433,8 @@ class _DataLayer(Layer, _RenderedOnce):
             "interactive": interactive,
             "labels": list(labels) if labels is not None else None,
         }
+        if tip is not None:  # [name where a feature has none, sentence with "{n}"], escaped
+            options["tip"] = list(tip)
         js = data if isinstance(data, str) else f"rk.decode({_js(data)})"
         self.parts.append((kind, js, _js(options)))
         return self
@@ -539,11 +597,11 @@ def candidate_popup(
     if sub:
         parts.append(f'<p class="rk-sub">{" · ".join(sub)}</p>')
     if get("now") is not None:
-        now = now_words(lang, row) or get("now")
-        parts.append(f"<p><b>{esc(lang._('Now:'))}</b> {esc(now)}</p>")
+        now, label = now_words(lang, row) or get("now"), lang._("Now:")
+        parts.append(f"<p><b>{esc(label)}</b> {esc(now)}</p>")
     if get("flags") is not None:
-        flags = flag_words(lang, row) or get("flags")
-        parts.append(f"<p><b>{esc(lang._('Check:'))}</b> {esc(flags)}</p>")
+        flags, label = flag_words(lang, row) or get("flags"), lang._("Check:")
+        parts.append(f"<p><b>{esc(label)}</b> {esc(flags)}</p>")
     if rank is not None:
         parts.append(_rank_line(lang, row, n))
     what = program if program is not None else program_text(row)
@@ -798,6 +856,7 @@ def build_map(
     tiles: bool = False,
     tolerance: float = 1.5,
     language: str | None = None,
+    lazy_buildings: int | None = LAZY_BUILDINGS,
 ) -> folium.Map:
     """Draw a run's layers on one interactive map.
 
@@ -819,11 +878,15 @@ def build_map(
         Simplification tolerance for display, in metres.
     language
         The map's language (a catalogue's code; default: the record's, else English).
+    lazy_buildings
+        With more buildings than this, they are written to files beside the page and
+        loaded by area from zoom :data:`DETAIL_ZOOM` on (see :data:`LAZY_BUILDINGS`);
+        ``None``: always in the page.
 
     Returns
     -------
     folium.Map
-        Save it with :func:`write_map`.
+        Save it with :func:`write_map` (which also writes the detail files).
 
     Examples
     --------
@@ -844,6 +907,7 @@ def build_map(
         zoom_snap=0.25,
     )  # fmt: skip
     m._rk_lang = lang.code  # the page's lang attribute (see write_map)
+    m._rk_files = {}  # detail files beside the page: name in MAP_FILES -> script text
     css, js = leaflet_assets()
     root = m.get_root()
     assert isinstance(root, Figure)
@@ -944,13 +1008,16 @@ def build_map(
         col = _betweenness_column(edges)
         bcls = quantile_classes(edges[col], palette=STREET_PALETTE, lang=lang) if col else None
         names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
+        # the tooltip "<street> · through-movement <n> shortest paths": its words once in
+        # the layer's options, each segment's name (if any) and number in its properties
+        tip = [esc(lang._("street")), esc(lang._("through-movement {n} shortest paths"))]
         props = []
         for i, (nm, b) in enumerate(zip(names, edges[col] if col else names, strict=True)):
             p = {"c": [int(path[i]), int(bcls.codes[i]) if bcls is not None else -1]}
             if col is not None:
-                street = esc(nm) if isinstance(nm, str) and nm else esc(lang._("street"))
-                through = lang._("through-movement {n} shortest paths", n=fmt(b, lang))
-                p["t"] = f"{street} · {esc(through)}"
+                p["n"] = esc(fmt(b, lang))
+                if isinstance(nm, str) and nm:
+                    p["s"] = esc(nm)
             props.append(p)
         edge_data = setup.share(_collection(geoms, props))
         base.part(edge_data, pane="rk-streets", styles=[_STREET, _PATH], index=0, interactive=False)
@@ -964,7 +1031,7 @@ def build_map(
             betw = _DataLayer(
                 lang._("Through-movement on streets, {r} m", r=radius), overlay=True, show=False
             )
-            betw.part(edge_data, pane="rk-betweenness", styles=styles, index=1)
+            betw.part(edge_data, pane="rk-betweenness", styles=styles, index=1, tip=tip)
             block = f"rk-legend-{len(legend)}"
             items = "".join(
                 f'<li><span class="rk-line" style="border-top:{w:.1f}px solid {c}"></span>'
@@ -1012,7 +1079,12 @@ def build_map(
             attrs = attrs.assign(year=pd.to_numeric(attrs["year"], errors="coerce"))
         props = [{"c": 0, "t": _building_tip(r, lang)} for r in attrs.to_dict("records")]
         lay = _DataLayer(lang._("Buildings"), overlay=True, show=True)
-        lay.part(_collection(geoms, props), pane="rk-buildings", styles=[_BUILDING])
+        if lazy_buildings is not None and len(buildings) > lazy_buildings:
+            index, files = _detail_tiles("buildings", buildings, geoms, props)
+            m._rk_files.update(files)
+            lay.part(_js(index), pane="rk-buildings", styles=[_BUILDING], kind="lazy")
+        else:
+            lay.part(_collection(geoms, props), pane="rk-buildings", styles=[_BUILDING])
         m.add_child(lay)
         symbols.append(_swatches([str(_BUILDING["fillColor"])], [lang._("buildings")]))
 
@@ -1150,13 +1222,32 @@ def write_map(m: folium.Map, path: str | Path) -> Path:
     Returns
     -------
     Path
-        ``path``.
+        ``path``. The detail files of a large town go into ``map_files/`` beside it
+        (before the page, so a page never names a file that is not there yet); files
+        there that the page does not name are removed.
     """
     path = Path(path)
     html = m.get_root().render()
     code = getattr(m, "_rk_lang", "en")  # a catalogue's code: letters only
     html = html.replace("<html>", f'<html lang="{esc(code)}">', 1)
+    _write_files(getattr(m, "_rk_files", {}), path.parent / MAP_FILES)
     with atomic_path(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
     log.info("map: %s (%.0f kB)", path, path.stat().st_size / 1000)
     return path
+
+
+def _write_files(files: Mapping[str, str], folder: Path) -> None:
+    """Write the detail files, each atomically; remove the folder's other scripts."""
+    if folder.is_dir():
+        for old in folder.glob("*.js"):
+            if old.name not in files:
+                old.unlink()
+    if not files:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        return
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        with atomic_path(folder / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")

@@ -19,6 +19,7 @@ import bz2
 import contextlib
 import hashlib
 import html
+import io
 import json
 import logging
 import re
@@ -620,10 +621,18 @@ def _read_features(path: Path) -> gpd.GeoDataFrame:
 @contextlib.contextmanager
 def _quiet_pyrosm() -> Iterator[None]:
     # pyrosm and the libraries it calls warn about their own internals (deprecated
-    # pandas/shapely usage, chained assignment); nothing a user can act on.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    # pandas/shapely usage, chained assignment); nothing a user can act on. pyrosm also
+    # prints its timings ("Building the NetworkX graph took 00:02") to stdout: logged at
+    # DEBUG instead (`-vv`), so the console stays quiet.
+    printed = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(printed):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for line in printed.getvalue().splitlines():
+            if line.strip():
+                log.debug("pyrosm: %s", line.strip())
 
 
 def _fmt_bounds(b: tuple[float, ...]) -> str:

@@ -72,6 +72,9 @@ var rk = (function () {
         var p = f.properties;
         if (p.t) {
           layer.bindTooltip(p.t, { sticky: true });
+        } else if (o.tip && p.n !== undefined) {
+          /* "<name> · <sentence with the number>": all parts escaped in Python */
+          layer.bindTooltip((p.s || o.tip[0]) + " · " + o.tip[1].split("{n}").join(String(p.n)), { sticky: true });
         } else if (o.labels) {
           layer.bindTooltip(function () { return cellTip(o.labels, p.v); }, { sticky: true });
         }
@@ -121,6 +124,36 @@ var rk = (function () {
       group.addLayer(L.marker(ll, { icon: icon, pane: o.pane, interactive: false, keyboard: false }));
     });
     return group;
+  }
+
+  /* Detail loaded by area (rakennettu.outputs.map._detail_tiles): index = {n: name,
+   * d: file prefix, z: zoom from which to load, t: [[key, south, west, north, east], ...]}.
+   * From zoom z on, the files of the squares in view (and a margin) are added as
+   * script elements (fetch cannot read files beside a file: page); each calls
+   * rk.tile(name, key, data). Below zoom z the layer's pane is hidden. */
+  var waiting = {};
+  function lazy(index, o) {
+    var group = L.featureGroup(), asked = {}, map = null;
+    function update() {
+      var far = map.getZoom() < index.z;
+      map.getPane(o.pane).style.display = far ? "none" : "";
+      if (far) { return; }
+      var view = map.getBounds().pad(0.3);
+      index.t.forEach(function (t) {
+        if (asked[t[0]] || !view.intersects(L.latLngBounds([t[1], t[2]], [t[3], t[4]]))) { return; }
+        asked[t[0]] = true;
+        var s = document.createElement("script");
+        s.src = index.d + t[0] + ".js";
+        document.head.appendChild(s);
+      });
+    }
+    waiting[index.n] = function (data) { group.addLayer(geojson(decode(data), o)); };
+    group.on("add", function () { map = group._map; map.on("zoomend moveend", update); update(); });
+    group.on("remove", function () { if (map) { map.off("zoomend moveend", update); } });
+    return group;
+  }
+  function tile(name, key, data) {
+    if (waiting[name]) { waiting[name](data); }
   }
 
   /* A feature with a key `k` and no popup opens the popup of the marker with that key. */
@@ -191,5 +224,5 @@ var rk = (function () {
     update();
   }
 
-  return { decode: decode, geojson: geojson, labels: labels, linkPopups: linkPopups, minorFrom: minorFrom, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
+  return { decode: decode, geojson: geojson, lazy: lazy, tile: tile, labels: labels, linkPopups: linkPopups, minorFrom: minorFrom, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
 })();
