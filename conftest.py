@@ -13,7 +13,9 @@ Names: ``np``, ``pd``, ``gpd``, ``nx``, ``StreetNetwork``;
   ``heritage=2``), node 2 a bench (``amenity=bench``), way 3 the park "Karhupuisto"
   (``leisure=park``);
 * ``kotka_town()``: the bundled Kotka, Karhula town (``load_town("kotka-karhula")``),
-  loaded once for the whole doctest run.
+  loaded once for the whole doctest run;
+* ``kotka_run_dir()``: the output folder of one run of it (``run("kotka-karhula")``,
+  without the stage cache), made once for the whole doctest run.
 """
 
 from __future__ import annotations
@@ -76,6 +78,17 @@ def _kotka_town():  # type: ignore[no-untyped-def]
     return load_town("kotka-karhula")
 
 
+@functools.cache
+def _kotka_run_dir():  # type: ignore[no-untyped-def]
+    import tempfile
+    from pathlib import Path
+
+    from rakennettu import run
+
+    out = Path(tempfile.mkdtemp(prefix="rakennettu-doctest-")) / "kotka-karhula"
+    return run("kotka-karhula", out_dir=out, cache=False).out_dir
+
+
 @pytest.fixture(autouse=True)
 def _doctest_names(doctest_namespace: dict) -> None:
     import geopandas as gpd
@@ -95,5 +108,6 @@ def _doctest_names(doctest_namespace: dict) -> None:
         grid=StreetNetwork.from_graph(_grid_graph()),
         street=_street,
         kotka_town=_kotka_town,
+        kotka_run_dir=_kotka_run_dir,
         osm_features=_osm_features,
     )

@@ -15,7 +15,11 @@ almost no buildings: its run is expected to stop at loading, with the error repo
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/stages.py [--quick] [--network] [--town NAME ...]
+    PYTHONPATH=src python benchmarks/stages.py [--quick] [--whole] [--town NAME ...]
+        [--src OTHER/src] [--out FILE.json] [--network]
+
+``--src`` measures another checkout's package (e.g. main before a change) with this
+script.
 
 ``--quick`` runs the bundled towns only; ``--network`` also runs the network engine
 comparison (``benchmarks/network.py``) when this checkout has it. Numbers vary 20-30 %
@@ -40,6 +44,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RAKENNETTU_SHARED_DATA", REPO.parent / "shared" / "data"))
+# the code measured: this checkout's, or another's (``--src``, e.g. a "before" checkout)
+SRC = Path(os.environ.get("RAKENNETTU_BENCH_SRC", REPO / "src"))
 
 # name -> (workflow text, or a bundled town's name; shared file it needs, if any)
 TOWNS: dict[str, tuple[str, Path | None]] = {
@@ -204,34 +210,54 @@ def _cpu_seconds() -> float:
 
 
 class _StageLog(logging.Handler):
-    """Take the memory of each stage when the run logs that it is done."""
+    """Take the memory and CPU of each stage when the run logs that it is done.
 
-    # "run: load took 1.23 s" (rakennettu._timing.Stages); "load done in 1.23 s" before it
-    PATTERNS = (re.compile(r"^run: (.+) took [0-9.]+ s$"), re.compile(r"^(\S+) done in "))
+    The run's stage lines carry the stage's name (``record.stage``, from
+    ``rakennettu._timing.Stages``); in older checkouts they do not, and their words may be
+    translated ("Town data read (2.9 s)"), so a line ending in "(<seconds> s)" counts as
+    the next stage's end and is named afterwards, in order, from the run's timings.
+    """
+
+    PATTERNS = (
+        re.compile(r"^run: (.+) took [0-9.]+ s$"),  # English "took" lines, before i18n
+        re.compile(r"^(\S+) done in "),
+        re.compile(r"\(()[0-9][0-9.,\u00a0\u202f ]* s\)$"),  # translated: named later
+    )
 
     def __init__(self, memory: _Memory) -> None:
         super().__init__(logging.DEBUG)
         self.memory = memory
-        self.stages: dict[str, dict[str, float]] = {}
+        self.ends: list[tuple[str, dict[str, float]]] = []
         self.cpu = _cpu_seconds()
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        m = next((m for p in self.PATTERNS if (m := p.match(message))), None)
-        if m:
-            peak, start = self.memory.boundary()
-            cpu, self.cpu = self.cpu, _cpu_seconds()
-            self.stages[m.group(1)] = {
-                "peak_mib": peak,
-                "growth_mib": peak - start,
-                "cpu_s": self.cpu - cpu,
-            }
+        if hasattr(record, "stage"):
+            name = record.stage if getattr(record, "stage_of", None) == "run" else None
+        else:
+            message = record.getMessage()
+            m = next((m for p in self.PATTERNS if (m := p.search(message))), None)
+            name = m.group(1) if m else None
+        if name is None:
+            return
+        peak, start = self.memory.boundary()
+        cpu, self.cpu = self.cpu, _cpu_seconds()
+        self.ends.append(
+            (name, {"peak_mib": peak, "growth_mib": peak - start, "cpu_s": self.cpu - cpu})
+        )
+
+    def stages(self, order: list[str] | None = None) -> dict[str, dict[str, float]]:
+        """Each stage's figures by name; unnamed ends take the names of ``order`` in turn."""
+        names = iter(order or [])
+        out = {}
+        for name, figures in self.ends:
+            out[name or next(names, f"stage {len(out) + 1}")] = figures
+        return out
 
 
 def child(workflow: str, out: Path) -> None:
     """Run one town and write its stage table as JSON."""
     memory = _Memory()
-    sys.path.insert(0, str(REPO / "src"))
+    sys.path.insert(0, str(SRC))
     started = time.perf_counter()
     import rakennettu as rk
 
@@ -257,10 +283,10 @@ def child(workflow: str, out: Path) -> None:
             started = time.perf_counter()
             result = rk.run(wf, out_dir=tmp)
             record["total_s"] = time.perf_counter() - started
+        order = [name for name in result.timings if "." not in name]
+        measured = handler.stages(order)
         record["stages"] = {
-            name: {"seconds": secs, **handler.stages.get(name, {})}
-            for name, secs in result.timings.items()
-            if "." not in name
+            name: {"seconds": result.timings[name], **measured.get(name, {})} for name in order
         }
         record["detail"] = {k: v for k, v in result.timings.items() if "." in k}
         record["warnings"] = [str(w) for w in (result.record or {}).get("warnings", [])]
@@ -275,7 +301,7 @@ def child(workflow: str, out: Path) -> None:
     except Exception as e:  # report, as the table's row
         record["error"] = f"{type(e).__name__}: {e}"
         record["stages"] = {
-            name: {"seconds": float("nan"), **mem} for name, mem in handler.stages.items()
+            name: {"seconds": float("nan"), **mem} for name, mem in handler.stages().items()
         }
         peak, start = memory.boundary()
         record["failed_stage"] = {"peak_mib": peak, "growth_mib": peak - start}
@@ -315,7 +341,7 @@ def run_town(name: str) -> dict[str, Any]:
     workflow = text.format(shared=SHARED) if "\n" in text else text
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "stages.json"
-        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        env = {**os.environ, "PYTHONPATH": str(SRC), "RAKENNETTU_BENCH_SRC": str(SRC)}
         proc = subprocess.run(
             [sys.executable, __file__, "--child", workflow, "--json", str(out)],
             env=env,
@@ -384,12 +410,18 @@ def main() -> None:
     parser.add_argument("--whole", action="store_true", help="the whole-town extracts only")
     parser.add_argument("--out", type=Path, help="also write every town's record as JSON here")
     parser.add_argument("--town", action="append", choices=sorted(TOWNS), help="only these")
+    parser.add_argument(
+        "--src", type=Path, help="measure the package in this src folder (default: this checkout's)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.json)
         return
+    if args.src:
+        global SRC
+        SRC = args.src.resolve()
 
     names = args.town or (
         list(QUICK)
@@ -398,7 +430,7 @@ def main() -> None:
         if args.whole
         else [t for t in TOWNS if t not in WHOLE]
     )
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}\ncode: {SRC}")
     print("memory: RSS per stage (peak, and growth over the stage's start)\n", flush=True)
     results = {}
     for name in names:

@@ -123,7 +123,7 @@ def stand_in(pause: str, at_pause: Any, patch: Any) -> None:
     from rakennettu.outputs import gpkg as gpkg_module
     from rakennettu.outputs.folder import OutputFolder
 
-    def compute(wf: Any, progress: bool) -> Any:
+    def compute(wf: Any, progress: bool, cache: Any = None) -> Any:
         if pause == "compute":
             at_pause()
         if pause == "kernel":

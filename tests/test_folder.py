@@ -190,7 +190,7 @@ def test_sigterm_is_an_interrupt_and_handlers_are_restored():
 
 @pytest.fixture
 def fake(monkeypatch):
-    monkeypatch.setattr(workflow, "_compute", lambda wf, progress: computed(wf))
+    monkeypatch.setattr(workflow, "_compute", lambda wf, progress, cache=None: computed(wf))
 
 
 def town_file(

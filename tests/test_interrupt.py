@@ -70,7 +70,7 @@ def old_run(tmp_path, monkeypatch):
     """A finished run of workflow A (C2 first) in out/testi; workflow B ranks C4 first."""
     a, b = town_file(tmp_path, 0, "a.toml"), town_file(tmp_path, 1, "b.toml")
     with monkeypatch.context() as m:
-        m.setattr(workflow, "_compute", lambda wf, progress: computed(wf))
+        m.setattr(workflow, "_compute", lambda wf, progress, cache=None: computed(wf))
         out = tmp_path / "out"
         result = CliRunner().invoke(cli, ["-q", "run", str(a), "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -17,6 +17,7 @@ almost nobody.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import geopandas as gpd
 import networkx as nx
@@ -36,6 +37,7 @@ from rakennettu.synthesis.leverage import (
     build_context,
     choose_links,
     leverage_table,
+    leverage_tables,
     parse_program,
     simulate,
 )
@@ -561,3 +563,93 @@ def test_choose_links_unreached_pair_saves_the_most():
     # a-c and b-d (80 m, unconnected) win over the 128 m diagonals (also unconnected)
     # because ties at "unreached" go by the ids: a-c first, then b-d
     assert ends == [((0, 0), (0, 80)), ((100, 0), (100, 80))]
+
+
+# ---------------------------------------------------------------------------------------
+# leverage_tables: one simulation per site, weighted by each population; forked workers
+
+
+def _random_town(seed: int):
+    """The holey grid with random shops, third places, landmarks, people and 10 sites."""
+    g = _holey_grid(seed)
+    g.remove_node("island")
+    net = StreetNetwork.from_graph(g)
+    rng = np.random.default_rng(200 + seed)
+
+    def pts(n, **cols):
+        xy = rng.uniform(0, 660, size=(n, 2))
+        return gpd.GeoDataFrame(cols, geometry=[Point(X0 + x, Y0 + y) for x, y in xy], crs=3067)
+
+    cats = ["retail", "food_drink", "daily_needs", "health"]
+    acts = pts(40, category=rng.choice(cats, 40))
+    sites = []
+    for _ in range(10):  # small and large rotated lots (the large ones get links)
+        cx, cy = X0 + rng.uniform(100, 560), Y0 + rng.uniform(100, 560)
+        w, h = rng.uniform(40, 260), rng.uniform(40, 200)
+        lot = box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+        sites.append(shapely.affinity.rotate(lot, rng.uniform(0, 90)))
+    lots = gpd.GeoDataFrame(
+        geometry=sites, index=pd.Index([f"S{i}" for i in range(10)], name="candidate_id"), crs=3067
+    )
+    residents = pd.Series(rng.integers(0, 50, net.n_nodes).astype(float), index=net.node_ids)
+    ctx = build_context(
+        net, activities=acts, third_places=pts(6), landmarks=pts(3, weight=[1.0, 2.0, 3.0]),
+        people=residents + rng.integers(0, 30, net.n_nodes), residents=residents,
+        cells=gpd.GeoDataFrame({"morph_far": [0.5], "morph_coverage": [0.2]},
+                               geometry=[box(X0 - 100, Y0 - 100, X0 + 800, Y0 + 800)], crs=3067),
+        buildings=gpd.GeoDataFrame({"morph_floor_area": []},
+                                   geometry=gpd.GeoSeries([], crs=3067), crs=3067),
+        radius=300, near=150, link_min_area=8000, snap_distance=40,
+    )  # fmt: skip
+    access = access_nodes(lots, net.nodes, distance=25)
+    programs = {
+        cid: Program(activities={"daily_needs": 1 + i % 2, "retail": i % 3}, third_places=i % 2)
+        for i, cid in enumerate(lots.index)
+    }
+    populations = [
+        (ctx.people * rng.uniform(0, 2, net.n_nodes), ctx.residents * 0.5),
+        (ctx.people + 7.0, ctx.residents + 3.0),
+    ]
+    return ctx, lots, access, programs, populations
+
+
+@pytest.fixture(scope="module", params=[0], ids=["seed0"])
+def random_town(request):
+    return _random_town(request.param)
+
+
+def _per_site_tables(ctx, lots, access, programs, populations):
+    """The rule before leverage_tables: every site simulated again for each population."""
+    tables = []
+    for people, residents in [(ctx.people, ctx.residents), *populations]:
+        c = replace(ctx, people=people, residents=residents)
+        rows = {
+            cid: simulate(c, lots.geometry[cid], list(access[cid]), programs[cid])
+            for cid in lots.index
+        }
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = lots.index.name
+        tables.append(table)
+    return tables
+
+
+def test_random_town_has_links_and_reached_people(random_town):
+    # the comparisons below mean something only if some sites get links and gains
+    ctx, lots, access, programs, _ = random_town
+    table = leverage_table(ctx, lots, access, programs)
+    assert (table["n_links"] > 0).sum() >= 2
+    assert (table["soc_access_gain"] > 0).sum() >= 5
+    assert (table["cult_third_place_gain"] > 0).sum() >= 3
+
+
+def test_leverage_tables_equal_per_site_simulations_per_population(random_town):
+    ctx, lots, access, programs, populations = random_town
+    want = _per_site_tables(ctx, lots, access, programs, populations)
+    got = leverage_tables(ctx, lots, access, programs, populations=populations)
+    assert len(got) == 3
+    for g, w in zip(got, want, strict=True):
+        links = g.pop("links"), w.pop("links")
+        assert [[x.wkb for x in ls] for ls in links[0]] == [[x.wkb for x in ls] for ls in links[1]]
+        pd.testing.assert_frame_equal(g, w, check_exact=True)
+    # the populations differ, so do the tables (the test would pass on a copied table else)
+    assert not got[0]["soc_access_gain"].equals(got[1]["soc_access_gain"])

@@ -117,3 +117,39 @@ def test_tiled_run_on_dask_equals_the_single_machine_run(kotka_run, tmp_path):
             pd.testing.assert_frame_equal(a, b, check_exact=True, obj=layer)
     cands = pyogrio.read_dataframe(tiled / "vitality.gpkg", layer="candidates")
     assert len(cands) > 0 and cands["rank"].notna().all()
+
+
+def _tiles_in_a_task(radii):
+    """A town's task of a batch: tiles on the batch's own cluster (no cluster of its own)."""
+    from rakennettu.region import region_client
+
+    net = StreetNetwork.from_graph(_grid(6))
+    with region_client(None, None) as (client, _threads):
+        parts = tiled_centrality(net, radii, tile_size=150, client=client)
+        address = client.scheduler.address
+    return parts, centrality_with_edges(net, radii), address
+
+
+def _grid(n):
+    import networkx as nx
+
+    G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(n, n)))
+    G.graph["crs"] = "EPSG:3067"
+    nx.set_node_attributes(G, {i: 100.0 * (i % n) for i in G}, "x")
+    nx.set_node_attributes(G, {i: 100.0 * (i // n) for i in G}, "y")
+    nx.set_edge_attributes(G, 100.0, "length")
+    return G
+
+
+def test_tiles_of_a_town_in_a_batch_go_to_the_batchs_cluster():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                     host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        tiled, whole, used = client.submit(_tiles_in_a_task, [200, 300]).result()
+        assert used == cluster.scheduler_address  # the batch's cluster, not a new one
+    for a, b in zip(tiled, whole, strict=True):
+        _close(a, b, RTOL)

@@ -297,3 +297,124 @@ def test_run_json_says_what_the_data_could_not_measure(kotka_run, kotka):
     assert len(rec["warning_messages"]) == len(warnings)
     report = (out / "report.html").read_text(encoding="utf-8")
     assert said in report and "no building has a construction year" not in report
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    """Every layer of vitality.gpkg, candidates.csv byte for byte, run.json but its timings."""
+    import json
+
+    import geopandas as gpd
+    import pandas as pd
+
+    layers = [name for name, _ in pyogrio.list_layers(a / "vitality.gpkg")]
+    assert layers == [name for name, _ in pyogrio.list_layers(b / "vitality.gpkg")]
+    for layer in layers:
+        pd.testing.assert_frame_equal(
+            gpd.read_file(a / "vitality.gpkg", layer=layer),
+            gpd.read_file(b / "vitality.gpkg", layer=layer),
+            check_exact=True,
+            obj=layer,
+        )
+    assert (a / "candidates.csv").read_bytes() == (b / "candidates.csv").read_bytes()
+    records = [json.loads((d / "run.json").read_text()) for d in (a, b)]
+    for r in records:
+        for key in ("timings_s", "created", "stages"):
+            r.pop(key)
+    assert records[0] == records[1]
+
+
+def test_a_rerun_with_new_weights_reads_every_layer_from_the_cache(kotka_run, tmp_path):
+    """Only the weights changed: the layers and the site gains come from the stage cache
+    (filled by the session's Kotka run), and every output is what a fresh run gives."""
+    import json
+
+    from rakennettu import bundled_workflow, run
+
+    text = bundled_workflow("kotka-karhula").read_text(encoding="utf-8")
+    wf = tmp_path / "kotka-karhula.toml"
+    wf.write_text(text + "\n[synthesis]\nweights = { morph = 3, soc = 1, cult = 0.5 }\n")
+    cached = run(wf, out_dir=tmp_path / "cached")
+    fresh = run(wf, out_dir=tmp_path / "fresh", cache=False)
+    stages = ["morphology", "social", "cultural", "candidates", "leverage"]
+    assert {k: v["status"] for k, v in cached.record["stages"].items()} == dict.fromkeys(
+        stages, "cached"
+    )
+    assert {k: v["status"] for k, v in fresh.record["stages"].items()} == dict.fromkeys(
+        stages, "computed"
+    )
+    record = json.loads((tmp_path / "cached" / "run.json").read_text())
+    assert record["stages"]["social"]["status"] == "cached"
+    _same_outputs(tmp_path / "cached", tmp_path / "fresh")
+    # and the weights did change the result
+    before = (kotka_run[1] / "candidates.csv").read_bytes()
+    assert (tmp_path / "cached" / "candidates.csv").read_bytes() != before
+    # a finished run re-ranked with those weights gives the fresh run's ranking
+    import pandas as pd
+
+    from rakennettu import open_run
+
+    reranked = open_run(kotka_run[1]).rerank(weights={"morph": 3, "soc": 1, "cult": 0.5})
+    expected = fresh.layers["candidates"]
+    assert list(reranked.index) == list(expected.index)
+    for col in ("rank", "score", "rank_p05", "rank_p95", "why", "context"):
+        got, want = pd.Series(reranked[col].tolist()), pd.Series(expected[col].tolist())
+        pd.testing.assert_series_equal(got, want, check_dtype=False, obj=col)
+
+
+def test_open_run_reranks_with_the_run_s_own_weights_to_the_run_s_ranking(kotka_run):
+    import geopandas as gpd
+    import pandas as pd
+
+    from rakennettu import open_run
+
+    done = open_run(kotka_run[1])
+    stored = done.candidates
+    again = done.rerank(weights={})
+    assert list(again.index) == list(stored.index)
+    for col in ("rank", "score", "rank_p05", "rank_p95", "why", "context"):
+        pd.testing.assert_series_equal(again[col], stored[col], check_dtype=False, obj=col)
+    assert isinstance(again, gpd.GeoDataFrame) and again.crs == stored.crs
+    # every gain and figure the explanations quote is a documented column of the layer
+    from rakennettu.synthesis.leverage import FIGURES, GAINS
+
+    assert {c for d in GAINS.values() for c in d} | set(FIGURES) <= set(stored.columns)
+
+
+def test_open_run_refuses_a_folder_that_is_not_a_run(tmp_path):
+    from rakennettu import SourceError, open_run
+
+    with pytest.raises(SourceError, match=r"not a finished run's folder \(no run.json"):
+        open_run(tmp_path)
+
+
+def test_simulating_a_ranked_site_by_hand_gives_its_gains(kotka_run):
+    """A site drawn as a copy of the run's best one, with the run's program: same gains."""
+    import pandas as pd
+
+    from rakennettu import open_run
+    from rakennettu.synthesis.leverage import GAINS
+
+    done = open_run(kotka_run[1])
+    best = done.candidates.iloc[0]
+    if isinstance(best["program"], str) and best["program"]:
+        pytest.skip("the best site has a program of its own")
+    drawn = done.simulate(best.geometry)
+    for col in [c for d in GAINS.values() for c in d]:
+        assert drawn[col] == pytest.approx(best[col], rel=1e-12, abs=1e-12), col
+    assert drawn["of"] == len(done.candidates) + 1
+    # as good as the best site: it ranks first or second (ties keep the run's site first)
+    assert drawn["rank"] in (1, 2)
+    assert isinstance(drawn, pd.Series) and drawn["why"]
+
+
+def test_centrality_at_other_radii_is_the_run_s_at_its_own(kotka_run, kotka):
+    import geopandas as gpd
+
+    from rakennettu import centrality
+
+    nodes, edges = centrality(kotka, radii=[400])
+    assert nodes.index.equals(kotka.nodes.index) and edges.index.equals(kotka.edges.index)
+    ran = gpd.read_file(kotka_run[1] / "vitality.gpkg", layer="nodes").set_index("node_id")
+    for col in ("morph_harmonic_400m", "morph_betweenness_400m", "morph_straightness_400m"):
+        want = ran.loc[nodes.index, col].to_numpy()
+        assert nodes[col].to_numpy() == pytest.approx(want, nan_ok=True), col

@@ -7,10 +7,15 @@ the batch runner only chain them::
 
     wf = rk.load_workflow("workflows/helsinki-keskusta.toml")
     town = rk.load_town(wf)
+    nodes, edges = rk.centrality(town, radii=[500, 1000])
+    result = rk.run(wf)                      # writes out/helsinki-keskusta/
+    done = rk.open_run("out/helsinki-keskusta")
+    done.rerank(weights={"cult": 2})         # the sites with other weights, in seconds
 """
 
 from rakennettu._resources import bundled_workflow, bundled_workflows
 from rakennettu._version import __version__
+from rakennettu.api import Run, centrality, open_run
 from rakennettu.batch import BatchResult, run_batch
 from rakennettu.config import Workflow, load_workflow
 from rakennettu.errors import (
@@ -21,7 +26,7 @@ from rakennettu.errors import (
     SourceError,
 )
 from rakennettu.town import Town, load_town
-from rakennettu.workflow import RunResult, run, validate
+from rakennettu.workflow import RunResult, find_sites, run, validate
 
 __all__ = [
     "BatchResult",
@@ -29,6 +34,7 @@ __all__ = [
     "ConfigError",
     "EmptyDataError",
     "RakennettuError",
+    "Run",
     "RunResult",
     "SourceError",
     "Town",
@@ -36,8 +42,11 @@ __all__ = [
     "__version__",
     "bundled_workflow",
     "bundled_workflows",
+    "centrality",
+    "find_sites",
     "load_town",
     "load_workflow",
+    "open_run",
     "run",
     "run_batch",
     "validate",

@@ -44,7 +44,9 @@ class Stages:
         The log level of the "took" lines.
     describe
         The "took" line of a stage from its name and seconds (default
-        ``"<what>: <name> took <seconds> s"``).
+        ``"<what>: <name> took <seconds> s"``). Each line's log record carries the
+        stage's name as ``record.stage`` and ``what`` as ``record.stage_of``, whatever
+        its words (they may be translated).
 
     Examples
     --------
@@ -78,10 +80,13 @@ class Stages:
         started = time.perf_counter()
         yield
         self.timings[name] = time.perf_counter() - started
+        tag = {"stage": name, "stage_of": self.what}  # for handlers (benchmarks/stages.py)
         if self.describe is not None:
-            self.log.log(self.level, "%s", self.describe(name, self.timings[name]))
+            self.log.log(self.level, "%s", self.describe(name, self.timings[name]), extra=tag)
         else:
-            self.log.log(self.level, "%s: %s took %.2f s", self.what, name, self.timings[name])
+            self.log.log(
+                self.level, "%s: %s took %.2f s", self.what, name, self.timings[name], extra=tag
+            )
         self.bar.set_postfix_str(name)
         self.bar.update()
 

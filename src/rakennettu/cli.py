@@ -228,6 +228,11 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     type=click.IntRange(min=1),
     help="With tiles: worker processes of the local cluster (default 2).",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Compute every stage, neither reading nor keeping the stage cache ([cache] stages).",
+)
 @_guard
 def run(
     workflow: str,
@@ -236,6 +241,7 @@ def run(
     tile_size: float | None,
     scheduler: str | None,
     workers: int | None,
+    no_cache: bool,
 ) -> None:
     """Run a workflow and write its outputs (the folder is replaced as a whole at the end)."""
     from rakennettu.config import resolve_workflow
@@ -248,6 +254,7 @@ def run(
     wf = resolve_workflow(_workflow_arg(workflow))
     if tile_size is not None:
         wf = wf.updated({"region.tile_size": tile_size})
+    extra: dict[str, Any] = {"cache": False} if no_cache else {}
     result = run_workflow(
         wf,
         out_dir=_town_folder(wf, out_dir),
@@ -255,6 +262,7 @@ def run(
         wait=wait,
         scheduler=scheduler,
         workers=workers,
+        **extra,
     )
     if not opts["quiet"]:
         for line in summary_lines(result, verbose=opts["verbose"] > 0):

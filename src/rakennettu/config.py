@@ -589,6 +589,11 @@ class CacheConfig(_Model):
     folder: Path | None = Field(
         None, description="Cache folder (default: $RAKENNETTU_CACHE or ~/.cache/rakennettu)."
     )
+    stages: bool = Field(
+        True,
+        description="Keep the results of the layer stages between runs (rakennettu.cache), so "
+        "a run with new weights or a new program recomputes only what changed.",
+    )
 
 
 class RegionConfig(_Model):

@@ -283,9 +283,33 @@ def tiled_centrality(
     return _stitch(net, (f.result() for f in futures), labels)
 
 
+def _in_worker() -> bool:
+    """Whether this code runs as a task on a Dask worker (a town of ``rakennettu batch``)."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def region_client(scheduler: str | None, workers: int | None) -> Iterator[tuple[Any, int]]:
-    """A Dask client for the tiles (as ``rakennettu batch``), and kernel threads per worker."""
+    """A Dask client for the tiles, and kernel threads per worker (0: the worker's own).
+
+    As ``rakennettu batch`` starts one: a local cluster of ``workers`` processes (default
+    2), or the scheduler at an address. Inside a Dask task (a town of a batch, whose
+    worker processes may not start processes of their own), with neither given, the tiles
+    go to the batch's own cluster: the town's task leaves its thread to them meanwhile
+    (``distributed.worker_client``).
+    """
+    if scheduler is None and workers is None and _in_worker():
+        from distributed import worker_client
+
+        with worker_client() as client:
+            yield client, 0
+        return
     from rakennettu.batch import _client
 
     n = workers or 2

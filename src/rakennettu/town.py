@@ -32,6 +32,7 @@ from rakennettu.checks import check_sizes, check_town_crs
 from rakennettu.config import LayerConfig, Workflow, resolve_workflow
 from rakennettu.crs import town_crs
 from rakennettu.errors import ConfigError, EmptyDataError, SourceError
+from rakennettu.network.undirected import to_undirected
 from rakennettu.sources import municipal
 from rakennettu.sources.buildings import normalise_buildings, use_from_codes
 from rakennettu.sources.municipal import repair_geometries
@@ -146,6 +147,20 @@ class Town:
         if self.population is not None:
             out["population"] = self.population
         return out
+
+    def __repr__(self) -> str:
+        """A short summary: name, CRS, study area and rows per layer (never the frames).
+
+        Examples
+        --------
+        >>> kotka_town()
+        Town('kotka-karhula', 'Kotka, Karhula', EPSG:3067, ... km², nodes=..., edges=...,
+             buildings=..., activities=..., third_places=..., landmarks=..., green_blue=...,
+             candidates=...)
+        """
+        counts = ", ".join(f"{k}={len(v)}" for k, v in self.layers().items())
+        crs = self.crs.to_string() if self.crs is not None else "no CRS"
+        return f"Town({self.name!r}, {self.title!r}, {crs}, {self.area_km2:.2f} km², {counts})"
 
     def summary(self) -> pd.DataFrame:
         """Counts per layer, for printing.
@@ -496,7 +511,7 @@ def _walk_network(
             g = nx.MultiDiGraph()
         if g.number_of_nodes() == 0:
             raise EmptyDataError(f"{wf.source_file}: no walkable streets within the area")
-        ug = ox.convert.to_undirected(g)
+        ug = to_undirected(g)
     n_components = nx.number_connected_components(ug)
     if wf.network.keep == "largest" and n_components > 1:
         largest = max(nx.connected_components(ug), key=len)

@@ -20,6 +20,7 @@ from shapely import box
 from rakennettu import interrupt
 from rakennettu._io import output_errors
 from rakennettu._timing import Stages
+from rakennettu.cache import Stage, StageCache, stage_key, town_key
 from rakennettu.checks import check_names, inspect_workflow
 from rakennettu.completeness import completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
@@ -38,6 +39,7 @@ from rakennettu.layers.cultural import age_by_cell, cultural_layer
 from rakennettu.layers.form import FLOORS
 from rakennettu.layers.morphology import morphology_layer
 from rakennettu.layers.social import (
+    SocialLayer,
     activity_categories,
     estimate_population,
     floor_areas,
@@ -67,9 +69,10 @@ from rakennettu.synthesis.describe import describe_sites
 from rakennettu.synthesis.grid import hex_grid
 from rakennettu.synthesis.ground import ground_cover, keep_ground
 from rakennettu.synthesis.leverage import (
+    LeverageContext,
     Program,
     build_context,
-    leverage_table,
+    leverage_tables,
     links_frame,
     parse_program,
     people_by_node,
@@ -132,6 +135,7 @@ def run(
     progress: bool = False,
     wait: bool = False,
     before_commit: Callable[[RunResult, Path], None] | None = None,
+    cache: bool | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
 ) -> RunResult:
@@ -155,6 +159,10 @@ def run(
     before_commit
         Called with the result and the staging folder when every output is written,
         before the swap: to add files of one's own (a batch's ``batch.json``).
+    cache
+        Read and keep the layer stages in the stage cache (:mod:`rakennettu.cache`,
+        in ``<cache folder>/stages``); by default the workflow's ``[cache] stages``.
+        ``run.json`` says per stage whether it was ``computed`` or ``cached``.
     scheduler, workers
         Where the tiles of ``[region] tile_size`` run: a running Dask scheduler's address,
         or a local cluster of ``workers`` processes (default 2). Unused without tiles.
@@ -178,8 +186,10 @@ def run(
         speaking(),
         OutputFolder(out, town=wf.town.name, wait=wait) as folder,
     ):
+        use = wf.cache.stages if cache is None else cache
+        stages = StageCache(wf.cache_dir if use else None)
         tiled = {"tiles": (scheduler, workers)} if wf.region.tile_size else {}
-        done = _compute(wf, progress, **tiled)
+        done = _compute(wf, progress, stages, **tiled)
         result = _write(wf, done, folder.path, warns, progress)
         if before_commit is not None:
             before_commit(result, folder.path)
@@ -214,9 +224,16 @@ def _centrality(
 
 
 def _compute(
-    wf: Workflow, progress: bool, tiles: tuple[str | None, int | None] = (None, None)
+    wf: Workflow,
+    progress: bool,
+    cache: StageCache | None = None,
+    tiles: tuple[str | None, int | None] = (None, None),
 ) -> _Computed:
-    """Every stage of a run up to its outputs, in memory (tiles: scheduler, workers)."""
+    """Every stage of a run up to its outputs, in memory (tiles: scheduler, workers).
+
+    The stages of :data:`STAGES` are read from ``cache`` when their key is there.
+    """
+    cache = cache if cache is not None else StageCache(None)
     lang = [language(run_language(wf))]  # known better once the town is loaded
     stage = _stages(progress, lang)
     radii = list(wf.network.radii)
@@ -224,17 +241,26 @@ def _compute(
         town = load_town(wf, progress=progress)
         lang[0] = language(run_language(wf, town))
         speak(lang[0])  # the console says the run's warnings in its language
+    cached = _StageRunner(wf, town, cache)
     with stage("network"):
         net = StreetNetwork.from_graph(town.graph)
     with stage("prepare"):
         prep = prepare(town, wf.form, wf.social, progress=progress)
+        cached.key("prepare")
     with stage("morphology"):
-        morph = morphology_layer(
-            town, net, prep, radii=radii, progress=progress, centrality=_centrality(wf, net, tiles)
-        )
+        morph = cached(
+            "morphology",
+            lambda: morphology_layer(
+                town, net, prep, radii=radii, progress=progress,
+                centrality=_centrality(wf, net, tiles),
+            ),
+        )  # fmt: skip
     with stage("social"):
-        social = social_layer(
-            town, net, prep, network=wf.network, social=wf.social, progress=progress
+        social = cached(
+            "social",
+            lambda: social_layer(
+                town, net, prep, network=wf.network, social=wf.social, progress=progress
+            ),
         )
     with stage("completeness"):
         complete = completeness(
@@ -243,7 +269,7 @@ def _compute(
         for text in complete.warnings:
             logging.getLogger("rakennettu.completeness").warning("%s", text)
     with stage("cultural"):
-        cult = cultural_layer(
+        cult = cached("cultural", lambda: cultural_layer(
             town,
             net,
             prep,
@@ -251,7 +277,7 @@ def _compute(
             cultural=wf.cultural,
             edge_betweenness=morph.edges[f"morph_betweenness_{radii[-1]}m"],
             progress=progress,
-        )
+        ))  # fmt: skip
     with stage("cells"):
         nodes = town.nodes.join(morph.nodes).join(social.nodes).join(cult.nodes)
         people = social.buildings.drop(columns=["geometry", "in_area"])
@@ -272,42 +298,18 @@ def _compute(
             vitality(cells, spec, weights, method=wf.synthesis.normalise, usable=usable)
         )
     with stage("candidates"):
-        sites, unmapped, site_report = find_sites(wf, town, morph.enclosures)
+        sites, unmapped, site_report, access = cached(
+            "candidates", lambda: _sites_and_access(wf, town, morph.enclosures)
+        )
         _require_sites(sites, site_report, wf)
-        access = access_nodes(sites, town.nodes, distance=wf.candidates.access_distance)
         cand = wf.candidates
     with stage("leverage"):
-        at_nodes = people_by_node(net, social.buildings, social.buildings[["residents", "jobs"]])
-        ctx = build_context(
-            net,
-            activities=town.activities,
-            third_places=town.third_places,
-            landmarks=town.landmarks,
-            people=at_nodes["residents"] + at_nodes["jobs"],
-            residents=at_nodes["residents"],
-            cells=cells,
-            buildings=buildings,
-            radius=cand.radius,
-            near=cand.near,
-            snap_distance=wf.network.snap_distance,
-            m2_per_resident=wf.social.m2_per_resident,
-            m2_per_job=wf.social.m2_per_job,
-            link_min_area=cand.link_min_area,
-            max_links=cand.max_links,
-            detour=cand.detour,
-        )
         programs = _programs(wf, sites, activity_categories(town.activities))
-        gains = leverage_table(ctx, sites, access, programs, progress=progress)
-        assumptions = unknown_use_assumptions(wf, town, prep, complete)
-        alternatives = [
-            leverage_table(
-                replace(ctx, people=alt["residents"] + alt["jobs"], residents=alt["residents"]),
-                sites,
-                access,
-                programs,
-            )
-            for alt in (people_by_node(net, social.buildings, p) for p in assumptions.values())
-        ]
+        gains, alternatives, assumptions = cached(
+            "leverage",
+            lambda: _gains(wf, town, net, prep, social, complete, cells, buildings, sites,
+                           access, programs, progress=progress),
+        )  # fmt: skip
         context = site_context(sites, cells)
         ranking = rank_candidates(
             gains,
@@ -344,9 +346,9 @@ def _compute(
     timings = {"load": stage.timings.pop("load")}
     timings.update({f"load.{k}": v for k, v in town.report["timings_s"].items() if k != "total"})
     timings.update(stage.timings)
-    timings.update({f"morphology.{k}": v for k, v in morph.timings.items()})
-    timings.update({f"social.{k}": v for k, v in social.timings.items()})
-    timings.update({f"cultural.{k}": v for k, v in cult.timings.items()})
+    for name, layer in (("morphology", morph), ("social", social), ("cultural", cult)):
+        if cache.status.get(name, {}).get("status") != "cached":
+            timings.update({f"{name}.{k}": v for k, v in layer.timings.items()})
     extra = {
         "language": lang[0].code,
         "completeness": figures_record(complete),
@@ -361,6 +363,7 @@ def _compute(
         "network": town.report.get("network", {}),
         "osm_data_date": town.sources[0].get("date") if town.sources else None,
         "sites": site_report,
+        "stages": {k: dict(v) for k, v in cache.status.items()},
     }
     ranking_extra = {
         "dropped_dimensions": sorted(ranking.dropped_dimensions),
@@ -370,7 +373,139 @@ def _compute(
             "how": ASSUMPTIONS_HOW if assumptions else "",
         },
     }
-    return _Computed(town, layers, dict(social.rasters), ranking, timings, extra, ranking_extra)
+    parts = {
+        "net": net,
+        "social": social,
+        "cells": cells,
+        "buildings": buildings,
+        "gains": gains,
+        "alternatives": alternatives,
+        "dropped": adapted.dropped_dimensions,
+    }
+    return _Computed(
+        town, layers, dict(social.rasters), ranking, timings, extra, ranking_extra, parts
+    )
+
+
+#: The stages a run keeps in the stage cache (:mod:`rakennettu.cache`): each with the
+#: stages it reads (``load`` is the town, keyed by its content) and the workflow
+#: settings it reads. The others (network, completeness, cells, vitality, ranking,
+#: outputs) take well under a second and always run.
+STAGES: dict[str, Stage] = {
+    s.name: s
+    for s in (
+        Stage("prepare", ("load",), ("form", "social")),
+        Stage("morphology", ("load", "prepare"), ("network.radii", "region")),
+        Stage("social", ("load", "prepare"), ("network", "social")),
+        Stage("cultural", ("load", "prepare", "morphology"), ("network", "cultural")),
+        Stage("candidates", ("load", "morphology"), ("candidates", "outputs.language"),
+              without=tuple(f"candidates.{k}" for k in (
+                  "program", "context_weight", "draws", "kappa", "seed", "radius", "near",
+                  "link_min_area", "max_links", "detour"))),
+        Stage("leverage", ("load", "prepare", "morphology", "social", "cultural", "candidates"),
+              ("network", "social", "form", "completeness", "candidates", "cultural.age_periods",
+               "synthesis.cell_size", "synthesis.node_reach"),
+              without=tuple(f"candidates.{k}" for k in (
+                  "context_weight", "draws", "kappa", "seed"))),
+    )
+}  # fmt: skip
+
+
+class _StageRunner:
+    """Run the stages of :data:`STAGES` through a cache, chaining their keys."""
+
+    def __init__(self, wf: Workflow, town: Town, cache: StageCache) -> None:
+        self.wf, self.cache = wf, cache
+        self.keys = {"load": town_key(town)} if cache.folder is not None else {}
+
+    def key(self, name: str) -> str | None:
+        """Chain the key of a stage that is not stored (it is cheaper to compute than read)."""
+        if self.cache.folder is None:
+            return None
+        self.keys[name] = stage_key(STAGES[name], self.wf, self.keys)
+        return self.keys[name]
+
+    def __call__(self, name: str, compute: Callable[[], Any]) -> Any:
+        if self.cache.folder is None:
+            self.cache.status[name] = {"status": "computed", "key": None}
+            return compute()
+        key = stage_key(STAGES[name], self.wf, self.keys)
+        self.keys[name] = key
+        return self.cache.get_or_compute(name, key, compute)
+
+
+def _sites_and_access(
+    wf: Workflow, town: Town, enclosures: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any], pd.Series]:
+    """The candidate sites (:func:`find_sites`) and their access nodes."""
+    sites, unmapped, report = find_sites(wf, town, enclosures)
+    if not len(sites):
+        return sites, unmapped, report, pd.Series([], dtype=object)
+    access = access_nodes(sites, town.nodes, distance=wf.candidates.access_distance)
+    return sites, unmapped, report, access
+
+
+def leverage_context(
+    wf: Workflow,
+    town: Town,
+    net: StreetNetwork,
+    social: SocialLayer,
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+) -> LeverageContext:
+    """The baseline a site's program is simulated against, with ``[candidates]`` settings.
+
+    See :func:`rakennettu.synthesis.leverage.build_context`.
+    """
+    cand = wf.candidates
+    at_nodes = people_by_node(net, social.buildings, social.buildings[["residents", "jobs"]])
+    return build_context(
+        net,
+        activities=town.activities,
+        third_places=town.third_places,
+        landmarks=town.landmarks,
+        people=at_nodes["residents"] + at_nodes["jobs"],
+        residents=at_nodes["residents"],
+        cells=cells,
+        buildings=buildings,
+        radius=cand.radius,
+        near=cand.near,
+        snap_distance=wf.network.snap_distance,
+        m2_per_resident=wf.social.m2_per_resident,
+        m2_per_job=wf.social.m2_per_job,
+        link_min_area=cand.link_min_area,
+        max_links=cand.max_links,
+        detour=cand.detour,
+    )
+
+
+def _gains(
+    wf: Workflow,
+    town: Town,
+    net: StreetNetwork,
+    prep: Prepared,
+    social: SocialLayer,
+    complete: Any,
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    access: pd.Series,
+    programs: dict[Any, Program],
+    *,
+    progress: bool,
+) -> tuple[pd.DataFrame, list[pd.DataFrame], list[str]]:
+    """Every site's simulated gains, and again under the other unknown-use rules."""
+    ctx = leverage_context(wf, town, net, social, cells, buildings)
+    assumptions = unknown_use_assumptions(wf, town, prep, complete)
+    populations = [
+        (alt["residents"] + alt["jobs"], alt["residents"])
+        for alt in (people_by_node(net, social.buildings, p) for p in assumptions.values())
+    ]
+    # one simulation per site, weighted by each rule's people (the gains are linear in them)
+    gains, *alternatives = leverage_tables(
+        ctx, sites, access, programs, populations=populations, progress=progress
+    )
+    return gains, alternatives, list(assumptions)
 
 
 @dataclass
@@ -384,6 +519,8 @@ class _Computed:
     timings: dict[str, float]
     extra: dict[str, Any]
     ranking_extra: dict[str, Any] = field(default_factory=dict)
+    #: What a simulation of a new site needs (:meth:`rakennettu.api.Run.simulate`).
+    parts: dict[str, Any] = field(default_factory=dict)
 
 
 def _write(wf: Workflow, done: _Computed, out: Path, warns: list[str], progress: bool) -> RunResult:

@@ -262,11 +262,31 @@ def _valid(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
 
 def _own_buildings(buildings: gpd.GeoDataFrame, provenance: str) -> np.ndarray:
     """Rows of ``buildings`` that are the site itself (named in its provenance)."""
-    if "osm_id" not in buildings or "osm_type" not in buildings or not provenance:
-        return np.zeros(len(buildings), dtype=bool)
-    own = set(re.findall(r"osm:(\w+)/(\d+)", provenance))
-    keys = zip(buildings["osm_type"].astype(str), buildings["osm_id"].astype(str), strict=True)
-    return np.array([k in own for k in keys], dtype=bool)
+    return _BuildingKeys(buildings).own(provenance)
+
+
+class _BuildingKeys:
+    """The buildings' rows by OSM type and id, built once for many sites."""
+
+    def __init__(self, buildings: gpd.GeoDataFrame) -> None:
+        self.n = len(buildings)
+        self.rows: dict[tuple[str, str], list[int]] | None = None
+        if "osm_id" in buildings and "osm_type" in buildings:
+            self.rows = {}
+            keys = zip(
+                buildings["osm_type"].astype(str), buildings["osm_id"].astype(str), strict=True
+            )
+            for i, key in enumerate(keys):
+                self.rows.setdefault(key, []).append(i)
+
+    def own(self, provenance: str) -> np.ndarray:
+        """A mask of the rows named ``osm:<type>/<id>`` in ``provenance``."""
+        mask = np.zeros(self.n, dtype=bool)
+        if self.rows is None or not provenance:
+            return mask
+        for key in set(re.findall(r"osm:(\w+)/(\d+)", provenance)):
+            mask[self.rows.get(key, [])] = True
+        return mask
 
 
 def _overlay(op: Any, a: Any, b: Any = None) -> BaseGeometry:
@@ -354,6 +374,7 @@ def developable(
     0         0.1     5400.0  ground
     """
     rows = []
+    keys = _BuildingKeys(cover.buildings)
     for idx, site in zip(sites.index, sites.geometry, strict=True):
         kind = str(sites.at[idx, "kind"])
         prov = str(sites.at[idx, "provenance"]) if "provenance" in sites else ""
@@ -363,7 +384,9 @@ def developable(
         open_ = _union_within(cover.open, rest)
         rest = _polygons(_overlay(shapely.difference, rest, open_))
         b = cover.buildings
-        b = b[~_own_buildings(b, prov)] if len(b) else b
+        own = keys.own(prov)
+        if own.any():  # else the whole frame, and its spatial index, built once
+            b = b[~own]
         bld = _union_within(b.geometry, rest) if len(b) else shapely.Polygon()
         ground = _polygons(_overlay(shapely.difference, rest, bld))
         lots = _keep_lots(ground, min_area, min_width)

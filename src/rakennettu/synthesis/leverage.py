@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,6 +49,7 @@ from shapely.geometry.base import BaseGeometry
 from rakennettu.diversity import hill_numbers
 from rakennettu.errors import ConfigError
 from rakennettu.network import (
+    NetworkChange,
     StreetNetwork,
     accessibility,
     accessibility_update,
@@ -62,13 +63,16 @@ __all__ = [
     "GAINS",
     "LeverageContext",
     "Program",
+    "SiteEffect",
     "build_context",
     "choose_links",
     "leverage_table",
+    "leverage_tables",
     "links_frame",
     "parse_program",
     "people_by_node",
     "simulate",
+    "site_effect",
 ]
 
 log = logging.getLogger(__name__)
@@ -505,11 +509,75 @@ def simulate(
         Every gain of :data:`GAINS`; the figures of the explanations, :data:`FIGURES`;
         ``links`` (the link geometries), ``recomputed_nodes`` and ``program`` (in words).
     """
-    net = ctx.net
-    r, near = ctx.radius, ctx.near
-    radii = sorted({near, r})
+    return site_effect(ctx, site, access, program).gains(ctx.people, ctx.residents)
 
-    # links across a large site
+
+@dataclass(frozen=True, eq=False)
+class SiteEffect:
+    """What a program does at a site, node by node, before it is weighted by people.
+
+    The social and cultural gains are sums over street nodes of people × a rise, so
+    they are linear in the people at the nodes: one simulation serves every population
+    (e.g. the rules for buildings of unknown use) through :meth:`gains`.
+
+    Attributes
+    ----------
+    act_nodes, tp_nodes
+        Ids of the nodes whose access to activities (third places) was recomputed.
+    act_rise, tp_rise
+        The rise of their decayed access within the radius.
+    variety
+        The rise of the number of activity categories within the radius (at ``act_nodes``).
+    daily_new, tp_new
+        True where a node had no daily service (third place) within ``near`` before, and
+        has one after.
+    fixed
+        The gains that do not depend on people (links, closeness, gaps, landmark context,
+        people added), and the figures ``links``, ``n_links``, ``radius``, ``near``,
+        ``recomputed_nodes``, ``program``.
+    """
+
+    act_nodes: pd.Index
+    act_rise: np.ndarray
+    variety: np.ndarray
+    daily_new: np.ndarray
+    tp_nodes: pd.Index
+    tp_rise: np.ndarray
+    tp_new: np.ndarray
+    fixed: dict[str, Any]
+
+    def gains(self, people: pd.Series, residents: pd.Series) -> dict[str, Any]:
+        """The gains for people (residents + jobs) and residents per street node.
+
+        Returns
+        -------
+        dict
+            As :func:`simulate`.
+        """
+        ppl = people.loc[self.act_nodes].to_numpy()
+        res = residents.loc[self.act_nodes].to_numpy()
+        reached = self.act_rise > 1e-12
+        out: dict[str, Any] = {
+            "soc_access_gain": float(ppl @ self.act_rise),
+            "soc_residents_reached": float(res[reached].sum()),
+            "soc_jobs_reached": float((ppl - res)[reached].sum()),
+            "soc_variety_gain": float(ppl @ self.variety),
+            "soc_residents_gain_daily": float(res[self.daily_new].sum()),
+            "soc_people_added": self.fixed["soc_people_added"],
+        }
+        tres = residents.loc[self.tp_nodes].to_numpy()
+        out["cult_third_place_gain"] = float(tres @ self.tp_rise)
+        out["cult_residents_reached"] = float(tres[self.tp_rise > 1e-12].sum())
+        out["cult_residents_gain_third_place"] = float(tres[self.tp_new].sum())
+        out.update({k: v for k, v in self.fixed.items() if k != "soc_people_added"})
+        return out
+
+
+def _links_and_network(
+    ctx: LeverageContext, site: BaseGeometry, access: list[Any], program: Program
+) -> tuple[list[shapely.LineString], StreetNetwork, NetworkChange | None]:
+    """The links across a large site, and the network with them."""
+    net = ctx.net
     lines: list[shapely.LineString] = []
     if program.links and site.area >= ctx.link_min_area and len(access) >= 2:
         lines = choose_links(
@@ -521,8 +589,25 @@ def simulate(
         )
     if lines:
         new_net, change = net.with_links(lines, snap_distance=2.0)
-    else:
-        new_net, change = net, None
+        return lines, new_net, change
+    return lines, net, None
+
+
+def site_effect(
+    ctx: LeverageContext,
+    site: BaseGeometry,
+    access: list[Any],
+    program: Program,
+) -> SiteEffect:
+    """Simulate a program at a site: the rises at each node, before weighting by people.
+
+    Parameters are as for :func:`simulate`; ``site_effect(...).gains(ctx.people,
+    ctx.residents)`` is ``simulate(...)``.
+    """
+    net = ctx.net
+    r, near = ctx.radius, ctx.near
+    radii = sorted({near, r})
+    lines, new_net, change = _links_and_network(ctx, site, access, program)
 
     # new places at the site's front door
     anchor = _anchor(site, new_net)
@@ -557,69 +642,64 @@ def simulate(
     )
     old_ids = net.node_ids
     rows = act.recomputed.intersection(old_ids)
-    people = ctx.people.loc[rows].to_numpy()
-    residents = ctx.residents.loc[rows].to_numpy()
-    gains: dict[str, Any] = {}
-    rise = _rise(ctx.base_act, act.table, ("total", "decayed", r), rows)
-    gains["soc_access_gain"] = float(people @ rise)
-    reached = rise > 1e-12
-    gains["soc_residents_reached"] = float(residents[reached].sum())
-    gains["soc_jobs_reached"] = float((people - residents)[reached].sum())
     variety = _hill0(act.table, (*ctx.categories, *program.activities), r, rows) - _hill0(
         ctx.base_act, ctx.categories, r, rows
     )
-    gains["soc_variety_gain"] = float(people @ variety)
     daily = (_DAILY, "count", near)
-    before = _col(ctx.base_act, daily, rows)
-    after = _col(act.table, daily, rows)
-    gains["soc_residents_gain_daily"] = float(residents[(before == 0) & (after > 0)].sum())
-    homes = program.floor_area * program.residential_share
-    gains["soc_people_added"] = float(
-        homes / ctx.m2_per_resident + (program.floor_area - homes) / ctx.m2_per_job
-    )
-
     trows = tp.recomputed.intersection(old_ids)
-    tres = ctx.residents.loc[trows].to_numpy()
-    rise = _rise(ctx.base_tp, tp.table, ("total", "decayed", r), trows)
-    gains["cult_third_place_gain"] = float(tres @ rise)
-    gains["cult_residents_reached"] = float(tres[rise > 1e-12].sum())
-    before = _col(ctx.base_tp, ("total", "count", near), trows)
-    after = _col(tp.table, ("total", "count", near), trows)
-    gains["cult_residents_gain_third_place"] = float(tres[(before == 0) & (after > 0)].sum())
-    gains["cult_landmark_context"] = float(
-        np.nan_to_num(ctx.landmark_access.reindex(access).max()) if access else 0.0
-    )
-
-    # the links: closeness and through-movement
+    homes = program.floor_area * program.residential_share
+    fixed: dict[str, Any] = {
+        "soc_people_added": float(
+            homes / ctx.m2_per_resident + (program.floor_area - homes) / ctx.m2_per_job
+        ),
+        "cult_landmark_context": float(
+            np.nan_to_num(ctx.landmark_access.reindex(access).max()) if access else 0.0
+        ),
+    }
     recomputed = act.recomputed.union(tp.recomputed)
     if change is not None:
         cent = centrality_update(net, new_net, change, ctx.base_centrality, [r])
-        crow = cent.recomputed.intersection(old_ids)
-        gains["morph_closeness_gain"] = float(
-            (
-                cent.table.loc[crow, ("harmonic", r)]
-                - ctx.base_centrality.loc[crow, ("harmonic", r)]
-            ).sum()
-        )
-        ends = pd.Index(access).union(change.added_nodes)
-        after = cent.table.loc[ends.intersection(cent.table.index), ("betweenness", r)].sum()
-        before = ctx.base_centrality.loc[
-            pd.Index(access).intersection(old_ids), ("betweenness", r)
-        ].sum()
-        gains["morph_through_movement"] = float(after - before)
+        fixed.update(_link_gains(ctx, cent, change, access))
         recomputed = recomputed.union(cent.recomputed)
     else:
-        gains["morph_closeness_gain"] = 0.0
-        gains["morph_through_movement"] = 0.0
-    far_gap, cov_gap = _gaps(ctx, site)
-    gains["morph_far_gap"] = far_gap
-    gains["morph_coverage_gap"] = cov_gap
-    gains["links"] = lines
-    gains["n_links"] = len(lines)
-    gains["radius"], gains["near"] = r, near
-    gains["recomputed_nodes"] = len(recomputed)
-    gains["program"] = program.describe()
-    return gains
+        fixed.update(morph_closeness_gain=0.0, morph_through_movement=0.0)
+    fixed["morph_far_gap"], fixed["morph_coverage_gap"] = _gaps(ctx, site)
+    fixed.update(
+        links=lines,
+        n_links=len(lines),
+        radius=r,
+        near=near,
+        recomputed_nodes=len(recomputed),
+        program=program.describe(),
+    )
+    return SiteEffect(
+        act_nodes=rows,
+        act_rise=_rise(ctx.base_act, act.table, ("total", "decayed", r), rows),
+        variety=variety,
+        daily_new=(_col(ctx.base_act, daily, rows) == 0) & (_col(act.table, daily, rows) > 0),
+        tp_nodes=trows,
+        tp_rise=_rise(ctx.base_tp, tp.table, ("total", "decayed", r), trows),
+        tp_new=(_col(ctx.base_tp, ("total", "count", near), trows) == 0)
+        & (_col(tp.table, ("total", "count", near), trows) > 0),
+        fixed=fixed,
+    )
+
+
+def _link_gains(
+    ctx: LeverageContext, cent: Any, change: NetworkChange, access: list[Any]
+) -> dict[str, float]:
+    """Closeness and through-movement gained by the links (see the module docstring)."""
+    r = ctx.radius
+    old_ids = ctx.net.node_ids
+    crow = cent.recomputed.intersection(old_ids)
+    after_h = cent.table.loc[crow, ("harmonic", r)]
+    closeness = float((after_h - ctx.base_centrality.loc[crow, ("harmonic", r)]).sum())
+    ends = pd.Index(access).union(change.added_nodes)
+    after = cent.table.loc[ends.intersection(cent.table.index), ("betweenness", r)].sum()
+    before = ctx.base_centrality.loc[
+        pd.Index(access).intersection(old_ids), ("betweenness", r)
+    ].sum()
+    return {"morph_closeness_gain": closeness, "morph_through_movement": float(after - before)}
 
 
 def _gaps(ctx: LeverageContext, site: BaseGeometry) -> tuple[float, float]:
@@ -709,16 +789,50 @@ def leverage_table(
         On the candidates' index: every gain of :data:`GAINS`, ``links`` (list of
         LineStrings), ``recomputed_nodes``, ``program``.
     """
+    return leverage_tables(ctx, candidates, access, programs, progress=progress)[0]
+
+
+def leverage_tables(
+    ctx: LeverageContext,
+    candidates: gpd.GeoDataFrame,
+    access: pd.Series,
+    programs: Mapping[Any, Program],
+    *,
+    populations: Sequence[tuple[pd.Series, pd.Series]] = (),
+    progress: bool = False,
+) -> list[pd.DataFrame]:
+    """The leverage table for the context's people and for other populations.
+
+    Each site is simulated once (:func:`site_effect`); its gains are then weighted by
+    each population's people, which costs next to nothing (the gains are linear in the
+    people at the nodes).
+
+    Parameters
+    ----------
+    ctx, candidates, access, programs, progress
+        As for :func:`leverage_table`.
+    populations
+        Other (people, residents) per street node, e.g. under other rules for buildings
+        of unknown use: ``leverage_table(replace(ctx, people=p, residents=r), ...)``.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        The table of :func:`leverage_table` for ``ctx.people``, then one per population.
+    """
     from rakennettu._timing import progress_bar
 
-    rows = {}
-    for cid in progress_bar(candidates.index, desc="leverage", show=progress):
-        rows[cid] = simulate(
-            ctx, candidates.geometry.loc[cid], list(access.loc[cid]), programs[cid]
-        )
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = candidates.index.name
-    return table
+    effects = {
+        cid: site_effect(ctx, candidates.geometry.loc[cid], list(access.loc[cid]), programs[cid])
+        for cid in progress_bar(candidates.index, desc="leverage", show=progress)
+    }
+    tables = []
+    for people, residents in [(ctx.people, ctx.residents), *populations]:
+        rows = {cid: effects[cid].gains(people, residents) for cid in candidates.index}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = candidates.index.name
+        tables.append(table)
+    return tables
 
 
 def links_frame(gains: pd.DataFrame, crs: Any) -> gpd.GeoDataFrame:
