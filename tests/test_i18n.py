@@ -227,3 +227,5 @@ def test_the_console_says_a_logged_warning_in_the_run_language():
         "aikaleimaa)"
     )
     assert _Formatter().format(record) == f"warning: {said}"  # English outside a Finnish run
+    i18n.speak(language("fi"))  # outside a run's block (the Python API): changes nothing
+    assert _Formatter().format(record) == f"warning: {said}"

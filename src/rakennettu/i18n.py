@@ -444,17 +444,24 @@ def said_in(text: Any, lang: Language) -> str:
     return text.in_(lang) if isinstance(text, Said) else str(text)
 
 
-_SPOKEN: ContextVar[Language | None] = ContextVar("rakennettu_spoken", default=None)
+#: The language of the innermost :func:`speaking` block (a one-item list, set by :func:`speak`).
+_SPOKEN: ContextVar[list[Language | None] | None] = ContextVar("rakennettu_spoken", default=None)
 
 
 def spoken() -> Language:
     """The language the console says messages in (:func:`speaking`; English by default)."""
-    return _SPOKEN.get() or language("en")
+    now = _SPOKEN.get()
+    return (now[0] if now else None) or language("en")
 
 
 def speak(lang: Language) -> None:
-    """Say logged :class:`Said` messages in ``lang`` from here on (within :func:`speaking`)."""
-    _SPOKEN.set(lang)
+    """Say logged :class:`Said` messages in ``lang`` until the end of this block.
+
+    The block is the :func:`speaking` one this is called in; outside one nothing changes.
+    """
+    now = _SPOKEN.get()
+    if now is not None:
+        now[0] = lang
 
 
 @contextmanager
@@ -466,13 +473,14 @@ def speaking(lang: Language | None = None) -> Iterator[None]:
 
     Examples
     --------
-    >>> with speaking(language("fi")):
+    >>> with speaking():
+    ...     speak(language("fi"))
     ...     spoken().code
     'fi'
     >>> spoken().code
     'en'
     """
-    token = _SPOKEN.set(lang)
+    token = _SPOKEN.set([lang])
     try:
         yield
     finally:
