@@ -330,6 +330,7 @@ def test_the_finnish_report_names_the_figures_and_layers_in_finnish():
     rec = {**_gap_record(), "counts": {"cells": 198, "possibly_unmapped": 0}}
     fi = build_report(tiny_layers(), rec, language="fi")
     assert ">rakennusvuosi tiedossa (osuus)</td>" in fi and "year share" not in fi
+    assert "<code>cult_age_diversity_800m</code> (ei yhtään arvoa)" in fi
     assert "kuusikulmiot (cells) 198" in _page_text(fi)
     assert "mahdollisesti kartoittamattomat korttelit (possibly_unmapped) 0" in _page_text(fi)
     en = build_report(tiny_layers(), rec, language="en")

@@ -225,6 +225,9 @@ LAYER_WORDS = {
     "sea": N_("sea"),
 }
 
+#: Why the index left an indicator out (``index.dropped_indicators`` in run.json).
+DROPPED_WHY = {"all NaN": N_("all NaN"), "constant": N_("constant")}
+
 #: The completeness figures in words (docs/completeness.md).
 FIGURE_WORDS = {
     "buildings_per_street_km": N_("buildings per street km"),
@@ -281,7 +284,10 @@ def data_gaps(record: Mapping[str, Any] | None, lang: Language) -> dict[str, Any
     return {
         "warnings": said_warnings(get(record, "completeness", default={}) or {}, lang),
         "rows": rows,
-        "indicators": sorted((str(k), str(v)) for k, v in dropped.items()),
+        "indicators": sorted(
+            (str(k), lang._(DROPPED_WHY[str(v)]) if str(v) in DROPPED_WHY else str(v))
+            for k, v in dropped.items()
+        ),
         "dimensions": [
             lang._(DIMENSION_NAMES[d]).lower() if d in DIMENSION_NAMES else d for d in sorted(dims)
         ],
