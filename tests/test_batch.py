@@ -73,7 +73,7 @@ def towns(tmp_path) -> dict[str, Path]:
             folder,
             "krems",
             f'[town]\nname = "krems"\ntitle = "Krems an der Donau <Stein & Mautern>"\n'
-            f'[osm]\npath = "{KREMS}"\n[area]\nbbox = [15.598, 48.399, 15.671, 48.416]\n'
+            f'[osm]\npath = "{KREMS}"\n[area]\nbbox = [15.600, 48.402, 15.625, 48.414]\n'
             '[social]\nresidential_uses = ["residential", "unknown"]\n',
         )
     cut = folder / "cut.osm.pbf"

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely import LineString, Point, box
 
+from rakennettu.config import CandidatesConfig, NetworkConfig
 from rakennettu.network import StreetNetwork, accessibility
 from rakennettu.synthesis.candidates import access_nodes
 from rakennettu.synthesis.leverage import (
@@ -131,9 +132,8 @@ def _context(town, **kw):
         residents=residents,
         cells=grid,
         buildings=buildings,
-        radius=800,
-        near=400,
-        snap_distance=50,
+        candidates=CandidatesConfig(radius=800, near=400),
+        network=NetworkConfig(snap_distance=50),
         **kw,
     )
     return net, ctx
@@ -225,7 +225,7 @@ def test_link_across_a_large_lot_raises_closeness_as_networkx_says():
                                geometry=[site.buffer(300)], crs=3067),
         buildings=gpd.GeoDataFrame({"morph_floor_area": []},
                                    geometry=gpd.GeoSeries([], crs=3067), crs=3067),
-        radius=800, near=400, link_min_area=5000,
+        candidates=CandidatesConfig(radius=800, near=400, link_min_area=5000),
     )  # fmt: skip
     access = access_nodes(gpd.GeoDataFrame(geometry=[site], crs=3067), nodes, distance=25)
     gains = simulate(ctx, site, list(access.iloc[0]), Program(activities={}, third_places=0))
@@ -384,7 +384,8 @@ def test_gains_with_links_equal_a_full_recomputation_on_the_changed_network():
                                geometry=[site.buffer(300)], crs=3067),
         buildings=gpd.GeoDataFrame({"morph_floor_area": []},
                                    geometry=gpd.GeoSeries([], crs=3067), crs=3067),
-        radius=400, near=200, link_min_area=5000, snap_distance=20,
+        candidates=CandidatesConfig(radius=400, near=200, link_min_area=5000),
+        network=NetworkConfig(snap_distance=20),
     )  # fmt: skip
     access = list(access_nodes(gpd.GeoDataFrame(geometry=[site], crs=3067), nodes).iloc[0])
     gains = simulate(ctx, site, access, Program())
@@ -599,7 +600,8 @@ def _random_town(seed: int):
                                geometry=[box(X0 - 100, Y0 - 100, X0 + 800, Y0 + 800)], crs=3067),
         buildings=gpd.GeoDataFrame({"morph_floor_area": []},
                                    geometry=gpd.GeoSeries([], crs=3067), crs=3067),
-        radius=300, near=150, link_min_area=8000, snap_distance=40,
+        candidates=CandidatesConfig(radius=300, near=150, link_min_area=8000),
+        network=NetworkConfig(snap_distance=40),
     )  # fmt: skip
     access = access_nodes(lots, net.nodes, distance=25)
     programs = {

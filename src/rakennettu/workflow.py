@@ -457,7 +457,6 @@ def leverage_context(
 
     See :func:`rakennettu.synthesis.leverage.build_context`.
     """
-    cand = wf.candidates
     at_nodes = people_by_node(net, social.buildings, social.buildings[["residents", "jobs"]])
     return build_context(
         net,
@@ -468,14 +467,9 @@ def leverage_context(
         residents=at_nodes["residents"],
         cells=cells,
         buildings=buildings,
-        radius=cand.radius,
-        near=cand.near,
-        snap_distance=wf.network.snap_distance,
-        m2_per_resident=wf.social.m2_per_resident,
-        m2_per_job=wf.social.m2_per_job,
-        link_min_area=cand.link_min_area,
-        max_links=cand.max_links,
-        detour=cand.detour,
+        candidates=wf.candidates,
+        network=wf.network,
+        social=wf.social,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+import contextlib
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -151,3 +152,29 @@ def _new_node_ids(existing: pd.Index, k: int) -> list[Hashable]:
             out.append(cand)
         i += 1
     return out
+
+
+@contextlib.contextmanager
+def compiled_threads(n: int) -> Iterator[None]:
+    """Run the compiled kernels on ``n`` threads inside the block (of this thread).
+
+    Many small searches (one site's what-if update) cost less on one thread than the
+    start of a parallel region each; the sums then also do not depend on the machine's
+    core count.
+
+    Examples
+    --------
+    >>> import numba
+    >>> with compiled_threads(1):
+    ...     numba.get_num_threads()
+    1
+    """
+    import numba
+
+    before = numba.get_num_threads()
+    most = int(getattr(numba.config, "NUMBA_NUM_THREADS", n))
+    numba.set_num_threads(max(1, min(int(n), most)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
