@@ -9,8 +9,6 @@ template includes the page and escapes them).
 
 from __future__ import annotations
 
-import base64
-import io
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -20,11 +18,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
-from PIL import Image
 
 from rakennettu._console import console_text
 from rakennettu.i18n import N_, Language, kind_words
 from rakennettu.outputs._common import candidate_table
+from rakennettu.outputs._figures import palette_png, rings
 from rakennettu.outputs.labels import street_labels
 from rakennettu.outputs.words import simulated_program, site_heading, why_sentences
 from rakennettu.wording import flag_words, now_words
@@ -36,27 +34,12 @@ _HALF = 160.0  # m: half the side of a site map (at least)
 
 
 def _png(fig: Figure) -> str:
-    buf = io.BytesIO()
     with warnings.catch_warnings():  # a name in a script the font lacks: drawn as boxes
         warnings.filterwarnings(
             "ignore", message="Glyph .* missing from font", category=UserWarning
         )
-        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    buf.seek(0)
-    with Image.open(buf) as im:  # a 64-colour palette: a third of the size, same look
-        small = im.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
-    out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
-    return base64.b64encode(out.getvalue()).decode("ascii")
-
-
-def _rings(geoms: gpd.GeoSeries) -> list[np.ndarray]:
-    out = []
-    for g in geoms:
-        for part in getattr(g, "geoms", [g]):
-            if part.geom_type == "Polygon" and not part.is_empty:
-                out.append(np.asarray(part.exterior.coords)[:, :2])
-    return out
+        # a 64-colour palette: a third of the size, same look
+        return palette_png(fig, colors=64, dpi=100, metadata={"Software": None})
 
 
 def _lines(geoms: gpd.GeoSeries) -> list[np.ndarray]:
@@ -93,9 +76,9 @@ def site_map(
         if colour is None:  # green areas and water by category
             cat = g["category"].astype(str) if "category" in g else pd.Series("green", g.index)
             colours = np.where(cat.eq("blue"), "#cfe1f2", "#dbe9d0")
-            ax.add_collection(PolyCollection(_rings(g.geometry), facecolors=list(colours)))
+            ax.add_collection(PolyCollection(rings(g.geometry), facecolors=list(colours)))
         else:
-            ax.add_collection(PolyCollection(_rings(g.geometry), facecolors=colour))
+            ax.add_collection(PolyCollection(rings(g.geometry), facecolors=colour))
     edges = layers.get("edges")
     if edges is not None and len(edges):
         near = edges.cx[window[0] : window[2], window[1] : window[3]]
@@ -113,7 +96,7 @@ def site_map(
                     bbox={"fc": "white", "ec": "none", "alpha": 0.6, "pad": 0.3})  # fmt: skip
     outline = gpd.GeoSeries([site])
     if site.geom_type in ("Polygon", "MultiPolygon"):
-        ax.add_collection(PolyCollection(_rings(outline), facecolors="#e7298a33",
+        ax.add_collection(PolyCollection(rings(outline), facecolors="#e7298a33",
                                          edgecolors="#c51b7d", linewidths=2.2))  # fmt: skip
     else:
         ax.plot([cx], [cy], "o", ms=10, mfc="#e7298a55", mec="#c51b7d", mew=2)

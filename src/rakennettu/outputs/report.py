@@ -14,8 +14,6 @@ value and escaped once; the page loads nothing from elsewhere.
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +26,6 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from PIL import Image
 
 from rakennettu._io import atomic_path
 from rakennettu._version import __version__
@@ -43,6 +40,7 @@ from rakennettu.outputs._common import (
     classes_for,
     fmt,
 )
+from rakennettu.outputs._figures import palette_png, rings
 from rakennettu.outputs._templates import render, words
 from rakennettu.outputs.first_page import area_words, first_page, site_cards
 from rakennettu.outputs.report_text import get as _get
@@ -71,29 +69,11 @@ _TOP = report_text.TOP
 
 def _png(fig: Figure) -> str:
     """The figure as base64 PNG, reduced to a 128-colour palette (a third of the size)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight", pad_inches=0.05,
-                facecolor="white")  # fmt: skip
-    buf.seek(0)
-    with Image.open(buf) as im:
-        small = im.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-    out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
-    return base64.b64encode(out.getvalue()).decode("ascii")
+    return palette_png(fig, colors=128, dpi=fig.dpi, bbox_inches="tight", pad_inches=0.05,
+                       facecolor="white")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- plots
-
-
-def _rings(geoms: gpd.GeoSeries) -> list[np.ndarray]:
-    out = []
-    for g in geoms:
-        if g is None or g.is_empty:
-            continue
-        for part in getattr(g, "geoms", [g]):
-            if part.geom_type == "Polygon":
-                out.append(np.asarray(part.exterior.coords)[:, :2])
-    return out
 
 
 def _lines(geoms: gpd.GeoSeries) -> list[np.ndarray]:
@@ -115,7 +95,7 @@ def _base(ax: Any, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
         cat = gb["category"].astype(str) if "category" in gb else pd.Series("green", index=gb.index)
         for value, colour in (("green", "#dbe9d0"), ("cemetery", "#e2e6dc"), ("blue", "#cfe1f2")):
             sel = gb[cat.eq(value)]
-            ax.add_collection(PolyCollection(_rings(sel.geometry), facecolors=colour,
+            ax.add_collection(PolyCollection(rings(sel.geometry), facecolors=colour,
                                              edgecolors="none", zorder=1))  # fmt: skip
 
 
@@ -140,9 +120,9 @@ def _map_figure(
     _base(ax, layers)
     colours = np.array([*cls.colours, NO_ACCESS])
     codes = np.where(cls.codes < 0, len(cls.colours), cls.codes)
-    rings = _rings(cells.geometry)
-    if len(rings) == len(cells):
-        ax.add_collection(PolyCollection(rings, facecolors=colours[codes], edgecolors="none",
+    cell_rings = rings(cells.geometry)
+    if len(cell_rings) == len(cells):
+        ax.add_collection(PolyCollection(cell_rings, facecolors=colours[codes], edgecolors="none",
                                          alpha=0.85, zorder=2))  # fmt: skip
     _streets(ax, layers)
     if candidates is not None and len(candidates):
