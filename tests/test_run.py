@@ -335,7 +335,7 @@ def test_a_rerun_with_new_weights_reads_every_layer_from_the_cache(kotka_run, tm
     wf.write_text(text + "\n[synthesis]\nweights = { morph = 3, soc = 1, cult = 0.5 }\n")
     cached = run(wf, out_dir=tmp_path / "cached")
     fresh = run(wf, out_dir=tmp_path / "fresh", cache=False)
-    stages = ["morphology", "social", "cultural", "candidates", "leverage"]
+    stages = ["load", "morphology", "social", "cultural", "candidates", "leverage"]
     assert {k: v["status"] for k, v in cached.record["stages"].items()} == dict.fromkeys(
         stages, "cached"
     )

@@ -45,7 +45,7 @@ import pandas as pd
 from rakennettu._version import __version__
 from rakennettu.i18n import logged_said
 
-__all__ = ["Stage", "StageCache", "code_hash", "settings_of", "town_key"]
+__all__ = ["Stage", "StageCache", "code_hash", "load_key", "settings_of", "town_key"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,81 @@ def town_key(town: Any) -> str:
     if town.dem is not None:
         h.update(_digest((town.dem.array.tobytes(), tuple(town.dem.transform))).encode())
     return h.hexdigest()
+
+
+#: What a loaded town does not depend on: left out of :func:`load_key`, so that a run
+#: with new weights or other outputs reads the town from the cache.
+LOAD_WITHOUT = {
+    "outputs": None,
+    "cache": None,
+    "region": None,
+    "form": None,
+    "completeness": None,
+    "synthesis": ("weights", "normalise"),
+    "candidates": ("context_weight", "draws", "kappa", "seed"),
+}
+
+#: The libraries whose results are in a loaded town (a new version may read differently).
+_LOAD_LIBRARIES = ("geopandas", "networkx", "numpy", "osmium", "osmnx", "pandas", "pyogrio",
+                   "pyproj", "pyrosm", "rasterio", "shapely")  # fmt: skip
+
+
+def load_key(workflow: Any) -> str | None:
+    """The cache key of a town before it is loaded: what :func:`~rakennettu.load_town` reads.
+
+    A SHA-256 of the content of every input file (the OSM extract, the area polygon, the
+    municipal layers and rasters) with their paths, the workflow's settings (all but
+    :data:`LOAD_WITHOUT`), the tag tables, the package's code (:func:`code_hash`) and
+    the versions of the libraries that read the data. None when
+    a source is online (an Overpass query or a WFS layer: their own caches decide what is
+    new), or an input file cannot be read (the load reports it).
+
+    Examples
+    --------
+    >>> from rakennettu import bundled_workflow, load_workflow
+    >>> wf = load_workflow(bundled_workflow("kotka-karhula"))
+    >>> key = load_key(wf)
+    >>> len(key), load_key(wf.updated({"synthesis.weights.cult": 3})) == key
+    (64, True)
+    >>> load_key(wf.updated({"network.radii": [400]})) == key
+    False
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rakennettu._io import file_hash
+    from rakennettu._resources import taxonomy_dir
+
+    if workflow.osm.source != "file" or any(lay.url is not None for lay in workflow.layers):
+        return None
+    settings = workflow.model_dump(mode="json")
+    for section, keys in LOAD_WITHOUT.items():
+        if keys is None:
+            settings.pop(section, None)
+        else:
+            for k in keys:
+                settings.get(section, {}).pop(k, None)
+    inputs: dict[str, Any] = {}
+    try:
+        for role, path in workflow.input_files().items():
+            files = sorted(q for q in path.rglob("*") if q.is_file()) if path.is_dir() else [path]
+            inputs[role] = [str(path), *(f"{q.name}:{file_hash(q)}" for q in files)]
+    except OSError:
+        return None
+    libraries: dict[str, str | None] = {}
+    for name in _LOAD_LIBRARIES:
+        try:
+            libraries[name] = version(name)
+        except PackageNotFoundError:
+            libraries[name] = None
+    data = {
+        "stage": "load",
+        "settings": settings,
+        "inputs": inputs,
+        "tables": {p.name: file_hash(p) for p in sorted(taxonomy_dir().iterdir()) if p.is_file()},
+        "libraries": libraries,
+        "code": code_hash(),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _frame_digest(frame: pd.DataFrame) -> str:
