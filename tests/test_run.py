@@ -152,7 +152,9 @@ def test_failed_rerun_keeps_earlier_outputs(kotka_run, tmp_path, monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(rakennettu.workflow, "load_town", boom)
-    result = CliRunner().invoke(cli, ["-q", "run", "kotka-karhula", "--out", str(out.parent)])
+    result = CliRunner().invoke(
+        cli, ["-q", "run", "--no-cache", "kotka-karhula", "--out", str(out.parent)]
+    )
     assert result.exit_code == EXIT_CODES["internal"] == 1
     assert "internal error: RuntimeError: disk on fire" in result.output
     after = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
