@@ -421,6 +421,8 @@ class _Pickler(pickle.Pickler):
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) not in (pd.DataFrame, gpd.GeoDataFrame) or not len(obj.columns):
             return None
+        if _has_containers(obj):  # never read back the same: not worth the try (seconds)
+            return None
         path = self.folder / f"table-{self.n}.parquet"
         try:
             obj.to_parquet(path)
@@ -432,6 +434,20 @@ class _Pickler(pickle.Pickler):
             return None
         self.n += 1
         return ("parquet", path.name, isinstance(obj, gpd.GeoDataFrame))
+
+
+def _has_containers(frame: pd.DataFrame) -> bool:
+    """Whether a column holds dicts, lists, tuples or sets (judged by its first value).
+
+    Parquet stores them as structs and lists, which read back as other objects (a dict
+    gains every other row's keys), so such a table stays in the pickle.
+    """
+    for _, column in frame.items():
+        if column.dtype == object:
+            values = column.dropna()
+            if len(values) and isinstance(values.iloc[0], dict | list | tuple | set):
+                return True
+    return False
 
 
 def _read_table(path: Path, *, geo: bool) -> pd.DataFrame:
