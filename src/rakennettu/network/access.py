@@ -66,11 +66,13 @@ def _nullable(edges: pd.MultiIndex, level: int, take: I64, ok: B8, index: pd.Ind
     """
     values = edges.levels[level]
     arr = values.take(edges.codes[level][np.where(ok, take, 0)]) if len(edges) else values
-    s = pd.Series(np.asarray(arr), index=index)
     if pd.api.types.is_integer_dtype(values.dtype):
-        s = s.astype("Int64")
-        s[~ok] = pd.NA
-    elif not ok.all():
+        ints = pd.array(np.asarray(arr), dtype="Int64")
+        if not ok.all():
+            ints[~ok] = pd.NA
+        return pd.Series(ints, index=index)
+    s = pd.Series(np.asarray(arr), index=index)
+    if not ok.all():
         s = s.astype(object)
         s[~ok] = None
     return s

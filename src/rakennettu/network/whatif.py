@@ -21,7 +21,6 @@ from rakennettu.network._util import (
     _check_betas,
     _check_radii,
     _new_node_ids,
-    _ordered_columns,
 )
 from rakennettu.network.access import (
     _access_columns,
@@ -600,14 +599,16 @@ def _updated_columns(
     prev_cats = [c for c in previous.columns.get_level_values(0).unique() if c != _TOTAL]
     new_cats = _category_labels(new_pts) if categories_given else []
     cats = [*_sorted_labels([*prev_cats, *new_cats]), _TOTAL]
-    columns = _ordered_columns(_access_columns(cats, labels, near_label), previous.columns.names)
-    missing = previous.columns.difference(columns)
+    columns = _access_columns(cats, labels, near_label)
+    made = set(columns)
+    missing = [c for c in previous.columns if c not in made]
     if len(missing):
         raise ValueError(
             f"previous has columns {list(missing[:3])} that these options do not make; pass "
             "the radii, categories and max_nearest used for previous"
         )
-    keep = list(columns) if want is None else [c for c in columns if c in set(want)]
+    wanted = made if want is None else set(want)
+    keep = [c for c in columns if c in wanted]
     n = new_net.n_nodes
     prev_pos = old_net.node_ids.get_indexer(new_net.node_ids)
     exists = prev_pos >= 0
@@ -674,11 +675,12 @@ def _previous_columns(
     ``values`` holds the previous table as floats (its columns ``columns``); the i-th
     new node that ``exists`` takes its row ``source[i]``.
     """
-    where = columns.get_indexer(pd.MultiIndex.from_tuples(keep)) if keep else []
+    where = {c: j for j, c in enumerate(columns)}
     out: dict[tuple[Hashable, str, float | int], F64] = {}
-    for col, j in zip(keep, where, strict=True):
+    for col in keep:
         arr = np.full(n, np.nan) if col[1] == "nearest" else np.zeros(n)
-        if j >= 0:
+        j = where.get(col)
+        if j is not None:
             arr[exists] = values[source, j]
         out[col] = arr
     return out

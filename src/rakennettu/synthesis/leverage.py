@@ -604,6 +604,8 @@ class _Baseline:
     @classmethod
     def of(cls, ctx: LeverageContext) -> _Baseline:
         net, r, near = ctx.net, ctx.radius, ctx.near
+        for frame in (ctx.cells, ctx.buildings, net._edges):
+            frame.sindex  # noqa: B018  built here, before threads share it
         act_pts = _resolve_points(net, ctx.act_attached, "category", None, True)
         tp_pts = _resolve_points(net, ctx.tp_attached, None, None, True)
         base = {
@@ -643,24 +645,19 @@ class _Places(NamedTuple):
 def _new_places(
     ctx: LeverageContext, site: BaseGeometry, new_net: StreetNetwork, program: Program
 ) -> _Places:
-    anchor = _anchor(site, new_net)
-    n_new = sum(program.activities.values())
-    new_cats = [c for c, n in program.activities.items() for _ in range(n)]
-    new_act = gpd.GeoDataFrame(
-        {"category": new_cats},
-        geometry=[anchor] * n_new,
-        index=pd.Index([f"new-{i}" for i in range(n_new)]),
-        crs=new_net.crs,
-    )
-    new_tp = gpd.GeoDataFrame(
-        geometry=[anchor] * program.third_places,
-        index=pd.Index([f"new-{i}" for i in range(program.third_places)]),
-        crs=new_net.crs,
-    )
+    """The program's activities and third places, all at one point (attached once)."""
+    anchor = gpd.GeoSeries([_anchor(site, new_net)], crs=new_net.crs)
     snap = max(ctx.snap_distance, 1e6)  # the anchor lies on the site's edge by a street
-    return _Places(
-        _attach(new_net, new_act, new_cats, snap), _attach(new_net, new_tp, _THIRD, snap)
+    one = attach_points(new_net, anchor, max_distance=snap)
+    new_cats = [c for c, n in program.activities.items() for _ in range(n)]
+    act = one.iloc[[0] * len(new_cats)].set_axis(
+        pd.Index([f"new-{i}" for i in range(len(new_cats))])
     )
+    act["category"] = np.asarray(new_cats)
+    k = program.third_places
+    tp = one.iloc[[0] * k].set_axis(pd.Index([f"new-{i}" for i in range(k)]))
+    tp["category"] = _THIRD
+    return _Places(act, tp)
 
 
 def _updated(
@@ -846,7 +843,8 @@ def _link_gains(
 def _gaps(ctx: LeverageContext, site: BaseGeometry) -> tuple[float, float]:
     """Surroundings' FAR and coverage less the site's own."""
     cells = ctx.cells
-    near = cells[cells.intersects(site.buffer(ctx.surroundings)) & ~cells.within(site)]
+    close = cells.iloc[np.sort(cells.sindex.query(site.buffer(ctx.surroundings), "intersects"))]
+    near = close[~close.within(site)]
     around_far = float(np.nanmean(near["morph_far"])) if len(near) else 0.0
     around_cov = float(np.nanmean(near["morph_coverage"])) if len(near) else 0.0
     b = ctx.buildings
