@@ -718,3 +718,20 @@ def test_leverage_tables_equal_per_site_simulations_per_population(random_town):
         pd.testing.assert_frame_equal(g, w, check_exact=True)
     # the populations differ, so do the tables (the test would pass on a copied table else)
     assert not got[0]["soc_access_gain"].equals(got[1]["soc_access_gain"])
+
+
+def test_leverage_tables_on_threads_equal_the_sequential_ones(random_town):
+    # sites simulated at once on a pool of threads give the same tables, row for row, in
+    # the candidates' order whatever order the sites end in (the default pool, as many
+    # threads as numba's, is compared with simulate() above)
+    ctx, lots, access, programs, populations = random_town
+    one = leverage_tables(ctx, lots, access, programs, populations=populations, threads=1)
+    many = leverage_tables(ctx, lots, access, programs, populations=populations, threads=3)
+    for g, w in zip(many, one, strict=True):
+        assert [[x.wkb for x in ls] for ls in g["links"]] == [
+            [x.wkb for x in ls] for ls in w["links"]
+        ]
+        pd.testing.assert_frame_equal(
+            g.drop(columns="links"), w.drop(columns="links"), check_exact=True
+        )
+    assert list(one[0].index) == list(lots.index)

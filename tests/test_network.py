@@ -33,6 +33,8 @@ from rakennettu.network import (
     edge_betweenness,
     nearest,
 )
+from rakennettu.network._util import compiled_threads
+from rakennettu.network.kernels import _centrality_kernel
 
 CRS = "EPSG:3067"
 RTOL = 1e-9
@@ -431,6 +433,39 @@ def test_unbounded_radius_equals_networkx_betweenness(name: str) -> None:
     eb = edge_betweenness(net, [1e7])
     ref_e = nx.edge_betweenness_centrality(G, weight="length", normalized=False)
     assert_close(eb[("betweenness", 10_000_000)], [ref_e[e] for e in eb.index])
+
+
+@pytest.fixture(scope="module")
+def random_net() -> StreetNetwork:
+    return StreetNetwork.from_graph(random_graph(seed=3, n=300))
+
+
+@pytest.mark.parametrize("threads", [2, 3, 5], ids=lambda t: f"{t}threads")
+def test_betweenness_sums_do_not_depend_on_the_thread_count(
+    random_net: StreetNetwork, threads: int
+) -> None:
+    # betweenness is a sum over every source: summed per thread, its last bits would
+    # follow the number of threads (the machine's cores)
+    net = random_net
+    radii, betas = np.array([300.0, 1e7]), np.array([0.01, 1e-6])
+    sources = np.arange(net.n_nodes, dtype=np.int64)
+    one, many = (
+        _centrality_kernel(net._graph, net._segments, sources, radii, betas, True, True,
+                           net._n_simple, nt)
+        for nt in (1, threads)
+    )  # fmt: skip
+    for a, b in zip(one, many, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (one[1] > 0).sum() > net.n_nodes  # node betweenness at both radii
+
+
+def test_centrality_is_the_same_on_one_and_two_compiled_threads(random_net: StreetNetwork) -> None:
+    with compiled_threads(1):
+        one = centrality_with_edges(random_net, [300, 1e7])
+    with compiled_threads(2):
+        two = centrality_with_edges(random_net, [300, 1e7])
+    for a, b in zip(one, two, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
 @pytest.mark.parametrize("radius", [400, 800], ids=lambda r: f"R{r}")

@@ -87,13 +87,19 @@ def shielded() -> Iterator[None]:
     """A block that a signal does not cut: it is recorded, and raised when the block ends.
 
     Outside :func:`handling` it is handled for the block alone (a kernel called from a
-    notebook).
+    notebook). In another thread than the main one (a pool's worker) a signal cannot cut
+    the block, as Python handles signals in the main thread only; the block leaves the
+    main thread's state alone and raises a recorded signal when it ends.
 
     Examples
     --------
     >>> with shielded():
     ...     pass
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        check()
+        return
     with handling():
         _state["depth"] += 1
         try:

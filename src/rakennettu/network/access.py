@@ -58,14 +58,21 @@ def _check_same_crs(net: StreetNetwork, crs: Any, what: str) -> None:
         )
 
 
-def _nullable(values: pd.Index, take: I64, ok: B8, index: pd.Index) -> pd.Series:
-    """Values at ``take`` where ``ok``, missing elsewhere (nullable Int64 for integer ids)."""
-    arr = values.take(np.where(ok, take, 0)) if len(values) else values
-    s = pd.Series(np.asarray(arr), index=index)
+def _nullable(edges: pd.MultiIndex, level: int, take: I64, ok: B8, index: pd.Index) -> pd.Series:
+    """Level ``level`` of the edges at ``take`` where ``ok``, missing elsewhere.
+
+    Nullable Int64 for integer ids. Taken through the level's codes: the level's values
+    of every edge (``get_level_values``) would be made again for each call.
+    """
+    values = edges.levels[level]
+    arr = values.take(edges.codes[level][np.where(ok, take, 0)]) if len(edges) else values
     if pd.api.types.is_integer_dtype(values.dtype):
-        s = s.astype("Int64")
-        s[~ok] = pd.NA
-    elif not ok.all():
+        ints = pd.array(np.asarray(arr), dtype="Int64")
+        if not ok.all():
+            ints[~ok] = pd.NA
+        return pd.Series(ints, index=index)
+    s = pd.Series(np.asarray(arr), index=index)
+    if not ok.all():
         s = s.astype(object)
         s[~ok] = None
     return s
@@ -164,9 +171,9 @@ def attach_points(
     index = geoms_s.index.copy()
     out = pd.DataFrame(
         {
-            "edge_u": _nullable(ei.get_level_values(0), epos, ok, index),
-            "edge_v": _nullable(ei.get_level_values(1), epos, ok, index),
-            "edge_key": _nullable(ei.get_level_values(2), epos, ok, index),
+            "edge_u": _nullable(ei, 0, epos, ok, index),
+            "edge_v": _nullable(ei, 1, epos, ok, index),
+            "edge_key": _nullable(ei, 2, epos, ok, index),
             "dist_u": along,
             "dist_v": np.where(ok, lengths[np.maximum(epos, 0)] - along, np.nan),
             "snap_distance": snap,

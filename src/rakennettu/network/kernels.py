@@ -349,6 +349,30 @@ def _blocks(n_items: int, nt: int) -> tuple[int, int]:  # pragma: no cover
     return per, per * nt
 
 
+#: Betweenness is summed per block of sources, and the blocks' sums are added in block
+#: order, so the sums do not depend on the number of threads (the last bits would, were
+#: they summed per thread). At most this many blocks (and threads) per kernel call, and
+#: their sums take at most about ``_SUM_BYTES``.
+_SUM_BLOCKS = 16
+_SUM_BYTES = 1 << 26
+
+
+@njit(cache=True, nogil=True)
+def _sum_blocks(n_items: int, block_bytes: int) -> int:  # pragma: no cover
+    """Blocks of the sources: at least 4 sources and 2 blocks' sums within the budget."""
+    most = max(2, _SUM_BYTES // max(1, block_bytes))
+    return max(1, min(_SUM_BLOCKS, most, n_items // 4))
+
+
+@njit(cache=True, nogil=True)
+def _in_block_order(parts: F64) -> F64:  # pragma: no cover
+    """The blocks' sums (rows) added one after another, in block order."""
+    total = parts[0].copy()
+    for b in range(1, parts.shape[0]):
+        total += parts[b]
+    return total
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def _centrality_kernel(  # pragma: no cover
     g: Graph,
@@ -361,41 +385,48 @@ def _centrality_kernel(  # pragma: no cover
     n_simple: int,
     nt: int,
 ) -> tuple[F64, F64, F64, F64, F64]:
-    """Closeness rows per source, node and segment betweenness summed over the sources."""
+    """Closeness rows per source, node and segment betweenness summed over the sources.
+
+    The sources are cut into a number of blocks that does not depend on ``nt`` (see
+    ``_SUM_BLOCKS``); the ``nt`` threads take the blocks in turn.
+    """
     n = g.indptr.shape[0] - 1
     nr = radii.shape[0]
     nsrc = sources.shape[0]
     out = np.zeros((nsrc, _N_ROWS, nr))
-    cap = g.nbr.shape[0] + 2
-    dist = np.full((nt, n), np.inf)
-    pos = np.full((nt, n), -1, dtype=np.int64)
-    sigma = np.zeros((nt, n))
-    order = np.zeros((nt, n), dtype=np.int64)
-    binv = np.zeros((nt, n), dtype=np.int64)
-    hk = np.empty((nt, cap))
-    hv = np.empty((nt, cap), dtype=np.int64)
-    ebw = np.zeros((nt, nr))
-    pstart = np.zeros((nt, n + 1), dtype=np.int64)
-    pred = np.zeros((nt, g.nbr.shape[0] + 1), dtype=np.int64)
     nb = n * nr if do_bc else 1
-    delta = np.zeros((nt, nb))
-    deltab = np.zeros((nt, nb))
-    bc = np.zeros((nt, nb))
-    bcb = np.zeros((nt, nb))
     ne = n_simple * nr if do_edges else 1
-    ebc = np.zeros((nt, ne))
-    ebcb = np.zeros((nt, ne))
-    per, nblocks = _blocks(nsrc, nt)
-    for tid in prange(nt):
+    nblk = _sum_blocks(nsrc, 8 * (2 * nb + 2 * ne))
+    nw = max(1, min(nt, nblk))
+    cap = g.nbr.shape[0] + 2
+    dist = np.full((nw, n), np.inf)
+    pos = np.full((nw, n), -1, dtype=np.int64)
+    sigma = np.zeros((nw, n))
+    order = np.zeros((nw, n), dtype=np.int64)
+    binv = np.zeros((nw, n), dtype=np.int64)
+    hk = np.empty((nw, cap))
+    hv = np.empty((nw, cap), dtype=np.int64)
+    ebw = np.zeros((nw, nr))
+    pstart = np.zeros((nw, n + 1), dtype=np.int64)
+    pred = np.zeros((nw, g.nbr.shape[0] + 1), dtype=np.int64)
+    delta = np.zeros((nw, nb))
+    deltab = np.zeros((nw, nb))
+    bc = np.zeros((nblk, nb))
+    bcb = np.zeros((nblk, nb))
+    ebc = np.zeros((nblk, ne))
+    ebcb = np.zeros((nblk, ne))
+    for tid in prange(nw):
         w = _Work(dist[tid], pos[tid], sigma[tid], order[tid], binv[tid], delta[tid],
                   deltab[tid], ebw[tid], pstart[tid], pred[tid], hk[tid], hv[tid])  # fmt: skip
-        acc = _Between(bc[tid], bcb[tid], ebc[tid], ebcb[tid])
-        for j in range(per):
-            blk = j * nt + tid
-            for i in range(blk * nsrc // nblocks, (blk + 1) * nsrc // nblocks):
+        for blk in range(tid, nblk, nw):
+            acc = _Between(bc[blk], bcb[blk], ebc[blk], ebcb[blk])
+            for i in range(blk * nsrc // nblk, (blk + 1) * nsrc // nblk):
                 _centrality_source(sources[i], g, seg, radii, betas, do_bc, do_edges, w,
                                    out[i], acc)  # fmt: skip
-    return out, bc.sum(axis=0), bcb.sum(axis=0), ebc.sum(axis=0), ebcb.sum(axis=0)
+    return (
+        out, _in_block_order(bc), _in_block_order(bcb), _in_block_order(ebc),
+        _in_block_order(ebcb),
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------

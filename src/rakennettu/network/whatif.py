@@ -21,7 +21,6 @@ from rakennettu.network._util import (
     _check_betas,
     _check_radii,
     _new_node_ids,
-    _ordered_columns,
 )
 from rakennettu.network.access import (
     _access_columns,
@@ -541,34 +540,81 @@ def accessibility_update(
     >>> upd.table.loc[[0, 5, 8], ("total", "count", 100)].tolist()
     [1, 1, 1]
     """
-    rad, labels, betas, cutoff, near_label = _check_access_args(radii, beta, max_nearest)
+    spec = _check_access_args(radii, beta, max_nearest)
     _check_previous_index(previous, old_net)
     if change is None and new_net is not old_net:
         raise ValueError("pass the NetworkChange from with_links when new_net is not old_net")
     old_pts = _resolve_points(old_net, old_attached, categories, weights, include_snap)
     new_pts = _resolve_points(new_net, new_attached, categories, weights, include_snap)
     gone, come = _changed_points(_signature(old_net, old_pts), _signature(new_net, new_pts))
-    net_changed = change is not None and not change.is_empty
+    upd = _updated_columns(
+        _AccessBefore(old_net, previous, old_pts), new_net, change, new_pts, gone, come,
+        spec, categories is not None,
+    )  # fmt: skip
+    _, labels, _, _, near_label = spec
+    table = _access_frame(new_net.node_ids, upd.data, upd.cats, labels, near_label)
+    logger.info("accessibility update: %d of %d nodes recomputed", upd.rows.size, new_net.n_nodes)
+    return UpdateResult(table, new_net.node_ids[upd.rows])
 
+
+class _AccessBefore(NamedTuple):
+    """An accessibility table on a network and its points, resolved once for many updates.
+
+    ``values`` is ``previous`` as floats (None: taken from ``previous`` when needed).
+    """
+
+    net: StreetNetwork
+    previous: pd.DataFrame
+    pts: _Points
+    values: F64 | None = None
+
+
+class _Updated(NamedTuple):
+    """Columns of an updated accessibility table (in the new network's node order)."""
+
+    data: dict[tuple[Hashable, str, float | int], F64]
+    rows: I64  # positions of the recomputed nodes in the new network
+    cats: list[Hashable]  # the categories of the table, the total last
+
+
+def _updated_columns(
+    before: _AccessBefore,
+    new_net: StreetNetwork,
+    change: NetworkChange | None,
+    new_pts: _Points,
+    gone: pd.Index,
+    come: pd.Index,
+    spec: tuple[F64, list[float | int], F64, float, float | int],
+    categories_given: bool,
+    want: Iterable[tuple[Hashable, str, float | int]] | None = None,
+) -> _Updated:
+    """The work of :func:`accessibility_update`: the columns ``want`` (None: all).
+
+    ``gone`` and ``come`` are the ids of the points removed or changed, and added or
+    changed; ``spec`` is what :func:`_check_access_args` returns.
+    """
+    old_net, previous, old_pts, values = before
+    rad, labels, betas, cutoff, near_label = spec
+    net_changed = change is not None and not change.is_empty
     prev_cats = [c for c in previous.columns.get_level_values(0).unique() if c != _TOTAL]
-    new_cats = _category_labels(new_pts) if categories is not None else []
+    new_cats = _category_labels(new_pts) if categories_given else []
     cats = [*_sorted_labels([*prev_cats, *new_cats]), _TOTAL]
-    columns = _ordered_columns(_access_columns(cats, labels, near_label), previous.columns.names)
-    missing = previous.columns.difference(columns)
+    columns = _access_columns(cats, labels, near_label)
+    made = set(columns)
+    missing = [c for c in previous.columns if c not in made]
     if len(missing):
         raise ValueError(
             f"previous has columns {list(missing[:3])} that these options do not make; pass "
             "the radii, categories and max_nearest used for previous"
         )
+    wanted = made if want is None else set(want)
+    keep = [c for c in columns if c in wanted]
     n = new_net.n_nodes
     prev_pos = old_net.node_ids.get_indexer(new_net.node_ids)
     exists = prev_pos >= 0
-    table_data: dict[tuple[Hashable, str, float | int], F64] = {}
-    for col in columns:
-        arr = np.full(n, np.nan) if col[1] == "nearest" else np.zeros(n)
-        if col in previous.columns:
-            arr[exists] = previous[col].to_numpy(dtype=np.float64)[prev_pos[exists]]
-        table_data[col] = arr
+    if values is None:
+        values = previous.to_numpy(dtype=np.float64)
+    table_data = _previous_columns(previous.columns, values, keep, n, prev_pos[exists], exists)
 
     if not net_changed and len(gone) == 0:
         # only additions: add their contributions
@@ -576,9 +622,11 @@ def accessibility_update(
         runs, reached = _access_values(
             new_net, new_pts, rad, betas, cutoff, np.ones(n, dtype=bool), sel=sel
         )
-        add = _access_frame_data(runs, categories is not None, labels, near_label, n, rad.size)
+        add = _access_frame_data(runs, categories_given, labels, near_label, n, rad.size)
         rank = new_net._rank
         for col, vals in add.items():
+            if col not in table_data:
+                continue
             if col[1] == "nearest":
                 table_data[col] = np.fmin(table_data[col], vals[rank])
             else:
@@ -604,13 +652,35 @@ def accessibility_update(
         mask_int = np.zeros(n, dtype=bool)
         mask_int[a_int] = True
         runs, _ = _access_values(new_net, new_pts, rad, betas, cutoff, mask_int, sel=sel)
-        fresh = _access_frame_data(runs, categories is not None, labels, near_label, n, rad.size)
-        for col in columns:
+        fresh = _access_frame_data(runs, categories_given, labels, near_label, n, rad.size)
+        for col in keep:
             if col in fresh:
                 vals = fresh[col][new_net._rank]
             else:
                 vals = np.full(n, np.nan) if col[1] == "nearest" else np.zeros(n)
             table_data[col][rows] = vals[rows]
-    table = _access_frame(new_net.node_ids, table_data, cats, labels, near_label)
-    logger.info("accessibility update: %d of %d nodes recomputed", rows.size, n)
-    return UpdateResult(table, new_net.node_ids[rows])
+    return _Updated(table_data, rows, cats)
+
+
+def _previous_columns(
+    columns: pd.MultiIndex,
+    values: F64,
+    keep: list[tuple[Hashable, str, float | int]],
+    n: int,
+    source: I64,
+    exists: B8,
+) -> dict[tuple[Hashable, str, float | int], F64]:
+    """The columns ``keep`` of the previous table on the new nodes.
+
+    ``values`` holds the previous table as floats (its columns ``columns``); the i-th
+    new node that ``exists`` takes its row ``source[i]``.
+    """
+    where = {c: j for j, c in enumerate(columns)}
+    out: dict[tuple[Hashable, str, float | int], F64] = {}
+    for col in keep:
+        arr = np.full(n, np.nan) if col[1] == "nearest" else np.zeros(n)
+        j = where.get(col)
+        if j is not None:
+            arr[exists] = values[source, j]
+        out[col] = arr
+    return out

@@ -38,7 +38,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -53,12 +53,19 @@ from rakennettu.network import (
     NetworkChange,
     StreetNetwork,
     accessibility,
-    accessibility_update,
     attach_points,
     centrality,
     centrality_update,
 )
 from rakennettu.network._util import compiled_threads
+from rakennettu.network.access import _check_access_args, _Points, _resolve_points
+from rakennettu.network.whatif import (
+    _AccessBefore,
+    _changed_points,
+    _signature,
+    _Updated,
+    _updated_columns,
+)
 
 __all__ = [
     "FIGURES",
@@ -453,30 +460,9 @@ def _pair_distances(net: StreetNetwork, pos: np.ndarray, detour: float) -> np.nd
 
 def _anchor(site: BaseGeometry, net: StreetNetwork) -> shapely.Point:
     """The point of the site's boundary nearest the network: where new places open."""
-    edges = net.edges
+    edges = net._edges  # not net.edges: a copy, whose spatial index is built every time
     i = edges.sindex.nearest(site, return_all=False)[1][0]
     return shapely.ops.nearest_points(site.boundary, edges.geometry.iloc[i])[0]
-
-
-def _hill0(table: pd.DataFrame, cats: tuple[str, ...], r: float, rows: pd.Index) -> np.ndarray:
-    present = [c for c in cats if (c, "count", r) in table.columns]
-    if not present:
-        return np.zeros(len(rows))
-    counts = table.loc[rows, [(c, "count", r) for c in present]].to_numpy(dtype=float)
-    return np.asarray(hill_numbers(counts, 0), dtype=float)
-
-
-def _col(table: pd.DataFrame, col: tuple[Any, ...], rows: pd.Index) -> np.ndarray:
-    """A column's values at some rows; zeros when the column does not exist."""
-    if col not in table.columns:
-        return np.zeros(len(rows))
-    return np.nan_to_num(table.loc[rows, col].to_numpy(dtype=float))
-
-
-def _rise(
-    before: pd.DataFrame, after: pd.DataFrame, col: tuple[Any, ...], rows: pd.Index
-) -> np.ndarray:
-    return _col(after, col, rows) - _col(before, col, rows)
 
 
 def simulate(
@@ -601,56 +587,205 @@ def site_effect(
     site's searches are small, so one thread is faster than starting parallel regions
     (2.2x on a generated town), and the sums do not depend on the machine's cores.
     """
-    with compiled_threads(1):
-        return _site_effect(ctx, site, access, program)
+    return _site_effect(ctx, _Baseline.of(ctx), site, access, program)
+
+
+@dataclass(frozen=True, eq=False)
+class _Baseline:
+    """What every site's update reads from the context, resolved once and shared."""
+
+    act: _AccessBefore
+    tp: _AccessBefore
+    act_sig: pd.DataFrame
+    tp_sig: pd.DataFrame
+    spec: tuple[Any, ...]
+    base: dict[tuple[Any, ...], np.ndarray]  # columns of base_act / base_tp (see below)
+
+    @classmethod
+    def of(cls, ctx: LeverageContext) -> _Baseline:
+        net, r, near = ctx.net, ctx.radius, ctx.near
+        for frame in (ctx.cells, ctx.buildings, net._edges):
+            frame.sindex  # noqa: B018  built here, before threads share it
+        act_pts = _resolve_points(net, ctx.act_attached, "category", None, True)
+        tp_pts = _resolve_points(net, ctx.tp_attached, None, None, True)
+        base = {
+            ("act", c, "count", r): _column(ctx.base_act, (c, "count", r)) for c in ctx.categories
+        }
+        for key, table, col in (
+            ("act", ctx.base_act, ("total", "decayed", r)),
+            ("act", ctx.base_act, (_DAILY, "count", near)),
+            ("tp", ctx.base_tp, ("total", "decayed", r)),
+            ("tp", ctx.base_tp, ("total", "count", near)),
+        ):
+            base[(key, *col)] = _column(table, col)
+        return cls(
+            act=_AccessBefore(net, ctx.base_act, act_pts, ctx.base_act.to_numpy(dtype=float)),
+            tp=_AccessBefore(net, ctx.base_tp, tp_pts, ctx.base_tp.to_numpy(dtype=float)),
+            act_sig=_signature(net, act_pts),
+            tp_sig=_signature(net, tp_pts),
+            spec=_check_access_args(sorted({near, r}), None, None),
+            base=base,
+        )
+
+
+def _column(table: pd.DataFrame, col: tuple[Any, ...]) -> np.ndarray:
+    """A column of a table as floats, NaN as 0; None when it has no such column."""
+    if col not in table.columns:
+        return None  # type: ignore[return-value]
+    return np.nan_to_num(table[col].to_numpy(dtype=float))
+
+
+class _Places(NamedTuple):
+    """The new places of a program, attached to the network at the site's front door."""
+
+    act: pd.DataFrame
+    tp: pd.DataFrame
+
+
+def _new_places(
+    ctx: LeverageContext, site: BaseGeometry, new_net: StreetNetwork, program: Program
+) -> _Places:
+    """The program's activities and third places, all at one point (attached once)."""
+    anchor = gpd.GeoSeries([_anchor(site, new_net)], crs=new_net.crs)
+    snap = max(ctx.snap_distance, 1e6)  # the anchor lies on the site's edge by a street
+    one = attach_points(new_net, anchor, max_distance=snap)
+    new_cats = [c for c, n in program.activities.items() for _ in range(n)]
+    act = one.iloc[[0] * len(new_cats)].set_axis(
+        pd.Index([f"new-{i}" for i in range(len(new_cats))])
+    )
+    act["category"] = np.asarray(new_cats)
+    k = program.third_places
+    tp = one.iloc[[0] * k].set_axis(pd.Index([f"new-{i}" for i in range(k)]))
+    tp["category"] = _THIRD
+    return _Places(act, tp)
+
+
+def _updated(
+    ctx: LeverageContext,
+    baseline: _Baseline,
+    new_net: StreetNetwork,
+    change: NetworkChange | None,
+    added: pd.DataFrame,
+    kind: str,
+    want: set[tuple[Any, ...]],
+) -> _Updated:
+    """Accessibility (``kind`` "act" or "tp") after the change and the new places.
+
+    As :func:`accessibility_update` with the old points resolved once: without a network
+    change they stay as they are; after one they are attached to the new network again
+    and compared with the old.
+    """
+    before, sig = (
+        (baseline.act, baseline.act_sig) if kind == "act" else (baseline.tp, baseline.tp_sig)
+    )
+    categories = "category" if kind == "act" else None
+    if change is None:
+        new = _resolve_points(new_net, added, categories, None, True)
+        pts = _joined(before.pts, new)
+        gone, come = pd.Index([]), new.ids.difference(before.pts.ids)
+    else:
+        if kind == "act":
+            old = _attach(new_net, ctx.activities, ctx.act_attached["category"], ctx.snap_distance)
+        else:
+            old = _attach(new_net, ctx.third_places, _THIRD, ctx.snap_distance)
+        pts = _resolve_points(new_net, pd.concat([old, added]), categories, None, True)
+        gone, come = _changed_points(sig, _signature(new_net, pts))
+    return _updated_columns(
+        before, new_net, change, pts, gone, come, baseline.spec, kind == "act", want
+    )
+
+
+def _joined(a: _Points, b: _Points) -> _Points:
+    """The points of ``a`` and then those of ``b`` (resolved on the same network)."""
+    return _Points(
+        a.ids.append(b.ids),
+        np.concatenate([a.edge, b.edge]),
+        np.concatenate([a.pu, b.pu]),
+        np.concatenate([a.pv, b.pv]),
+        np.concatenate([a.ou, b.ou]),
+        np.concatenate([a.ov, b.ov]),
+        np.concatenate([a.weight, b.weight]),
+        pd.concat([a.category, b.category]),
+    )
+
+
+class _Values:
+    """Columns of an updated table and of the baseline at some old nodes (by id)."""
+
+    def __init__(
+        self,
+        upd: _Updated,
+        baseline: _Baseline,
+        kind: str,
+        new_net: StreetNetwork,
+        old_ids: pd.Index,
+    ) -> None:
+        self.upd, self.base, self.kind = upd, baseline.base, kind
+        self.ids = new_net.node_ids[upd.rows].intersection(old_ids)
+        self.new_pos = new_net.node_ids.get_indexer(self.ids)
+        self.old_pos = old_ids.get_indexer(self.ids)
+
+    def after(self, col: tuple[Any, ...]) -> np.ndarray:
+        """As ``table.loc[ids, col]`` of the updated table (counts whole, NaN as 0)."""
+        if col not in self.upd.data:
+            return np.zeros(len(self.ids))
+        vals = self.upd.data[col][self.new_pos]
+        return np.nan_to_num(np.rint(vals) if col[1] == "count" else vals)
+
+    def before(self, col: tuple[Any, ...]) -> np.ndarray:
+        """As ``table.loc[ids, col]`` of the baseline table (NaN as 0)."""
+        vals = self.base.get((self.kind, *col))
+        return np.zeros(len(self.ids)) if vals is None else vals[self.old_pos]
+
+    def rise(self, col: tuple[Any, ...]) -> np.ndarray:
+        return self.after(col) - self.before(col)
+
+    def hill0(self, cats: Sequence[str], r: float, *, after: bool) -> np.ndarray:
+        """The number of categories present within ``r`` (Hill number q = 0)."""
+        if after:
+            present = [c for c in cats if (c, "count", r) in self.upd.data]
+            cols = [self.after((c, "count", r)) for c in present]
+        else:
+            present = [c for c in cats if self.base.get((self.kind, c, "count", r)) is not None]
+            cols = [self.before((c, "count", r)) for c in present]
+        if not present:
+            return np.zeros(len(self.ids))
+        return np.asarray(hill_numbers(np.column_stack(cols), 0), dtype=float)
 
 
 def _site_effect(
-    ctx: LeverageContext, site: BaseGeometry, access: list[Any], program: Program
+    ctx: LeverageContext,
+    baseline: _Baseline,
+    site: BaseGeometry,
+    access: list[Any],
+    program: Program,
+) -> SiteEffect:
+    with compiled_threads(1):
+        return _effect(ctx, baseline, site, access, program)
+
+
+def _effect(
+    ctx: LeverageContext,
+    baseline: _Baseline,
+    site: BaseGeometry,
+    access: list[Any],
+    program: Program,
 ) -> SiteEffect:
     net = ctx.net
     r, near = ctx.radius, ctx.near
-    radii = sorted({near, r})
     lines, new_net, change = _links_and_network(ctx, site, access, program)
-
-    # new places at the site's front door
-    anchor = _anchor(site, new_net)
-    n_new = sum(program.activities.values())
-    new_cats = [c for c, n in program.activities.items() for _ in range(n)]
-    new_act = gpd.GeoDataFrame(
-        {"category": new_cats},
-        geometry=[anchor] * n_new,
-        index=pd.Index([f"new-{i}" for i in range(n_new)]),
-        crs=net.crs,
+    added = _new_places(ctx, site, new_net, program)
+    cats = (*ctx.categories, *program.activities)
+    daily, decayed, tp_near = (
+        (_DAILY, "count", near),
+        ("total", "decayed", r),
+        ("total", "count", near),
     )
-    new_tp = gpd.GeoDataFrame(
-        geometry=[anchor] * program.third_places,
-        index=pd.Index([f"new-{i}" for i in range(program.third_places)]),
-        crs=net.crs,
-    )
-    snap = max(ctx.snap_distance, 1e6)  # the anchor lies on the site's edge by a street
-    if change is not None:
-        old_act = _attach(new_net, ctx.activities, ctx.act_attached["category"], ctx.snap_distance)
-        old_tp = _attach(new_net, ctx.third_places, _THIRD, ctx.snap_distance)
-    else:
-        old_act, old_tp = ctx.act_attached, ctx.tp_attached
-    act_new_att = pd.concat([old_act, _attach(new_net, new_act, new_cats, snap)])
-    tp_new_att = pd.concat([old_tp, _attach(new_net, new_tp, _THIRD, snap)])
-
-    act = accessibility_update(
-        net, new_net, change, ctx.base_act, ctx.act_attached, act_new_att,
-        radii=radii, categories="category",
-    )  # fmt: skip
-    tp = accessibility_update(
-        net, new_net, change, ctx.base_tp, ctx.tp_attached, tp_new_att, radii=radii
-    )
-    old_ids = net.node_ids
-    rows = act.recomputed.intersection(old_ids)
-    variety = _hill0(act.table, (*ctx.categories, *program.activities), r, rows) - _hill0(
-        ctx.base_act, ctx.categories, r, rows
-    )
-    daily = (_DAILY, "count", near)
-    trows = tp.recomputed.intersection(old_ids)
+    act_want = {(c, "count", r) for c in cats} | {decayed, daily}
+    act_upd = _updated(ctx, baseline, new_net, change, added.act, "act", act_want)
+    tp_upd = _updated(ctx, baseline, new_net, change, added.tp, "tp", {decayed, tp_near})
+    act = _Values(act_upd, baseline, "act", new_net, net.node_ids)
+    tp = _Values(tp_upd, baseline, "tp", new_net, net.node_ids)
     homes = program.floor_area * program.residential_share
     fixed: dict[str, Any] = {
         "soc_people_added": float(
@@ -660,7 +795,7 @@ def _site_effect(
             np.nan_to_num(ctx.landmark_access.reindex(access).max()) if access else 0.0
         ),
     }
-    recomputed = act.recomputed.union(tp.recomputed)
+    recomputed = new_net.node_ids[act_upd.rows].union(new_net.node_ids[tp_upd.rows])
     if change is not None:
         cent = centrality_update(net, new_net, change, ctx.base_centrality, [r])
         fixed.update(_link_gains(ctx, cent, change, access))
@@ -677,14 +812,13 @@ def _site_effect(
         program=program.describe(),
     )
     return SiteEffect(
-        act_nodes=rows,
-        act_rise=_rise(ctx.base_act, act.table, ("total", "decayed", r), rows),
-        variety=variety,
-        daily_new=(_col(ctx.base_act, daily, rows) == 0) & (_col(act.table, daily, rows) > 0),
-        tp_nodes=trows,
-        tp_rise=_rise(ctx.base_tp, tp.table, ("total", "decayed", r), trows),
-        tp_new=(_col(ctx.base_tp, ("total", "count", near), trows) == 0)
-        & (_col(tp.table, ("total", "count", near), trows) > 0),
+        act_nodes=act.ids,
+        act_rise=act.rise(decayed),
+        variety=act.hill0(cats, r, after=True) - act.hill0(ctx.categories, r, after=False),
+        daily_new=(act.before(daily) == 0) & (act.after(daily) > 0),
+        tp_nodes=tp.ids,
+        tp_rise=tp.rise(decayed),
+        tp_new=(tp.before(tp_near) == 0) & (tp.after(tp_near) > 0),
         fixed=fixed,
     )
 
@@ -709,7 +843,8 @@ def _link_gains(
 def _gaps(ctx: LeverageContext, site: BaseGeometry) -> tuple[float, float]:
     """Surroundings' FAR and coverage less the site's own."""
     cells = ctx.cells
-    near = cells[cells.intersects(site.buffer(ctx.surroundings)) & ~cells.within(site)]
+    close = cells.iloc[np.sort(cells.sindex.query(site.buffer(ctx.surroundings), "intersects"))]
+    near = close[~close.within(site)]
     around_far = float(np.nanmean(near["morph_far"])) if len(near) else 0.0
     around_cov = float(np.nanmean(near["morph_coverage"])) if len(near) else 0.0
     b = ctx.buildings
@@ -796,6 +931,67 @@ def leverage_table(
     return leverage_tables(ctx, candidates, access, programs, progress=progress)[0]
 
 
+def _site_effects(
+    ctx: LeverageContext,
+    jobs: list[tuple[Any, BaseGeometry, list[Any], Program]],
+    *,
+    threads: int | None,
+    progress: bool,
+) -> dict[Any, SiteEffect]:
+    """Every site's :func:`site_effect`, by candidate id, on ``threads`` threads.
+
+    The first site runs here alone: it fills the context's lazy caches (spatial
+    indexes, index lookups, compiled kernels) before threads share them. Each site's
+    searches run on one compiled thread, so its effect is the same on any thread.
+    """
+    import numba
+
+    from rakennettu._timing import progress_bar
+
+    n = numba.get_num_threads() if threads is None else int(threads)
+    bar = progress_bar(total=len(jobs), desc="leverage", show=progress)
+    baseline = _Baseline.of(ctx)
+    effects: dict[Any, SiteEffect] = {}
+    try:
+        for cid, site, acc, program in jobs[: 1 if n > 1 else len(jobs)]:
+            effects[cid] = _site_effect(ctx, baseline, site, acc, program)
+            bar.update(1)
+        rest = jobs[len(effects) :]
+        if rest:
+            effects.update(_on_threads(ctx, baseline, rest, n, bar))
+    finally:
+        bar.close()
+    return {cid: effects[cid] for cid, *_ in jobs}
+
+
+def _on_threads(
+    ctx: LeverageContext, baseline: _Baseline,
+    jobs: list[tuple[Any, BaseGeometry, list[Any], Program]], n: int, bar: Any,
+) -> dict[Any, SiteEffect]:  # fmt: skip
+    """The sites' effects on a pool of ``n`` threads; pending ones are cancelled on error."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    from rakennettu import interrupt
+
+    def one(site: BaseGeometry, acc: list[Any], program: Program) -> SiteEffect:
+        interrupt.check()  # stop soon after Ctrl-C: no new site starts
+        return _site_effect(ctx, baseline, site, acc, program)
+
+    pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="leverage")
+    futures = {}
+    try:
+        futures = {pool.submit(one, *job[1:]): job[0] for job in jobs}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            bar.update(len(done))
+            for f in done:
+                f.result()  # raise a site's error at once
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return {cid: f.result() for f, cid in futures.items()}
+
+
 def leverage_tables(
     ctx: LeverageContext,
     candidates: gpd.GeoDataFrame,
@@ -803,6 +999,7 @@ def leverage_tables(
     programs: Mapping[Any, Program],
     *,
     populations: Sequence[tuple[pd.Series, pd.Series]] = (),
+    threads: int | None = None,
     progress: bool = False,
 ) -> list[pd.DataFrame]:
     """The leverage table for the context's people and for other populations.
@@ -818,18 +1015,22 @@ def leverage_tables(
     populations
         Other (people, residents) per street node, e.g. under other rules for buildings
         of unknown use: ``leverage_table(replace(ctx, people=p, residents=r), ...)``.
+    threads
+        Sites simulated at once, each on its own thread (the compiled searches release
+        the GIL); None: as many as the compiled kernels' threads here
+        (``numba.get_num_threads()``, i.e. ``NUMBA_NUM_THREADS`` or the cores). The
+        tables do not depend on it.
 
     Returns
     -------
     list of pandas.DataFrame
         The table of :func:`leverage_table` for ``ctx.people``, then one per population.
     """
-    from rakennettu._timing import progress_bar
-
-    effects = {
-        cid: site_effect(ctx, candidates.geometry.loc[cid], list(access.loc[cid]), programs[cid])
-        for cid in progress_bar(candidates.index, desc="leverage", show=progress)
-    }
+    jobs = [
+        (cid, candidates.geometry.loc[cid], list(access.loc[cid]), programs[cid])
+        for cid in candidates.index
+    ]
+    effects = _site_effects(ctx, jobs, threads=threads, progress=progress)
     tables = []
     for people, residents in [(ctx.people, ctx.residents), *populations]:
         rows = {cid: effects[cid].gains(people, residents) for cid in candidates.index}
