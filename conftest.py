@@ -14,13 +14,18 @@ Names: ``np``, ``pd``, ``gpd``, ``nx``, ``StreetNetwork``;
   (``leisure=park``);
 * ``kotka_town()``: the bundled Kotka, Karhula town (``load_town("kotka-karhula")``),
   loaded once for the whole doctest run;
-* ``kotka_run_dir()``: the output folder of one run of it (``run("kotka-karhula")``,
-  without the stage cache), made once for the whole doctest run.
+* ``kotka_run_dir()``: the output folder of one run of it (``run("kotka-karhula")``),
+  made once for the whole doctest run (its stages from the session's stage cache when
+  a test's run of Kotka put them there).
+
+Every test and doctest uses the session's own cache folder (``$RAKENNETTU_CACHE``),
+shared by the xdist workers of the session.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 
@@ -86,7 +91,34 @@ def _kotka_run_dir():  # type: ignore[no-untyped-def]
     from rakennettu import run
 
     out = Path(tempfile.mkdtemp(prefix="rakennettu-doctest-")) / "kotka-karhula"
-    return run("kotka-karhula", out_dir=out, cache=False).out_dir
+    return run("kotka-karhula", out_dir=out).out_dir
+
+
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The test session's own rakennettu cache folder, shared by its xdist workers.
+
+    Shared, so that a stage one worker computed (a bundled town's layers) is read by the
+    other instead of computed again; the stage cache's lock makes a worker that needs an
+    entry being computed wait for it. Never the user's own cache.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # pytest-N/, above each worker's popen-gwK/
+    return str(base / "cache")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_cache(tmp_path_factory):
+    """The session fixtures (town runs) start before any test's own: set it for them too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAKENNETTU_CACHE", _session_cache(tmp_path_factory))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test (and doctest) sees the session's cache folder (a test may set its own)."""
+    monkeypatch.setenv("RAKENNETTU_CACHE", _session_cache(tmp_path_factory))
 
 
 @pytest.fixture(autouse=True)

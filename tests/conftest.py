@@ -101,20 +101,6 @@ def _logging_restored():
     lg.propagate = saved[2]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_session_cache(tmp_path_factory):
-    """The same for the session fixtures (town runs), which start before any test's own."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAKENNETTU_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        yield
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Each test session gets its own rakennettu cache folder."""
-    monkeypatch.setenv("RAKENNETTU_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 @pytest.fixture(scope="session")
 def kotka():
     """The bundled Kotka, Karhula town, loaded once."""

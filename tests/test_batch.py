@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import socket
 from pathlib import Path
@@ -129,15 +130,16 @@ def _check_comparison(result, out: Path, towns: dict[str, Path]) -> None:
         assert "Krems an der Donau &lt;Stein &amp; Mautern&gt;" in page
 
 
-def _check_second_run(result, out: Path, towns: dict[str, Path]) -> None:
+def _check_second_run(result, out: Path, towns: dict[str, Path], scheduler: str) -> None:
     """Unchanged towns are skipped, a changed one runs again, a failed one is retried."""
     before = {t.name: (out / t.name / RECORD).read_text() for t in result.ran}
     kotka = towns["kotka-karhula"]
     kotka.write_text(kotka.read_text().replace("draws = 20", "draws = 21"), encoding="utf-8")
     try:
-        again = run_batch(list(towns.values()), out_root=out, workers=2)
+        again = run_batch(list(towns.values()), out_root=out, scheduler=scheduler)
     finally:
         kotka.write_text(kotka.read_text().replace("draws = 21", "draws = 20"), encoding="utf-8")
+    assert again.cluster == scheduler
     assert [t.name for t in again.ran] == ["kotka-karhula"]
     assert sorted(t.name for t in again.skipped) == sorted(
         n for n in before if n != "kotka-karhula"
@@ -150,19 +152,15 @@ def _check_second_run(result, out: Path, towns: dict[str, Path]) -> None:
     assert sorted(table.index) == sorted(before)  # skipped towns keep their rows
 
 
-def _check_cli(out: Path, towns: dict[str, Path]) -> None:
+def _check_cli(out: Path, towns: dict[str, Path], scheduler: str) -> None:
     """Exit 0 when every town has results (here all unchanged), 4 with a data error."""
     ok = [str(towns[n]) for n in towns if n != "broken"]
     runner = CliRunner()
     result = runner.invoke(cli, ["-q", "batch", *ok, "--out", str(out)])
     assert result.exit_code == EXIT_CODES["ok"], result.output
     assert "unchanged, skipped" in result.output and "comparison_csv:" in result.output
-    with contextlib.ExitStack() as stack:  # Dask's default HTTP port taken: no matter
-        taken = stack.enter_context(socket.socket())
-        with contextlib.suppress(OSError):
-            taken.bind(("127.0.0.1", 8787))
-            taken.listen()
-        result = runner.invoke(cli, ["-q", "batch", *ok, str(towns["broken"]), "--out", str(out)])
+    everything = [*ok, str(towns["broken"]), "--out", str(out), "--scheduler", scheduler]
+    result = runner.invoke(cli, ["-q", "batch", *everything])
     assert result.exit_code == EXIT_CODES["data"] == 4
     assert "broken: failed: SourceError: " in result.output
 
@@ -172,21 +170,33 @@ def test_a_batch_of_towns(towns, tmp_path):
     """One scenario, so the towns run once whichever worker pytest-xdist picks.
 
     The two bundled towns, Krems (when ../shared/data is there), a corrupt extract and a
-    missing workflow file, on a local cluster of two workers; then again with one town
-    changed; then from the command line.
+    missing workflow file, on a local cluster of two workers (Dask's default HTTP port
+    taken: no matter); then again with one town changed, and from the command line, on a
+    running cluster given by its address.
     """
+    from distributed import LocalCluster
+
     out = tmp_path / "out"
     seen: list[str] = []
-    result = run_batch(
-        [*towns.values(), towns["kotka-karhula"].parent / "missing.toml"],
-        out_root=out,
-        workers=2,
-        on_result=lambda t: seen.append(t.name),
-    )
+    with contextlib.ExitStack() as stack:
+        taken = stack.enter_context(socket.socket())
+        with contextlib.suppress(OSError):
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        result = run_batch(
+            [*towns.values(), towns["kotka-karhula"].parent / "missing.toml"],
+            out_root=out,
+            workers=2,
+            on_result=lambda t: seen.append(t.name),
+        )
     _check_first(result, out, towns, seen)
     _check_comparison(result, out, towns)
-    _check_second_run(result, out, towns)
-    _check_cli(out, towns)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+    ) as cluster:  # fmt: skip
+        _check_second_run(result, out, towns, cluster.scheduler_address)
+        _check_cli(out, towns, cluster.scheduler_address)
 
 
 def test_workers_and_scheduler_exclude_each_other():

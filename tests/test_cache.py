@@ -126,6 +126,44 @@ def test_a_second_writer_of_the_same_entry_leaves_one_whole_entry(tmp_path):
     assert leftovers == ["k"]
 
 
+def test_a_run_that_needs_an_entry_being_computed_waits_for_it(tmp_path):
+    """Two runs of one stage at once: the second waits for the first's entry and reads
+    it, instead of computing it again."""
+    import threading
+
+    nodes, _, _ = _frames()
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow() -> pd.DataFrame:
+        calls.append("first")
+        started.set()
+        assert release.wait(10)
+        return nodes
+
+    first = StageCache(tmp_path)
+    worker = threading.Thread(target=first.get_or_compute, args=("morphology", "k", slow))
+    worker.start()
+    assert started.wait(10)
+    second = StageCache(tmp_path)
+    got: list[pd.DataFrame] = []
+    waiting = threading.Thread(
+        target=lambda: got.append(
+            second.get_or_compute("morphology", "k", lambda: calls.append("second"))
+        )
+    )
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive() and not got  # blocked while the first computes
+    release.set()
+    worker.join(10)
+    waiting.join(10)
+    assert calls == ["first"]
+    pd.testing.assert_frame_equal(got[0], nodes)
+    assert first.status["morphology"]["status"] == "computed"
+    assert second.status["morphology"]["status"] == "cached"
+
+
 def test_no_cache_folder_computes_every_time(tmp_path):
     cache = StageCache(None)
     calls = []

@@ -243,17 +243,47 @@ class StageCache:
         started = time.perf_counter()
         hit = self._read(name, key)
         if hit is not None:
-            value, records = hit
-            for logger, level, message in records:
-                logging.getLogger(logger).log(level, "%s", message)
-            self.status[name] = {"status": "cached", "key": key}
-            return value
-        with _captured() as records:
-            value = compute()
-        self._write(name, key, value, records)
+            return self._replay(name, key, *hit)
+        with self._computing(name, key):
+            hit = self._read(name, key)  # written meanwhile by a run that held the lock
+            if hit is not None:
+                return self._replay(name, key, *hit)
+            with _captured() as records:
+                value = compute()
+            self._write(name, key, value, records)
         self.status[name] = {"status": "computed", "key": key}
         log.debug("stage %s: %.2f s", name, time.perf_counter() - started)
         return value
+
+    def _replay(self, name: str, key: str, value: Any, records: list[Any]) -> Any:
+        """A stored result, with the warnings logged when it was computed."""
+        for logger, level, message in records:
+            logging.getLogger(logger).log(level, "%s", message)
+        self.status[name] = {"status": "cached", "key": key}
+        return value
+
+    @contextmanager
+    def _computing(self, name: str, key: str) -> Iterator[None]:
+        """Hold the entry's lock while computing it.
+
+        Another process (or thread) that needs the same entry meanwhile waits for it and
+        then reads it, instead of computing it a second time. The operating system
+        releases the lock of a process that dies. Without a writable cache, or where
+        ``fcntl`` is missing (Windows), there is no lock.
+        """
+        where = self.path(name, key)
+        try:
+            import fcntl
+
+            assert where is not None
+            where.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(where.parent / f".{key}.lock", "ab")  # noqa: SIM115
+        except (ImportError, AssertionError, OSError):
+            yield
+            return
+        with fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
 
     def read(self, name: str, key: str) -> Any | None:
         """A stage's stored result, or None when absent or unreadable (then with a warning)."""
