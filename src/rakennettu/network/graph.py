@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -306,13 +307,7 @@ class StreetNetwork:
         geoms = np.asarray(straight, dtype=object)
         if geometry is not None:
             given = np.asarray(list(geometry), dtype=object)
-            ok = np.array(
-                [
-                    g is not None and isinstance(g, shapely.LineString) and not g.is_empty
-                    for g in given
-                ],
-                dtype=bool,
-            )
+            ok = _lines(given)
             geoms[ok] = given[ok]
         first = shapely.get_point(geoms, 0) if m else np.array([], dtype=object)
         fx = shapely.get_x(first) if m else np.zeros(0)
@@ -529,6 +524,23 @@ class StreetNetwork:
                 np.ascontiguousarray(offsets, dtype=np.float64),
                 float(cutoff),
             )
+
+
+def _lines(given: npt.NDArray[Any]) -> B8:
+    """True where an item is a non-empty LineString (or LinearRing).
+
+    Examples
+    --------
+    >>> _lines(np.array([shapely.LineString([(0, 0), (1, 0)]), None, shapely.Point(0, 0),
+    ...                  shapely.LineString(), "text"], dtype=object)).tolist()
+    [True, False, False, False, False]
+    """
+    try:  # by type id: LineString 1, LinearRing 2 (a LineString too); None is -1
+        return np.isin(shapely.get_type_id(given), (1, 2)) & ~shapely.is_empty(given)
+    except TypeError:  # items that are not geometries at all
+        return np.array(
+            [isinstance(g, shapely.LineString) and not g.is_empty for g in given], dtype=bool
+        )
 
 
 _WORK = 1 << 23  # node visits x radii per kernel call: a signal is seen between two calls
