@@ -10,7 +10,8 @@ An entry is a folder ``<cache>/stages/<stage>/<key>/``: every table of the resul
 (Geo)Parquet file, and the rest (small records, rasters, lists of geometries) in
 ``entry.pickle``, which refers to the Parquet files by number. A table is stored as
 Parquet only when it reads back identical (values, dtypes, index, CRS, geometry bytes);
-otherwise it stays in the pickle. An entry is written to a temporary folder and renamed
+otherwise it stays in the pickle (the loaded town is pickled whole: faster, and only
+the package reads it). An entry is written to a temporary folder and renamed
 into place, so concurrent runs never see half an entry; an entry that cannot be read
 is ignored with a warning and computed again.
 
@@ -309,11 +310,15 @@ class StageCache:
         """The folder of an entry (None without a cache)."""
         return None if self.folder is None else self.folder / "stages" / name / key
 
-    def get_or_compute(self, name: str, key: str, compute: Callable[[], Any]) -> Any:
+    def get_or_compute(
+        self, name: str, key: str, compute: Callable[[], Any], *, tables: bool = True
+    ) -> Any:
         """The stage's result from the cache, or computed (and stored) when absent.
 
         Warnings logged while the stage was computed are stored with it and logged
-        again when it is read, so a cached run warns as a fresh one does.
+        again when it is read, so a cached run warns as a fresh one does. ``tables=False``
+        keeps the tables in the pickle too (faster to write and read back than Parquet,
+        for a result read only by the package: the loaded town).
         """
         started = time.perf_counter()
         hit = self._read(name, key)
@@ -325,7 +330,7 @@ class StageCache:
                 return self._replay(name, key, *hit)
             with _captured() as records:
                 value = compute()
-            self._write(name, key, value, records)
+            self._write(name, key, value, records, tables=tables)
         self.status[name] = {"status": "computed", "key": key}
         log.debug("stage %s: %.2f s", name, time.perf_counter() - started)
         return value
@@ -381,7 +386,9 @@ class StageCache:
             _discard(where)
             return None
 
-    def _write(self, name: str, key: str, value: Any, records: list[Any]) -> None:
+    def _write(
+        self, name: str, key: str, value: Any, records: list[Any], *, tables: bool = True
+    ) -> None:
         where = self.path(name, key)
         if where is None:
             return
@@ -390,7 +397,8 @@ class StageCache:
             tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.", dir=where.parent))
             try:
                 with open(tmp / _ENTRY, "wb") as fh:
-                    _Pickler(fh, tmp).dump({"value": value, "records": records})
+                    pickler = _Pickler(fh, tmp) if tables else pickle.Pickler(fh, protocol=5)
+                    pickler.dump({"value": value, "records": records})
                 _publish(tmp, where)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)

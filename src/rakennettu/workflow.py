@@ -429,7 +429,7 @@ def _load(wf: Workflow, cache: StageCache, progress: bool) -> tuple[Town, str | 
         town = load_town(wf, progress=progress)
         return town, town_key(town)
 
-    town, content = cache.get_or_compute("load", key, compute)
+    town, content = cache.get_or_compute("load", key, compute, tables=False)
     if cache.status["load"]["status"] == "cached":
         town = replace(town, report={**town.report, "timings_s": {}})
     return town, content
