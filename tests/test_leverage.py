@@ -722,10 +722,10 @@ def test_leverage_tables_equal_per_site_simulations_per_population(random_town):
 
 def test_leverage_tables_on_threads_equal_the_sequential_ones(random_town):
     # sites simulated at once on a pool of threads give the same tables, row for row, in
-    # the candidates' order whatever order the sites end in (the default pool, as many
-    # threads as numba's, is compared with simulate() above)
+    # the candidates' order whatever order the sites end in (threads=1, the default, is
+    # compared with simulate() above)
     ctx, lots, access, programs, populations = random_town
-    one = leverage_tables(ctx, lots, access, programs, populations=populations, threads=1)
+    one = leverage_tables(ctx, lots, access, programs, populations=populations)
     many = leverage_tables(ctx, lots, access, programs, populations=populations, threads=3)
     for g, w in zip(many, one, strict=True):
         assert [[x.wkb for x in ls] for ls in g["links"]] == [

@@ -334,7 +334,11 @@ def test_a_rerun_with_new_weights_reads_every_layer_from_the_cache(kotka_run, tm
 
     text = bundled_workflow("kotka-karhula").read_text(encoding="utf-8")
     wf = tmp_path / "kotka-karhula.toml"
-    wf.write_text(text + "\n[synthesis]\nweights = { morph = 3, soc = 1, cult = 0.5 }\n")
+    # the pages are built from these outputs (tests/test_pages.py); not needed here
+    wf.write_text(
+        text + "\n[synthesis]\nweights = { morph = 3, soc = 1, cult = 0.5 }\n"
+        "[outputs]\nmap = false\nreport = false\n"
+    )
     cached = run(wf, out_dir=tmp_path / "cached")
     fresh = run(wf, out_dir=tmp_path / "fresh", cache=False)
     stages = ["load", "morphology", "social", "cultural", "candidates", "leverage"]

@@ -452,7 +452,10 @@ def _access_values(
     sel: I64 | None = None,
     progress: bool = False,
 ) -> tuple[dict[Hashable, _AccessRun], B8]:
-    """Per-category runs (internal order) and a mask of nodes reached by any point."""
+    """Per-category runs (internal order) and a mask of nodes reached by any point.
+
+    With ``sel``, categories none of whose points are selected get no run.
+    """
     groups = _groups(pts)
     chosen = None if sel is None else np.zeros(len(pts.ids), dtype=bool)
     if chosen is not None:
@@ -464,6 +467,8 @@ def _access_values(
         it = progress_bar(groups, desc="accessibility", unit="category", show=True)
     for label, where in it:
         use = where if chosen is None else where[chosen[where]]
+        if use.size == 0 and chosen is not None:
+            continue  # none of the category's points chosen: its run would be all zeros
         run = _run_access(net, pts, use, radii, betas, cutoff, mask)
         runs[label] = run
         reached |= np.isfinite(run.nearest)

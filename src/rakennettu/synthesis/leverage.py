@@ -999,7 +999,7 @@ def leverage_tables(
     programs: Mapping[Any, Program],
     *,
     populations: Sequence[tuple[pd.Series, pd.Series]] = (),
-    threads: int | None = None,
+    threads: int | None = 1,
     progress: bool = False,
 ) -> list[pd.DataFrame]:
     """The leverage table for the context's people and for other populations.
@@ -1016,10 +1016,11 @@ def leverage_tables(
         Other (people, residents) per street node, e.g. under other rules for buildings
         of unknown use: ``leverage_table(replace(ctx, people=p, residents=r), ...)``.
     threads
-        Sites simulated at once, each on its own thread (the compiled searches release
-        the GIL); None: as many as the compiled kernels' threads here
-        (``numba.get_num_threads()``, i.e. ``NUMBA_NUM_THREADS`` or the cores). The
-        tables do not depend on it.
+        Sites simulated at once, each on its own thread; None: as many as the compiled
+        kernels' threads here (``numba.get_num_threads()``, i.e. ``NUMBA_NUM_THREADS`` or
+        the cores). The tables do not depend on it. Only the compiled searches release
+        the GIL, about 15 % of a site's time on a whole town (benchmarks/README.md), so
+        more threads gain little (none measured on 2 cores): the default is one.
 
     Returns
     -------
