@@ -52,7 +52,11 @@ def towns_run(request, path):
     """The session's run of the town a notebook runs, so that its stages are in the
     session's stage cache: the notebook's own `rk.run` reads them as a user's second run
     would (its outputs are still written, ranked and checked by the notebook)."""
-    town = {"01-quickstart": "helsinki_run", "03-what-if": "kotka_run"}.get(path.stem)
+    town = {
+        "01-quickstart": "helsinki_run",
+        "02-indicators": "helsinki_run",
+        "03-what-if": "kotka_run",
+    }.get(path.stem)
     if town:
         request.getfixturevalue(town)
 

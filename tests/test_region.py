@@ -93,11 +93,19 @@ def test_tiled_run_on_dask_equals_the_single_machine_run(kotka_run, tmp_path):
     float rounding (the betweenness sums, see RTOL; 1e-9 for the cells, whose scores
     are means of those values).
     """
+    from rakennettu import bundled_workflow
+
     single_result, single = kotka_run
     assert single_result.exit_code == 0, single_result.output
     out = tmp_path / "tiled"
+    workflow = tmp_path / "kotka-karhula.toml"  # the bundled one, without the pages
+    workflow.write_text(
+        bundled_workflow("kotka-karhula").read_text(encoding="utf-8")
+        + "\n[outputs]\nmap = false\nreport = false\n",
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(
-        cli, ["-q", "run", "kotka-karhula", "--out", str(out), "--tile-size", "1000",
+        cli, ["-q", "run", str(workflow), "--out", str(out), "--tile-size", "1000",
               "--workers", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -599,10 +599,13 @@ class _Baseline:
     act_sig: pd.DataFrame
     tp_sig: pd.DataFrame
     spec: tuple[Any, ...]
-    base: dict[tuple[Any, ...], np.ndarray]  # columns of base_act / base_tp (see below)
+    #: The baseline columns the gains read, keyed ``("act" | "tp", *column)``: floats
+    #: with NaN as 0, None where the table has no such column.
+    base: dict[tuple[Any, ...], np.ndarray | None]
 
     @classmethod
     def of(cls, ctx: LeverageContext) -> _Baseline:
+        """Resolve the context's points and columns, and build its spatial indexes."""
         net, r, near = ctx.net, ctx.radius, ctx.near
         for frame in (ctx.cells, ctx.buildings, net._edges):
             frame.sindex  # noqa: B018  built here, before threads share it
@@ -628,10 +631,10 @@ class _Baseline:
         )
 
 
-def _column(table: pd.DataFrame, col: tuple[Any, ...]) -> np.ndarray:
+def _column(table: pd.DataFrame, col: tuple[Any, ...]) -> np.ndarray | None:
     """A column of a table as floats, NaN as 0; None when it has no such column."""
     if col not in table.columns:
-        return None  # type: ignore[return-value]
+        return None
     return np.nan_to_num(table[col].to_numpy(dtype=float))
 
 
@@ -741,7 +744,12 @@ class _Values:
         return self.after(col) - self.before(col)
 
     def hill0(self, cats: Sequence[str], r: float, *, after: bool) -> np.ndarray:
-        """The number of categories present within ``r`` (Hill number q = 0)."""
+        """The number of categories present within ``r`` (Hill number q = 0).
+
+        A category named twice in ``cats`` counts twice, as it always has here: the
+        variety gain passes the town's categories and then the program's, so a program
+        category the town already has is counted twice (see the lev-cores note).
+        """
         if after:
             present = [c for c in cats if (c, "count", r) in self.upd.data]
             cols = [self.after((c, "count", r)) for c in present]
