@@ -141,7 +141,12 @@ def stand_in(pause: str, at_pause: Any, patch: Any) -> None:
             calls.append(1)
             return write(*args, **kwargs)
 
-        fake = SimpleNamespace(write_dataframe=write_then_pause, list_layers=pyogrio.list_layers)
+        fake = SimpleNamespace(
+            write_dataframe=write_then_pause,
+            list_layers=pyogrio.list_layers,
+            get_gdal_config_option=pyogrio.get_gdal_config_option,
+            set_gdal_config_options=pyogrio.set_gdal_config_options,
+        )
         patch(gpkg_module, "pyogrio", fake)
     if pause == "csv":
         csv = workflow.write_candidates_csv

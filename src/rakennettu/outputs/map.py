@@ -31,6 +31,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -902,6 +903,54 @@ def build_map(
         if gdf is not None and len(gdf):
             require_projected(gdf.crs, name)
     lang = _language_of(language, record)
+    m, setup = _new_map(title, lang)
+    legend = _Legend()
+    if tiles:
+        folium.TileLayer(
+            "OpenStreetMap", name=lang._("OpenStreetMap tiles (online)"), attr=OSM_ATTRIBUTION_HTML,
+            overlay=True, control=True, show=True,
+        ).add_to(m)  # fmt: skip
+    cells = _frame(layers, "cells")
+    bounds = _add_cells(m, setup, cells, lang, legend) if cells is not None else None
+    betw = _add_base(m, setup, layers, lang, legend, tolerance=tolerance)
+    _add_names(m, layers, lang)
+    if betw is not None:
+        m.add_child(betw)
+    buildings = _frame(layers, "buildings")
+    if buildings is not None:
+        _add_buildings(m, buildings, lang, legend, tolerance=tolerance, lazy=lazy_buildings)
+    _add_places(m, layers, lang, legend)
+    _add_sites(m, layers, record, lang, legend, tolerance=tolerance)
+    _LayerControl(position="topright", collapsed=False).add_to(m)
+    m.add_child(_controls(legend, title, record, lang))
+    if bounds is None:
+        frames = [g for g in layers.values() if g is not None and len(g)]
+        if frames:
+            bounds = list(_display(frames[0], "map layers", tolerance=0).total_bounds)
+    if bounds is not None and all(math.isfinite(b) for b in bounds):
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    _stable_ids(m.get_root())
+    return m
+
+
+@dataclass
+class _Legend:
+    """What the map's legend gathers while its layers are drawn."""
+
+    blocks: list[str] = field(default_factory=list)  # one per measure layer, in order
+    follows: list[tuple[Element, str]] = field(default_factory=list)  # layer -> its block
+    symbols: list[str] = field(default_factory=list)  # the "On the map" items
+    sites: str = ""  # the sites' and links' items, first among the symbols
+
+    def measure(self, layer: Element, title: str, text: str, body: str) -> None:
+        """A measure's legend block, shown while its layer is."""
+        block = f"rk-legend-{len(self.blocks)}"
+        self.blocks.append(_block(block, title, text, body))
+        self.follows.append((layer, block))
+
+
+def _new_map(title: str, lang: Language) -> tuple[_OfflineMap, _Setup]:
+    """An empty offline map with Leaflet inlined and the page's title."""
     m = _OfflineMap(
         location=None, tiles=None, control_scale=False, zoom_control=False, font_size="0.8rem",
         zoom_snap=0.25,
@@ -920,63 +969,69 @@ def build_map(
     )
     setup = _Setup()
     m.add_child(setup)
+    return m, setup
 
-    legend: list[str] = []
-    follows: list[tuple[Element, str]] = []
-    symbols: list[str] = []
-    bounds: list[float] | None = None
 
-    if tiles:
-        folium.TileLayer(
-            "OpenStreetMap", name=lang._("OpenStreetMap tiles (online)"), attr=OSM_ATTRIBUTION_HTML,
-            overlay=True, control=True, show=True,
-        ).add_to(m)  # fmt: skip
+def _add_cells(
+    m: folium.Map, setup: _Setup, cells: gpd.GeoDataFrame, lang: Language, legend: _Legend
+) -> list[float]:
+    """The hexagons: one base layer (radio button) per measure, sharing one geometry.
 
-    # Hexagons: one base layer (radio button) per measure, sharing one geometry.
-    cells = _frame(layers, "cells")
-    if cells is not None:
-        specs = cell_layers(cells, lang)
-        geoms = _display(cells, "cells", tolerance=0)
-        bounds = list(geoms.total_bounds)
-        no_access = (
-            cells["access"].astype(str).eq("none").to_numpy()
-            if "access" in cells
-            else np.zeros(len(cells), dtype=bool)
+    Returns the hexagons' bounds (the map's extent).
+    """
+    specs = cell_layers(cells, lang)
+    geoms = _display(cells, "cells", tolerance=0)
+    no_access = (
+        cells["access"].astype(str).eq("none").to_numpy()
+        if "access" in cells
+        else np.zeros(len(cells), dtype=bool)
+    )
+    classes = [classes_for(s, cells[s.column], lang) for s in specs]
+    codes = np.column_stack([c.codes for c in classes]) if classes else None
+    values = [[fmt(v, lang) for v in cells[s.column]] for s in specs]
+    props = []
+    for i in range(len(cells)):
+        p: dict[str, Any] = {
+            "c": codes[i].tolist() if codes is not None else [],
+            "v": [col[i] for col in values],
+        }
+        if no_access[i]:
+            p["t"] = esc(lang._("No street within reach: not scored"))
+        props.append(p)
+    data = setup.share(_collection(geoms, props))
+    labels = [esc(f"{s.title} ({s.unit})" if s.unit else s.title) for s in specs]
+    na = {"fillColor": NO_ACCESS, "fillOpacity": 0.55, "color": "#bdbdbd", "weight": 0.5}
+    for i, (spec, cls) in enumerate(zip(specs, classes, strict=True)):
+        styles = [
+            {"fillColor": c, "fillOpacity": 0.6, "color": c, "weight": 0.6, "opacity": 0.7}
+            for c in cls.colours
+        ]
+        lay = _DataLayer(spec.title, overlay=False, show=i == 0)
+        lay.part(data, pane="rk-cells", styles=styles, na=na, index=i, labels=labels)
+        m.add_child(lay)
+        body = _swatches(
+            [*cls.colours, NO_ACCESS],
+            [*cls.labels, lang._("no street within reach: not scored")],
         )
-        classes = [classes_for(s, cells[s.column], lang) for s in specs]
-        codes = np.column_stack([c.codes for c in classes]) if classes else None
-        values = [[fmt(v, lang) for v in cells[s.column]] for s in specs]
-        props = []
-        for i in range(len(cells)):
-            p: dict[str, Any] = {
-                "c": codes[i].tolist() if codes is not None else [],
-                "v": [col[i] for col in values],
-            }
-            if no_access[i]:
-                p["t"] = esc(lang._("No street within reach: not scored"))
-            props.append(p)
-        data = setup.share(_collection(geoms, props))
-        labels = [esc(f"{s.title} ({s.unit})" if s.unit else s.title) for s in specs]
-        na = {"fillColor": NO_ACCESS, "fillOpacity": 0.55, "color": "#bdbdbd", "weight": 0.5}
-        for i, (spec, cls) in enumerate(zip(specs, classes, strict=True)):
-            styles = [
-                {"fillColor": c, "fillOpacity": 0.6, "color": c, "weight": 0.6, "opacity": 0.7}
-                for c in cls.colours
-            ]
-            lay = _DataLayer(spec.title, overlay=False, show=i == 0)
-            lay.part(data, pane="rk-cells", styles=styles, na=na, index=i, labels=labels)
-            m.add_child(lay)
-            block = f"rk-legend-{len(legend)}"
-            body = _swatches(
-                [*cls.colours, NO_ACCESS],
-                [*cls.labels, lang._("no street within reach: not scored")],
-            )
-            legend.append(_block(block, spec.title, spec.description, body))
-            follows.append((lay, block))
-        if specs:
-            m.add_child(_DataLayer(lang._("No hexagon shading"), overlay=False, show=False))
+        legend.measure(lay, spec.title, spec.description, body)
+    if specs:
+        m.add_child(_DataLayer(lang._("No hexagon shading"), overlay=False, show=False))
+    return list(geoms.total_bounds)
 
-    # The town's base map: water, green areas and streets.
+
+def _add_base(
+    m: folium.Map,
+    setup: _Setup,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    lang: Language,
+    legend: _Legend,
+    *,
+    tolerance: float,
+) -> _DataLayer | None:
+    """The town's base map (water, green areas, streets), added to the map.
+
+    Returns the streets' through-movement layer, to be added after the names (or None).
+    """
     base = _DataLayer(lang._("Base map: water, green, streets"), overlay=True, show=True)
     sea_frame = _frame(layers, "sea")
     if sea_frame is not None:
@@ -993,60 +1048,74 @@ def build_map(
             _collection(geoms, props), pane="rk-ground", styles=[_GREEN, _WATER, _CEMETERY],
             interactive=False,
         )  # fmt: skip
-        symbols.append(
+        legend.symbols.append(
             _swatches(
                 [str(_WATER["fillColor"]), str(_GREEN["fillColor"])],
                 [lang._("water and sea"), lang._("green areas")],
             )
         )
     edges = _frame(layers, "edges")
-    betw: _DataLayer | None = None
-    if edges is not None:
-        geoms = _display(edges, "edges", tolerance=tolerance)
-        hw = _text_column(edges, "highway")
-        path = hw.map(lambda h: any(p in h for p in _PATHS)).to_numpy()
-        col = _betweenness_column(edges)
-        bcls = quantile_classes(edges[col], palette=STREET_PALETTE, lang=lang) if col else None
-        names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
-        # the tooltip "<street> · through-movement <n> shortest paths": its words once in
-        # the layer's options, each segment's name (if any) and number in its properties
-        tip = [esc(lang._("street")), esc(lang._("through-movement {n} shortest paths"))]
-        props = []
-        for i, (nm, b) in enumerate(zip(names, edges[col] if col else names, strict=True)):
-            p = {"c": [int(path[i]), int(bcls.codes[i]) if bcls is not None else -1]}
-            if col is not None:
-                p["n"] = esc(fmt(b, lang))
-                if isinstance(nm, str) and nm:
-                    p["s"] = esc(nm)
-            props.append(p)
-        edge_data = setup.share(_collection(geoms, props))
-        base.part(edge_data, pane="rk-streets", styles=[_STREET, _PATH], index=0, interactive=False)
-        if col is not None and bcls is not None:
-            widths = np.linspace(1.5, 5, max(len(bcls.colours), 1))
-            styles = [
-                {"color": c, "weight": float(w), "opacity": 0.95}
-                for c, w in zip(bcls.colours, widths, strict=True)
-            ]
-            radius = col.rsplit("_", 1)[-1].removesuffix("m")
-            betw = _DataLayer(
-                lang._("Through-movement on streets, {r} m", r=radius), overlay=True, show=False
-            )
-            betw.part(edge_data, pane="rk-betweenness", styles=styles, index=1, tip=tip)
-            block = f"rk-legend-{len(legend)}"
-            items = "".join(
-                f'<li><span class="rk-line" style="border-top:{w:.1f}px solid {c}"></span>'
-                f"{esc(t)}</li>"
-                for c, w, t in zip(bcls.colours, widths, bcls.labels, strict=True)
-            )
-            text = lang._(
-                "How many shortest walking routes between places up to {r} m apart use each "
-                "street: the streets people pass along.",
-                r=radius,
-            )
-            legend.append(_block(block, betw.layer_name, text, f"<ul>{items}</ul>"))
-            follows.append((betw, block))
+    betw = _add_streets(base, setup, edges, lang, legend, tolerance) if edges is not None else None
     if base.parts:
         m.add_child(base)
+    return betw
+
+
+def _add_streets(
+    base: _DataLayer,
+    setup: _Setup,
+    edges: gpd.GeoDataFrame,
+    lang: Language,
+    legend: _Legend,
+    tolerance: float,
+) -> _DataLayer | None:
+    """The streets into the base map; returns their through-movement layer (or None)."""
+    geoms = _display(edges, "edges", tolerance=tolerance)
+    hw = _text_column(edges, "highway")
+    path = hw.map(lambda h: any(p in h for p in _PATHS)).to_numpy()
+    col = _betweenness_column(edges)
+    bcls = quantile_classes(edges[col], palette=STREET_PALETTE, lang=lang) if col else None
+    names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
+    # the tooltip "<street> · through-movement <n> shortest paths": its words once in
+    # the layer's options, each segment's name (if any) and number in its properties
+    tip = [esc(lang._("street")), esc(lang._("through-movement {n} shortest paths"))]
+    props = []
+    for i, (nm, b) in enumerate(zip(names, edges[col] if col else names, strict=True)):
+        p: dict[str, Any] = {"c": [int(path[i]), int(bcls.codes[i]) if bcls is not None else -1]}
+        if col is not None:
+            p["n"] = esc(fmt(b, lang))
+            if isinstance(nm, str) and nm:
+                p["s"] = esc(nm)
+        props.append(p)
+    edge_data = setup.share(_collection(geoms, props))
+    base.part(edge_data, pane="rk-streets", styles=[_STREET, _PATH], index=0, interactive=False)
+    if col is None or bcls is None:
+        return None
+    widths = np.linspace(1.5, 5, max(len(bcls.colours), 1))
+    styles = [
+        {"color": c, "weight": float(w), "opacity": 0.95}
+        for c, w in zip(bcls.colours, widths, strict=True)
+    ]
+    radius = col.rsplit("_", 1)[-1].removesuffix("m")
+    betw = _DataLayer(
+        lang._("Through-movement on streets, {r} m", r=radius), overlay=True, show=False
+    )
+    betw.part(edge_data, pane="rk-betweenness", styles=styles, index=1, tip=tip)
+    items = "".join(
+        f'<li><span class="rk-line" style="border-top:{w:.1f}px solid {c}"></span>{esc(t)}</li>'
+        for c, w, t in zip(bcls.colours, widths, bcls.labels, strict=True)
+    )
+    text = lang._(
+        "How many shortest walking routes between places up to {r} m apart use each "
+        "street: the streets people pass along.",
+        r=radius,
+    )
+    legend.measure(betw, betw.layer_name, text, f"<ul>{items}</ul>")
+    return betw
+
+
+def _add_names(m: folium.Map, layers: Mapping[str, gpd.GeoDataFrame], lang: Language) -> None:
+    """District names, and street names from a closer zoom on."""
     places = _frame(layers, "districts")
     if places is not None and "name" in places:
         pts = _display(_points_of(places), "districts", tolerance=0)
@@ -1057,37 +1126,50 @@ def build_map(
             labels=["rk-district-label"],
         )  # fmt: skip
         m.add_child(names_layer)
-    if edges is not None:
-        labels = street_labels(edges)
-        if len(labels):
-            pts = _display(labels, "street names", tolerance=0)
-            props = [
-                {"t": esc(n), "a": int(a)}
-                for n, a in zip(labels["name"], labels["angle"], strict=True)
-            ]
-            names_layer = _DataLayer(lang._("Street names (zoom in)"), overlay=True, show=True)
-            names_layer.part(_collection(pts, props), pane="rk-labels", styles=[], kind="labels")
-            m.add_child(names_layer)
-    if betw is not None:
-        m.add_child(betw)
+    edges = _frame(layers, "edges")
+    if edges is None:
+        return
+    labels = street_labels(edges)
+    if len(labels):
+        pts = _display(labels, "street names", tolerance=0)
+        props = [
+            {"t": esc(n), "a": int(a)} for n, a in zip(labels["name"], labels["angle"], strict=True)
+        ]
+        names_layer = _DataLayer(lang._("Street names (zoom in)"), overlay=True, show=True)
+        names_layer.part(_collection(pts, props), pane="rk-labels", styles=[], kind="labels")
+        m.add_child(names_layer)
 
-    buildings = _frame(layers, "buildings")
-    if buildings is not None:
-        geoms = _display(buildings, "buildings", tolerance=tolerance)
-        attrs = buildings.drop(columns=buildings.geometry.name)
-        if "year" in attrs:
-            attrs = attrs.assign(year=pd.to_numeric(attrs["year"], errors="coerce"))
-        props = [{"c": 0, "t": _building_tip(r, lang)} for r in attrs.to_dict("records")]
-        lay = _DataLayer(lang._("Buildings"), overlay=True, show=True)
-        if lazy_buildings is not None and len(buildings) > lazy_buildings:
-            index, files = _detail_tiles("buildings", buildings, geoms, props)
-            m._rk_files.update(files)
-            lay.part(_js(index), pane="rk-buildings", styles=[_BUILDING], kind="lazy")
-        else:
-            lay.part(_collection(geoms, props), pane="rk-buildings", styles=[_BUILDING])
-        m.add_child(lay)
-        symbols.append(_swatches([str(_BUILDING["fillColor"])], [lang._("buildings")]))
 
+def _add_buildings(
+    m: _OfflineMap,
+    buildings: gpd.GeoDataFrame,
+    lang: Language,
+    legend: _Legend,
+    *,
+    tolerance: float,
+    lazy: int | None,
+) -> None:
+    """The buildings: in the page, or in files loaded by area when there are many."""
+    geoms = _display(buildings, "buildings", tolerance=tolerance)
+    attrs = buildings.drop(columns=buildings.geometry.name)
+    if "year" in attrs:
+        attrs = attrs.assign(year=pd.to_numeric(attrs["year"], errors="coerce"))
+    props = [{"c": 0, "t": _building_tip(r, lang)} for r in attrs.to_dict("records")]
+    lay = _DataLayer(lang._("Buildings"), overlay=True, show=True)
+    if lazy is not None and len(buildings) > lazy:
+        index, files = _detail_tiles("buildings", buildings, geoms, props)
+        m._rk_files.update(files)
+        lay.part(_js(index), pane="rk-buildings", styles=[_BUILDING], kind="lazy")
+    else:
+        lay.part(_collection(geoms, props), pane="rk-buildings", styles=[_BUILDING])
+    m.add_child(lay)
+    legend.symbols.append(_swatches([str(_BUILDING["fillColor"])], [lang._("buildings")]))
+
+
+def _add_places(
+    m: folium.Map, layers: Mapping[str, gpd.GeoDataFrame], lang: Language, legend: _Legend
+) -> None:
+    """Landmarks and meeting places, as dots."""
     for name, what, style, word in (
         ("landmarks", N_("landmark"), _LANDMARK, N_("Landmarks and heritage")),
         ("third_places", N_("meeting place"), _THIRD_PLACE, N_("Meeting places (third places)")),
@@ -1102,19 +1184,28 @@ def build_map(
         lay = _DataLayer(lang._(word), overlay=True, show=True)
         lay.part(_collection(geoms, props), pane="rk-points", styles=[style])
         m.add_child(lay)
-        symbols.append(
+        legend.symbols.append(
             f'<ul><li><span class="rk-dot" style="background:{style["fillColor"]}"></span>'
             f"{esc(lang._(word))}</li></ul>"
         )
 
+
+def _add_sites(
+    m: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    record: Mapping[str, Any] | None,
+    lang: Language,
+    legend: _Legend,
+    *,
+    tolerance: float,
+) -> None:
+    """The ranked sites, the possibly unmapped blocks and the simulated new links."""
     cands = _frame(layers, "candidates")
-    site_items = ""
     if cands is not None:
-        lay, site_items = _candidate_layer(
+        lay, legend.sites = _candidate_layer(
             cands, record, tolerance=tolerance, lang=lang, links=_links_per_site(layers)
         )
         m.add_child(lay)
-
     gaps = _frame(layers, "possibly_unmapped")
     if gaps is not None:
         geoms = _display(gaps, "possibly_unmapped", tolerance=tolerance)
@@ -1124,8 +1215,9 @@ def build_map(
         lay = _DataLayer(lang._("Possibly unmapped blocks"), overlay=True, show=True)
         lay.part(_collection(geoms, props), pane="overlayPane", styles=[_UNMAPPED])
         m.add_child(lay)
-        symbols.append(_swatches([str(_UNMAPPED["color"])], [lang._("possibly unmapped block")]))
-
+        legend.symbols.append(
+            _swatches([str(_UNMAPPED["color"])], [lang._("possibly unmapped block")])
+        )
     links = _frame(layers, "candidate_links")
     if links is not None:
         geoms = _display(links, "candidate_links", tolerance=0)
@@ -1135,19 +1227,22 @@ def build_map(
         lay = _DataLayer(lang._("Simulated new walking links"), overlay=True, show=True)
         lay.part(_collection(geoms, props), pane="rk-links", styles=[_LINK])
         m.add_child(lay)
-        site_items += (
+        legend.sites += (
             f'<li><span class="rk-line" style="border-top:3px solid {_LINK["color"]}">'
             + "</span>"
             + esc(lang._("simulated new walking link"))
             + "</li>"
         )
-    if site_items:
-        symbols.insert(0, f"<ul>{site_items}</ul>")
 
-    _LayerControl(position="topright", collapsed=False).add_to(m)
 
+def _controls(
+    legend: _Legend, title: str, record: Mapping[str, Any] | None, lang: Language
+) -> _Controls:
+    """The title box, the legend (with what was left out) and the attributions."""
+    symbols = ([f"<ul>{legend.sites}</ul>"] if legend.sites else []) + legend.symbols
+    blocks = list(legend.blocks)
     if symbols:
-        legend.append(_block("rk-legend-symbols", lang._("On the map"), "", "".join(symbols)))
+        blocks.append(_block("rk-legend-symbols", lang._("On the map"), "", "".join(symbols)))
     gone = _dropped_words(record, lang)
     if gone:
         text = lang.plural(
@@ -1161,7 +1256,7 @@ def build_map(
             dims=gone[0] if len(gone) == 1 else lang._("{first} and {last}",
                                                          first=", ".join(gone[:-1]), last=gone[-1]),
         )  # fmt: skip
-        legend.insert(0, _block("rk-legend-dropped", lang._("Left out for want of data"), text, ""))
+        blocks.insert(0, _block("rk-legend-dropped", lang._("Left out for want of data"), text, ""))
     sub = [lang._("Vitality map · rakennettu {version}", version=__version__)]
     if record and record.get("created"):
         sub.append(lang._("run {date}", date=lang.date(str(record["created"]))))
@@ -1178,17 +1273,9 @@ def build_map(
         attributions.append(esc(f"{s.get('role')}: {src} ({s['licence']})"))
     legend_html = (
         '<details class="rk-fold" open><summary>' + esc(lang._("Legend")) + "</summary>"
-        f"<div>{''.join(legend)}</div></details>"
+        f"<div>{''.join(blocks)}</div></details>"
     )
-    m.add_child(_Controls(title_html, legend_html, attributions, follows))
-    if bounds is None:
-        frames = [g for g in layers.values() if g is not None and len(g)]
-        if frames:
-            bounds = list(_display(frames[0], "map layers", tolerance=0).total_bounds)
-    if bounds is not None and all(math.isfinite(b) for b in bounds):
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    _stable_ids(m.get_root())
-    return m
+    return _Controls(title_html, legend_html, attributions, legend.follows)
 
 
 def _language_of(code: str | None, record: Mapping[str, Any] | None) -> Language:
