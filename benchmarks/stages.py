@@ -1,7 +1,8 @@
 """Benchmark a whole run, stage by stage: wall time and peak memory per stage and town.
 
 Each town runs ``rakennettu.run`` once, in a fresh Python process, so that memory and
-caches do not carry over from one town to the next. Times are the run's own
+caches do not carry over from one town to the next (its own empty cache folder, so the
+stage cache computes every stage, the load too). Times are the run's own
 ``RunResult.timings`` (not timed again here). Memory is the process's resident set size
 (RSS, from ``/proc/self/status``): for each stage its peak (``VmHWM``, reset at every
 stage boundary through ``/proc/self/clear_refs``; where that is not possible, psutil
@@ -341,7 +342,13 @@ def run_town(name: str) -> dict[str, Any]:
     workflow = text.format(shared=SHARED) if "\n" in text else text
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "stages.json"
-        env = {**os.environ, "PYTHONPATH": str(SRC), "RAKENNETTU_BENCH_SRC": str(SRC)}
+        # an empty cache folder: every stage (the town's load too) is computed
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(SRC),
+            "RAKENNETTU_BENCH_SRC": str(SRC),
+            "RAKENNETTU_CACHE": str(Path(tmp) / "cache"),
+        }
         proc = subprocess.run(
             [sys.executable, __file__, "--child", workflow, "--json", str(out)],
             env=env,

@@ -117,6 +117,41 @@ def helsinki():
     return load_town("helsinki-keskusta")
 
 
+def shared_result(name: str, compute):
+    """``compute()`` once for the test session, whichever xdist worker asks first.
+
+    Kept in the session's stage cache (``$RAKENNETTU_CACHE``, shared by the workers; see
+    conftest.py at the root): a worker that asks while another computes it waits, then
+    reads it. For the expensive layers of whole bundled towns that several test files read.
+    """
+    from rakennettu.cache import StageCache
+
+    cache = StageCache(Path(os.environ["RAKENNETTU_CACHE"]))
+    return cache.get_or_compute("tests", name, compute)
+
+
+def _morphology(town, radii):
+    from rakennettu.config import FormConfig, SocialConfig
+    from rakennettu.layers.morphology import morphology_layer
+    from rakennettu.network import StreetNetwork
+    from rakennettu.prepare import prepare
+
+    prep = prepare(town, FormConfig(), SocialConfig())
+    return morphology_layer(town, StreetNetwork.from_graph(town.graph), prep, radii=radii)
+
+
+@pytest.fixture(scope="session")
+def kotka_morph(kotka):
+    """The morphology layer of the bundled Kotka at 200 and 400 m (default settings)."""
+    return shared_result("kotka-morphology-200-400", lambda: _morphology(kotka, [200, 400]))
+
+
+@pytest.fixture(scope="session")
+def helsinki_morph(helsinki):
+    """The morphology layer of the bundled Helsinki at 200 and 400 m (default settings)."""
+    return shared_result("helsinki-morphology-200-400", lambda: _morphology(helsinki, [200, 400]))
+
+
 @pytest.fixture
 def write_workflow(tmp_path):
     """Write a workflow file from TOML text into a temporary folder; return its path."""

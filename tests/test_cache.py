@@ -229,3 +229,48 @@ def _with(town, **frames):
     from dataclasses import replace
 
     return replace(town, **frames)
+
+
+def _tiny_workflow(folder, text):
+    """A workflow of the warm-up's tiny made-up town (rakennettu._warmup), OSM ``text``."""
+    import json
+
+    (folder / "tiny.osm").write_text(text, encoding="utf-8")
+    toml = folder / "tiny.toml"
+    path = json.dumps(str(folder / "tiny.osm"))
+    toml.write_text(f'[town]\nname = "tiny"\ncrs = "EPSG:3067"\n[osm]\npath = {path}\n')
+    return load_workflow(toml)
+
+
+def test_a_town_is_read_from_the_cache_until_an_input_file_changes(tmp_path):
+    """The loaded town is kept by its input files' content: read back equal, loaded
+    again (with the new data) when the OSM file changes, not when only weights do."""
+    from rakennettu._warmup import tiny_town_osm
+    from rakennettu.cache import load_key
+    from rakennettu.workflow import _load
+
+    text = tiny_town_osm()
+    wf = _tiny_workflow(tmp_path, text)
+    first = StageCache(tmp_path / "cache")
+    town, content = _load(wf, first, progress=False)
+    assert first.status["load"] == {"status": "computed", "key": load_key(wf)}
+    assert content == town_key(town)
+
+    again = StageCache(tmp_path / "cache")
+    back, back_content = _load(wf.updated({"synthesis.weights.cult": 3}), again, progress=False)
+    assert again.status["load"]["status"] == "cached"
+    assert back_content == content and town_key(back) == content  # the content, rehashed
+    for name, frame in town.layers().items():
+        pd.testing.assert_frame_equal(back.layers()[name], frame, check_exact=True, obj=name)
+    assert sorted(back.graph.edges(keys=True, data="length")) == sorted(
+        town.graph.edges(keys=True, data="length")
+    )
+    assert back.report["timings_s"] == {} and town.report["timings_s"]
+
+    assert 'v="Kahvila"' in text
+    wf = _tiny_workflow(tmp_path, text.replace('v="Kahvila"', 'v="Kahvila Aalto"'))
+    changed = StageCache(tmp_path / "cache")
+    new, new_content = _load(wf, changed, progress=False)
+    assert changed.status["load"]["status"] == "computed" and new_content != content
+    assert "Kahvila Aalto" in set(new.activities["name"])
+    assert load_key(wf.updated({"network.radii": [300]})) != load_key(wf)

@@ -15,12 +15,9 @@ import shapely
 from scipy.spatial.distance import cdist
 from shapely import LineString, box
 
-from rakennettu.config import FormConfig, SocialConfig
 from rakennettu.errors import CRSError
 from rakennettu.layers import form
-from rakennettu.layers.morphology import MorphologyLayer, block_streets, morphology_layer
-from rakennettu.network import StreetNetwork
-from rakennettu.prepare import prepare
+from rakennettu.layers.morphology import MorphologyLayer, block_streets
 from rakennettu.synthesis.grid import aggregate_to_grid, hex_grid
 from rakennettu.town import Town
 
@@ -54,10 +51,10 @@ def town(request: pytest.FixtureRequest) -> Town:
 
 
 @pytest.fixture(scope="session")
-def town_form(town: Town) -> MorphologyLayer:
-    """The form tables of the run path: the morphology layer (at one radius)."""
-    net = StreetNetwork.from_graph(town.graph)
-    return morphology_layer(town, net, prepare(town, FormConfig(), SocialConfig()), radii=[400])
+def town_form(request: pytest.FixtureRequest, town: Town) -> MorphologyLayer:
+    """The form tables of the run path: the morphology layer (at 200 and 400 m), computed
+    once for the session (tests/conftest.py)."""
+    return request.getfixturevalue(f"{town.name.split('-')[0]}_morph")
 
 
 def _gdf(geoms: list[Any], **columns: Any) -> gpd.GeoDataFrame:
@@ -408,9 +405,28 @@ def _apart(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return valid.drop(index=valid.index[crowded])
 
 
-def test_tessellation_matches_momepy(town: Town) -> None:
-    buildings = _apart(town.buildings).reset_index(drop=True)
+def _central_blocks(
+    town: Town, buildings: gpd.GeoDataFrame, side: float = 900.0, most: int = 400
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A part of the town, a few times cheaper to tessellate than all of it.
+
+    The enclosures that reach into a square of `side` metres around the middle of the
+    town's area and hold at most `most` buildings, whole, and the buildings that touch
+    them. Every enclosure goes the same way through the tessellation whatever its size;
+    the cost grows faster than the buildings in one enclosure, so large ones cost most.
+    """
     enclosures = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
+    square = shapely.box(*town.area.centroid.buffer(side / 2).bounds)
+    enclosures = enclosures[enclosures.intersects(square)]
+    encl, near = buildings.sindex.query(enclosures.geometry, predicate="intersects")
+    small = np.bincount(encl, minlength=len(enclosures)) <= most
+    enclosures = enclosures[small]
+    return buildings.iloc[np.unique(near[small[encl]])], enclosures
+
+
+def test_tessellation_matches_momepy(town: Town) -> None:
+    buildings, enclosures = _central_blocks(town, _apart(town.buildings).reset_index(drop=True))
+    assert len(buildings) >= 150 and len(enclosures) >= 5  # a real part of the town
     ours = form.tessellation(buildings, enclosures)
     theirs = momepy.enclosed_tessellation(buildings, enclosures, n_jobs=1)
     linked = theirs[theirs.index >= 0]
@@ -733,9 +749,9 @@ def test_missing_crs_raises() -> None:
 def test_tessellation_on_two_workers_equals_one(kotka: Town) -> None:
     # the run asks for all cores on large towns (morphology.tessellation_jobs): the cells
     # must not depend on it (one town: the code path is the same for every town)
-    town = kotka
-    enclosures = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
-    one = form.tessellation(town.buildings, enclosures, n_jobs=1)
-    two = form.tessellation(town.buildings, enclosures, n_jobs=2)
+    buildings, enclosures = _central_blocks(kotka, kotka.buildings)
+    assert len(buildings) >= 150  # enough for momepy to split the work between both
+    one = form.tessellation(buildings, enclosures, n_jobs=1)
+    two = form.tessellation(buildings, enclosures, n_jobs=2)
     pd.testing.assert_frame_equal(one.drop(columns="geometry"), two.drop(columns="geometry"))
     assert shapely.equals_exact(one.geometry.to_numpy(), two.geometry.to_numpy(), 0.0).all()

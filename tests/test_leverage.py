@@ -456,6 +456,69 @@ def test_rank_intervals_draw_between_the_assumptions():
     assert both.scenarios == 2
 
 
+def _reference_intervals(dims, weights, context, cw, draws, kappa, seed, top, alternatives):
+    """rank_intervals' rule draw by draw with pandas: Dirichlet weights, the synergy of
+    the drawn frame's gains blended with the context, pandas' "min" ranks, percentiles."""
+    from rakennettu.synthesis.scores import synergy
+
+    used = [d for d in ("morph", "soc", "cult") if weights.get(d, 0) > 0]
+    w = np.array([weights[d] for d in used])
+    rng = np.random.default_rng(seed)
+    samples = rng.dirichlet(kappa * w / w.sum(), size=draws)
+    frames = [dims, *(a.loc[dims.index] for a in alternatives)]
+    pick = rng.integers(0, len(frames), size=draws) if alternatives else np.zeros(draws, int)
+
+    def ranked(frame, wts):
+        s = synergy(frame.rename(columns=lambda c: c.replace("gain_", "score_")), wts)
+        if context is not None and cw > 0:
+            s = (1 - cw) * s + cw * context.fillna(0.0)
+        return s.rank(ascending=False, method="min").astype(int)
+
+    base_top = set(ranked(dims, weights).sort_values(kind="stable").index[:top])
+    rows, stay = [], []
+    for i, sample in enumerate(samples):
+        r = ranked(frames[pick[i]], dict(zip(used, sample, strict=True)))
+        rows.append(r.to_numpy())
+        stay.append(len(base_top & set(r.sort_values(kind="stable").index[:top])) / len(base_top))
+    q = np.percentile(np.array(rows), [5, 50, 95], axis=0, method="nearest")
+    frame = pd.DataFrame({"rank_median": q[1], "rank_p05": q[0], "rank_p95": q[2]})
+    return frame.set_axis(dims.index).astype(int), float(np.mean(stay))
+
+
+@pytest.mark.parametrize("context_weight", [0.0, 0.3], ids=["no-context", "context"])
+@pytest.mark.parametrize("n_alternatives", [0, 2], ids=["one-assumption", "three"])
+def test_rank_intervals_equal_the_rule_drawn_one_by_one(
+    context_weight, n_alternatives, monkeypatch
+):
+    from rakennettu.synthesis import ranking
+
+    # the numpy path itself is checked, not its pandas fallback
+    monkeypatch.setattr(ranking, "_drawn_ranks_pandas", lambda *a: pytest.fail("fallback"))
+
+    rng = np.random.default_rng(7)
+    index = pd.Index([f"site-{k}" for k in rng.permutation(40)], name="candidate_id")
+
+    def gains():  # one decimal: many ties; zeros: below the synergy's floor
+        return pd.DataFrame(
+            rng.integers(0, 11, size=(40, 3)) / 10,
+            index=index,
+            columns=["gain_morph", "gain_soc", "gain_cult"],
+        )
+
+    dims, alternatives = gains(), [gains() for _ in range(n_alternatives)]
+    context = pd.Series(rng.random(40), index=index).where(rng.random(40) > 0.2)
+    weights = {"morph": 1.0, "soc": 2.0, "cult": 0.5}
+    args = (dims, weights, context, context_weight, 100, 20.0, 3, 10, alternatives)
+    frame, stability = ranking.rank_intervals(
+        dims, weights, context=context, context_weight=context_weight, draws=100,
+        kappa=20.0, seed=3, top=10, alternatives=alternatives,
+    )  # fmt: skip
+    want_frame, want_stability = _reference_intervals(*args)
+    pd.testing.assert_frame_equal(frame, want_frame, check_exact=True)
+    assert stability == want_stability
+    assert (frame["rank_p05"] < frame["rank_p95"]).any()  # the draws did move the ranks
+
+
 # ---------------------------------------------------------------------------------------
 # choose_links against a plain networkx + shapely reference (the rule in its docstring)
 

@@ -24,9 +24,9 @@ RADII = [200, 400]
 
 
 @pytest.fixture(scope="module")
-def morph(kotka):
-    prep = prepare(kotka, FormConfig(), SocialConfig())
-    return morphology_layer(kotka, StreetNetwork.from_graph(kotka.graph), prep, radii=RADII)
+def morph(kotka_morph):
+    """Kotka's morphology layer at RADII (tests/conftest.py)."""
+    return kotka_morph
 
 
 def test_tables_keep_the_towns_indexes(kotka, morph):

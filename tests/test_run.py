@@ -152,7 +152,9 @@ def test_failed_rerun_keeps_earlier_outputs(kotka_run, tmp_path, monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(rakennettu.workflow, "load_town", boom)
-    result = CliRunner().invoke(cli, ["-q", "run", "kotka-karhula", "--out", str(out.parent)])
+    result = CliRunner().invoke(
+        cli, ["-q", "run", "--no-cache", "kotka-karhula", "--out", str(out.parent)]
+    )
     assert result.exit_code == EXIT_CODES["internal"] == 1
     assert "internal error: RuntimeError: disk on fire" in result.output
     after = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -332,10 +334,14 @@ def test_a_rerun_with_new_weights_reads_every_layer_from_the_cache(kotka_run, tm
 
     text = bundled_workflow("kotka-karhula").read_text(encoding="utf-8")
     wf = tmp_path / "kotka-karhula.toml"
-    wf.write_text(text + "\n[synthesis]\nweights = { morph = 3, soc = 1, cult = 0.5 }\n")
+    # the pages are built from these outputs (tests/test_pages.py); not needed here
+    wf.write_text(
+        text + "\n[synthesis]\nweights = { morph = 3, soc = 1, cult = 0.5 }\n"
+        "[outputs]\nmap = false\nreport = false\n"
+    )
     cached = run(wf, out_dir=tmp_path / "cached")
     fresh = run(wf, out_dir=tmp_path / "fresh", cache=False)
-    stages = ["morphology", "social", "cultural", "candidates", "leverage"]
+    stages = ["load", "morphology", "social", "cultural", "candidates", "leverage"]
     assert {k: v["status"] for k, v in cached.record["stages"].items()} == dict.fromkeys(
         stages, "cached"
     )

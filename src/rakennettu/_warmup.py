@@ -15,6 +15,7 @@ function calls it. Nothing is written outside the temporary folder and the numba
 from __future__ import annotations
 
 import json
+import math
 import sys
 import tempfile
 import time
@@ -27,10 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["tiny_run", "tiny_town_osm", "warm"]
 
-# a grid near central Helsinki: 80 m between streets
+# a grid near central Helsinki by default
 _LAT0, _LON0 = 60.1650, 24.9300
-_DLAT = 80 / 111_320
-_DLON = 80 / (111_320 * 0.4980)  # cos(60.165°)
 _N = 6
 
 
@@ -38,20 +37,24 @@ _MIDS = {"south": (2.5, 2.0), "north": (2.5, 3.0), "west": (2.0, 2.5), "east": (
 _STUBS = {"south": (0.0, -0.1), "north": (0.0, 0.1), "west": (-0.1, 0.0), "east": (0.1, 0.0)}
 
 
-def _grid_ll(i: float, j: float) -> tuple[float, float]:
-    return _LAT0 + j * _DLAT, _LON0 + i * _DLON
-
-
-def tiny_town_osm() -> str:
+def tiny_town_osm(*, origin: tuple[float, float] | None = None, spacing: float = 80.0) -> str:
     """OSM XML of a tiny made-up town that exercises every stage of a run.
+
+    Parameters
+    ----------
+    origin
+        Latitude and longitude (degrees) of its south-west corner; by default in central
+        Helsinki (60.165° N, 24.930° E).
+    spacing
+        Metres between its streets (every length in the town scales with it).
 
     Returns
     -------
     str
-        An ``<osm>`` document: a 6 × 6 grid of residential streets 80 m apart; two
-        apartment buildings in every block but one (an empty block, 80 m × 80 m, a
-        candidate site large enough for links across it, with a junction in the middle
-        of each side); shops, a café, a library, a monument and a park.
+        An ``<osm>`` document: a 6 × 6 grid of residential streets `spacing` (80 m)
+        apart; two apartment buildings in every block but one (an empty block, 80 m ×
+        80 m, a candidate site large enough for links across it, with a junction in the
+        middle of each side); shops, a café, a library, a monument and a park.
 
     Examples
     --------
@@ -59,6 +62,13 @@ def tiny_town_osm() -> str:
     >>> text.startswith("<?xml"), text.count('k="highway"'), text.count('k="building"')
     (True, 16, 48)
     """
+    lat0, lon0 = origin or (_LAT0, _LON0)
+    dlat = spacing / 111_320
+    dlon = spacing / (111_320 * math.cos(math.radians(lat0)))
+
+    def _grid_ll(i: float, j: float) -> tuple[float, float]:
+        return lat0 + j * dlat, lon0 + i * dlon
+
     nodes: list[str] = []
     ways: list[str] = []
     ids = iter(range(1, 1_000_000))

@@ -343,6 +343,10 @@ def _run_town(
         return out
 
 
+CONNECT_TIMEOUT = "10s"
+"""How long to keep trying to reach a Dask scheduler given by its address."""
+
+
 @contextlib.contextmanager
 def _client(scheduler: str | None, workers: int) -> Iterator[tuple[Any, str]]:
     """A Dask client: of a new local cluster, or of the scheduler at an address."""
@@ -350,7 +354,7 @@ def _client(scheduler: str | None, workers: int) -> Iterator[tuple[Any, str]]:
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as e:
             raise SourceError(
                 f"cannot reach the Dask scheduler at {scheduler}: {e}; check the address "

@@ -10,7 +10,8 @@ An entry is a folder ``<cache>/stages/<stage>/<key>/``: every table of the resul
 (Geo)Parquet file, and the rest (small records, rasters, lists of geometries) in
 ``entry.pickle``, which refers to the Parquet files by number. A table is stored as
 Parquet only when it reads back identical (values, dtypes, index, CRS, geometry bytes);
-otherwise it stays in the pickle. An entry is written to a temporary folder and renamed
+otherwise it stays in the pickle (the loaded town is pickled whole: faster, and only
+the package reads it). An entry is written to a temporary folder and renamed
 into place, so concurrent runs never see half an entry; an entry that cannot be read
 is ignored with a warning and computed again.
 
@@ -45,7 +46,7 @@ import pandas as pd
 from rakennettu._version import __version__
 from rakennettu.i18n import logged_said
 
-__all__ = ["Stage", "StageCache", "code_hash", "settings_of", "town_key"]
+__all__ = ["Stage", "StageCache", "code_hash", "load_key", "settings_of", "town_key"]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,81 @@ def town_key(town: Any) -> str:
     return h.hexdigest()
 
 
+#: What a loaded town does not depend on: left out of :func:`load_key`, so that a run
+#: with new weights or other outputs reads the town from the cache.
+LOAD_WITHOUT = {
+    "outputs": None,
+    "cache": None,
+    "region": None,
+    "form": None,
+    "completeness": None,
+    "synthesis": ("weights", "normalise"),
+    "candidates": ("context_weight", "draws", "kappa", "seed"),
+}
+
+#: The libraries whose results are in a loaded town (a new version may read differently).
+_LOAD_LIBRARIES = ("geopandas", "networkx", "numpy", "osmium", "osmnx", "pandas", "pyogrio",
+                   "pyproj", "pyrosm", "rasterio", "shapely")  # fmt: skip
+
+
+def load_key(workflow: Any) -> str | None:
+    """The cache key of a town before it is loaded: what :func:`~rakennettu.load_town` reads.
+
+    A SHA-256 of the content of every input file (the OSM extract, the area polygon, the
+    municipal layers and rasters) with their paths, the workflow's settings (all but
+    :data:`LOAD_WITHOUT`), the tag tables, the package's code (:func:`code_hash`) and
+    the versions of the libraries that read the data. None when
+    a source is online (an Overpass query or a WFS layer: their own caches decide what is
+    new), or an input file cannot be read (the load reports it).
+
+    Examples
+    --------
+    >>> from rakennettu import bundled_workflow, load_workflow
+    >>> wf = load_workflow(bundled_workflow("kotka-karhula"))
+    >>> key = load_key(wf)
+    >>> len(key), load_key(wf.updated({"synthesis.weights.cult": 3})) == key
+    (64, True)
+    >>> load_key(wf.updated({"network.radii": [400]})) == key
+    False
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rakennettu._io import file_hash
+    from rakennettu._resources import taxonomy_dir
+
+    if workflow.osm.source != "file" or any(lay.url is not None for lay in workflow.layers):
+        return None
+    settings = workflow.model_dump(mode="json")
+    for section, keys in LOAD_WITHOUT.items():
+        if keys is None:
+            settings.pop(section, None)
+        else:
+            for k in keys:
+                settings.get(section, {}).pop(k, None)
+    inputs: dict[str, Any] = {}
+    try:
+        for role, path in workflow.input_files().items():
+            files = sorted(q for q in path.rglob("*") if q.is_file()) if path.is_dir() else [path]
+            inputs[role] = [str(path), *(f"{q.name}:{file_hash(q)}" for q in files)]
+    except OSError:
+        return None
+    libraries: dict[str, str | None] = {}
+    for name in _LOAD_LIBRARIES:
+        try:
+            libraries[name] = version(name)
+        except PackageNotFoundError:
+            libraries[name] = None
+    data = {
+        "stage": "load",
+        "settings": settings,
+        "inputs": inputs,
+        "tables": {p.name: file_hash(p) for p in sorted(taxonomy_dir().iterdir()) if p.is_file()},
+        "libraries": libraries,
+        "code": code_hash(),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _frame_digest(frame: pd.DataFrame) -> str:
     h = hashlib.sha256(repr((list(frame.columns), [str(t) for t in frame.dtypes])).encode())
     h.update(repr(list(frame.index.names)).encode())
@@ -234,11 +310,15 @@ class StageCache:
         """The folder of an entry (None without a cache)."""
         return None if self.folder is None else self.folder / "stages" / name / key
 
-    def get_or_compute(self, name: str, key: str, compute: Callable[[], Any]) -> Any:
+    def get_or_compute(
+        self, name: str, key: str, compute: Callable[[], Any], *, tables: bool = True
+    ) -> Any:
         """The stage's result from the cache, or computed (and stored) when absent.
 
         Warnings logged while the stage was computed are stored with it and logged
-        again when it is read, so a cached run warns as a fresh one does.
+        again when it is read, so a cached run warns as a fresh one does. ``tables=False``
+        keeps the tables in the pickle too (faster to write and read back than Parquet,
+        for a result read only by the package: the loaded town).
         """
         started = time.perf_counter()
         hit = self._read(name, key)
@@ -250,7 +330,7 @@ class StageCache:
                 return self._replay(name, key, *hit)
             with _captured() as records:
                 value = compute()
-            self._write(name, key, value, records)
+            self._write(name, key, value, records, tables=tables)
         self.status[name] = {"status": "computed", "key": key}
         log.debug("stage %s: %.2f s", name, time.perf_counter() - started)
         return value
@@ -306,7 +386,9 @@ class StageCache:
             _discard(where)
             return None
 
-    def _write(self, name: str, key: str, value: Any, records: list[Any]) -> None:
+    def _write(
+        self, name: str, key: str, value: Any, records: list[Any], *, tables: bool = True
+    ) -> None:
         where = self.path(name, key)
         if where is None:
             return
@@ -315,7 +397,8 @@ class StageCache:
             tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.", dir=where.parent))
             try:
                 with open(tmp / _ENTRY, "wb") as fh:
-                    _Pickler(fh, tmp).dump({"value": value, "records": records})
+                    pickler = _Pickler(fh, tmp) if tables else pickle.Pickler(fh, protocol=5)
+                    pickler.dump({"value": value, "records": records})
                 _publish(tmp, where)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -376,6 +459,8 @@ class _Pickler(pickle.Pickler):
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) not in (pd.DataFrame, gpd.GeoDataFrame) or not len(obj.columns):
             return None
+        if _has_containers(obj):  # never read back the same: not worth the try (seconds)
+            return None
         path = self.folder / f"table-{self.n}.parquet"
         try:
             obj.to_parquet(path)
@@ -387,6 +472,20 @@ class _Pickler(pickle.Pickler):
             return None
         self.n += 1
         return ("parquet", path.name, isinstance(obj, gpd.GeoDataFrame))
+
+
+def _has_containers(frame: pd.DataFrame) -> bool:
+    """Whether a column holds dicts, lists, tuples or sets (judged by its first value).
+
+    Parquet stores them as structs and lists, which read back as other objects (a dict
+    gains every other row's keys), so such a table stays in the pickle.
+    """
+    for _, column in frame.items():
+        if column.dtype == object:
+            values = column.dropna()
+            if len(values) and isinstance(values.iloc[0], dict | list | tuple | set):
+                return True
+    return False
 
 
 def _read_table(path: Path, *, geo: bool) -> pd.DataFrame:

@@ -108,6 +108,12 @@ def _translations(code: str) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(buf)
 
 
+@cache
+def _babel_locale(code: str) -> Locale:
+    """The Babel locale, parsed once (the pages format thousands of numbers)."""
+    return Locale.parse(code)
+
+
 @dataclass(frozen=True)
 class Language:
     r"""One language: its messages, and numbers and dates in its format.
@@ -129,7 +135,7 @@ class Language:
     @property
     def locale(self) -> Locale:
         """The Babel locale."""
-        return Locale.parse(self.code)
+        return _babel_locale(self.code)
 
     def _(self, message: str, **values: Any) -> str:
         """The message in this language, with its ``{name}`` fields filled in from ``values``.
@@ -166,7 +172,7 @@ class Language:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
         pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
-        return numbers.format_decimal(value, format=pattern, locale=self.code)
+        return numbers.format_decimal(value, format=pattern, locale=_babel_locale(self.code))
 
     def significant(self, value: Any, digits: int = 3) -> str:
         r"""A number for people: ``digits`` significant digits, whole numbers from there up.
@@ -200,13 +206,13 @@ class Language:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-        return numbers.format_decimal(value, format=pattern, locale=self.code)
+        return numbers.format_decimal(value, format=pattern, locale=_babel_locale(self.code))
 
     def integer(self, value: float) -> str:
         """A whole number (rounded half to even), with the locale's thousands separator."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
-        return numbers.format_decimal(round(value), format="#,##0", locale=self.code)
+        return numbers.format_decimal(round(value), format="#,##0", locale=_babel_locale(self.code))
 
     def percent(self, share: float, digits: int = 0) -> str:
         """A share (0.25) as a percentage ("25 %" in Finnish, "25%" in English)."""

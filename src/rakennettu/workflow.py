@@ -20,7 +20,7 @@ from shapely import box
 from rakennettu import interrupt
 from rakennettu._io import output_errors
 from rakennettu._timing import Stages
-from rakennettu.cache import Stage, StageCache, stage_key, town_key
+from rakennettu.cache import Stage, StageCache, load_key, stage_key, town_key
 from rakennettu.checks import check_names, inspect_workflow
 from rakennettu.completeness import completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
@@ -238,10 +238,10 @@ def _compute(
     stage = _stages(progress, lang)
     radii = list(wf.network.radii)
     with stage("load"):
-        town = load_town(wf, progress=progress)
+        town, content = _load(wf, cache, progress)
         lang[0] = language(run_language(wf, town))
         speak(lang[0])  # the console says the run's warnings in its language
-    cached = _StageRunner(wf, town, cache)
+    cached = _StageRunner(wf, content, cache)
     with stage("network"):
         net = StreetNetwork.from_graph(town.graph)
     with stage("prepare"):
@@ -411,12 +411,36 @@ STAGES: dict[str, Stage] = {
 }  # fmt: skip
 
 
+def _load(wf: Workflow, cache: StageCache, progress: bool) -> tuple[Town, str | None]:
+    """The town and its content key (:func:`~rakennettu.cache.town_key`; None without a cache).
+
+    With a cache, a town whose input files and settings are unchanged
+    (:func:`~rakennettu.cache.load_key`) is read from it; its load timings are then left
+    out, as a cached layer's are. Online sources are loaded each time (their own caches
+    spare the network).
+    """
+    key = load_key(wf) if cache.folder is not None else None
+    if key is None:
+        town = load_town(wf, progress=progress)
+        cache.status["load"] = {"status": "computed", "key": None}
+        return town, (town_key(town) if cache.folder is not None else None)
+
+    def compute() -> tuple[Town, str]:
+        town = load_town(wf, progress=progress)
+        return town, town_key(town)
+
+    town, content = cache.get_or_compute("load", key, compute, tables=False)
+    if cache.status["load"]["status"] == "cached":
+        town = replace(town, report={**town.report, "timings_s": {}})
+    return town, content
+
+
 class _StageRunner:
     """Run the stages of :data:`STAGES` through a cache, chaining their keys."""
 
-    def __init__(self, wf: Workflow, town: Town, cache: StageCache) -> None:
+    def __init__(self, wf: Workflow, content: str | None, cache: StageCache) -> None:
         self.wf, self.cache = wf, cache
-        self.keys = {"load": town_key(town)} if cache.folder is not None else {}
+        self.keys = {"load": content} if content is not None else {}
 
     def key(self, name: str) -> str | None:
         """Chain the key of a stage that is not stored (it is cheaper to compute than read)."""

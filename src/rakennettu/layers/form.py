@@ -38,7 +38,6 @@ import logging
 from typing import Any, TypeAlias
 
 import geopandas as gpd
-import momepy
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -242,6 +241,8 @@ def building_measures(
         # momepy.orientation reads the rectangles' coordinates in strides of five, so it
         # must only see footprints with area (empty ones would shift every later row).
         solid = geoms[ok]
+        import momepy  # imported here: 2 s, only for these measures
+
         shape[ELONGATION][ok] = momepy.elongation(solid).to_numpy()
         shape[CIRCULAR_COMPACTNESS][ok] = momepy.circular_compactness(solid).to_numpy()
         shape[ORIENTATION][ok] = momepy.orientation(solid).to_numpy()
@@ -315,6 +316,8 @@ def enclosures(
         extra = [extra_lines] if len(extra_lines) else None
     if not len(lines) and limit is None:
         return _empty_enclosures(crs)
+    import momepy  # imported here: 2 s, only for these measures
+
     raw = momepy.enclosures(lines, limit=limit, additional_barriers=extra, clip=limit is not None)
     geom = raw.geometry.reset_index(drop=True)
     if len(water) and len(geom):
@@ -390,6 +393,8 @@ def tessellation(
     encl_of, blg_of = blg.sindex.query(enc.geometry, predicate="intersects")
     per_enclosure = np.bincount(encl_of, minlength=len(enc))
     if (per_enclosure > 1).any():
+        import momepy  # imported here: 2 s, only for these measures
+
         raw = momepy.enclosed_tessellation(blg, enc, n_jobs=n_jobs)
         raw_building = raw.index.to_numpy(dtype=np.int64)
         raw_enclosure = raw["enclosure_position"].to_numpy(dtype=np.int64)
@@ -574,6 +579,8 @@ def street_measures(streets: gpd.GeoDataFrame) -> pd.DataFrame:
     )
     keep = np.sort(first_twin)
     lines = gpd.GeoDataFrame(geometry=geoms[keep], crs=streets.crs)
+    import momepy  # imported here: 2 s, only for these measures
+
     groups = momepy.COINS(lines, flow_mode=True).stroke_attribute().to_numpy()
     # number strokes in order of first appearance, so ids do not depend on set order
     _, first, kept_stroke = np.unique(groups, return_index=True, return_inverse=True)

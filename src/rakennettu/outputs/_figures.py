@@ -39,7 +39,9 @@ def palette_png(fig: Figure, *, colors: int, **savefig: Any) -> str:
     ``savefig`` goes to :meth:`~matplotlib.figure.Figure.savefig` (e.g. ``dpi``).
     """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", **savefig)
+    # the full-colour PNG is only read back here: stored without compression (the same
+    # pixels, several times faster to write and read)
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 0}, **savefig)
     buf.seek(0)
     with Image.open(buf) as im:
         small = im.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)

@@ -18,9 +18,7 @@ import pyogrio
 
 from rakennettu.errors import SourceError
 from rakennettu.outputs.folder import OutputFolder
-from rakennettu.outputs.map import build_map, write_map
 from rakennettu.outputs.record import read_record
-from rakennettu.outputs.report import build_report, write_report
 
 __all__ = ["GPKG", "MAP", "RECORD", "REPORT", "rebuild", "write_pages"]
 
@@ -77,10 +75,15 @@ def write_pages(
     used = {k: v for k, v in layers.items() if k in _USED}
     lang = language or (record or {}).get("language") or "en"
     files = {}
+    # folium and matplotlib are imported here, not with the package (half a second)
     if map:
+        from rakennettu.outputs.map import build_map, write_map
+
         m = build_map(used, title=name, record=record, tiles=tiles, language=lang)
         files["map"] = write_map(m, out / MAP)
     if report:
+        from rakennettu.outputs.report import build_report, write_report
+
         rec = dict(record or {})
         rec.setdefault("town", {"title": name})
         files["report"] = write_report(build_report(used, rec, language=lang), out / REPORT)

@@ -35,7 +35,7 @@ import pandas as pd
 from rakennettu.i18n import N_, Said
 from rakennettu.naming import DIMENSIONS
 from rakennettu.synthesis.leverage import GAINS
-from rakennettu.synthesis.scores import Adapted, adapt, normalise, synergy
+from rakennettu.synthesis.scores import SYNERGY_FLOOR, Adapted, adapt, normalise, synergy
 from rakennettu.wording import PHRASES, say
 
 __all__ = [
@@ -195,22 +195,93 @@ def rank_intervals(
         return frame, 1.0
     rng = np.random.default_rng(seed)
     samples = rng.dirichlet(kappa * w / w.sum(), size=draws)
-    top_ids = set(base.sort_values(kind="stable").index[:top])
-    all_ranks = np.empty((draws, len(dims)), dtype=int)
-    stay = np.empty(draws)
     frames = [dims, *(a.loc[dims.index] for a in alternatives)]
     pick = rng.integers(0, len(frames), size=draws) if alternatives else np.zeros(draws, int)
+    drawn = _drawn_ranks(frames, used, samples, pick, context, context_weight, top, base)
+    if drawn is None:  # not plain numbers: pandas' way, which says what is wrong
+        drawn = _drawn_ranks_pandas(frames, used, samples, pick, context, context_weight, top, base)
+    all_ranks, stay = drawn
+    q = np.percentile(all_ranks, [5, 50, 95], axis=0, method="nearest")
+    frame = pd.DataFrame(
+        {"rank_median": q[1], "rank_p05": q[0], "rank_p95": q[2]}, index=dims.index
+    ).astype(int)
+    return frame, float(stay.mean())
+
+
+def _drawn_ranks(
+    frames: Sequence[pd.DataFrame],
+    used: Sequence[str],
+    samples: np.ndarray,
+    pick: np.ndarray,
+    context: pd.Series | None,
+    context_weight: float,
+    top: int,
+    base: pd.Series,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ranks of every draw, and the share of the top that stays in its top.
+
+    :func:`_score`, :func:`synergy` and :func:`ranks` in plain numpy: the same operations
+    in the same order (so the same numbers), without a pandas object per draw.
+
+    None when the sites' index has repeats, the context is on another index, or a score
+    is NaN: :func:`_drawn_ranks_pandas` then does it (and fails as it fails).
+    """
+    index = frames[0].index
+    if not index.is_unique or (context is not None and not context.index.equals(index)):
+        return None
+    n = len(index)
+    logs = [
+        {d: np.log(np.clip(f[f"gain_{d}"].to_numpy(dtype=float), SYNERGY_FLOOR, 1.0)) for d in used}
+        for f in frames
+    ]
+    near = None
+    if context is not None and context_weight > 0:
+        near = context_weight * context.fillna(0.0).to_numpy(dtype=float)
+    top_pos = set(np.argsort(base.to_numpy(), kind="stable")[:top].tolist())
+    all_ranks = np.empty((len(samples), n), dtype=int)
+    stay = np.empty(len(samples))
+    for i, sample in enumerate(samples):
+        weights = [(d, float(v)) for d, v in zip(used, sample, strict=True) if v > 0]
+        if weights:
+            total = np.zeros(n)
+            for d, v in weights:
+                total = total + v * logs[pick[i]][d]
+            score = np.exp(total / sum(v for _, v in weights))
+        else:
+            score = np.full(n, 0.5)
+        if near is not None:
+            score = (1 - context_weight) * score + near
+        if np.isnan(score).any():
+            return None
+        # rank 1 = best, ties share the better rank: 1 + the number of higher scores
+        r = n + 1 - np.searchsorted(np.sort(score), score, side="right")
+        all_ranks[i] = r
+        drawn_top = np.argsort(r, kind="stable")[:top].tolist()
+        stay[i] = len(top_pos.intersection(drawn_top)) / max(len(top_pos), 1)
+    return all_ranks, stay
+
+
+def _drawn_ranks_pandas(
+    frames: Sequence[pd.DataFrame],
+    used: Sequence[str],
+    samples: np.ndarray,
+    pick: np.ndarray,
+    context: pd.Series | None,
+    context_weight: float,
+    top: int,
+    base: pd.Series,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_drawn_ranks` through :func:`_score` and :func:`ranks`, one draw at a time."""
+    top_ids = set(base.sort_values(kind="stable").index[:top])
+    all_ranks = np.empty((len(samples), len(frames[0])), dtype=int)
+    stay = np.empty(len(samples))
     for i, sample in enumerate(samples):
         drawn = dict(zip(used, sample, strict=True))
         r = ranks(_score(frames[pick[i]], drawn, context, context_weight))
         all_ranks[i] = r.to_numpy()
         drawn_top = set(r.sort_values(kind="stable").index[:top])
         stay[i] = len(top_ids & drawn_top) / max(len(top_ids), 1)
-    q = np.percentile(all_ranks, [5, 50, 95], axis=0, method="nearest")
-    frame = pd.DataFrame(
-        {"rank_median": q[1], "rank_p05": q[0], "rank_p95": q[2]}, index=dims.index
-    ).astype(int)
-    return frame, float(stay.mean())
+    return all_ranks, stay
 
 
 def sensitivity(

@@ -41,6 +41,7 @@ from rakennettu.i18n import N_, Said
 from rakennettu.naming import DIMENSIONS
 
 __all__ = [
+    "SYNERGY_FLOOR",
     "Adapted",
     "adapt",
     "dimension_scores",
@@ -356,7 +357,13 @@ def dimension_scores(
     return norm, dims
 
 
-def synergy(dims: pd.DataFrame, weights: Mapping[str, float], *, floor: float = 0.01) -> pd.Series:
+#: Scores below this are raised to it before the logarithm of :func:`synergy`.
+SYNERGY_FLOOR = 0.01
+
+
+def synergy(
+    dims: pd.DataFrame, weights: Mapping[str, float], *, floor: float = SYNERGY_FLOOR
+) -> pd.Series:
     """Weighted geometric mean of the dimension scores: high only where all are high.
 
     Parameters
