@@ -34,7 +34,8 @@ from rakennettu.network import (
     nearest,
 )
 from rakennettu.network._util import compiled_threads
-from rakennettu.network.kernels import _centrality_kernel
+from rakennettu.network.access import _resolve_points
+from rakennettu.network.kernels import Seeds, _access_kernel, _centrality_kernel
 
 CRS = "EPSG:3067"
 RTOL = 1e-9
@@ -466,6 +467,28 @@ def test_centrality_is_the_same_on_one_and_two_compiled_threads(random_net: Stre
         two = centrality_with_edges(random_net, [300, 1e7])
     for a, b in zip(one, two, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+@pytest.mark.parametrize("threads", [2, 5], ids=lambda t: f"{t}threads")
+def test_accessibility_sums_do_not_depend_on_the_thread_count(
+    random_net: StreetNetwork, threads: int
+) -> None:
+    pts = random_points(random_net, 7, 600)
+    att = attach_with(random_net, pts)
+    resolved = _resolve_points(random_net, att, None, "w", True)
+    seeds = Seeds(resolved.pu, resolved.pv, resolved.ou, resolved.ov, resolved.weight)
+    radii, betas = np.array([200.0, 1e7]), np.array([0.02, 1e-6])
+    mask = np.ones(random_net.n_nodes, dtype=bool)
+    one, many = (
+        _access_kernel(random_net._graph, seeds, radii, betas, 1e7, mask, nt) for nt in (1, threads)
+    )
+    for a, b in zip(one, many, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with compiled_threads(1):
+        one_thread = accessibility(random_net, att, **ACCESS_OPTIONS)
+    with compiled_threads(2):
+        two_threads = accessibility(random_net, att, **ACCESS_OPTIONS)
+    pd.testing.assert_frame_equal(one_thread, two_threads, check_exact=True)
 
 
 @pytest.mark.parametrize("radius", [400, 800], ids=lambda r: f"R{r}")

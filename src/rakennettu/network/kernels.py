@@ -342,17 +342,10 @@ def _centrality_source(  # pragma: no cover
     return ns
 
 
-@njit(cache=True, nogil=True)
-def _blocks(n_items: int, nt: int) -> tuple[int, int]:  # pragma: no cover
-    """Blocks per thread and in all: at most 64 per thread, at least 4 items each."""
-    per = max(1, min(64, n_items // (4 * nt)))
-    return per, per * nt
-
-
-#: Betweenness is summed per block of sources, and the blocks' sums are added in block
-#: order, so the sums do not depend on the number of threads (the last bits would, were
-#: they summed per thread). At most this many blocks (and threads) per kernel call, and
-#: their sums take at most about ``_SUM_BYTES``.
+#: Betweenness (and accessibility) is summed per block of sources (points), and the
+#: blocks' sums are added in block order, so the sums do not depend on the number of
+#: threads (the last bits would, were they summed per thread). At most this many blocks
+#: (and threads) per kernel call, and their sums take at most about ``_SUM_BYTES``.
 _SUM_BLOCKS = 16
 _SUM_BYTES = 1 << 26
 
@@ -480,34 +473,38 @@ def _access_source(  # pragma: no cover
 def _access_kernel(  # pragma: no cover
     g: Graph, pts: Seeds, radii: F64, betas: F64, cutoff: float, mask: B8, nt: int
 ) -> tuple[F64, F64, F64, F64]:
-    """Counts, weight sums (per node and radius band), decayed sums and nearest distance."""
+    """Counts, weight sums (per node and radius band), decayed sums and nearest distance.
+
+    Summed per block of points, the blocks added in block order (as for centrality), so
+    the sums do not depend on ``nt``.
+    """
     n = g.indptr.shape[0] - 1
     nr = radii.shape[0]
     npts = pts.pu.shape[0]
+    nblk = _sum_blocks(npts, 8 * (3 * n * nr + n))
+    nw = max(1, min(nt, nblk))
     cap = g.nbr.shape[0] + 4
-    dist = np.full((nt, n), np.inf)
-    pos = np.full((nt, n), -1, dtype=np.int64)
-    order = np.zeros((nt, n), dtype=np.int64)
-    hk = np.empty((nt, cap))
-    hv = np.empty((nt, cap), dtype=np.int64)
-    cnt = np.zeros((nt, n * nr))
-    wsum = np.zeros((nt, n * nr))
-    dec = np.zeros((nt, n * nr))
-    near = np.full((nt, n), np.inf)
-    per, nblocks = _blocks(npts, nt)
-    for tid in prange(nt):
-        out = _AccessOut(cnt[tid], wsum[tid], dec[tid], near[tid])
-        for j in range(per):
-            blk = j * nt + tid
-            for i in range(blk * npts // nblocks, (blk + 1) * npts // nblocks):
+    dist = np.full((nw, n), np.inf)
+    pos = np.full((nw, n), -1, dtype=np.int64)
+    order = np.zeros((nw, n), dtype=np.int64)
+    hk = np.empty((nw, cap))
+    hv = np.empty((nw, cap), dtype=np.int64)
+    cnt = np.zeros((nblk, n * nr))
+    wsum = np.zeros((nblk, n * nr))
+    dec = np.zeros((nblk, n * nr))
+    near = np.full((nblk, n), np.inf)
+    for tid in prange(nw):
+        for blk in range(tid, nblk, nw):
+            out = _AccessOut(cnt[blk], wsum[blk], dec[blk], near[blk])
+            for i in range(blk * npts // nblk, (blk + 1) * npts // nblk):
                 _access_source(i, pts, g, radii, betas, cutoff, mask, dist[tid], pos[tid],
                                order[tid], hk[tid], hv[tid], out)  # fmt: skip
     nearest = near[0].copy()
-    for t in range(1, nt):
+    for t in range(1, nblk):
         for v in range(n):
             if near[t, v] < nearest[v]:
                 nearest[v] = near[t, v]
-    return cnt.sum(axis=0), wsum.sum(axis=0), dec.sum(axis=0), nearest
+    return _in_block_order(cnt), _in_block_order(wsum), _in_block_order(dec), nearest
 
 
 # ---------------------------------------------------------------------------------------
