@@ -14,6 +14,8 @@ Names: ``np``, ``pd``, ``gpd``, ``nx``, ``StreetNetwork``;
   (``leisure=park``);
 * ``kotka_town()``: the bundled Kotka, Karhula town (``load_town("kotka-karhula")``),
   loaded once for the whole doctest run;
+* ``tiny_town()``: the made-up town of :mod:`rakennettu._warmup` (a 6 x 6 street grid
+  80 m apart with 48 buildings, shops and an empty block), loaded once;
 * ``kotka_run_dir()``: the output folder of one run of it (``run("kotka-karhula")``),
   made once for the whole doctest run (its stages from the session's stage cache when
   a test's run of Kotka put them there).
@@ -84,6 +86,23 @@ def _kotka_town():  # type: ignore[no-untyped-def]
 
 
 @functools.cache
+def _tiny_town():  # type: ignore[no-untyped-def]
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from rakennettu import load_town, load_workflow
+    from rakennettu._warmup import tiny_town_osm
+
+    folder = Path(tempfile.mkdtemp(prefix="rakennettu-doctest-"))
+    (folder / "tiny.osm").write_text(tiny_town_osm(), encoding="utf-8")
+    path = json.dumps(str(folder / "tiny.osm"))
+    toml = folder / "tiny.toml"
+    toml.write_text(f'[town]\nname = "tiny"\ncrs = "EPSG:3067"\n[osm]\npath = {path}\n')
+    return load_town(load_workflow(toml))
+
+
+@functools.cache
 def _kotka_run_dir():  # type: ignore[no-untyped-def]
     import tempfile
     from pathlib import Path
@@ -141,5 +160,6 @@ def _doctest_names(doctest_namespace: dict) -> None:
         street=_street,
         kotka_town=_kotka_town,
         kotka_run_dir=_kotka_run_dir,
+        tiny_town=_tiny_town,
         osm_features=_osm_features,
     )

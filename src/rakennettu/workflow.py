@@ -241,6 +241,7 @@ def _compute(
         town, content = _load(wf, cache, progress)
         lang[0] = language(run_language(wf, town))
         speak(lang[0])  # the console says the run's warnings in its language
+        _check_planner_programs(wf, town)  # a typo found now, not after every layer
     cached = _StageRunner(wf, content, cache)
     with stage("network"):
         net = StreetNetwork.from_graph(town.graph)
@@ -839,6 +840,26 @@ def _programs(wf: Workflow, sites: gpd.GeoDataFrame, categories: Any) -> dict[An
         except ConfigError as e:
             raise ConfigError(f"site {cid} ({row['provenance']}): {e}") from None
     return out
+
+
+def _check_planner_programs(wf: Workflow, town: Town) -> None:
+    """Parse the programs of the planner's sites as soon as the town is read.
+
+    The leverage stage parses them again (:func:`_programs`); this only moves a bad
+    program's error from after the layers (minutes on a whole town) to the start.
+    """
+    sites = town.candidates
+    if sites is None or "program" not in sites:
+        return
+    default = Program(**wf.candidates.program.model_dump())
+    categories = set(activity_categories(town.activities))
+    where_from = sites["provenance"] if "provenance" in sites else sites.index.to_series()
+    for program, where in zip(sites["program"], where_from, strict=True):
+        if isinstance(program, str) and program.strip():
+            try:
+                parse_program(program, default, categories=categories)
+            except ConfigError as e:
+                raise ConfigError(f"the planner's site ({where}): {e}") from None
 
 
 #: The stages of a run in words, for the console (marked for the catalogues).

@@ -311,7 +311,7 @@ def morphology_layer(
 
     Examples
     --------
-    >>> town = kotka_town()  # load_town("kotka-karhula"), loaded once for all doctests
+    >>> town = tiny_town()  # a made-up 6 x 6 street grid with 48 buildings
     >>> from rakennettu.config import FormConfig, SocialConfig
     >>> from rakennettu.prepare import prepare
     >>> prep = prepare(town, FormConfig(), SocialConfig())
