@@ -103,18 +103,18 @@ def _logging_restored():
 
 @pytest.fixture(scope="session")
 def kotka():
-    """The bundled Kotka, Karhula town, loaded once."""
+    """The bundled Kotka, Karhula town, loaded once for the session (see shared_result)."""
     from rakennettu import load_town
 
-    return load_town("kotka-karhula")
+    return shared_result("kotka-town", lambda: load_town("kotka-karhula"))
 
 
 @pytest.fixture(scope="session")
 def helsinki():
-    """The bundled central Helsinki town, loaded once."""
+    """The bundled central Helsinki town, loaded once for the session (see shared_result)."""
     from rakennettu import load_town
 
-    return load_town("helsinki-keskusta")
+    return shared_result("helsinki-town", lambda: load_town("helsinki-keskusta"))
 
 
 def shared_result(name: str, compute):
