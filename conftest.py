@@ -118,6 +118,45 @@ def _kotka_run_dir():  # type: ignore[no-untyped-def]
     return run("kotka-karhula", out_dir=out).out_dir
 
 
+# The test files that take longest (whole-town runs, notebooks, browsers, Dask clusters)
+# go first: pytest-xdist (--dist loadfile) hands files to its workers in collection
+# order, so the long ones start early and the short ones fill the gaps at the end. The
+# first two need different towns, so the two workers do not wait for the same run.
+LONG_FIRST = (
+    "tests/test_notebooks.py",
+    "tests/test_run.py",
+    "tests/test_batch.py",
+    "tests/test_form.py",
+    "tests/test_hostile_run.py",
+    "tests/test_region.py",
+    "tests/test_town.py",
+    "tests/test_planner_sites.py",
+    "tests/test_interrupt.py",
+    "tests/test_network.py",
+    "tests/test_report.py",
+    "tests/test_browser.py",
+    "tests/test_leverage.py",
+    "tests/test_social.py",
+)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """The files of LONG_FIRST first, in that order; the rest as collected."""
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    root = config.rootpath
+
+    def place(item: pytest.Item) -> int:
+        try:
+            name = item.path.relative_to(root).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(name, len(rank))
+
+    items.sort(key=place)  # stable: each file's tests stay together, in their order
+
+
 def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The test session's own rakennettu cache folder, shared by its xdist workers.
 
