@@ -833,13 +833,18 @@ def _programs(wf: Workflow, sites: gpd.GeoDataFrame, categories: Any) -> dict[An
             f"{wf.source_file}, [candidates.program] activities: unknown categories "
             f"{unknown}; categories: {', '.join(categories)}"
         )
-    out = {}
-    for cid, row in sites.iterrows():
-        try:
-            out[cid] = parse_program(row["program"], default, categories=set(categories))
-        except ConfigError as e:
-            raise ConfigError(f"site {cid} ({row['provenance']}): {e}") from None
-    return out
+    return {
+        cid: _site_program(row["program"], f"site {cid} ({row['provenance']})", default, categories)
+        for cid, row in sites.iterrows()
+    }
+
+
+def _site_program(text: Any, site: str, default: Program, categories: Any) -> Program:
+    """A site's program (:func:`parse_program`); its error names the site."""
+    try:
+        return parse_program(text, default, categories=set(categories))
+    except ConfigError as e:
+        raise ConfigError(f"{site}: {e}") from None
 
 
 def _check_planner_programs(wf: Workflow, town: Town) -> None:
@@ -852,14 +857,11 @@ def _check_planner_programs(wf: Workflow, town: Town) -> None:
     if sites is None or "program" not in sites:
         return
     default = Program(**wf.candidates.program.model_dump())
-    categories = set(activity_categories(town.activities))
+    categories = activity_categories(town.activities)
     where_from = sites["provenance"] if "provenance" in sites else sites.index.to_series()
     for program, where in zip(sites["program"], where_from, strict=True):
         if isinstance(program, str) and program.strip():
-            try:
-                parse_program(program, default, categories=categories)
-            except ConfigError as e:
-                raise ConfigError(f"the planner's site ({where}): {e}") from None
+            _site_program(program, f"the planner's site ({where})", default, categories)
 
 
 #: The stages of a run in words, for the console (marked for the catalogues).
