@@ -92,19 +92,12 @@ def _kotka_town():  # type: ignore[no-untyped-def]
 
 @functools.cache
 def _tiny_town():  # type: ignore[no-untyped-def]
-    import json
     import tempfile
-    from pathlib import Path
 
     from rakennettu import load_town, load_workflow
-    from rakennettu._warmup import tiny_town_osm
+    from rakennettu._warmup import tiny_workflow
 
-    folder = Path(tempfile.mkdtemp(prefix="rakennettu-doctest-"))
-    (folder / "tiny.osm").write_text(tiny_town_osm(), encoding="utf-8")
-    path = json.dumps(str(folder / "tiny.osm"))
-    toml = folder / "tiny.toml"
-    toml.write_text(f'[town]\nname = "tiny"\ncrs = "EPSG:3067"\n[osm]\npath = {path}\n')
-    return load_town(load_workflow(toml))
+    return load_town(load_workflow(tiny_workflow(tempfile.mkdtemp(prefix="rakennettu-doctest-"))))
 
 
 @functools.cache

@@ -66,16 +66,13 @@ def test_warmup_compiles_every_cached_kernel(tiny):
 
 def test_a_town_without_candidate_sites_is_a_clear_data_error(tmp_path):
     # the tiny town with its empty block not counted: no OSM site kind, no planner's file
-    import json
-
     from rakennettu import EmptyDataError, load_workflow, run
-    from rakennettu._warmup import _WORKFLOW, tiny_town_osm
+    from rakennettu._warmup import tiny_workflow
 
-    osm = tmp_path / "t.osm"
-    osm.write_text(tiny_town_osm(), encoding="utf-8")
-    text = _WORKFLOW.format(path=json.dumps(str(osm)), cache=json.dumps(str(tmp_path / "c")))
-    toml = tmp_path / "t.toml"
+    toml = tiny_workflow(tmp_path)
+    text = toml.read_text(encoding="utf-8")
     toml.write_text(text.replace("[candidates]\n", "[candidates]\nempty_blocks = false\n"))
-    with pytest.raises(EmptyDataError, match=r"t\.toml: no candidate site to rank .*sites layer"):
+    said = r"warmup\.toml: no candidate site to rank .*sites layer"
+    with pytest.raises(EmptyDataError, match=said):
         run(load_workflow(toml), out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing half-written

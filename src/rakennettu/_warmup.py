@@ -26,7 +26,7 @@ from xml.sax.saxutils import quoteattr
 if TYPE_CHECKING:
     from rakennettu.workflow import RunResult
 
-__all__ = ["tiny_run", "tiny_town_osm", "warm"]
+__all__ = ["tiny_run", "tiny_town_osm", "tiny_workflow", "warm"]
 
 # a grid near central Helsinki by default
 _LAT0, _LON0 = 60.1650, 24.9300
@@ -146,21 +146,31 @@ folder = {cache}
 """
 
 
-def tiny_run(folder: str | Path) -> RunResult:
-    """Run the tiny town (:func:`tiny_town_osm`) with its files in ``folder``.
+def tiny_workflow(folder: str | Path) -> Path:
+    """Write the tiny town (:func:`tiny_town_osm`) and its workflow into ``folder``.
 
     The map and report are left out (they compile nothing); the landmarks are seen
-    through viewsheds so that those kernels compile too.
-    """
-    from rakennettu import load_workflow, run
+    through viewsheds so that those kernels compile too; the cache is ``folder/cache``.
 
+    Returns
+    -------
+    pathlib.Path
+        The workflow file, ``folder/warmup.toml``.
+    """
     folder = Path(folder)
     osm = folder / "warmup.osm"
     osm.write_text(tiny_town_osm(), encoding="utf-8")
     toml = folder / "warmup.toml"
     text = _WORKFLOW.format(path=json.dumps(str(osm)), cache=json.dumps(str(folder / "cache")))
     toml.write_text(text, encoding="utf-8")
-    return run(load_workflow(toml), out_dir=folder / "out")
+    return toml
+
+
+def tiny_run(folder: str | Path) -> RunResult:
+    """Run the tiny town (:func:`tiny_workflow`) with its files in ``folder``."""
+    from rakennettu import load_workflow, run
+
+    return run(load_workflow(tiny_workflow(folder)), out_dir=Path(folder) / "out")
 
 
 def warm() -> float:
