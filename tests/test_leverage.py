@@ -735,3 +735,19 @@ def test_leverage_tables_on_threads_equal_the_sequential_ones(random_town):
             g.drop(columns="links"), w.drop(columns="links"), check_exact=True
         )
     assert list(one[0].index) == list(lots.index)
+
+
+def test_leverage_tables_on_processes_equal_the_in_process_ones(random_town):
+    # the sites shared between this process and a spawned worker (each holding the
+    # context, pickled once) give the same tables, bit for bit, in the candidates' order
+    ctx, lots, access, programs, populations = random_town
+    one = leverage_tables(ctx, lots, access, programs, populations=populations, processes=1)
+    two = leverage_tables(ctx, lots, access, programs, populations=populations, processes=2)
+    for g, w in zip(two, one, strict=True):
+        assert [[x.wkb for x in ls] for ls in g["links"]] == [
+            [x.wkb for x in ls] for ls in w["links"]
+        ]
+        pd.testing.assert_frame_equal(
+            g.drop(columns="links"), w.drop(columns="links"), check_exact=True
+        )
+    assert list(two[0].index) == list(lots.index)

@@ -132,6 +132,8 @@ def _tiny_xml(reverse: bool) -> str:
     head, body, tail = lines[:2], lines[2:-1], lines[-1:]
     nodes = [x for x in body if x.startswith("<node")]
     ways = [x for x in body if x.startswith("<way")]
+    # the data's date: the newest timestamp of the ways (the file's header has none)
+    ways[0] = ways[0].replace("<way ", '<way timestamp="2021-05-06T07:08:09Z" ', 1)
     if reverse:  # objects in descending id order: not sorted as osmium requires
         nodes, ways = nodes[::-1], ways[::-1]
     return "\n".join([*head, *nodes, *ways, *tail])
@@ -153,3 +155,4 @@ def test_unsorted_extract_reads_like_the_sorted_one(tmp_path):
     assert a.geometry.geom_equals_exact(b.geometry, 1e-9).all()
     assert a["tags"].tolist() == b["tags"].tolist()
     assert sorted(ordered.graph.edges) == sorted(shuffled.graph.edges)
+    assert ordered.date == shuffled.date == "2021-05-06"  # read from the file given

@@ -13,6 +13,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from rakennettu._resources import taxonomy_dir
@@ -950,3 +952,33 @@ def test_repeated_index_labels() -> None:
     out = tx.activities(f)
     assert list(out.index) == [1, 2]
     assert out["kind"].tolist() == ["cafe", "pub"]
+
+
+_TAG_VALUES = st.one_of(
+    st.none(),
+    st.just(float("nan")),
+    st.integers(-3, 3),
+    st.sampled_from(["", " ", "yes", " shop ", "a;b", "Ä"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.just(float("nan")),
+            st.dictionaries(st.sampled_from(["shop", "amenity", "name", "x"]), _TAG_VALUES),
+        ),
+        max_size=12,
+    )
+)
+def test_the_matchers_key_columns_equal_tag_values_key_by_key(tags):
+    # _Tags reads every dict once into per-key columns; tag_values goes over every
+    # feature for each key: the reference
+    series = pd.Series(tags, index=[10 * i + 3 for i in range(len(tags))], dtype=object)
+    columns = tx.match._Tags(series)
+    for key in ("shop", "amenity", "name", "x", "absent"):
+        expected = tag_values(series, key).reset_index(drop=True)
+        got = columns.values(key)
+        assert got.tolist() == expected.tolist() and got.index.equals(expected.index)

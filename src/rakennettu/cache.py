@@ -32,6 +32,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -255,11 +256,16 @@ def stage_key(stage: Stage, workflow: Any, inputs: Mapping[str, str]) -> str:
 
 
 class _Capture(logging.Handler):
+    """The warnings logged by this thread (another may compute another stage meanwhile)."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.records: list[tuple[str, int, str]] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return
         # a Said warning is kept whole, so that a cached run says it in its language too
         said = logged_said(record)
         self.records.append((record.name, record.levelno, said or record.getMessage()))

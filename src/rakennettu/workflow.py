@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -19,10 +19,11 @@ from shapely import box
 
 from rakennettu import interrupt
 from rakennettu._io import output_errors
+from rakennettu._threads import Background, Once
 from rakennettu._timing import Stages
 from rakennettu.cache import Stage, StageCache, load_key, stage_key, town_key
 from rakennettu.checks import check_names, inspect_workflow
-from rakennettu.completeness import completeness, figures_record
+from rakennettu.completeness import Completeness, completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
 from rakennettu.errors import ConfigError, EmptyDataError, suggest
 from rakennettu.i18n import (
@@ -35,9 +36,9 @@ from rakennettu.i18n import (
     speak,
     speaking,
 )
-from rakennettu.layers.cultural import age_by_cell, cultural_layer
+from rakennettu.layers.cultural import CulturalLayer, age_by_cell, cultural_layer
 from rakennettu.layers.form import FLOORS
-from rakennettu.layers.morphology import morphology_layer
+from rakennettu.layers.morphology import MorphologyLayer, morphology_layer, network_measures
 from rakennettu.layers.social import (
     SocialLayer,
     activity_categories,
@@ -46,7 +47,7 @@ from rakennettu.layers.social import (
     homes_of_unknown_use,
     social_layer,
 )
-from rakennettu.network import StreetNetwork
+from rakennettu.network import StreetNetwork, centrality_with_edges
 from rakennettu.outputs.folder import OutputFolder
 from rakennettu.outputs.gpkg import write_gpkg
 from rakennettu.outputs.pages import write_pages
@@ -236,7 +237,6 @@ def _compute(
     cache = cache if cache is not None else StageCache(None)
     lang = [language(run_language(wf))]  # known better once the town is loaded
     stage = _stages(progress, lang)
-    radii = list(wf.network.radii)
     with stage("load"):
         town, content = _load(wf, cache, progress)
         lang[0] = language(run_language(wf, town))
@@ -248,37 +248,7 @@ def _compute(
     with stage("prepare"):
         prep = prepare(town, wf.form, wf.social, progress=progress)
         cached.key("prepare")
-    with stage("morphology"):
-        morph = cached(
-            "morphology",
-            lambda: morphology_layer(
-                town, net, prep, radii=radii, progress=progress,
-                centrality=_centrality(wf, net, tiles),
-            ),
-        )  # fmt: skip
-    with stage("social"):
-        social = cached(
-            "social",
-            lambda: social_layer(
-                town, net, prep, network=wf.network, social=wf.social, progress=progress
-            ),
-        )
-    with stage("completeness"):
-        complete = completeness(
-            town, people=social.buildings, thresholds=wf.completeness.model_dump()
-        )
-        for text in complete.warnings:
-            logging.getLogger("rakennettu.completeness").warning("%s", text)
-    with stage("cultural"):
-        cult = cached("cultural", lambda: cultural_layer(
-            town,
-            net,
-            prep,
-            network=wf.network,
-            cultural=wf.cultural,
-            edge_betweenness=morph.edges[f"morph_betweenness_{radii[-1]}m"],
-            progress=progress,
-        ))  # fmt: skip
+    morph, social, complete, cult = _layers(wf, town, net, prep, cached, stage, tiles, progress)
     with stage("cells"):
         nodes = town.nodes.join(morph.nodes).join(social.nodes).join(cult.nodes)
         people = social.buildings.drop(columns=["geometry", "in_area"])
@@ -386,6 +356,71 @@ def _compute(
     return _Computed(
         town, layers, dict(social.rasters), ranking, timings, extra, ranking_extra, parts
     )
+
+
+def _layers(
+    wf: Workflow,
+    town: Town,
+    net: StreetNetwork,
+    prep: Prepared,
+    cached: _StageRunner,
+    stage: Stages,
+    tiles: tuple[str | None, int | None],
+    progress: bool,
+) -> tuple[MorphologyLayer, SocialLayer, Completeness, CulturalLayer]:
+    """The three layers, and the data's completeness; the morphology on a thread of its own.
+
+    The morphological layer (on a whole town mostly the tessellation, in worker processes)
+    is computed on a second thread while this one computes the social and cultural
+    layers, so that a run keeps both cores busy. The layers do not depend on each other
+    but for the street centralities, which the morphology keeps and the cultural
+    layer's townscape reads (the betweenness): they are computed once, by the layer that
+    needs them first, and only when one of the two is not in the cache.
+    """
+    radii = sorted(wf.network.radii)
+    centrality = Once(
+        lambda: _centrality(wf, net, tiles) or centrality_with_edges(net, radii, progress=progress)
+    )
+    cached.key("morphology")  # the cultural layer's key chains it
+
+    def morphology() -> MorphologyLayer:
+        with stage("morphology"):
+            return cast(MorphologyLayer, cached(
+                "morphology",
+                lambda: morphology_layer(
+                    town, net, prep, radii=radii, progress=progress, centrality=centrality()
+                ),
+            ))  # fmt: skip
+
+    def betweenness() -> pd.Series:
+        edges = network_measures(net, radii, centrality=centrality())[1]
+        return edges[f"morph_betweenness_{radii[-1]}m"].reindex(town.edges.index)
+
+    morph = Background(morphology, name="rakennettu-morphology")
+    with stage("social"):
+        social = cached(
+            "social",
+            lambda: social_layer(
+                town, net, prep, network=wf.network, social=wf.social, progress=progress
+            ),
+        )
+    with stage("completeness"):
+        complete = completeness(
+            town, people=social.buildings, thresholds=wf.completeness.model_dump()
+        )
+        for text in complete.warnings:
+            logging.getLogger("rakennettu.completeness").warning("%s", text)
+    with stage("cultural"):
+        cult = cached("cultural", lambda: cultural_layer(
+            town,
+            net,
+            prep,
+            network=wf.network,
+            cultural=wf.cultural,
+            edge_betweenness=betweenness(),
+            progress=progress,
+        ))  # fmt: skip
+    return morph.result(), social, complete, cult
 
 
 #: The stages a run keeps in the stage cache (:mod:`rakennettu.cache`): each with the

@@ -104,9 +104,14 @@ def scan_osm_file(path: str | Path) -> tuple[int, tuple[float, float, float, flo
     SourceError
         When the file is missing, corrupt, truncated or not OSM data.
     """
+    n_ways, bbox, _ = _scan(Path(path))
+    return n_ways, bbox
+
+
+def _scan(p: Path) -> tuple[int, tuple[float, float, float, float] | None, bool]:
+    """:func:`scan_osm_file`, and whether the file's ways come in order of their ids."""
     import osmium
 
-    p = Path(path)
     if not p.is_file():
         raise SourceError(f"{p}: OSM file not found")
     try:
@@ -119,7 +124,11 @@ def scan_osm_file(path: str | Path) -> tuple[int, tuple[float, float, float, flo
             bbox = (bl.lon, bl.lat, tr.lon, tr.lat)
         # every object is parsed (a bad tag on a node fails too); only ways reach Python
         ways = osmium.FileProcessor(str(p)).with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        n_ways = sum(1 for _ in ways)
+        n_ways, last, in_order = 0, -(2**63), True
+        for way in ways:
+            n_ways += 1
+            in_order = in_order and way.id > last
+            last = way.id
     except RuntimeError as e:
         raise SourceError(
             f"{p}: corrupt or truncated OSM file ({e}); download or export it again"
@@ -130,7 +139,7 @@ def scan_osm_file(path: str | Path) -> tuple[int, tuple[float, float, float, flo
         raise SourceError(_too_long(p, str(e))) from None
     if n_ways == 0:
         raise EmptyDataError(f"{p}: the OSM file holds no ways (no streets, no buildings)")
-    return n_ways, bbox
+    return n_ways, bbox, in_order
 
 
 def osm_data_date(path: str | Path) -> str | None:
@@ -220,12 +229,12 @@ def _to_pbf(path: Path, cache_dir: Path) -> Path:
 def _sorted_pbf(path: Path, cache_dir: Path) -> Path:
     """A copy of an OSM file with its objects in the order osmium's tools require.
 
-    Nodes, then ways, then relations, each by id (``osmium sort``). Some published
+    Nodes, then ways, then relations, each by id, as ``osmium sort`` writes them
+    (libosmium's own sort, through pyosmium's ``MergeInputReader``). Some published
     extracts are not sorted, and pyosmium's area assembler stops on them ("Way IDs out
     of order"). Cached by content hash, like :func:`_to_pbf`.
     """
     import osmium
-    from osmium.osm import mutable
 
     digest = file_hash(path)
     out = cache_dir / "sorted" / f"{path.name.split('.')[0]}-{digest[:16]}.osm.pbf"
@@ -233,23 +242,14 @@ def _sorted_pbf(path: Path, cache_dir: Path) -> Path:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     log.info("%s is not sorted by id: sorting it (once; cached at %s)", path, out)
-    objs: dict[str, list[tuple[int, Any]]] = {"n": [], "w": [], "r": []}
-    o: Any
-    for o in osmium.FileProcessor(str(path)):
-        tags = {t.k: t.v for t in o.tags}
-        if o.is_node():
-            loc = (o.location.lon, o.location.lat) if o.location.valid() else None
-            obj: Any = mutable.Node(id=o.id, version=1, tags=tags, location=loc)
-        elif o.is_way():
-            obj = mutable.Way(id=o.id, version=1, tags=tags, nodes=[n.ref for n in o.nodes])
-        else:
-            members = [(m.type, m.ref, m.role) for m in o.members]
-            obj = mutable.Relation(id=o.id, version=1, tags=tags, members=members)
-        objs[o.type_str()].append((o.id, obj))
-    with atomic_path(out) as tmp, osmium.SimpleWriter(str(tmp)) as writer:
-        for kind in ("n", "w", "r"):
-            for _, obj in sorted(objs[kind], key=lambda item: item[0]):
-                writer.add(obj)
+    with atomic_path(out) as tmp:
+        merge = osmium.MergeInputReader()
+        merge.add_file(str(path))
+        writer = osmium.WriteHandler(str(tmp))
+        try:
+            merge.apply(writer, simplify=True)
+        finally:
+            writer.close()
     return out
 
 
@@ -292,10 +292,11 @@ def read_osm_file(
     """
     import pyrosm
 
-    p = Path(path)
-    _, header_box = scan_osm_file(p)
+    p = original = Path(path)
+    _, header_box, in_order = _scan(p)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
     if not p.name.lower().endswith(".pbf"):
-        p = _to_pbf(p, Path(cache_dir) if cache_dir else default_cache_dir())
+        p = _to_pbf(p, cache)
     extent: BaseGeometry | None = box(*header_box) if header_box else None
     bounding_box: Any = None
     if clip is not None:
@@ -323,13 +324,16 @@ def read_osm_file(
         graph = osm.to_graph(
             nodes, edges, graph_type="networkx", osmnx_compatible=True, retain_all=True
         )
+    # pyosmium's area assembler needs the ways in order of their ids (and stops on
+    # other disorder too: then the features are read again from a sorted copy)
+    features_from = p if in_order else _sorted_pbf(p, cache)
     try:
-        features, incomplete = read_osm_features(p, FEATURE_KEYS, clip=bounding_box)
+        features, incomplete = read_osm_features(features_from, FEATURE_KEYS, clip=bounding_box)
     except RuntimeError as e:
         if "out of order" not in str(e):
             raise
-        p = _sorted_pbf(p, Path(cache_dir) if cache_dir else default_cache_dir())
-        features, incomplete = read_osm_features(p, FEATURE_KEYS, clip=bounding_box)
+        features_from = _sorted_pbf(p, cache)
+        features, incomplete = read_osm_features(features_from, FEATURE_KEYS, clip=bounding_box)
     if incomplete:
         log.info(
             "%s: %d features cut by the extract's edge were rebuilt from the nodes present "
@@ -348,9 +352,8 @@ def read_osm_file(
         graph.number_of_edges(),
         len(features),
     )
-    return OSMData(
-        graph=graph, features=features, extent=extent, source=str(path), date=osm_data_date(p)
-    )
+    date = osm_data_date(original)  # a sorted or converted copy has no header
+    return OSMData(graph=graph, features=features, extent=extent, source=str(path), date=date)
 
 
 def _empty_features() -> gpd.GeoDataFrame:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -258,11 +259,18 @@ def tag_values(tags: pd.Series, key: str) -> pd.Series:
     >>> tag_values(tags, "shop").tolist()
     ['bakery', None, None]
     """
-    out: list[str | None] = []
-    for t in tags:
-        value = t.get(key) if isinstance(t, dict) else None
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            out.append(None)
-        else:
-            out.append(str(value).strip() or None)
+    out = [tag_text(t.get(key)) if isinstance(t, dict) else None for t in tags]
     return pd.Series(out, index=tags.index, dtype=object, name=key)
+
+
+def tag_text(value: Any) -> str | None:
+    """An OSM tag's value as text, surrounding spaces removed; None if absent or empty.
+
+    Examples
+    --------
+    >>> tag_text(" bakery "), tag_text(""), tag_text(float("nan")), tag_text(3)
+    ('bakery', None, None, '3')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value).strip() or None

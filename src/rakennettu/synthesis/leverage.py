@@ -70,11 +70,13 @@ from rakennettu.network.whatif import (
 __all__ = [
     "FIGURES",
     "GAINS",
+    "PARALLEL_LEVERAGE_FROM",
     "LeverageContext",
     "Program",
     "SiteEffect",
     "build_context",
     "choose_links",
+    "leverage_processes",
     "leverage_table",
     "leverage_tables",
     "links_frame",
@@ -939,28 +941,71 @@ def leverage_table(
     return leverage_tables(ctx, candidates, access, programs, progress=progress)[0]
 
 
+#: Sites × street nodes from which the sites are simulated on several processes (one per
+#: compiled thread here, see :func:`leverage_processes`). A worker process costs about
+#: 2-3 s of CPU to start (Python, the package, the context pickled and read back, the
+#: compiled kernels from the disk cache), and a site 5-50 ms, growing with the nodes
+#: within the radius; this process simulates sites while the workers start, so the
+#: pool costs little below this size and pays off well above it (levproc note:
+#: Reisterstown, 721 sites × 9,838 nodes). The bundled towns (5-13 sites) stay in one
+#: process.
+PARALLEL_LEVERAGE_FROM = 1_000_000
+
+#: Sites sent to a worker process at a time.
+_SITES_PER_CHUNK = 4
+
+
+def leverage_processes(n_sites: int, n_nodes: int, threads: int | None = None) -> int:
+    """Processes to simulate ``n_sites`` sites on a network of ``n_nodes`` nodes with.
+
+    ``threads`` (default ``numba.get_num_threads()``: the cores, ``NUMBA_NUM_THREADS``,
+    or a batch worker's share) from :data:`PARALLEL_LEVERAGE_FROM` sites × nodes on,
+    else one. One also in a daemon process (a Dask worker's), which may start none.
+
+    Examples
+    --------
+    >>> leverage_processes(10, 3_000, threads=2), leverage_processes(721, 9_838, threads=2)
+    (1, 2)
+    >>> leverage_processes(721, 9_838, threads=1)
+    1
+    """
+    import multiprocessing
+
+    import numba
+
+    n = numba.get_num_threads() if threads is None else int(threads)
+    if n_sites * n_nodes < PARALLEL_LEVERAGE_FROM or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(n, n_sites // _SITES_PER_CHUNK))
+
+
 def _site_effects(
     ctx: LeverageContext,
     jobs: list[tuple[Any, BaseGeometry, list[Any], Program]],
     *,
     threads: int | None,
+    processes: int | None,
     progress: bool,
 ) -> dict[Any, SiteEffect]:
-    """Every site's :func:`site_effect`, by candidate id, on ``threads`` threads.
+    """Every site's :func:`site_effect`, by candidate id, on processes or threads.
 
-    The first site runs here alone: it fills the context's lazy caches (spatial
-    indexes, index lookups, compiled kernels) before threads share them. Each site's
-    searches run on one compiled thread, so its effect is the same on any thread.
+    With one process and several threads, the first site runs here alone: it fills the
+    context's lazy caches (spatial indexes, index lookups, compiled kernels) before
+    threads share them. Each site's searches run on one compiled thread, so its effect
+    is the same on any thread and in any process.
     """
     import numba
 
     from rakennettu._timing import progress_bar
 
+    n_proc = leverage_processes(len(jobs), ctx.net.n_nodes) if processes is None else int(processes)
     n = numba.get_num_threads() if threads is None else int(threads)
     bar = progress_bar(total=len(jobs), desc="leverage", show=progress)
     baseline = _Baseline.of(ctx)
     effects: dict[Any, SiteEffect] = {}
     try:
+        if n_proc > 1 and len(jobs) > 1:
+            return _on_processes(ctx, baseline, jobs, n_proc, bar)
         for cid, site, acc, program in jobs[: 1 if n > 1 else len(jobs)]:
             effects[cid] = _site_effect(ctx, baseline, site, acc, program)
             bar.update(1)
@@ -970,6 +1015,40 @@ def _site_effects(
     finally:
         bar.close()
     return {cid: effects[cid] for cid, *_ in jobs}
+
+
+_Job = tuple[Any, BaseGeometry, list[Any], Program]
+
+
+def _worker_state(ctx: LeverageContext) -> tuple[LeverageContext, _Baseline]:
+    """A worker process's state: the context and its resolved baseline."""
+    return ctx, _Baseline.of(ctx)
+
+
+def _job_effect(state: tuple[LeverageContext, _Baseline], job: _Job) -> SiteEffect:
+    """One site's effect (in a worker process or here)."""
+    ctx, baseline = state
+    _, site, acc, program = job
+    return _site_effect(ctx, baseline, site, acc, program)
+
+
+def _on_processes(
+    ctx: LeverageContext, baseline: _Baseline, jobs: list[_Job], n: int, bar: Any
+) -> dict[Any, SiteEffect]:
+    """The sites' effects on this process and ``n - 1`` spawned workers (:mod:`._pool`)."""
+    from rakennettu._pool import map_shared
+
+    effects = map_shared(
+        _job_effect,
+        jobs,
+        setup=_worker_state,
+        context=ctx,
+        state=(ctx, baseline),
+        processes=n,
+        chunk=_SITES_PER_CHUNK,
+        done=bar.update,
+    )
+    return {job[0]: e for job, e in zip(jobs, effects, strict=True)}
 
 
 def _on_threads(
@@ -1008,6 +1087,7 @@ def leverage_tables(
     *,
     populations: Sequence[tuple[pd.Series, pd.Series]] = (),
     threads: int | None = 1,
+    processes: int | None = None,
     progress: bool = False,
 ) -> list[pd.DataFrame]:
     """The leverage table for the context's people and for other populations.
@@ -1029,6 +1109,12 @@ def leverage_tables(
         the cores). The tables do not depend on it. Only the compiled searches release
         the GIL, about 15 % of a site's time on a whole town (benchmarks/README.md), so
         more threads gain little (none measured on 2 cores): the default is one.
+        Threads are used with one process only.
+    processes
+        Processes the sites are shared between, this one included, each worker with one
+        compiled thread (:mod:`rakennettu._pool`); None: :func:`leverage_processes`
+        (several from :data:`PARALLEL_LEVERAGE_FROM` sites × nodes on). The tables do
+        not depend on it.
 
     Returns
     -------
@@ -1039,7 +1125,7 @@ def leverage_tables(
         (cid, candidates.geometry.loc[cid], list(access.loc[cid]), programs[cid])
         for cid in candidates.index
     ]
-    effects = _site_effects(ctx, jobs, threads=threads, progress=progress)
+    effects = _site_effects(ctx, jobs, threads=threads, processes=processes, progress=progress)
     tables = []
     for people, residents in [(ctx.people, ctx.residents), *populations]:
         rows = {cid: effects[cid].gains(people, residents) for cid in candidates.index}

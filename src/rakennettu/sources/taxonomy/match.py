@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rakennettu.errors import SourceError
-from rakennettu.sources.osm_tags import tag_values
+from rakennettu.sources.osm_tags import tag_text
 from rakennettu.sources.taxonomy.model import Expression, Table, Taxonomy
 from rakennettu.sources.taxonomy.tables import load_taxonomy
 
@@ -21,17 +22,35 @@ log = logging.getLogger(__name__)
 
 
 class _Tags:
-    """Column-wise access to a Series of tag dicts, one key at a time, cached."""
+    """Column-wise access to a Series of tag dicts, one key at a time, cached.
+
+    The dicts are read once, into the positions and values of each key, so that a
+    table's hundred-odd keys do not each go over every feature.
+    """
 
     def __init__(self, tags: pd.Series) -> None:
         self.n = len(tags)
-        self._tags = tags.reset_index(drop=True)
+        self._index = pd.RangeIndex(self.n)
+        self._by_key: dict[str, tuple[list[int], list[Any]]] = {}
+        for i, t in enumerate(tags):
+            if isinstance(t, dict):
+                for k, v in t.items():
+                    at, values = self._by_key.setdefault(k, ([], []))
+                    at.append(i)
+                    values.append(v)
         self._cache: dict[str, pd.Series] = {}
 
     def values(self, key: str) -> pd.Series:
-        """Return the text value of ``key`` per feature, None where absent or empty."""
+        """Return the text value of ``key`` per feature, None where absent or empty.
+
+        As :func:`rakennettu.sources.osm_tags.tag_values` (tested against it).
+        """
         if key not in self._cache:
-            self._cache[key] = tag_values(self._tags, key)
+            out = np.full(self.n, None, dtype=object)
+            at, values = self._by_key.get(key, ([], []))
+            if at:
+                out[np.asarray(at)] = [tag_text(v) for v in values]
+            self._cache[key] = pd.Series(out, index=self._index, dtype=object, name=key)
         return self._cache[key]
 
     def has(self, key: str, values: frozenset[str] | None) -> np.ndarray:
