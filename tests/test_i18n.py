@@ -108,9 +108,7 @@ def test_remembered_numbers_are_babels_for_each_value(code):
             assert i18n._decimal(value, pattern, code) == want, (value, pattern)
         assert lang.fixed(value, 2) == numbers.format_decimal(value, "#,##0.00", locale=code)
         assert lang.number(value, 2) == numbers.format_decimal(value, "#,##0.##", locale=code)
-        assert lang.integer(value) == numbers.format_decimal(
-            round(value), "#,##0", locale=code
-        )
+        assert lang.integer(value) == numbers.format_decimal(round(value), "#,##0", locale=code)
 
 
 def test_dates_in_each_language():
