@@ -35,6 +35,7 @@ the whole network (:func:`street_summary`)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import geopandas as gpd
@@ -48,6 +49,7 @@ from shapely.geometry.base import BaseGeometry
 from rakennettu._geo import as_area, polygonal
 from rakennettu.config import FormConfig
 from rakennettu.crs import require_projected, same_crs
+from rakennettu.layers.tessellate import enclosed_cells_started
 from rakennettu.naming import indicator_name
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "street_measures",
     "street_summary",
     "tessellation",
+    "tessellation_started",
 ]
 
 log = logging.getLogger(__name__)
@@ -339,11 +342,13 @@ def tessellation(
 ) -> gpd.GeoDataFrame:
     """Enclosed tessellation: each enclosure split into one cell per building.
 
-    Built with ``momepy.enclosed_tessellation`` (default shrink, segment and
-    threshold). Each cell carries the index label of its building and of its
-    enclosure; enclosures without buildings are kept whole as empty cells. As in
-    momepy, a building that reaches into several enclosures gets a cell in each, and
-    a building that collapses when shrunk, or lies outside every enclosure, gets none.
+    The cells of ``momepy.enclosed_tessellation`` (default shrink, segment and
+    threshold), identical to the coordinate, made without its data frames by
+    :func:`rakennettu.layers.tessellate.enclosed_cells`. Each cell carries the index
+    label of its building and of its enclosure; enclosures without buildings are kept
+    whole as empty cells. As in momepy, a building that reaches into several enclosures
+    gets a cell in each, and a building that collapses when shrunk, or lies outside
+    every enclosure, gets none.
     Unlike momepy, overlapping footprints are first cut apart (the smaller keeps the
     shared ground, so a tower mapped inside its hall keeps its own cell), because
     momepy's cells overlap where footprints do.
@@ -355,9 +360,9 @@ def tessellation(
     enclosures
         Enclosure polygons, e.g. from :func:`enclosures`.
     n_jobs
-        Worker processes for momepy (-1: all cores). Starting the pool costs about
-        3 s: on the bundled towns (486 and 2,208 buildings) one process is faster;
-        more pay off only for towns of many thousands of buildings.
+        Worker processes (-1: all cores); the cells do not depend on it. Starting the
+        pool costs about 3 s: on the bundled towns (486 and 2,208 buildings) one
+        process is faster; more pay off only for towns of many thousands of buildings.
 
     Returns
     -------
@@ -380,51 +385,55 @@ def tessellation(
     >>> round(cells.area.sum())
     20000
     """
+    return tessellation_started(buildings, enclosures, n_jobs=n_jobs)()
+
+
+def tessellation_started(
+    buildings: gpd.GeoDataFrame | gpd.GeoSeries,
+    enclosures: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    n_jobs: int = 1,
+) -> Callable[[], gpd.GeoDataFrame]:
+    """Start :func:`tessellation`; call the result for the cells.
+
+    With ``n_jobs`` other than 1 the worker processes start on the enclosures at once,
+    and this process is free for other measures until it asks for the cells (see
+    :func:`rakennettu.layers.tessellate.enclosed_cells_started`).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> blocks = gpd.GeoSeries([box(0, 0, 100, 100)], crs=3067)
+    >>> finish = tessellation_started(gpd.GeoSeries([box(10, 10, 30, 20)], crs=3067), blocks)
+    >>> finish().area.tolist()
+    [10000.0]
+    """
     crs = same_crs(buildings=buildings, enclosures=enclosures)
     footprints = polygonal(buildings.geometry).to_numpy()
     # overlapping footprints make overlapping cells: the smaller one keeps the ground
     geoms = _ground(footprints, priority=-shapely.area(footprints))
     usable = np.flatnonzero(~shapely.is_empty(geoms))
-    # momepy links cells to buildings by index and marks empty cells by negative
-    # labels, so both layers go in with positions as their index.
-    blg = gpd.GeoDataFrame(geometry=geoms[usable], index=usable, crs=crs)
-    enc = gpd.GeoDataFrame(geometry=enclosures.geometry.to_numpy(), crs=crs)
-    enc.index.name = "enclosure_position"
-    encl_of, blg_of = blg.sindex.query(enc.geometry, predicate="intersects")
-    per_enclosure = np.bincount(encl_of, minlength=len(enc))
-    if (per_enclosure > 1).any():
-        import momepy  # imported here: 2 s, only for these measures
+    started = enclosed_cells_started(geoms[usable], enclosures.geometry.to_numpy(), n_jobs=n_jobs)
+    labels, enclosure_labels = buildings.index, enclosures.index
 
-        raw = momepy.enclosed_tessellation(blg, enc, n_jobs=n_jobs)
-        raw_building = raw.index.to_numpy(dtype=np.int64)
-        raw_enclosure = raw["enclosure_position"].to_numpy(dtype=np.int64)
-        raw_geometry = raw.geometry.to_numpy()
-    else:
-        # momepy 0.11 fails ("No objects to concatenate") when no enclosure holds two
-        # buildings; then every cell is a whole enclosure, as momepy would make it.
-        raw_building = np.full(len(enc), -1, dtype=np.int64)
-        raw_building[encl_of] = blg.index.to_numpy()[blg_of]
-        raw_enclosure = np.arange(len(enc))
-        raw_geometry = enc.geometry.to_numpy()
-    order = np.lexsort((raw_building, raw_enclosure))
-    building_pos = raw_building[order]
-    has_building = building_pos >= 0
-    labels = buildings.index
-    building_id = pd.Series(
-        index=pd.RangeIndex(len(order)),
-        dtype="Int64" if pd.api.types.is_integer_dtype(labels.dtype) else labels.dtype,
-    )
-    building_id[has_building] = labels.take(building_pos[has_building])
-    cells = gpd.GeoDataFrame(
-        {
-            BUILDING_ID: building_id,
-            ENCLOSURE_ID: enclosures.index.take(raw_enclosure[order]),
-        },
-        geometry=raw_geometry[order],
-        crs=crs,
-    )
-    cells.index.name = CELL_ID
-    return cells
+    def finish() -> gpd.GeoDataFrame:
+        building_pos, enclosure_pos, cell_geoms = started()
+        has_building = building_pos >= 0
+        building_pos[has_building] = usable[building_pos[has_building]]
+        building_id = pd.Series(
+            index=pd.RangeIndex(len(cell_geoms)),
+            dtype="Int64" if pd.api.types.is_integer_dtype(labels.dtype) else labels.dtype,
+        )
+        building_id[has_building] = labels.take(building_pos[has_building])
+        cells = gpd.GeoDataFrame(
+            {BUILDING_ID: building_id, ENCLOSURE_ID: enclosure_labels.take(enclosure_pos)},
+            geometry=cell_geoms,
+            crs=crs,
+        )
+        cells.index.name = CELL_ID
+        return cells
+
+    return finish
 
 
 def cell_measures(

@@ -161,7 +161,9 @@ class MorphologyLayer:
     summary
         Town-wide street figures (intersection density, degree mix, mean lengths).
     timings
-        Seconds per stage.
+        Seconds per stage. On a large town the tessellation runs on worker processes
+        beside the node structure, buildings and strokes: ``tessellation start`` is the
+        time to hand it out, ``tessellation`` the time left to wait for it.
     """
 
     nodes: pd.DataFrame
@@ -326,6 +328,12 @@ def morphology_layer(
         nodes, edges = network_measures(net, radii, progress=progress, centrality=centrality)
         nodes = nodes.reindex(town.nodes.index)
         edges = edges.reindex(town.edges.index)
+    with stage("enclosures"):
+        blocks = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
+    with stage("tessellation start"):
+        # on worker processes while this one computes the measures that do not need it
+        jobs = tessellation_jobs(len(town.buildings)) if n_jobs is None else n_jobs
+        tessellated = form.tessellation_started(town.buildings, blocks, n_jobs=jobs)
     with stage("node structure"):
         structure = [
             form.node_measures(town.graph, radius=r).drop(columns="morph_degree") for r in radii
@@ -335,18 +343,15 @@ def morphology_layer(
     with stage("buildings"):
         floors = prepared.buildings[[form.FLOORS, form.FLOORS_SOURCE]]
         buildings = form.building_measures(town.buildings, floors=floors)
-    with stage("enclosures"):
-        blocks = form.enclosures(block_streets(town.edges), barriers=town.barriers, area=town.area)
-    with stage("tessellation"):
-        jobs = tessellation_jobs(len(town.buildings)) if n_jobs is None else n_jobs
-        cells = form.tessellation(town.buildings, blocks, n_jobs=jobs)
+    with stage("strokes"):
+        strokes = form.street_measures(town.edges)
+        edges = edges.join(strokes)
+    with stage("tessellation"):  # what is left of it
+        cells = tessellated()
     with stage("cells and enclosures"):
         floors = buildings[form.FLOORS]
         cells = cells.join(form.cell_measures(cells, town.buildings, floors))
         blocks = blocks.join(form.enclosure_measures(blocks, town.buildings, floors))
-    with stage("strokes"):
-        strokes = form.street_measures(town.edges)
-        edges = edges.join(strokes)
     with stage("summary"):
         inside = town.edges["in_area"].to_numpy(dtype=bool)
         summary = form.street_summary(
