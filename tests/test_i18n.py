@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import shutil
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
+from babel import numbers
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -84,6 +87,28 @@ def test_numbers_in_the_finnish_and_english_formats():
     assert fi.percent(0.873) == f"87{NBSP}%" and en.percent(0.873) == "87%"
     assert fi.percent(0.8734, 1) == f"87,3{NBSP}%"
     assert fi.number(float("nan")) == "–"
+
+
+_SAME_NUMBER_OTHER_TEXT = [
+    -0.0, 0.0, 0, 1, 1.0, 2.5, 3.5, 0.125, 1e20, 10**20, 1234.5, -1234.5,
+    np.float32(0.1), np.float64(0.1), 0.1, Decimal("0.10"), Decimal("1E+3"), np.int64(7),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("code", ["fi", "en"])
+def test_remembered_numbers_are_babels_for_each_value(code):
+    """Numbers are formatted once per text of the value (the pages write ~100k), so values
+    that are equal but read differently (-0.0 and 0.0, float32 and float64) must each get
+    what Babel itself writes for them, in any order."""
+    lang = language(code)
+    patterns = {"#,##0", "#,##0.##", "#,##0.00", "#,##0.#######"}
+    for value in _SAME_NUMBER_OTHER_TEXT * 2:  # the second pass from the memory
+        for pattern in patterns:
+            want = numbers.format_decimal(value, format=pattern, locale=code)
+            assert i18n._decimal(value, pattern, code) == want, (value, pattern)
+        assert lang.fixed(value, 2) == numbers.format_decimal(value, "#,##0.00", locale=code)
+        assert lang.number(value, 2) == numbers.format_decimal(value, "#,##0.##", locale=code)
+        assert lang.integer(value) == numbers.format_decimal(round(value), "#,##0", locale=code)
 
 
 def test_dates_in_each_language():

@@ -114,6 +114,32 @@ def _babel_locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
+_DECIMALS: dict[tuple[str, str, str], str] = {}
+_DECIMALS_MAX = 1 << 16
+
+
+def _decimal(value: Any, pattern: str, code: str) -> str:
+    r"""Babel's ``format_decimal``, remembered per text of the value.
+
+    Babel reads a value as ``Decimal(str(value))``, so two values with the same text are
+    written alike: a whole town's pages write ~100,000 numbers with a few thousand texts
+    (three significant digits), and Babel costs ~40 µs each.
+
+    Examples
+    --------
+    >>> _decimal(1234.5, "#,##0.#", "fi")
+    '1\xa0234,5'
+    """
+    key = (code, pattern, str(value))
+    text = _DECIMALS.get(key)
+    if text is None:
+        if len(_DECIMALS) >= _DECIMALS_MAX:
+            _DECIMALS.clear()
+        text = numbers.format_decimal(value, format=pattern, locale=_babel_locale(code))
+        _DECIMALS[key] = text
+    return text
+
+
 @dataclass(frozen=True)
 class Language:
     r"""One language: its messages, and numbers and dates in its format.
@@ -172,7 +198,7 @@ class Language:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
         pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
-        return numbers.format_decimal(value, format=pattern, locale=_babel_locale(self.code))
+        return _decimal(value, pattern, self.code)
 
     def significant(self, value: Any, digits: int = 3) -> str:
         r"""A number for people: ``digits`` significant digits, whole numbers from there up.
@@ -206,13 +232,13 @@ class Language:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-        return numbers.format_decimal(value, format=pattern, locale=_babel_locale(self.code))
+        return _decimal(value, pattern, self.code)
 
     def integer(self, value: float) -> str:
         """A whole number (rounded half to even), with the locale's thousands separator."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
-        return numbers.format_decimal(round(value), format="#,##0", locale=_babel_locale(self.code))
+        return _decimal(round(value), "#,##0", self.code)
 
     def percent(self, share: float, digits: int = 0) -> str:
         """A share (0.25) as a percentage ("25 %" in Finnish, "25%" in English)."""

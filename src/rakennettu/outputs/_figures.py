@@ -1,4 +1,4 @@
-"""Small drawing helpers shared by the report's pages: polygon rings, palette PNGs."""
+"""Small drawing helpers shared by the report's pages: lines and polygon rings, palette PNGs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,29 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["palette_png", "rings"]
+__all__ = ["lines", "palette_png", "rings"]
+
+
+def _parts(geoms: Any) -> np.ndarray:
+    """The parts of each geometry, in order (one level: a multi-part's, a collection's).
+
+    Missing and empty geometries are left out.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    arr = arr[~shapely.is_missing(arr)]
+    arr = arr[~shapely.is_empty(arr)]
+    return shapely.get_parts(arr)
+
+
+def _runs(geoms: np.ndarray) -> list[np.ndarray]:
+    """The (x, y) coordinates of each geometry (lines or rings) as one array each."""
+    xy, which = shapely.get_coordinates(geoms, return_index=True)
+    ends = np.cumsum(np.bincount(which, minlength=len(geoms)))
+    return np.split(xy, ends[:-1]) if len(geoms) else []
 
 
 def rings(geoms: gpd.GeoSeries) -> list[np.ndarray]:
@@ -23,14 +42,29 @@ def rings(geoms: gpd.GeoSeries) -> list[np.ndarray]:
     >>> [r.shape for r in rings(gpd.GeoSeries([box(0, 0, 1, 1), Point(0, 0), None]))]
     [(5, 2)]
     """
-    out = []
-    for g in geoms:
-        if g is None or g.is_empty:
-            continue
-        for part in getattr(g, "geoms", [g]):
-            if part.geom_type == "Polygon" and not part.is_empty:
-                out.append(np.asarray(part.exterior.coords)[:, :2])
-    return out
+    parts = _parts(geoms)
+    polygons = parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
+    return _runs(shapely.get_exterior_ring(polygons))
+
+
+def lines(geoms: gpd.GeoSeries, *, outlines: bool = False) -> list[np.ndarray]:
+    """The (x, y) coordinates of every line part, in order; other and empty parts skipped.
+
+    With ``outlines``, each polygon part's exterior ring too, in its place.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString, Point, box
+    >>> g = gpd.GeoSeries([LineString([(0, 0), (1, 1)]), box(0, 0, 1, 1), Point(0, 0)])
+    >>> [r.shape for r in lines(g)], [r.shape for r in lines(g, outlines=True)]
+    ([(2, 2)], [(2, 2), (5, 2)])
+    """
+    parts = _parts(geoms)
+    kind = shapely.get_type_id(parts)
+    if outlines:
+        parts = np.where(kind == 3, shapely.get_exterior_ring(parts), parts)
+    keep = ((kind == 1) | ((kind == 3) & outlines)) & ~shapely.is_empty(parts)
+    return _runs(parts[keep])
 
 
 def palette_png(fig: Figure, *, colors: int, **savefig: Any) -> str:

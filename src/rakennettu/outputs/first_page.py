@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from rakennettu._console import console_text
 from rakennettu.i18n import N_, Language, kind_words
 from rakennettu.outputs._common import candidate_table
-from rakennettu.outputs._figures import palette_png, rings
+from rakennettu.outputs._figures import lines, palette_png, rings
 from rakennettu.outputs.labels import street_labels
 from rakennettu.outputs.words import simulated_program, site_heading, why_sentences
 from rakennettu.wording import flag_words, now_words
@@ -40,15 +40,6 @@ def _png(fig: Figure) -> str:
         )
         # a 64-colour palette: a third of the size, same look
         return palette_png(fig, colors=64, dpi=100, metadata={"Software": None})
-
-
-def _lines(geoms: gpd.GeoSeries) -> list[np.ndarray]:
-    out = []
-    for g in geoms:
-        for part in getattr(g, "geoms", [g]):
-            if part.geom_type == "LineString" and not part.is_empty:
-                out.append(np.asarray(part.coords)[:, :2])
-    return out
 
 
 def site_map(
@@ -82,7 +73,7 @@ def site_map(
     edges = layers.get("edges")
     if edges is not None and len(edges):
         near = edges.cx[window[0] : window[2], window[1] : window[3]]
-        ax.add_collection(LineCollection(_lines(near.geometry), colors="#777", linewidths=0.8))
+        ax.add_collection(LineCollection(lines(near.geometry), colors="#777", linewidths=0.8))
         labels = street_labels(near, spacing=120)
         inside = labels.cx[window[0] : window[2], window[1] : window[3]]
         # One label per street: the one nearest the site.

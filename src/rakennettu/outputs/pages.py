@@ -8,7 +8,10 @@ map's or report's code, or to get the online-tiles variant of the map.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import geopandas as gpd
 import pyogrio
 
 from rakennettu.errors import SourceError
+from rakennettu.outputs._aside import Aside
 from rakennettu.outputs.folder import OutputFolder
 from rakennettu.outputs.record import read_record
 
@@ -28,6 +32,11 @@ GPKG = "vitality.gpkg"
 RECORD = "run.json"
 MAP = "map.html"
 REPORT = "report.html"
+
+#: From this many hexagons and buildings together, the report is drawn in a second process
+#: while the map is drawn in this one, on a machine with two cores or more. Below it the
+#: second process's start (~2 s of imports) costs more than it saves.
+ASIDE_FROM = 10_000
 
 # Layers the pages draw; the rest of the GeoPackage is not read.
 _USED = ("cells", "nodes", "edges", "buildings", "landmarks", "third_places", "activities",
@@ -74,19 +83,23 @@ def write_pages(
     name = title or town.get("title") or town.get("name") or out.name
     used = {k: v for k, v in layers.items() if k in _USED}
     lang = language or (record or {}).get("language") or "en"
+    rec = dict(record or {})
+    rec.setdefault("town", {"title": name})
     files = {}
-    # folium and matplotlib are imported here, not with the package (half a second)
-    if map:
-        from rakennettu.outputs.map import build_map, write_map
+    aside = None
+    if map and report and _draw_aside(used):
+        aside = Aside(_write_report, used, rec, out / REPORT, lang)
+    with aside or contextlib.nullcontext():
+        if map:
+            # folium and matplotlib are imported here, not with the package (half a second)
+            from rakennettu.outputs.map import build_map, write_map
 
-        m = build_map(used, title=name, record=record, tiles=tiles, language=lang)
-        files["map"] = write_map(m, out / MAP)
-    if report:
-        from rakennettu.outputs.report import build_report, write_report
-
-        rec = dict(record or {})
-        rec.setdefault("town", {"title": name})
-        files["report"] = write_report(build_report(used, rec, language=lang), out / REPORT)
+            m = build_map(used, title=name, record=record, tiles=tiles, language=lang)
+            files["map"] = write_map(m, out / MAP)
+        if aside is not None:
+            files["report"] = Path(aside.result())
+        elif report:
+            files["report"] = _write_report(used, rec, out / REPORT, lang)
     return files
 
 
@@ -149,3 +162,24 @@ def rebuild(
 def _read_layers(path: Path) -> dict[str, gpd.GeoDataFrame]:
     names = [str(n) for n, _ in pyogrio.list_layers(path)]
     return {n: gpd.read_file(path, layer=n, engine="pyogrio") for n in names if n in _USED}
+
+
+def _write_report(
+    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any], path: Path, lang: str
+) -> Path:
+    from rakennettu.outputs.report import build_report, write_report
+
+    return write_report(build_report(layers, record, language=lang), path)
+
+
+def _draw_aside(layers: Mapping[str, gpd.GeoDataFrame]) -> bool:
+    """Whether to draw the report in a second process: a large town, and a core for it."""
+    size = sum(len(layers[k]) for k in ("cells", "buildings") if layers.get(k) is not None)
+    if size < ASIDE_FROM or multiprocessing.current_process().daemon:
+        return False  # small: the process's start costs more; a daemon has no children
+    # (a Dask worker: its tasks share its cores already)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return cores > 1
