@@ -444,9 +444,9 @@ def main() -> None:
         started = time.perf_counter()
         results[name] = run_town(name)
         print(f"{name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        if args.out:  # after each town: a long series stopped halfway keeps what it measured
+            args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(table(results))
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
     details = slowest_details(results)
     if details:
         print("\nslowest steps inside the stages:\n" + details)

@@ -11,11 +11,13 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from shapely import LineString, Point, box
 
 from rakennettu.i18n import Said, language
 from rakennettu.layers.form import enclosures
 from rakennettu.synthesis.candidates import (
+    area_within,
     built_envelope,
     collect_candidates,
     empty_blocks,
@@ -392,6 +394,119 @@ def test_describe_keeps_the_index():
     out = describe_sites(s, features(), STREET)
     assert list(out.index) == ["C7", "C3"]
     assert np.all(out["name"].str.endswith("at Rantakatu"))
+
+
+def test_area_within_equals_the_overlay_areas():
+    # blocks inside, outside and across a holed, many-sided region (a closed envelope)
+    rng = np.random.default_rng(3)
+    houses = [box(x, y, x + 15, y + 15) for x, y in rng.uniform(0, 2000, size=(300, 2))]
+    region = built_envelope(gpd.GeoDataFrame(geometry=houses, crs=CRS))
+    corners, sides = rng.uniform(-300, 2300, size=(300, 2)), rng.uniform(5, 120, 300)
+    blocks = np.array([box(x, y, x + w, y + w) for (x, y), w in zip(corners, sides, strict=True)])
+    want = shapely.area(shapely.intersection(blocks, region))
+    got = area_within(blocks, region)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-6)
+    whole = shapely.area(blocks)
+    assert ((got > 0) & (got < whole)).sum() >= 10  # some cross the boundary
+    assert (got == whole).sum() >= 10 and (got == 0).sum() >= 10
+    assert not shapely.is_prepared(region)  # the caller's geometry left as it was
+
+
+def _one_by_one(sites, feats, edges, *, address_reach=60.0, street_reach=150.0, reach=1500.0):
+    """The naming rules site by site, with plain shapely and a scan of every feature.
+
+    Ties (several addresses or streets at the least distance) go to the one found first
+    by a query of the addresses' (streets') spatial index for that site alone, as the
+    rules have always taken them.
+    """
+    from rakennettu.sources.taxonomy import classify
+    from rakennettu.wording import FLAGS
+
+    tags = feats["tags"].tolist()
+    geoms = feats.geometry.to_numpy()
+    classes = classify(feats, "site_context")
+    ranks = {"neighbourhood": 0, "quarter": 1, "suburb": 2}
+    addr = feats[[("addr:street" in t and "addr:housenumber" in t) for t in tags]]
+    out = []
+    for site, kind in zip(sites.geometry, sites["kind"], strict=True):
+        pt = site.representative_point()
+        held = [(ranks[t["place"]], k) for k, t in enumerate(tags)
+                if t.get("place") in ranks and geoms[k].geom_type == "Polygon"
+                and geoms[k].contains(pt)]  # fmt: skip
+        nodes = [(geoms[k].distance(pt), k) for k, t in enumerate(tags)
+                 if t.get("place") in ranks and geoms[k].geom_type == "Point"]  # fmt: skip
+        if held:
+            district = tags[min(held)[1]]["name"]
+        elif nodes and min(nodes)[0] <= reach:
+            district = tags[min(nodes)[1]]["name"]
+        else:
+            district = None
+        hits = addr.sindex.query(site, predicate="dwithin", distance=address_reach)
+        near = [(addr.geometry.iloc[k].distance(site), n, k) for n, k in enumerate(hits)]
+        hits = edges.sindex.query(site, predicate="dwithin", distance=street_reach)
+        street = [(edges.geometry.iloc[k].distance(site), n, k) for n, k in enumerate(hits)]
+        if near:
+            t = addr["tags"].iloc[min(near)[2]]
+            place, how = f"{t['addr:street']} {t['addr:housenumber']}", "address"
+        elif street:
+            place, how = edges["name"].iloc[min(street)[2]], "street"
+        else:
+            place, how = district, "district" if district else None
+        flags = [f for f in FLAGS if (f == "under_construction" and "construction" in kind)
+                 or any(geoms[k].intersects(site) and (
+                     geoms[k].geom_type == "Point" or (geoms[k].geom_type == "Polygon"
+                     and geoms[k].intersection(site).area >= 0.1 * site.area))
+                     for k in np.flatnonzero(classes[f].to_numpy(dtype=bool)))]  # fmt: skip
+        spaces = sum(int(t.get("capacity", 0)) for k, t in enumerate(tags)
+                     if kind == "surface_parking" and t.get("amenity") == "parking"
+                     and geoms[k].intersects(site) and (geoms[k].geom_type == "Point"
+                     or geoms[k].intersection(site).area >= 0.5 * geoms[k].area))  # fmt: skip
+        out.append((district, place, how, ";".join(flags) or None, spaces or None))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0], ids=["seed0"])
+def test_describe_sites_equals_the_rules_site_by_site(seed):
+    # many sites and features at once, addresses in pairs at one point (ties), points on
+    # sites' edges, nested districts: as the rules applied to each site alone
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 900, size=(60, 2)).round(-1)  # on a 10 m grid: shared edges, ties
+    kinds = rng.choice(["surface_parking", "brownfield", "construction", "empty_block"], 60)
+    site_geoms = [box(x, y, x + rng.choice([30, 40, 80]), y + 40) for x, y in xy]
+    sites_ = gpd.GeoDataFrame({"kind": kinds, "name": None}, geometry=site_geoms, crs=CRS)
+    items = []
+    for x, y in rng.uniform(0, 950, size=(80, 2)).round(-1):
+        t = {"addr:street": f"Katu{int(x)}", "addr:housenumber": str(int(y))}
+        items += [(t, Point(x, y)), ({**t, "addr:housenumber": f"{int(y)}a"}, Point(x, y))]
+    for x, y in rng.uniform(0, 900, size=(80, 2)).round(-1):
+        tags = [
+            {"amenity": "parking", "capacity": str(rng.integers(5, 60))},
+            {"amenity": "parking", "access": "private", "capacity": "12"},
+            {"amenity": "school"},
+            {"historic": "memorial"},
+            {"landuse": "construction"},
+        ]
+        t = tags[rng.integers(len(tags))]
+        g = Point(x, y) if rng.random() < 0.4 else box(x, y, x + rng.choice([20, 50]), y + 30)
+        items.append((t, g))
+    items += [
+        ({"place": "suburb", "name": "Iso"}, box(0, 0, 600, 600)),
+        ({"place": "neighbourhood", "name": "Pieni"}, box(100, 100, 400, 400)),
+        ({"place": "quarter", "name": "Piste"}, Point(800, 800)),
+        ({"place": "quarter", "name": "Toinen"}, Point(950, 400)),
+    ]
+    feats = features(*items)
+    streets = gpd.GeoDataFrame({"name": ["Ranta", "Vuori"]},
+                               geometry=[LineString([(0, -20), (950, -20)]),
+                                         LineString([(-20, 0), (-20, 950)])], crs=CRS)  # fmt: skip
+    got = describe_sites(sites_, feats, streets)
+    want = _one_by_one(sites_, feats, streets)
+    assert [tuple(r) for r in got[["district", "place", "place_kind", "flag_ids", "spaces"]]
+            .astype(object).where(got.notna(), None).itertuples(index=False)] == want  # fmt: skip
+    # the case means something: ties, flags, spaces, districts of both kinds
+    assert got["place_kind"].eq("address").sum() >= 5
+    assert got["flag_ids"].notna().sum() >= 5 and got["spaces"].notna().sum() >= 2
+    assert {"Iso", "Pieni"} <= set(got["district"].dropna())
 
 
 # ---------------------------------------------------------------------------------------

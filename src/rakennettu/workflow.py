@@ -59,6 +59,7 @@ from rakennettu.region import region_client, tiled_centrality
 from rakennettu.sources.basemap import districts, sea
 from rakennettu.synthesis.candidates import (
     access_nodes,
+    area_within,
     built_envelope,
     collect_candidates,
     empty_blocks,
@@ -728,7 +729,7 @@ def _blocks(
     """Empty blocks on their developable ground; those that look unmapped apart."""
     envelope = built_envelope(town.buildings)
     empty = enclosures[enclosures["morph_enclosure_buildings"] == 0].geometry.to_numpy()
-    inside = shapely.area(shapely.intersection(empty, envelope))
+    inside = area_within(empty, envelope)
     blocks = empty_blocks(
         enclosures, town.buildings, exclude=undevelopable(town.features), envelope=envelope
     )

@@ -26,7 +26,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from rakennettu.i18n import language
 from rakennettu.sources.taxonomy import classify
@@ -43,34 +42,91 @@ def _capacity(tags: dict[str, str]) -> int:
     return int(m.group(1)) if m else 0
 
 
-def _district(site: BaseGeometry, places: gpd.GeoDataFrame, reach: float) -> str | None:
+def _pairs(frame: gpd.GeoDataFrame, geoms: np.ndarray, **query: Any) -> tuple[Any, Any]:
+    """(site, feature) position pairs from one query of the features' spatial index.
+
+    Grouped by site in the sites' order; within a site, the features in the order a
+    query of that site alone gives them (the same tree search), which decides ties.
+    """
+    if len(frame) == 0 or len(geoms) == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    i, j = frame.geometry.sindex.query(geoms, **query)
+    return i.astype(np.intp), j.astype(np.intp)
+
+
+def _first_nearest(
+    n: int, i: np.ndarray, j: np.ndarray, dist: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``n`` sites, its pair of least distance (the first such); -1 if none."""
+    best = np.full(n, -1, dtype=np.intp)
+    d = np.full(n, np.inf)
+    if len(i):
+        order = np.lexsort((np.arange(len(i)), dist, i))  # by site, distance, query order
+        first = order[np.r_[True, i[order][1:] != i[order][:-1]]]
+        best[i[first]], d[i[first]] = j[first], dist[first]
+    return best, d
+
+
+def _districts(geoms: np.ndarray, places: gpd.GeoDataFrame, reach: float) -> list[str | None]:
+    """Each site's district: the smallest place area holding its representative point.
+
+    Else the nearest place node within ``reach`` m; else None.
+    """
+    out: list[str | None] = [None] * len(geoms)
     if len(places) == 0:
-        return None
-    pt = site.representative_point()
-    areas = places[places.geom_type.isin(["Polygon", "MultiPolygon"])]
-    holding = areas[areas.contains(pt)]
-    if len(holding):
-        order = holding["tags"].map(lambda t: _PLACES.index(t["place"]))
-        return str(holding.loc[order.sort_values(kind="stable").index[0], "name"])
-    nodes = places[places.geom_type == "Point"]
+        return out
+    pts = shapely.point_on_surface(geoms)  # as BaseGeometry.representative_point()
+    areas = places[places.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()]
+    rank = np.asarray([_PLACES.index(t["place"]) for t in areas["tags"]], dtype=np.intp)
+    i, j = _pairs(areas, pts)
+    held = shapely.contains(areas.geometry.to_numpy()[j], pts[i])
+    i, j = i[held], j[held]
+    order = np.lexsort((j, rank[j], i))  # by site, then place rank, then the areas' order
+    i, j = i[order], j[order]
+    first = np.r_[True, i[1:] != i[:-1]] if len(i) else np.zeros(0, dtype=bool)
+    names = areas["name"].to_numpy()
+    for a, b in zip(i[first], j[first], strict=True):
+        out[a] = str(names[b])
+    nodes = places[(places.geom_type == "Point").to_numpy()]
     if len(nodes) == 0:
-        return None
-    d = nodes.distance(pt)
-    return str(nodes.loc[d.idxmin(), "name"]) if d.min() <= reach else None
+        return out
+    node_names = nodes["name"].to_numpy()
+    node_geoms = nodes.geometry.to_numpy()
+    for a in [k for k, name in enumerate(out) if name is None]:
+        d = shapely.distance(node_geoms, pts[a])  # as nodes.distance(pt)
+        if np.isnan(d).all():
+            continue
+        k = int(np.nanargmin(d))  # the first least distance, as Series.idxmin
+        if d[k] <= reach:
+            out[a] = str(node_names[k])
+    return out
 
 
-def _address(
-    site: BaseGeometry, addresses: gpd.GeoDataFrame, reach: float
-) -> tuple[str, str] | None:
+def _nearest_labels(
+    geoms: np.ndarray, frame: gpd.GeoDataFrame, reach: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each site's nearest feature within ``reach`` m (position, -1 if none), and how far.
+
+    The first of least distance in the order the spatial index finds them.
+    """
+    i, j = _pairs(frame, geoms, predicate="dwithin", distance=reach)
+    if len(i) == 0:
+        return _first_nearest(len(geoms), i, j, np.zeros(0))
+    dist = shapely.distance(frame.geometry.to_numpy()[j], geoms[i])  # as near.distance(site)
+    return _first_nearest(len(geoms), i, j, dist)
+
+
+def _addresses(
+    geoms: np.ndarray, addresses: gpd.GeoDataFrame, reach: float
+) -> list[tuple[str, str] | None]:
     if len(addresses) == 0:
-        return None
-    hits = addresses.sindex.query(site, predicate="dwithin", distance=reach)
-    if len(hits) == 0:
-        return None
-    near = addresses.iloc[hits]
-    i = near.distance(site).to_numpy().argmin()
-    tags = near["tags"].iloc[i]
-    return str(tags["addr:street"]), str(tags["addr:housenumber"])
+        return [None] * len(geoms)
+    best, _ = _nearest_labels(geoms, addresses, reach)
+    tags = addresses["tags"].to_numpy()
+    return [
+        None if b < 0 else (str(tags[b]["addr:street"]), str(tags[b]["addr:housenumber"]))
+        for b in best
+    ]
 
 
 def _edge_name(v: Any) -> str | None:
@@ -79,48 +135,57 @@ def _edge_name(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
-def _street(site: BaseGeometry, edges: gpd.GeoDataFrame, reach: float) -> str | None:
-    if len(edges) == 0:
-        return None
-    hits = edges.sindex.query(site, predicate="dwithin", distance=reach)
-    if len(hits) == 0:
-        return None
-    near = edges.iloc[hits]
-    i = near.distance(site).to_numpy().argmin()
-    return str(near["name"].iloc[i])
+def _streets(geoms: np.ndarray, edges: gpd.GeoDataFrame, reach: float) -> list[str | None]:
+    best, _ = _nearest_labels(geoms, edges, reach)
+    names = edges["name"].to_numpy() if len(edges) else np.zeros(0, dtype=object)
+    return [None if b < 0 else str(names[b]) for b in best]
 
 
 def _flags(
-    site: BaseGeometry, kind: str, context: gpd.GeoDataFrame, classes: pd.DataFrame
-) -> list[str]:
-    found = []
-    hits = context.sindex.query(site, predicate="intersects") if len(context) else []
-    near = context.iloc[hits] if len(hits) else context.iloc[:0]
-    for flag in FLAGS:
-        rows = near[classes.loc[near.index, flag].to_numpy(dtype=bool)] if len(near) else near
-        hit = flag == "under_construction" and "construction" in kind.split("+")
-        for g in rows.geometry:
-            if g.geom_type == "Point" or (
-                g.geom_type in ("Polygon", "MultiPolygon")
-                and shapely.intersection(g, site).area >= _OVERLAP * site.area
-            ):
-                hit = True
-                break
-        if hit:
-            found.append(flag)
-    return found
+    geoms: np.ndarray, kinds: list[str], context: gpd.GeoDataFrame, classes: pd.DataFrame
+) -> list[list[str]]:
+    """The flags of each site, in the order of ``FLAGS``.
+
+    A point of a flagged feature on the site, or a polygon covering at least ``_OVERLAP``
+    of it; ``under_construction`` also by the site's own kind.
+    """
+    names = list(FLAGS)
+    flagged = np.zeros((len(geoms), len(names)), dtype=bool)
+    i, j = _pairs(context, geoms, predicate="intersects")
+    if len(i):
+        g = context.geometry.to_numpy()[j]
+        kind = shapely.get_type_id(g)
+        hit = kind == 0  # Point
+        poly = (kind == 3) | (kind == 6)  # Polygon, MultiPolygon
+        cut = shapely.area(shapely.intersection(g[poly], geoms[i[poly]]))
+        hit[poly] = cut >= _OVERLAP * shapely.area(geoms[i[poly]])
+        on = classes.loc[context.index, names].to_numpy(dtype=bool)[j] & hit[:, None]
+        np.logical_or.at(flagged, i, on)
+    building = np.asarray(["construction" in k.split("+") for k in kinds], dtype=bool)
+    flagged[:, names.index("under_construction")] |= building
+    return [[names[f] for f in np.flatnonzero(row)] for row in flagged]
 
 
-def _spaces(site: BaseGeometry, kind: str, parking: gpd.GeoDataFrame) -> int:
-    """Car park spaces mapped on a surface car park site (0 when none or another kind)."""
-    if "surface_parking" not in kind.split("+") or not len(parking):
-        return 0
-    hits = parking.iloc[parking.sindex.query(site, predicate="intersects")]
-    return sum(
-        _capacity(t)
-        for t, g in zip(hits["tags"], hits.geometry, strict=True)
-        if g.geom_type == "Point" or shapely.intersection(g, site).area >= 0.5 * g.area
-    )
+def _spaces(geoms: np.ndarray, kinds: list[str], parking: gpd.GeoDataFrame) -> list[int]:
+    """Car park spaces mapped on each surface car park site (0 when none or another kind).
+
+    The capacity of the parking points on it and of the areas at least half on it.
+    """
+    out = [0] * len(geoms)
+    lots = np.asarray(["surface_parking" in k.split("+") for k in kinds], dtype=bool)
+    if not lots.any() or not len(parking):
+        return out
+    where = np.flatnonzero(lots)
+    i, j = _pairs(parking, geoms[where], predicate="intersects")
+    g = parking.geometry.to_numpy()[j]
+    point = shapely.get_type_id(g) == 0
+    half = shapely.area(shapely.intersection(g, geoms[where][i])) >= 0.5 * shapely.area(g)
+    capacity = np.asarray([_capacity(t) for t in parking["tags"]], dtype=np.int64)
+    counts = np.zeros(len(where), dtype=np.int64)
+    np.add.at(counts, i, np.where(point | half, capacity[j], 0))
+    for k, c in zip(where, counts, strict=True):
+        out[k] = int(c)
+    return out
 
 
 def _now(kind: str, flags: list[str], spaces: int) -> str:
@@ -190,15 +255,26 @@ def describe_sites(
     classes = classify(features, "site_context") if len(features) else pd.DataFrame()
     flagged = features[classes[list(FLAGS)].any(axis=1).to_numpy()] if len(features) else features
     en = language("en")
+    geoms = sites.geometry.to_numpy()
+    kinds = [str(k) for k in sites["kind"]]
+    given = sites["name"].tolist() if "name" in sites else [None] * len(sites)
+    districts = _districts(geoms, places, district_reach)
+    addresses_ = _addresses(geoms, addresses, address_reach)
+    streets = _streets(geoms, named, street_reach)
+    flags_ = _flags(geoms, kinds, flagged, classes)
+    spaces_ = _spaces(geoms, kinds, parking)
     rows = []
-    for idx, site in zip(sites.index, sites.geometry, strict=True):
-        kind = str(sites.at[idx, "kind"])
-        district = _district(site, places, district_reach)
-        name = sites.at[idx, "name"] if "name" in sites else None
+    for k, idx in enumerate(sites.index):
+        kind, district, name, flags, spaces = (
+            kinds[k],
+            districts[k],
+            given[k],
+            flags_[k],
+            spaces_[k],
+        )
         place, how = None, None
         if not (isinstance(name, str) and name):
-            addr = _address(site, addresses, address_reach)
-            street = _street(site, named, street_reach) if addr is None else None
+            addr, street = addresses_[k], streets[k]
             if addr is not None:
                 place, how = f"{addr[0]} {addr[1]}", "address"
             elif street is not None:
@@ -207,8 +283,6 @@ def describe_sites(
                 place, how = district, "district"
             name = (site_name(en, {"kind": kind, "place": place, "place_kind": how})
                     if how else f"{kind_words(kind)} {idx}")  # fmt: skip
-        flags = _flags(site, kind, flagged, classes)
-        spaces = _spaces(site, kind, parking)
         rows.append(
             {
                 "name": name,
