@@ -1006,13 +1006,13 @@ def leverage_table(
 
 #: Sites × street nodes from which the sites are simulated on several processes (one per
 #: compiled thread here, see :func:`leverage_processes`). A worker process costs about
-#: 2-3 s of CPU to start (Python, the package, the context pickled and read back, the
-#: compiled kernels from the disk cache), and a site 5-50 ms, growing with the nodes
-#: within the radius; this process simulates sites while the workers start, so the
-#: pool costs little below this size and pays off well above it (levproc note:
-#: Reisterstown, 721 sites × 9,838 nodes). The bundled towns (5-13 sites) stay in one
-#: process.
-PARALLEL_LEVERAGE_FROM = 1_000_000
+#: 3 s of CPU before its first site (measured on Reisterstown's context: the package
+#: imported 2.0 s, the 45 MB context pickled 0.3 s and read back 0.3 s, the kernels
+#: from the disk cache), while a site costs 20-60 ms there (9,838 nodes), growing with
+#: the nodes within the radius. This process simulates sites while the workers start,
+#: so from about 200 sites on such a network the pool saves more than it costs; the
+#: bundled towns (5-13 sites) stay in one process. Reisterstown: 721 × 9,838.
+PARALLEL_LEVERAGE_FROM = 2_000_000
 
 #: Sites sent to a worker process at a time.
 _SITES_PER_CHUNK = 4
