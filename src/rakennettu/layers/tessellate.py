@@ -24,6 +24,7 @@ Per enclosure (:func:`enclosure_cells`), as momepy and libpysal do it:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -164,6 +165,7 @@ def _submitted(
     workers = min(len(tasks), n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs))
     if workers < 2:
         return lambda: (done for task in tasks for done in _cells_of(task, params))
+    _pickled_by_value()
     pool = get_reusable_executor(max_workers=workers)
     futures = [pool.submit(_cells_of, task, params) for task in tasks]  # largest first
 
@@ -176,6 +178,19 @@ def _submitted(
                 future.cancel()
 
     return collect
+
+
+def _pickled_by_value() -> None:
+    """Send the workers this module's functions whole, not by name.
+
+    A worker then imports shapely and numpy only, not the rakennettu package with
+    everything it imports: 0.5 s of CPU to start a worker instead of 2.5 s.
+    """
+    try:
+        import cloudpickle  # loky's pickler when installed (dask installs it)
+    except ImportError:
+        return
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def _cells_of(task: _Task, params: dict[str, Any]) -> list[_Done]:
@@ -225,8 +240,7 @@ def enclosure_cells(
     (29.6, 19.6) and (60.4, 60.4): a line from (0, 74) to (98, 0), 3,626 m² below it.
     """
     if threshold:
-        inside = shapely.area(shapely.intersection(buildings, enclosure))
-        keep = inside > shapely.area(buildings) * threshold
+        keep = _kept(enclosure, buildings, threshold)
         buildings, labels = buildings[keep], labels[keep]
     if len(buildings) < 2:
         label = labels[0] if len(buildings) else -1
@@ -235,7 +249,7 @@ def enclosure_cells(
     voronoi = shapely.voronoi_polygons(
         shapely.GeometryCollection(list(objects)), extend_to=enclosure
     )
-    polygons = shapely.make_valid(shapely.get_parts(voronoi))
+    polygons = _valid(shapely.get_parts(voronoi))
     kind = shapely.get_type_id(polygons)
     if not (kind == 3).all():  # libpysal's fix for libgeos/geos#1062
         polygons = shapely.get_parts(polygons)
@@ -248,6 +262,38 @@ def enclosure_cells(
     if simplify:
         cells = shapely.coverage_simplify(cells, tolerance=segment / 2, simplify_boundary=False)
     return owners, cells
+
+
+def _kept(enclosure: shapely.Geometry, buildings: np.ndarray, threshold: float) -> np.ndarray:
+    """Buildings with more than ``threshold`` of their area in the enclosure (momepy's rule).
+
+    A building the enclosure covers has all of its area inside (the overlay's area equals
+    its own to rounding), so below a threshold of one half it is kept without an overlay.
+    """
+    whole = np.zeros(len(buildings), dtype=bool)
+    if threshold < 0.5:
+        shapely.prepare(enclosure)
+        whole = shapely.covers(enclosure, buildings)
+    part = buildings[~whole]
+    keep = whole.copy()
+    keep[~whole] = shapely.area(shapely.intersection(part, enclosure)) > (
+        shapely.area(part) * threshold
+    )
+    return keep
+
+
+def _valid(geoms: np.ndarray) -> np.ndarray:
+    """The geometries made valid, as ``shapely.make_valid``, without copying valid ones.
+
+    GEOS returns a valid geometry unchanged (checked on the 360,000 Voronoi polygons of
+    Reisterstown's largest block), so only the invalid ones need the call.
+    """
+    bad = ~shapely.is_valid(geoms)
+    if not bad.any():
+        return geoms
+    out = geoms.copy()
+    out[bad] = shapely.make_valid(geoms[bad])
+    return out
 
 
 def _discretised(buildings: np.ndarray, *, shrink: float, segment: float) -> np.ndarray:
