@@ -10,7 +10,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely import LineString, MultiPolygon, Point, box
+from shapely import (
+    GeometryCollection,
+    LinearRing,
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+    box,
+)
 
 from outputs_town import XSS, hostile, hostile_layers, tiny_layers, tiny_record
 from rakennettu.errors import CRSError
@@ -302,6 +312,36 @@ def test_multipolygons_with_holes_survive_the_encoding():
     assert sorted(map(tuple, coords[1][0])) == sorted(
         map(tuple, box(20, 20, 21, 21).exterior.coords)
     )
+
+
+def test_all_geometries_encoded_at_once_as_one_by_one():
+    """The whole layer's coordinates are rounded and stepped at once; each geometry must
+    read as the one-geometry encoder writes it, whatever its type, holes, parts or Z."""
+    holed = box(0, 0, 10, 10).difference(box(2, 2, 4, 4)).difference(box(6, 6, 8, 8))
+    geoms = [
+        Point(24.9384561, 60.1698549),
+        None,
+        LineString([(24.9, 60.1, 3.0), (24.9000014, 60.1000026, 4.0)]),
+        holed,
+        Polygon(),
+        MultiPoint([(1, 2), (1.0000004, 2.0000016)]),
+        MultiLineString([[(0, 0), (1, 1)], [(5, 5), (5.5, 5.25), (6, 7)]]),
+        MultiPolygon([holed, box(20, 20, 21, 21)]),
+        LinearRing([(0, 0), (1, 0), (1, 1)]),  # not drawn, as before
+        GeometryCollection([Point(3, 3), LineString([(0, 0), (2, 2)]), Polygon()]),
+        box(-76.8, 39.4, -76.79, 39.41),
+    ]
+    one_by_one = [
+        []
+        if g is None or g.is_empty or g.geom_type == "LinearRing"
+        else [rkmap._encode(p) for p in getattr(g, "geoms", [g]) if not p.is_empty]
+        if g.geom_type == "GeometryCollection"
+        else [rkmap._encode(g)]
+        for g in geoms
+    ]
+    assert rkmap._encoded(geoms) == one_by_one
+    assert rkmap._encoded(geoms[3:4] * 3) == one_by_one[3:4] * 3
+    assert rkmap._encoded([]) == []
 
 
 def test_geometries_are_simplified_in_metres():

@@ -267,15 +267,75 @@ def _collection(geoms: gpd.GeoSeries, props: Iterable[dict[str, Any]]) -> dict[s
     whole and the rest as steps from the previous one: about half the size of GeoJSON.
     Geometry collections are drawn part by part.
     """
-    features = []
-    for geom, p in zip(geoms, props, strict=True):
-        if geom is None or geom.is_empty:
-            continue
-        parts = geom.geoms if geom.geom_type == "GeometryCollection" else [geom]
-        for part in parts:
-            if not part.is_empty and part.geom_type in _TYPES:
-                features.append([*_encode(part), p])
-    return {"f": features}
+    return _features(_encoded(geoms), props)
+
+
+def _features(encoded: Sequence[list[tuple[int, Any]]], props: Iterable[dict[str, Any]]) -> dict:
+    return {"f": [[*e, p] for parts, p in zip(encoded, props, strict=True) for e in parts]}
+
+
+def _encoded(geoms: Iterable[Any]) -> list[list[tuple[int, Any]]]:
+    """Each geometry as the map's script reads it: a (type, coordinates) per part drawn.
+
+    One entry per geometry: none for a missing or empty one, one per part of a geometry
+    collection. The coordinates of all are rounded and stepped at once (:func:`_runs`).
+
+    Examples
+    --------
+    >>> from shapely import LineString, Point
+    >>> _encoded([Point(24.9, 60.1), None, LineString([(0, 0), (0.000001, 0.000002)])])
+    [[(1, [24900000, 60100000])], [], [(2, [0, 0, 1, 2])]]
+    """
+    arr = np.asarray(list(geoms), dtype=object)
+    out: list[list[tuple[int, Any]]] = [[] for _ in range(len(arr))]
+    if not len(arr):
+        return out
+    kind = shapely.get_type_id(arr)  # -1 missing, 0 point, ..., 6 multipolygon, 7 collection
+    drawn = (kind >= 0) & (kind != 2) & ~shapely.is_empty(arr)  # 2: a bare ring
+    for i in np.flatnonzero(drawn & (kind == 7)):
+        out[i] = [_encode(g) for g in arr[i].geoms if not g.is_empty and g.geom_type in _TYPES]
+    rows = np.flatnonzero(drawn & (kind != 7))
+    leaves = _leaves(arr[rows])  # per row, per part: its runs (a polygon's rings)
+    for row, parts in zip(rows.tolist(), leaves, strict=True):
+        k = int(kind[row])
+        if k in (0, 1):  # a point, a line: its one run
+            out[row] = [(k + 1, parts[0][0])]
+        elif k == 3:  # a polygon: its rings
+            out[row] = [(3, parts[0])]
+        elif k in (4, 5):  # several points or lines: a run per part
+            out[row] = [(k, [p[0] for p in parts])]
+        else:  # several polygons: rings per part
+            out[row] = [(6, parts)]
+    return out
+
+
+def _leaves(geoms: np.ndarray) -> list[list[list[list[int]]]]:
+    """Per geometry, per part, its runs: a point's or a line's one, a polygon's rings."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    polygon = shapely.get_type_id(parts) == 3
+    rings, ring_of = shapely.get_rings(parts[polygon], return_index=True)
+    leaf_of = np.concatenate([np.flatnonzero(polygon)[ring_of], np.flatnonzero(~polygon)])
+    order = np.argsort(leaf_of, kind="stable")  # a polygon's rings stay in their order
+    runs = _runs(np.concatenate([rings, parts[~polygon]])[order])
+    cuts = np.searchsorted(leaf_of[order], np.arange(1, len(parts))).tolist()
+    per_part = [runs[a:b] for a, b in zip([0, *cuts], [*cuts, len(runs)], strict=True)]
+    cuts = np.searchsorted(part_of, np.arange(1, len(geoms))).tolist()
+    return [per_part[a:b] for a, b in zip([0, *cuts], [*cuts, len(parts)], strict=True)]
+
+
+def _runs(leaves: np.ndarray) -> list[list[int]]:
+    """Points, lines and rings as micro-degrees, each one's first point whole, then steps."""
+    xy, which = shapely.get_coordinates(leaves, return_index=True)
+    a = np.rint(xy * 1e6).astype(np.int64)
+    steps = a.copy()
+    steps[1:] -= a[:-1]
+    counts = np.bincount(which, minlength=len(leaves))
+    starts = np.cumsum(counts) - counts
+    steps[starts[counts > 0]] = a[starts[counts > 0]]
+    flat: list[int] = steps.ravel().tolist()
+    return [
+        flat[2 * s : 2 * (s + n)] for s, n in zip(starts.tolist(), counts.tolist(), strict=True)
+    ]
 
 
 def _detail_tiles(
@@ -311,12 +371,14 @@ def _detail_tiles(
     for i, k in enumerate(keys):
         by_key.setdefault(k, []).append(i)
     tiles, files = [], {}
+    encoded = _encoded(geoms)
+    bounds = geoms.bounds.to_numpy()
     for key in sorted(by_key):
         rows = by_key[key]
-        part = geoms.iloc[rows]
-        w, s, e, n = (round(float(b), 6) for b in part.total_bounds)
+        box = bounds[rows]
+        w, s, e, n = (round(float(b), 6) for b in (*box[:, :2].min(0), *box[:, 2:].max(0)))
         tiles.append([key, s, w, n, e])
-        data = _collection(part, [props[i] for i in rows])
+        data = _features([encoded[i] for i in rows], [props[i] for i in rows])
         files[f"{name}-{key}.js"] = f"rk.tile({_js(name)},{_js(key)},{_js(data)});\n"
     index = {"n": name, "d": f"{MAP_FILES}/{name}-", "z": DETAIL_ZOOM, "t": tiles}
     return index, files
@@ -680,28 +742,64 @@ _USES: dict[str, str] = {
 }
 
 
-def _building_tip(row: Mapping[str, Any], lang: Language | None = None) -> str:
+def _building_tips(buildings: pd.DataFrame, lang: Language | None = None) -> list[str]:
+    """Each building's tooltip: name, use, floors, year built and floor area, in ``lang``.
+
+    Written column by column, each distinct value's words once (a whole town has tens of
+    thousands of buildings and a few hundred distinct values per column).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"name": ["<Hall>", None], "use": ["public", "residential"],
+    ...     "floors": [2.0, None], "morph_floors": [2.0, 3.0],
+    ...     "morph_floors_source": ["floors", "height"], "year": [1952.0, float("nan")],
+    ...     "morph_floor_area": [1234.4, 250.0]})
+    >>> for tip in _building_tips(b):
+    ...     print(tip)
+    <b>&lt;Hall&gt;</b> · public building · 2 floors · built 1952 · 1,234 m² floor area
+    homes · 3 floors (from height) · year built unknown · 250 m² floor area
+    """
     lang = lang or language("en")
-    bits = []
-    if not missing(row.get("name")):
-        bits.append(f"<b>{esc(row['name'])}</b>")
-    use = row.get("use")
-    bits.append(esc(lang._(_USES.get(str(use), N_("building")))))
-    if not missing(row.get("floors")):
-        bits.append(esc(lang.plural("{n} floor", "{n} floors", round(float(row["floors"])))))
-    elif not missing(row.get("morph_floors")):
-        n = round(float(row["morph_floors"]))
-        height = row.get("morph_floors_source") == "height"
-        how = N_("{n} floors (from height)") if height else N_("{n} floors (assumed)")
-        bits.append(esc(lang._(how, n=n)))
-    year: Any = row.get("year")  # numeric (see build_map)
-    built = (
-        lang._("year built unknown") if missing(year) else lang._("built {year}", year=int(year))
-    )
-    bits.append(esc(built))
-    if not missing(row.get("morph_floor_area")):
-        bits.append(esc(lang._("{area} m² floor area", area=lang.integer(row["morph_floor_area"]))))
-    return " · ".join(bits)
+    n = len(buildings)
+
+    def column(name: str) -> list[Any]:
+        return buildings[name].tolist() if name in buildings else [None] * n
+
+    def once(words: Any) -> Any:
+        memo: dict[Any, str] = {}
+
+        def say(*key: Any) -> str:
+            if key not in memo:
+                memo[key] = words(*key)
+            return memo[key]
+
+        return say
+
+    use = once(lambda u: esc(lang._(_USES.get(str(u), N_("building")))))
+    floors = once(lambda f: esc(lang.plural("{n} floor", "{n} floors", f)))
+    assumed = once(lambda f, how: esc(lang._(how, n=f)))
+    built = once(lambda y: esc(lang._("built {year}", year=y)))
+    area = once(lambda a: esc(lang._("{area} m² floor area", area=lang.integer(a))))
+    unknown = esc(lang._("year built unknown"))
+    tips = []
+    for name, u, fl, mf, source, year, fa in zip(
+        column("name"), column("use"), column("floors"), column("morph_floors"),
+        column("morph_floors_source"), column("year"), column("morph_floor_area"), strict=True,
+    ):  # fmt: skip
+        bits = [f"<b>{esc(name)}</b>"] if not missing(name) else []
+        bits.append(use(u))
+        if not missing(fl):
+            bits.append(floors(round(float(fl))))
+        elif not missing(mf):
+            how = (
+                N_("{n} floors (from height)") if source == "height" else N_("{n} floors (assumed)")
+            )
+            bits.append(assumed(round(float(mf)), how))
+        bits.append(unknown if missing(year) else built(int(year)))
+        if not missing(fa):
+            bits.append(area(fa))
+        tips.append(" · ".join(bits))
+    return tips
 
 
 def _place_tip(
@@ -1154,7 +1252,7 @@ def _add_buildings(
     attrs = buildings.drop(columns=buildings.geometry.name)
     if "year" in attrs:
         attrs = attrs.assign(year=pd.to_numeric(attrs["year"], errors="coerce"))
-    props = [{"c": 0, "t": _building_tip(r, lang)} for r in attrs.to_dict("records")]
+    props = [{"c": 0, "t": t} for t in _building_tips(attrs, lang)]
     lay = _DataLayer(lang._("Buildings"), overlay=True, show=True)
     if lazy is not None and len(buildings) > lazy:
         index, files = _detail_tiles("buildings", buildings, geoms, props)
