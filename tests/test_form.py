@@ -462,6 +462,8 @@ def test_strokes_match_momepy_coins(town: Town, town_form: MorphologyLayer) -> N
     np.testing.assert_allclose(
         town_form.edges.loc[streets.index, form.STROKE_LENGTH], lengths.loc[theirs].to_numpy()
     )
+    # the strokes as components of the links: momepy's very numbers
+    assert form.coins_strokes(streets).tolist() == theirs.tolist()
 
 
 @pytest.mark.parametrize("source", ["index", "endpoints"])
