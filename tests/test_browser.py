@@ -186,6 +186,24 @@ def test_the_legend_follows_the_layer_shown(loaded):
     assert visible_titles() == ["Services and people", "On the map"]
 
 
+def test_a_hidden_layer_is_made_when_first_shown(loaded):
+    """Only the shown hexagon layer is drawn at first (rk.later); another is made, with
+    its own colours, when chosen, and the first is taken off."""
+    cells = len(tiny_layers()["cells"])
+    script = (
+        "return Array.from(document.querySelectorAll('.leaflet-rk-cells-pane path'))"
+        ".map(p => p.getAttribute('fill'))"
+    )
+    shown = loaded.execute_script(script)
+    assert len(shown) == cells
+    loaded.execute_script(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-base label'))"
+        ".find(l => l.textContent.trim() === 'Services and people').querySelector('input').click()"
+    )
+    chosen = loaded.execute_script(script)
+    assert len(chosen) == cells and chosen != shown
+
+
 def test_screenshot_is_a_map(loaded, tmp_path):
     png = loaded.get_screenshot_as_png()
     (tmp_path / "map.png").write_bytes(png)

@@ -456,16 +456,21 @@ class _Setup(_RenderedOnce):
 
 
 class _DataLayer(Layer, _RenderedOnce):
-    """A layer of the control made of parts drawn by the map's script (``rk.*``)."""
+    """A layer of the control made of parts drawn by the map's script (``rk.*``).
+
+    The parts are made when the layer is first shown (``rk.later``): a whole town's hidden
+    layers (six hexagon shadings of 12,000 hexagons, the streets' through-movement) cost
+    the page's first paint nothing.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = rk.linkPopups(L.featureGroup([
+        var {{ this.get_name() }} = rk.later(function () { return [
         {%- for kind, data, options in this.parts %}
             rk.{{ kind }}({{ data }}, {{ options }}),
         {%- endfor %}
-        ]));
+        ]; });
         {% endmacro %}
         """
     )

@@ -58,7 +58,12 @@ from rakennettu.network import (
     centrality_update,
 )
 from rakennettu.network._util import compiled_threads
-from rakennettu.network.access import _check_access_args, _Points, _resolve_points
+from rakennettu.network.access import (
+    _check_access_args,
+    _Points,
+    _resolve_points,
+    _snap_to_edges,
+)
 from rakennettu.network.whatif import (
     _AccessBefore,
     _changed_points,
@@ -604,6 +609,8 @@ class _Baseline:
     #: The baseline columns the gains read, keyed ``("act" | "tp", *column)``: floats
     #: with NaN as 0, None where the table has no such column.
     base: dict[tuple[Any, ...], np.ndarray | None]
+    #: The cells' and buildings' geometries and the columns the gaps read, as arrays.
+    arrays: dict[str, np.ndarray]
 
     @classmethod
     def of(cls, ctx: LeverageContext) -> _Baseline:
@@ -630,6 +637,13 @@ class _Baseline:
             tp_sig=_signature(net, tp_pts),
             spec=_check_access_args(sorted({near, r}), None, None),
             base=base,
+            arrays={
+                "cells": ctx.cells.geometry.to_numpy(),
+                "far": np.asarray(ctx.cells["morph_far"]),
+                "coverage": np.asarray(ctx.cells["morph_coverage"]),
+                "buildings": ctx.buildings.geometry.to_numpy(),
+                "floor_area": ctx.buildings["morph_floor_area"].to_numpy(),
+            },
         )
 
 
@@ -641,28 +655,72 @@ def _column(table: pd.DataFrame, col: tuple[Any, ...]) -> np.ndarray | None:
 
 
 class _Places(NamedTuple):
-    """The new places of a program, attached to the network at the site's front door."""
+    """The new places of a program, attached to the network at the site's front door.
 
-    act: pd.DataFrame
-    tp: pd.DataFrame
+    As attached points (frames), or resolved on the network already.
+    """
+
+    act: pd.DataFrame | _Points
+    tp: pd.DataFrame | _Points
 
 
 def _new_places(
-    ctx: LeverageContext, site: BaseGeometry, new_net: StreetNetwork, program: Program
+    ctx: LeverageContext,
+    site: BaseGeometry,
+    new_net: StreetNetwork,
+    program: Program,
+    *,
+    resolved: bool = False,
 ) -> _Places:
-    """The program's activities and third places, all at one point (attached once)."""
-    anchor = gpd.GeoSeries([_anchor(site, new_net)], crs=new_net.crs)
+    """The program's activities and third places, all at one point (attached once).
+
+    ``resolved``: as :func:`_resolve_points` of the attached frames would give them (no
+    frame made), for a network without links.
+    """
+    anchor = _anchor(site, new_net)
     snap = max(ctx.snap_distance, 1e6)  # the anchor lies on the site's edge by a street
-    one = attach_points(new_net, anchor, max_distance=snap)
     new_cats = [c for c, n in program.activities.items() for _ in range(n)]
-    act = one.iloc[[0] * len(new_cats)].set_axis(
-        pd.Index([f"new-{i}" for i in range(len(new_cats))])
-    )
-    act["category"] = np.asarray(new_cats)
     k = program.third_places
-    tp = one.iloc[[0] * k].set_axis(pd.Index([f"new-{i}" for i in range(k)]))
+    if resolved:
+        epos, dist, along, _ = _snap_to_edges(new_net, np.array([anchor], dtype=object), snap)
+        if epos[0] >= 0:
+            one = (new_net, int(epos[0]), float(dist[0]), float(along[0]))
+            return _Places(
+                _placed(*one, pd.Series(np.asarray(new_cats), index=_new_ids(len(new_cats)))),
+                _placed(*one, pd.Series(np.nan, index=_new_ids(k), dtype=object)),
+            )
+    one_frame = attach_points(new_net, gpd.GeoSeries([anchor], crs=new_net.crs), max_distance=snap)
+    act = one_frame.iloc[[0] * len(new_cats)].set_axis(_new_ids(len(new_cats)))
+    act["category"] = np.asarray(new_cats)
+    tp = one_frame.iloc[[0] * k].set_axis(_new_ids(k))
     tp["category"] = _THIRD
     return _Places(act, tp)
+
+
+def _new_ids(n: int) -> pd.Index:
+    return pd.Index([f"new-{i}" for i in range(n)])
+
+
+def _placed(
+    net: StreetNetwork, edge: int, snap: float, along: float, category: pd.Series
+) -> _Points:
+    """Points at one spot of an edge, as :func:`_resolve_points` resolves them, snap included.
+
+    The spot: the edge's position, the snapping distance and the metres along the edge
+    from its ``u`` end (:func:`_snap_to_edges`).
+    """
+    n = len(category)
+    dv = net._edges["length"].to_numpy()[edge] - along
+    return _Points(
+        category.index,
+        np.full(n, edge, dtype=np.int64),
+        np.full(n, net._edge_iu[edge], dtype=np.int64),
+        np.full(n, net._edge_iv[edge], dtype=np.int64),
+        np.full(n, along + snap, dtype=np.float64),
+        np.full(n, dv + snap, dtype=np.float64),
+        np.ones(n),
+        category,
+    )
 
 
 def _updated(
@@ -670,7 +728,7 @@ def _updated(
     baseline: _Baseline,
     new_net: StreetNetwork,
     change: NetworkChange | None,
-    added: pd.DataFrame,
+    added: pd.DataFrame | _Points,
     kind: str,
     want: set[tuple[Any, ...]],
 ) -> _Updated:
@@ -685,10 +743,15 @@ def _updated(
     )
     categories = "category" if kind == "act" else None
     if change is None:
-        new = _resolve_points(new_net, added, categories, None, True)
+        new = (
+            added
+            if isinstance(added, _Points)
+            else _resolve_points(new_net, added, categories, None, True)
+        )
         pts = _joined(before.pts, new)
         gone, come = pd.Index([]), new.ids.difference(before.pts.ids)
     else:
+        assert isinstance(added, pd.DataFrame)  # with links: attached frames (_new_places)
         if kind == "act":
             old = _attach(new_net, ctx.activities, ctx.act_attached["category"], ctx.snap_distance)
         else:
@@ -784,7 +847,7 @@ def _effect(
     net = ctx.net
     r, near = ctx.radius, ctx.near
     lines, new_net, change = _links_and_network(ctx, site, access, program)
-    added = _new_places(ctx, site, new_net, program)
+    added = _new_places(ctx, site, new_net, program, resolved=change is None)
     cats = (*ctx.categories, *program.activities)
     daily, decayed, tp_near = (
         (_DAILY, "count", near),
@@ -812,7 +875,7 @@ def _effect(
         recomputed = recomputed.union(cent.recomputed)
     else:
         fixed.update(morph_closeness_gain=0.0, morph_through_movement=0.0)
-    fixed["morph_far_gap"], fixed["morph_coverage_gap"] = _gaps(ctx, site)
+    fixed["morph_far_gap"], fixed["morph_coverage_gap"] = _gaps(ctx, baseline, site)
     fixed.update(
         links=lines,
         n_links=len(lines),
@@ -850,19 +913,19 @@ def _link_gains(
     return {"morph_closeness_gain": closeness, "morph_through_movement": float(after - before)}
 
 
-def _gaps(ctx: LeverageContext, site: BaseGeometry) -> tuple[float, float]:
+def _gaps(ctx: LeverageContext, baseline: _Baseline, site: BaseGeometry) -> tuple[float, float]:
     """Surroundings' FAR and coverage less the site's own."""
-    cells = ctx.cells
-    close = cells.iloc[np.sort(cells.sindex.query(site.buffer(ctx.surroundings), "intersects"))]
-    near = close[~close.within(site)]
-    around_far = float(np.nanmean(near["morph_far"])) if len(near) else 0.0
-    around_cov = float(np.nanmean(near["morph_coverage"])) if len(near) else 0.0
-    b = ctx.buildings
-    hits = b.iloc[b.sindex.query(site, predicate="intersects")]
-    inside = shapely.area(shapely.intersection(hits.geometry.to_numpy(), site))
-    whole = hits.geometry.area.to_numpy()
+    arr = baseline.arrays
+    close = np.sort(ctx.cells.sindex.query(site.buffer(ctx.surroundings), "intersects"))
+    near = close[~shapely.within(arr["cells"][close], site)]
+    around_far = float(np.nanmean(arr["far"][near])) if len(near) else 0.0
+    around_cov = float(np.nanmean(arr["coverage"][near])) if len(near) else 0.0
+    hits = ctx.buildings.sindex.query(site, predicate="intersects")
+    geoms = arr["buildings"][hits]
+    inside = shapely.area(shapely.intersection(geoms, site))
+    whole = shapely.area(geoms)
     share = np.divide(inside, whole, where=whole > 0, out=np.zeros(len(hits)))
-    floor = float((hits["morph_floor_area"].to_numpy() * share).sum())
+    floor = float((arr["floor_area"][hits] * share).sum())
     area = float(site.area) or 1.0
     return around_far - floor / area, around_cov - float(inside.sum()) / area
 
@@ -943,13 +1006,13 @@ def leverage_table(
 
 #: Sites × street nodes from which the sites are simulated on several processes (one per
 #: compiled thread here, see :func:`leverage_processes`). A worker process costs about
-#: 2-3 s of CPU to start (Python, the package, the context pickled and read back, the
-#: compiled kernels from the disk cache), and a site 5-50 ms, growing with the nodes
-#: within the radius; this process simulates sites while the workers start, so the
-#: pool costs little below this size and pays off well above it (levproc note:
-#: Reisterstown, 721 sites × 9,838 nodes). The bundled towns (5-13 sites) stay in one
-#: process.
-PARALLEL_LEVERAGE_FROM = 1_000_000
+#: 3 s of CPU before its first site (measured on Reisterstown's context: the package
+#: imported 2.0 s, the 45 MB context pickled 0.3 s and read back 0.3 s, the kernels
+#: from the disk cache), while a site costs 20-60 ms there (9,838 nodes), growing with
+#: the nodes within the radius. This process simulates sites while the workers start,
+#: so from about 200 sites on such a network the pool saves more than it costs; the
+#: bundled towns (5-13 sites) stay in one process. Reisterstown: 721 × 9,838.
+PARALLEL_LEVERAGE_FROM = 2_000_000
 
 #: Sites sent to a worker process at a time.
 _SITES_PER_CHUNK = 4

@@ -176,6 +176,19 @@ var rk = (function () {
     return group;
   }
 
+  /* A layer of the control whose parts are made the first time it is shown: a hidden
+   * layer (one of a whole town's seven hexagon shadings) costs nothing until chosen. */
+  function later(make) {
+    var group = L.featureGroup(), made = false;
+    group.on("add", function () {
+      if (made) { return; }
+      made = true;
+      make().forEach(function (part) { group.addLayer(part); });
+      linkPopups(group);
+    });
+    return group;
+  }
+
   /* Numbers below the top ten only from a zoom level on, so a town-wide view stays legible. */
   function minorFrom(map, zoom) {
     function update() {
@@ -224,5 +237,5 @@ var rk = (function () {
     update();
   }
 
-  return { decode: decode, geojson: geojson, lazy: lazy, tile: tile, labels: labels, linkPopups: linkPopups, minorFrom: minorFrom, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
+  return { decode: decode, geojson: geojson, lazy: lazy, tile: tile, labels: labels, linkPopups: linkPopups, later: later, minorFrom: minorFrom, ranks: ranks, panes: panes, box: box, legendFollows: legendFollows };
 })();
