@@ -16,7 +16,7 @@ from scipy.spatial.distance import cdist
 from shapely import LineString, box
 
 from rakennettu.errors import CRSError
-from rakennettu.layers import form
+from rakennettu.layers import form, tessellate
 from rakennettu.layers.morphology import MorphologyLayer, block_streets
 from rakennettu.synthesis.grid import aggregate_to_grid, hex_grid
 from rakennettu.town import Town
@@ -750,12 +750,14 @@ def test_missing_crs_raises() -> None:
         form.building_measures(no_crs)
 
 
-def test_tessellation_on_two_workers_equals_one(kotka: Town) -> None:
+def test_tessellation_on_two_workers_equals_one(kotka: Town, monkeypatch) -> None:
     # the run asks for all cores on large towns (morphology.tessellation_jobs): the cells
     # must not depend on it (one town: the code path is the same for every town)
     buildings, enclosures = _central_blocks(kotka, kotka.buildings)
     assert len(buildings) >= 150  # enough for momepy to split the work between both
     one = form.tessellation(buildings, enclosures, n_jobs=1)
+    # a task per block: two on the workers at first, the others handed out as they end
+    monkeypatch.setattr(tessellate, "BATCH_BUILDINGS", 1)
     two = form.tessellation(buildings, enclosures, n_jobs=2)
     pd.testing.assert_frame_equal(one.drop(columns="geometry"), two.drop(columns="geometry"))
     assert shapely.equals_exact(one.geometry.to_numpy(), two.geometry.to_numpy(), 0.0).all()

@@ -25,7 +25,9 @@ Per enclosure (:func:`enclosure_cells`), as momepy and libpysal do it:
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -166,18 +168,52 @@ def _submitted(
     if workers < 2:
         return lambda: (done for task in tasks for done in _cells_of(task, params))
     _pickled_by_value()
-    pool = get_reusable_executor(max_workers=workers)
-    futures = [pool.submit(_cells_of, task, params) for task in tasks]  # largest first
+    feeder = _Feeder(get_reusable_executor(max_workers=workers), tasks, params)
+    for _ in range(workers):
+        feeder.feed()
+    return feeder.collect
 
-    def collect() -> Iterator[_Done]:
+
+class _Feeder:
+    """Tasks handed to a pool one per worker, the next one as soon as one ends.
+
+    Not all at once: at the interpreter's exit (a run stopped by an error or Ctrl-C
+    before it asked for the cells) the pool finishes the tasks it holds, and these are
+    then one per worker, not the whole town.
+    """
+
+    def __init__(self, pool: Any, tasks: list[_Task], params: dict[str, Any]) -> None:
+        self.pool, self.tasks, self.params = pool, tasks, params
+        self.futures: list[Future[list[_Done]]] = []
+        self.stopped = False
+        self.lock = threading.Lock()
+
+    def feed(self, _: object = None) -> None:
+        """Hand the next task to the pool (a future's done-callback)."""
+        with self.lock:
+            if self.stopped or len(self.futures) == len(self.tasks):
+                return
+            try:
+                future = self.pool.submit(_cells_of, self.tasks[len(self.futures)], self.params)
+            except RuntimeError:  # the pool or the interpreter is shutting down
+                self.stopped = True
+                return
+            self.futures.append(future)
+        future.add_done_callback(self.feed)
+
+    def collect(self) -> Iterator[_Done]:
+        """The cells of every task, in the tasks' order; the rest dropped on an error."""
         try:
-            for future in futures:
-                yield from future.result()
+            for i in range(len(self.tasks)):
+                while len(self.futures) <= i and not self.stopped:
+                    self.feed()
+                if len(self.futures) <= i:
+                    raise RuntimeError("the tessellation's worker pool was shut down")
+                yield from self.futures[i].result()
         finally:
-            for future in futures:
+            self.stopped = True
+            for future in self.futures:
                 future.cancel()
-
-    return collect
 
 
 def _pickled_by_value() -> None:

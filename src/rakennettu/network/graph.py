@@ -297,21 +297,17 @@ class StreetNetwork:
 
         m = len(edge_index)
         # geometries: given ones, straight lines elsewhere
-        straight = (
-            shapely.linestrings(
-                np.stack([np.stack([x[pu], y[pu]], axis=1), np.stack([x[pv], y[pv]], axis=1)], 1)
-            )
-            if m
-            else np.array([], dtype=object)
-        )
-        geoms = np.asarray(straight, dtype=object)
+        geoms = np.full(m, None, dtype=object)
+        ok = np.zeros(m, dtype=bool)
         if geometry is not None:
             given = np.asarray(list(geometry), dtype=object)
             ok = _lines(given)
             geoms[ok] = given[ok]
-        first = shapely.get_point(geoms, 0) if m else np.array([], dtype=object)
-        fx = shapely.get_x(first) if m else np.zeros(0)
-        fy = shapely.get_y(first) if m else np.zeros(0)
+        su, sv = pu[~ok], pv[~ok]
+        if su.size:
+            ends = [np.stack([x[su], y[su]], axis=1), np.stack([x[sv], y[sv]], axis=1)]
+            geoms[~ok] = shapely.linestrings(np.stack(ends, 1))
+        fx, fy = _first_xy(geoms)
         rev = np.hypot(fx - x[pv], fy - y[pv]) < np.hypot(fx - x[pu], fy - y[pu])
         edges = gpd.GeoDataFrame(
             {
@@ -524,6 +520,23 @@ class StreetNetwork:
                 np.ascontiguousarray(offsets, dtype=np.float64),
                 float(cutoff),
             )
+
+
+def _first_xy(lines: npt.NDArray[Any]) -> tuple[F64, F64]:
+    """The first vertex of each line (NaN for an empty one), without making points.
+
+    Examples
+    --------
+    >>> _first_xy(np.array([shapely.LineString([(0, 1), (2, 3)]), shapely.LineString(),
+    ...                     shapely.LineString([(5, 6), (7, 8)])], dtype=object))
+    (array([ 0., nan,  5.]), array([ 1., nan,  6.]))
+    """
+    fx, fy = np.full(len(lines), np.nan), np.full(len(lines), np.nan)
+    xy, which = shapely.get_coordinates(lines, return_index=True)
+    if len(which):
+        first = np.r_[0, np.flatnonzero(which[1:] != which[:-1]) + 1]
+        fx[which[first]], fy[which[first]] = xy[first, 0], xy[first, 1]
+    return fx, fy
 
 
 def _lines(given: npt.NDArray[Any]) -> B8:
