@@ -377,8 +377,7 @@ def _cells_near_streets(
     """
     cols = np.arange(0, len(xs), _BLOCK)
     rows = np.arange(0, len(ys), _BLOCK)
-    bc, br = np.meshgrid(cols, rows)
-    bc, br = bc.ravel(), br.ravel()
+    bc, br = (a.ravel() for a in np.meshgrid(cols, rows))  # each block's first column, row
     last_c = np.minimum(bc + _BLOCK, len(xs)) - 1
     last_r = np.minimum(br + _BLOCK, len(ys)) - 1
     boxes = shapely.box(xs[bc], ys[br], xs[last_c], ys[last_r])
