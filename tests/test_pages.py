@@ -52,42 +52,44 @@ def test_rebuild_says_what_is_missing(out_dir, missing, message):
         rebuild(out_dir)
 
 
-def test_the_report_drawn_in_a_second_process_is_the_same_page(tmp_path, monkeypatch):
-    """A large town's report is drawn in a spawned process while the map is drawn here
-    (``ASIDE_FROM``): the same report, byte for byte, as drawn in this process."""
-    here = write_pages(tiny_layers(), tiny_record(), tmp_path / "here", map=False)
+def test_the_map_drawn_in_a_second_process_is_the_same_page(tmp_path, monkeypatch):
+    """A large town's map is drawn in a second process while the report is drawn here
+    (``ASIDE_FROM``): the same map, byte for byte, as drawn in this process."""
+    here = write_pages(tiny_layers(), tiny_record(), tmp_path / "here", report=False)
     monkeypatch.setattr(pages, "ASIDE_FROM", 0)
     monkeypatch.setattr(pages.os, "sched_getaffinity", lambda _: {0, 1})  # even on one core
     aside = write_pages(tiny_layers(), tiny_record(), tmp_path / "aside")
     assert aside == {"map": tmp_path / "aside/map.html", "report": tmp_path / "aside/report.html"}
-    assert aside["report"].read_bytes() == here["report"].read_bytes()
+    assert aside["map"].read_bytes() == here["map"].read_bytes()
 
 
 def test_an_error_in_the_second_process_is_raised_in_the_first():
-    with Aside(json.loads, "{") as aside, pytest.raises(json.JSONDecodeError, match="line 1"):
-        aside.result()
+    with Aside() as aside:
+        aside.call(json.loads, "{")
+        with pytest.raises(json.JSONDecodeError, match="line 1"):
+            aside.result()
 
 
-def test_an_error_in_the_map_ends_the_report_process(tmp_path, monkeypatch):
-    """A failed (or interrupted) map ends the report's process before the error goes on
+def test_an_error_in_the_report_ends_the_maps_process(tmp_path, monkeypatch):
+    """A failed (or interrupted) report ends the map's process before the error goes on
     (the output folder is then discarded: nothing may write into it afterwards)."""
-    import rakennettu.outputs.map as map_module
+    import rakennettu.outputs.report as report_module
 
     def broken(*args, **kwargs):
-        raise ValueError("the map broke")
+        raise ValueError("the report broke")
 
     monkeypatch.setattr(pages, "ASIDE_FROM", 0)
     monkeypatch.setattr(pages.os, "sched_getaffinity", lambda _: {0, 1})
-    monkeypatch.setattr(map_module, "build_map", broken)
+    monkeypatch.setattr(report_module, "build_report", broken)
     started = []
 
     class Recorded(Aside):
-        def __init__(self, *args):
-            super().__init__(*args)
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
             started.append(self)
 
     monkeypatch.setattr(pages, "Aside", Recorded)
-    with pytest.raises(ValueError, match="the map broke"):
+    with pytest.raises(ValueError, match="the report broke"):
         write_pages(tiny_layers(), tiny_record(), tmp_path)
     assert [a._proc.returncode for a in started] == [-signal.SIGTERM]  # ended, not waited for
-    assert not (tmp_path / "report.html").exists()
+    assert not (tmp_path / "map.html").exists()

@@ -6,6 +6,7 @@ calls them in order, times them and writes the outputs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -48,9 +49,10 @@ from rakennettu.layers.social import (
     social_layer,
 )
 from rakennettu.network import StreetNetwork, centrality_with_edges
+from rakennettu.outputs._aside import Aside
 from rakennettu.outputs.folder import OutputFolder
 from rakennettu.outputs.gpkg import write_gpkg
-from rakennettu.outputs.pages import write_pages
+from rakennettu.outputs.pages import pages_process, write_pages
 from rakennettu.outputs.rasters import write_geotiff
 from rakennettu.outputs.record import collect_warnings, run_record, write_record
 from rakennettu.outputs.spreadsheet import write_csv
@@ -579,7 +581,24 @@ class _Computed:
 
 
 def _write(wf: Workflow, done: _Computed, out: Path, warns: list[str], progress: bool) -> RunResult:
-    """Write a run's outputs into ``out`` (the staging folder) and build its record."""
+    """Write a run's outputs into ``out`` (the staging folder) and build its record.
+
+    A large town's map is drawn in a second process, started first: its imports overlap
+    the GeoPackage's writing, and it is ended if the run stops before the pages.
+    """
+    process = pages_process(done.layers) if wf.outputs.map and wf.outputs.report else None
+    with process or contextlib.nullcontext():
+        return _write_files(wf, done, out, warns, progress, process)
+
+
+def _write_files(
+    wf: Workflow,
+    done: _Computed,
+    out: Path,
+    warns: list[str],
+    progress: bool,
+    process: Aside | None,
+) -> RunResult:
     lang = language(done.extra["language"])
     stage = _stages(progress, [lang])
     town, layers, timings = done.town, done.layers, dict(done.timings)
@@ -619,6 +638,7 @@ def _write(wf: Workflow, done: _Computed, out: Path, warns: list[str], progress:
                 tiles=wf.outputs.tiles,
                 map=wf.outputs.map,
                 report=wf.outputs.report,
+                process=process,
             )
         )
     timings["pages"] = stage.timings["pages"]

@@ -1,9 +1,9 @@
 """A page drawn in a second Python process while this one draws another.
 
-:class:`Aside` starts a Python interpreter (:func:`_main`) and hands it a function's
-name and arguments (pickled, through its stdin, from a thread: the process reads them once
-it has imported what it needs, and this one goes on meanwhile); the process calls the
-function and sends back the result, or the error, through a pipe of its own.
+:class:`Aside` starts a Python interpreter (:func:`_main`), which imports what it will
+need, and then hands it a function's name and arguments (pickled, through its stdin, from
+a thread: this process goes on meanwhile); the process calls the function and sends back
+the result, or the error, through a pipe of its own.
 
 A new interpreter rather than :mod:`multiprocessing`: with the ``spawn`` method the child
 would import the caller's ``__main__`` again (a user's script without a
@@ -26,7 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -34,28 +34,36 @@ from typing import IO, Any
 __all__ = ["Aside"]
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the package
-_CHILD = "import sys; from rakennettu.outputs._aside import _main; _main(*map(int, sys.argv[1:]))"
+_CHILD = "import sys; from rakennettu.outputs._aside import _main; _main(*sys.argv[1:])"
 
 
 class Aside:
-    """``func(*args)`` in a second process: ``with Aside(func, *args) as a: ...; a.result()``.
+    """A second Python process: ``with Aside() as a: a.call(func, *args); ...; a.result()``.
 
-    ``func`` is a module-level function (found again by its module and name) and ``args``
-    pickle (the tests of ``outputs.pages`` run it: a new interpreter takes seconds).
+    The process starts at once and imports ``warm`` (module names) while this one goes on;
+    :meth:`call` hands it ``func`` (a module-level function, found again by its module and
+    name) and ``args`` (which pickle). A new interpreter takes seconds: the tests of
+    ``outputs.pages`` run it.
     """
 
-    def __init__(self, func: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, *, warm: Sequence[str] = ()) -> None:
         read, self._write = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD, str(self._write), str(os.getpid())],
+                [sys.executable, "-c", _CHILD, str(self._write), str(os.getpid()), *warm],
                 stdin=subprocess.PIPE, pass_fds=(self._write,), env=env,
             )  # fmt: skip
         finally:
             os.close(self._write)
         self._result = os.fdopen(read, "rb")
+        self._sender: threading.Thread | None = None
+
+    def call(self, func: Callable[..., Any], *args: Any) -> None:
+        """Hand ``func(*args)`` to the process (once), from a thread: this one goes on."""
+        if self._sender is not None:
+            raise RuntimeError("a second process runs one call")
         call = (func.__module__, func.__qualname__, args)
         assert self._proc.stdin is not None
         self._sender = threading.Thread(target=_send, args=(self._proc.stdin, call), daemon=True)
@@ -70,11 +78,14 @@ class Aside:
         if self._proc.poll() is None:
             self._proc.terminate()
         self._proc.wait()
-        self._sender.join()
+        if self._sender is not None:
+            self._sender.join()
         self._result.close()
 
     def result(self) -> Any:
         """The function's result, once the process has sent it; its error, raised here."""
+        if self._sender is None:
+            raise RuntimeError("nothing was handed to the second process (Aside.call)")
         try:
             ok, value = pickle.load(self._result)
         except EOFError:
@@ -104,11 +115,13 @@ def _die_with_parent(parent: int) -> None:
         sys.exit(1)
 
 
-def _main(fd: int, parent: int) -> None:
+def _main(fd: str, parent: str, *warm: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent)
-    with os.fdopen(fd, "wb") as out:
+    _die_with_parent(int(parent))
+    with os.fdopen(int(fd), "wb") as out:
         try:
+            for module in warm:  # while the caller prepares the call
+                importlib.import_module(module)
             module, name, args = pickle.load(sys.stdin.buffer)
             value = getattr(importlib.import_module(module), name)(*args)
             reply: tuple[bool, Any] = (True, value)

@@ -128,6 +128,7 @@ _SITE_MINOR = {"color": "#444444", "weight": 1.2, "dashArray": "4 4", "fill": Fa
 _TOP = 3  # sites drawn in the strongest style
 _TEN = 10  # sites numbered in full size
 _MINOR_ZOOM = 16  # the others' numbers show from this zoom level on
+_NAMES_ZOOM = 16  # street names: from this zoom on (rakennettu-map.js hides them below 16)
 
 #: Beyond this many buildings, the map does not carry them: they go into script files in
 #: ``map_files/`` beside ``map.html``, one per square of :data:`DETAIL_TILE` metres, and the
@@ -492,6 +493,7 @@ class _DataLayer(Layer, _RenderedOnce):
         labels: Sequence[str] | None = None,
         kind: str = "geojson",
         tip: Sequence[str] | None = None,
+        zoom: int | None = None,
     ) -> _DataLayer:
         options: dict[str, Any] = {
             "pane": pane,
@@ -503,6 +505,8 @@ class _DataLayer(Layer, _RenderedOnce):
         }
         if tip is not None:  # [name where a feature has none, sentence with "{n}"], escaped
             options["tip"] = list(tip)
+        if zoom is not None:  # labels: made from this zoom on, in view
+            options["zoom"] = zoom
         js = data if isinstance(data, str) else f"rk.decode({_js(data)})"
         self.parts.append((kind, js, _js(options)))
         return self
@@ -1239,7 +1243,9 @@ def _add_names(m: folium.Map, layers: Mapping[str, gpd.GeoDataFrame], lang: Lang
             {"t": esc(n), "a": int(a)} for n, a in zip(labels["name"], labels["angle"], strict=True)
         ]
         names_layer = _DataLayer(lang._("Street names (zoom in)"), overlay=True, show=True)
-        names_layer.part(_collection(pts, props), pane="rk-labels", styles=[], kind="labels")
+        names_layer.part(
+            _collection(pts, props), pane="rk-labels", styles=[], kind="labels", zoom=_NAMES_ZOOM
+        )
         m.add_child(names_layer)
 
 

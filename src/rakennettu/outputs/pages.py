@@ -24,7 +24,7 @@ from rakennettu.outputs._aside import Aside
 from rakennettu.outputs.folder import OutputFolder
 from rakennettu.outputs.record import read_record
 
-__all__ = ["GPKG", "MAP", "RECORD", "REPORT", "rebuild", "write_pages"]
+__all__ = ["GPKG", "MAP", "RECORD", "REPORT", "pages_process", "rebuild", "write_pages"]
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ RECORD = "run.json"
 MAP = "map.html"
 REPORT = "report.html"
 
-#: From this many hexagons and buildings together, the report is drawn in a second process
-#: while the map is drawn in this one, on a machine with two cores or more. Below it the
+#: From this many hexagons and buildings together, the map is drawn in a second process
+#: while the report is drawn in this one, on a machine with two cores or more. Below it the
 #: second process's start (~2 s of imports) costs more than it saves.
 ASIDE_FROM = 10_000
 
@@ -53,6 +53,7 @@ def write_pages(
     tiles: bool = False,
     map: bool = True,
     report: bool = True,
+    process: Aside | None = None,
 ) -> dict[str, Path]:
     """Write ``map.html`` and ``report.html`` into ``out_dir``, each atomically.
 
@@ -72,6 +73,9 @@ def write_pages(
         Add OpenStreetMap's online tiles to the map as an option.
     map, report
         Which pages to write.
+    process
+        A second process (:func:`pages_process`) to draw the map in while the report is
+        drawn here; by default one is started for a large town on two cores or more.
 
     Returns
     -------
@@ -86,21 +90,31 @@ def write_pages(
     rec = dict(record or {})
     rec.setdefault("town", {"title": name})
     files = {}
-    aside = None
-    if map and report and _draw_aside(used):
-        aside = Aside(_write_report, used, rec, out / REPORT, lang)
-    with aside or contextlib.nullcontext():
-        if map:
-            # folium and matplotlib are imported here, not with the package (half a second)
-            from rakennettu.outputs.map import build_map, write_map
-
-            m = build_map(used, title=name, record=record, tiles=tiles, language=lang)
-            files["map"] = write_map(m, out / MAP)
-        if aside is not None:
-            files["report"] = Path(aside.result())
-        elif report:
+    own = None
+    if process is None and map and report and _draw_aside(used):
+        process = own = pages_process(used)
+    with own or contextlib.nullcontext():
+        if process is not None and map and report:  # the map there, the report here
+            process.call(_write_map, used, name, record, tiles, lang, out / MAP)
+        elif map:
+            files["map"] = _write_map(used, name, record, tiles, lang, out / MAP)
+        if report:
             files["report"] = _write_report(used, rec, out / REPORT, lang)
+        if process is not None and map and report:
+            files["map"] = Path(process.result())
     return files
+
+
+def pages_process(layers: Mapping[str, gpd.GeoDataFrame]) -> Aside | None:
+    """A second process to draw a large town's map in, or None (a small town, one core).
+
+    Start it before the pages are due, e.g. before the GeoPackage is written: its imports
+    (seconds) then cost no time. Pass it to :func:`write_pages` inside its ``with`` block,
+    which ends the process if the run stops before the pages are written.
+    """
+    if not _draw_aside(layers):
+        return None
+    return Aside(warm=("rakennettu.outputs.pages", "rakennettu.outputs.map"))
 
 
 def rebuild(
@@ -164,6 +178,22 @@ def _read_layers(path: Path) -> dict[str, gpd.GeoDataFrame]:
     return {n: gpd.read_file(path, layer=n, engine="pyogrio") for n in names if n in _USED}
 
 
+def _write_map(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    title: str,
+    record: Mapping[str, Any] | None,
+    tiles: bool,
+    lang: str,
+    path: Path,
+) -> Path:
+    # folium and matplotlib are imported here, not with the package (half a second)
+    from rakennettu.outputs.map import build_map, write_map
+
+    return write_map(
+        build_map(layers, title=title, record=record, tiles=tiles, language=lang), path
+    )
+
+
 def _write_report(
     layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any], path: Path, lang: str
 ) -> Path:
@@ -173,7 +203,7 @@ def _write_report(
 
 
 def _draw_aside(layers: Mapping[str, gpd.GeoDataFrame]) -> bool:
-    """Whether to draw the report in a second process: a large town, and a core for it."""
+    """Whether to draw the map in a second process: a large town, and a core for it."""
     size = sum(len(layers[k]) for k in ("cells", "buildings") if layers.get(k) is not None)
     if size < ASIDE_FROM or multiprocessing.current_process().daemon:
         return False  # small: the process's start costs more; a daemon has no children

@@ -111,18 +111,34 @@ var rk = (function () {
     return group;
   }
 
-  /* Names written on the map: points with a text `t` (escaped in Python) and an angle `a`. */
+  /* Names written on the map: points with a text `t` (escaped in Python) and an angle `a`.
+   * With o.zoom, a name is made only once the map shows it: from that zoom on, and in
+   * view (a whole town has thousands of street names, hidden below that zoom anyway). */
   function labels(data, o) {
-    var group = L.layerGroup();
-    data.features.forEach(function (f) {
+    var group = L.layerGroup(), made = [], map = null;
+    function marker(f) {
       var ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
       var icon = L.divIcon({
         className: (o.labels && o.labels[0]) || "rk-street-label",
         html: '<span style="transform:translate(-50%,-50%) rotate(' + Number(f.properties.a || 0) + 'deg)">' + f.properties.t + "</span>",
         iconSize: null
       });
-      group.addLayer(L.marker(ll, { icon: icon, pane: o.pane, interactive: false, keyboard: false }));
-    });
+      return L.marker(ll, { icon: icon, pane: o.pane, interactive: false, keyboard: false });
+    }
+    if (o.zoom === undefined || o.zoom === null) {
+      data.features.forEach(function (f) { group.addLayer(marker(f)); });
+      return group;
+    }
+    function update() {
+      if (map.getZoom() < o.zoom) { return; }
+      var view = map.getBounds().pad(0.3);
+      data.features.forEach(function (f, i) {
+        var c = f.geometry.coordinates;
+        if (!made[i] && view.contains([c[1], c[0]])) { made[i] = true; group.addLayer(marker(f)); }
+      });
+    }
+    group.on("add", function () { map = group._map; map.on("zoomend moveend", update); update(); });
+    group.on("remove", function () { if (map) { map.off("zoomend moveend", update); } });
     return group;
   }
 
