@@ -835,3 +835,19 @@ def test_cultural_layer_leaves_the_town_untouched(kotka):
     cult.cultural_layer(kotka, net, _prepared(kotka), network=NetworkConfig(radii=(400,)))
     for k, v in kotka.layers().items():
         pd.testing.assert_frame_equal(frames[k], v, obj=k)
+
+
+def test_catchment_cells_are_every_raster_centre_within_the_width_of_a_street(kotka):
+    # Reference: the whole raster over the streets' extent, each centre tested against
+    # all the streets at once (the blocks of cells first kept near streets must lose none).
+    from rakennettu.layers.cultural import green
+
+    net = StreetNetwork.from_graph(kotka.graph)
+    width, cell = 50.0, 10.0
+    pts, att = green._catchment_cells(net, width, cell)
+    streets = shapely.multilinestrings(net.edges.geometry.to_numpy())
+    everything = _centres_within(streets, width, cell)
+    expected = everything[shapely.dwithin(everything, streets, width)]
+    assert len(expected) < 0.8 * len(everything)  # open land between the streets
+    assert shapely.equals_exact(pts, expected, tolerance=0).all()
+    assert len(pts) == len(expected) and att.index.equals(pd.RangeIndex(len(pts)))

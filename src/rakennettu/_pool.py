@@ -2,17 +2,20 @@
 
 Each worker is a new Python process (loky, joblib's process pool: started clean, never
 forked, as a fork after the compiled kernels' OpenMP threads have run aborts; and
-without running a script's ``__main__`` again). It receives the context once, pickled,
-builds its state from it (``setup``) and then runs chunks of jobs. This process takes
-part: it takes chunks from the end of the queue while the workers take them from the
-front, so it works while the workers are still starting. The first chunk is always
-a worker's (a pool that cannot start is an error, never hidden).
+without running a script's ``__main__`` again). It reads the context once, pickled in
+a temporary file, builds its state from it (``setup``) and then runs chunks of jobs.
+This process takes part: it takes chunks from the end of the queue while the workers
+take them from the front, so it works while the workers are still starting. The first
+chunk is always a worker's (a pool that cannot start is an error, never hidden).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import pickle
 import signal
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -31,10 +34,11 @@ R = TypeVar("R")
 _WORKER: dict[str, Any] = {}
 
 
-def _start(setup: Callable[[Any], Any], payload: bytes) -> None:
+def _start(setup: Callable[[Any], Any], path: str) -> None:
     """A worker's initializer: the state from the pickled context; Ctrl-C left to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool on Ctrl-C
-    _WORKER["state"] = setup(pickle.loads(payload))
+    with open(path, "rb") as f:
+        _WORKER["state"] = setup(pickle.load(f))
 
 
 def _run(work: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -88,30 +92,64 @@ def map_shared(
     step = max(1, int(chunk))
     parts = [list(items[i : i + step]) for i in range(0, len(items), step)]
     results: list[list[R] | None] = [None] * len(parts)
-    pool = ProcessPoolExecutor(
-        max_workers=processes - 1,
-        initializer=_start,
-        initargs=(setup, pickle.dumps(context, protocol=pickle.HIGHEST_PROTOCOL)),
-        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    )
+    # the context goes through a file: sent with the process, it would hold this one in
+    # the pipe's write until the worker has imported the package (seconds)
+    fd, path = tempfile.mkstemp(prefix="rakennettu-", suffix=".pickle")
     try:
-        futures: list[Future[list[R]]] = [pool.submit(_run, work, part) for part in parts]
-        counted: set[int] = set()
-        for i in range(len(parts) - 1, 0, -1):  # from the end, until a worker holds one
-            if not futures[i].cancel():
-                break
-            interrupt.check()
-            results[i] = [work(state, item) for item in parts[i]]
-            _count(futures, parts, results, counted, done, i)
-        for i, f in enumerate(futures):
-            if results[i] is None:
-                results[i] = f.result()
-                _count(futures, parts, results, counted, done, i)
-    except BaseException:
-        pool.shutdown(wait=False, kill_workers=True)
-        raise
-    pool.shutdown(wait=True)
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(context, f, protocol=pickle.HIGHEST_PROTOCOL)
+        others = set(multiprocessing.active_children())
+        pool = ProcessPoolExecutor(
+            max_workers=processes - 1,
+            initializer=_start,
+            initargs=(setup, path),
+            env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        )
+        try:
+            _share(pool, work, parts, results, state, done)
+        except BaseException:
+            pool.shutdown(wait=False, kill_workers=True)
+            _stop(set(multiprocessing.active_children()) - others)
+            raise
+        pool.shutdown(wait=True)
+    finally:
+        os.unlink(path)  # every worker has read it (or is gone)
     return [r for part in results if part is not None for r in part]
+
+
+def _stop(workers: set[Any]) -> None:
+    """Kill this pool's workers and wait for them.
+
+    loky's ``shutdown(kill_workers=True)`` after Ctrl-C left a worker waiting for its
+    next job, and the interpreter waits at exit for its children.
+    """
+    for p in workers:
+        p.terminate()
+    for p in workers:
+        p.join(timeout=10)
+
+
+def _share(
+    pool: Any,
+    work: Callable[[Any, Any], Any],
+    parts: list[list[Any]],
+    results: list[Any],
+    state: Any,
+    done: Callable[[int], Any] | None,
+) -> None:
+    """Chunks to the pool from the front, here from the end; results in place."""
+    futures: list[Future[list[Any]]] = [pool.submit(_run, work, part) for part in parts]
+    counted: set[int] = set()
+    for i in range(len(parts) - 1, 0, -1):  # from the end, until a worker holds one
+        if not futures[i].cancel():
+            break
+        interrupt.check()
+        results[i] = [work(state, item) for item in parts[i]]
+        _count(futures, parts, results, counted, done, i)
+    for i, f in enumerate(futures):
+        if results[i] is None:
+            results[i] = f.result()
+            _count(futures, parts, results, counted, done, i)
 
 
 def _count(

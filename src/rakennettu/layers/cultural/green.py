@@ -338,6 +338,10 @@ def _green_items(
     return CatchmentItems(att, values, include_snap=False)
 
 
+#: Side of the blocks of raster cells first tested against the streets as a whole.
+_BLOCK = 16
+
+
 def _catchment_cells(
     net: StreetNetwork, width: float, cell: float
 ) -> tuple[npt.NDArray[Any], pd.DataFrame]:
@@ -350,13 +354,41 @@ def _catchment_cells(
     minx, miny, maxx, maxy = net.edges.total_bounds
     xs = np.arange(math.floor((minx - width) / cell), math.ceil((maxx + width) / cell)) * cell
     ys = np.arange(math.floor((miny - width) / cell), math.ceil((maxy + width) / cell)) * cell
-    gx, gy = np.meshgrid(xs + cell / 2, ys + cell / 2)
-    pts = shapely.points(gx.ravel(), gy.ravel())
+    xs, ys = xs + cell / 2, ys + cell / 2  # the cells' centres, by columns and rows
     tree, _ = _street_tree(net)
+    flat = _cells_near_streets(tree, xs, ys, width + cell)  # a superset, in raster order
+    pts = shapely.points(xs[flat % len(xs)], ys[flat // len(xs)])
     near, _ = tree.query(pts, predicate="dwithin", distance=width)
     pts = pts[np.unique(near)]
     att = attach_points(net, gpd.GeoSeries(pts, crs=net.crs), max_distance=width)
     return pts, att
+
+
+def _cells_near_streets(
+    tree: shapely.STRtree, xs: npt.NDArray[Any], ys: npt.NDArray[Any], distance: float
+) -> npt.NDArray[np.int64]:
+    """The cells of the raster's blocks that lie within ``distance`` of a street.
+
+    Positions (row x columns + column, ascending) of the cells of every block of
+    :data:`_BLOCK` x :data:`_BLOCK` cells within ``distance``. A point's distance to a
+    street is never shorter than that of a box holding it, so every cell centre within
+    ``distance`` is kept; the blocks spare testing the cells of the open land between
+    the streets one by one.
+    """
+    cols = np.arange(0, len(xs), _BLOCK)
+    rows = np.arange(0, len(ys), _BLOCK)
+    bc, br = (a.ravel() for a in np.meshgrid(cols, rows))  # each block's first column, row
+    last_c = np.minimum(bc + _BLOCK, len(xs)) - 1
+    last_r = np.minimum(br + _BLOCK, len(ys)) - 1
+    boxes = shapely.box(xs[bc], ys[br], xs[last_c], ys[last_r])
+    hit = np.unique(tree.query(boxes, predicate="dwithin", distance=distance)[0])
+    parts = []
+    for c0, c1, r0, r1 in zip(bc[hit], last_c[hit], br[hit], last_r[hit], strict=True):
+        r, c = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
+        parts.append((r * len(xs) + c).ravel())
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    return np.sort(np.concatenate(parts)).astype(np.int64)
 
 
 def green_blue_access(
