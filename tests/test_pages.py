@@ -79,6 +79,7 @@ def test_the_map_drawn_in_a_second_process_is_the_same_page(tmp_path, monkeypatc
     here = write_pages(tiny_layers(), tiny_record(), tmp_path / "here", report=False)
     monkeypatch.setattr(pages, "ASIDE_FROM", 0)
     monkeypatch.setattr(pages.os, "sched_getaffinity", lambda _: {0, 1})  # even on one core
+    monkeypatch.setattr(pages, "_running", lambda: 1)  # and on a busy machine
     aside = write_pages(tiny_layers(), tiny_record(), tmp_path / "aside")
     assert aside == {"map": tmp_path / "aside/map.html", "report": tmp_path / "aside/report.html"}
     assert aside["map"].read_bytes() == here["map"].read_bytes()
@@ -101,6 +102,7 @@ def test_an_error_in_the_report_ends_the_maps_process(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pages, "ASIDE_FROM", 0)
     monkeypatch.setattr(pages.os, "sched_getaffinity", lambda _: {0, 1})
+    monkeypatch.setattr(pages, "_running", lambda: 1)
     monkeypatch.setattr(report_module, "build_report", broken)
     started = []
 
@@ -114,3 +116,18 @@ def test_an_error_in_the_report_ends_the_maps_process(tmp_path, monkeypatch):
         write_pages(tiny_layers(), tiny_record(), tmp_path)
     assert [a._proc.returncode for a in started] == [-signal.SIGTERM]  # ended, not waited for
     assert not (tmp_path / "map.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("size", "cores", "running", "aside"),
+    [(0, 2, 1, True), (0, 2, 2, False), (0, 1, 1, False), (10**9, 2, 1, False),
+     (0, 4, 3, True)],
+    ids=["large-idle", "busy", "one-core", "small", "four-cores-two-busy"],
+)  # fmt: skip
+def test_the_map_is_drawn_aside_only_for_a_large_town_with_an_idle_core(
+    monkeypatch, size, cores, running, aside
+):
+    monkeypatch.setattr(pages, "ASIDE_FROM", size)
+    monkeypatch.setattr(pages.os, "sched_getaffinity", lambda _: set(range(cores)))
+    monkeypatch.setattr(pages, "_running", lambda: running)
+    assert pages._draw_aside(tiny_layers()) is aside

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ ASIDE_FROM = 10_000
 _USED = ("cells", "nodes", "edges", "buildings", "landmarks", "third_places", "activities",
          "green_blue", "candidates", "candidate_links", "possibly_unmapped", "districts",
          "sea")  # fmt: skip
+# Layers the map draws (sent to the map's process): not the nodes' or activities' columns.
+_MAPPED = frozenset(_USED) - {"nodes", "activities"}
 
 
 def write_pages(
@@ -96,7 +99,8 @@ def write_pages(
         process = own = pages_process(used)
     with own or contextlib.nullcontext():
         if process is not None and map and report:  # the map there, the report here
-            process.call(_write_map, used, name, record, tiles, lang, out / MAP)
+            drawn = {k: v for k, v in used.items() if k in _MAPPED}  # sent: no more
+            process.call(_write_map, drawn, name, record, tiles, lang, out / MAP)
         elif map:
             files["map"] = _write_map(used, name, record, tiles, lang, out / MAP)
         if report:
@@ -213,4 +217,22 @@ def _draw_aside(layers: Mapping[str, gpd.GeoDataFrame]) -> bool:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    return cores > 1
+    return cores > 1 and _running() < cores
+
+
+def _running() -> int:
+    """The threads running or waiting for a core now, this one included.
+
+    The median of three looks at ``/proc/loadavg`` (1 where it cannot be read). On a busy
+    machine the second process's start (imports, the layers pickled) is work added to
+    cores that have none to spare: the pages are then drawn here, one by one.
+    """
+    seen = []
+    for i in range(3):
+        try:
+            seen.append(int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]))
+        except (OSError, IndexError, ValueError):
+            return 1
+        if i < 2:
+            time.sleep(0.05)
+    return sorted(seen)[1]
