@@ -6,6 +6,7 @@ import json
 import re
 import signal
 
+import geopandas as gpd
 import pytest
 
 from outputs_town import tiny_layers, tiny_record
@@ -50,6 +51,26 @@ def test_rebuild_says_what_is_missing(out_dir, missing, message):
     (out_dir / missing).unlink()
     with pytest.raises(SourceError, match=message):
         rebuild(out_dir)
+
+
+def test_the_pages_of_a_run_show_its_possibly_unmapped_blocks(tmp_path):
+    """The run's layer of blocks left out as probably unmapped reaches both pages: a layer
+    on the map and a row in the report (write_pages passes on only the layers the pages
+    draw, and this one was left out)."""
+    from shapely import box
+
+    from outputs_town import X0, Y0
+
+    layers = tiny_layers()
+    crs = layers["cells"].crs
+    gaps = gpd.GeoDataFrame(
+        {"reason": ["«gap»"], "district": ["Ankkalinna"], "provenance": ["osm"]},
+        geometry=[box(X0 + 10, Y0 + 10, X0 + 60, Y0 + 40)], crs=crs,
+    )  # fmt: skip
+    files = write_pages({**layers, "possibly_unmapped": gaps}, tiny_record(), tmp_path)
+    assert "Possibly unmapped blocks" in files["map"].read_text()
+    report = files["report"].read_text()
+    assert "«gap»" in report and "Ankkalinna" in report
 
 
 def test_the_map_drawn_in_a_second_process_is_the_same_page(tmp_path, monkeypatch):

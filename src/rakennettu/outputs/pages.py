@@ -40,7 +40,8 @@ ASIDE_FROM = 10_000
 
 # Layers the pages draw; the rest of the GeoPackage is not read.
 _USED = ("cells", "nodes", "edges", "buildings", "landmarks", "third_places", "activities",
-         "green_blue", "candidates", "candidate_links", "districts", "sea")  # fmt: skip
+         "green_blue", "candidates", "candidate_links", "possibly_unmapped", "districts",
+         "sea")  # fmt: skip
 
 
 def write_pages(
