@@ -751,3 +751,22 @@ def test_leverage_tables_on_processes_equal_the_in_process_ones(random_town):
             g.drop(columns="links"), w.drop(columns="links"), check_exact=True
         )
     assert list(two[0].index) == list(lots.index)
+
+
+def test_a_sites_points_are_grouped_as_if_grouped_afresh(random_town):
+    # the baseline's category groups joined with a program's (one category the town has,
+    # one it has not) equal the groups found by factorizing every joined point again
+    from rakennettu.network.access import _groups
+    from rakennettu.synthesis.leverage import _Baseline, _joined, _new_places
+
+    ctx, lots, _, _, _ = random_town
+    base = _Baseline.of(ctx)
+    program = Program(activities={"retail": 2, "zz_new": 1}, third_places=2)
+    added = _new_places(ctx, lots.geometry.iloc[0], ctx.net, program, resolved=True)
+    for old, new in ((base.act.pts, added.act), (base.tp.pts, added.tp)):
+        joined = _joined(old, new)
+        fresh = _groups(joined._replace(groups=None))
+        assert [label for label, _ in joined.groups] == [label for label, _ in fresh]
+        for (_, got), (_, want) in zip(joined.groups, fresh, strict=True):
+            np.testing.assert_array_equal(got, want)
+    assert "zz_new" in [label for label, _ in _joined(base.act.pts, added.act).groups]

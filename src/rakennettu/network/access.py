@@ -271,6 +271,9 @@ class _Points(NamedTuple):
     ov: F64
     weight: F64
     category: pd.Series  # labels (NaN = none)
+    #: :func:`_groups` of these points when known already (a baseline's points joined
+    #: with new ones), else None: found from ``category``
+    groups: list[tuple[Hashable, I64]] | None = None
 
 
 def _resolve_spec(spec: Any, attached: pd.DataFrame, what: str) -> pd.Series | None:
@@ -402,6 +405,8 @@ def _run_access(
 
 def _groups(pts: _Points) -> list[tuple[Hashable, I64]]:
     """(category, point positions) per category, in sorted order; uncategorised last."""
+    if pts.groups is not None:
+        return pts.groups
     cat = pts.category
     isna = cat.isna().to_numpy()
     out: list[tuple[Hashable, I64]] = []

@@ -60,6 +60,7 @@ from rakennettu.network import (
 from rakennettu.network._util import compiled_threads
 from rakennettu.network.access import (
     _check_access_args,
+    _groups,
     _Points,
     _resolve_points,
     _snap_to_edges,
@@ -620,6 +621,8 @@ class _Baseline:
             frame.sindex  # noqa: B018  built here, before threads share it
         act_pts = _resolve_points(net, ctx.act_attached, "category", None, True)
         tp_pts = _resolve_points(net, ctx.tp_attached, None, None, True)
+        # their categories grouped once: every site's points are these and a few more
+        act_pts, tp_pts = (p._replace(groups=_groups(p)) for p in (act_pts, tp_pts))
         base = {
             ("act", c, "count", r): _column(ctx.base_act, (c, "count", r)) for c in ctx.categories
         }
@@ -764,7 +767,11 @@ def _updated(
 
 
 def _joined(a: _Points, b: _Points) -> _Points:
-    """The points of ``a`` and then those of ``b`` (resolved on the same network)."""
+    """The points of ``a`` and then those of ``b`` (resolved on the same network).
+
+    Their categories' groups (:func:`rakennettu.network.access._groups`) come from the
+    two parts' groups: the same positions, without factorizing every point again.
+    """
     return _Points(
         a.ids.append(b.ids),
         np.concatenate([a.edge, b.edge]),
@@ -774,7 +781,31 @@ def _joined(a: _Points, b: _Points) -> _Points:
         np.concatenate([a.ov, b.ov]),
         np.concatenate([a.weight, b.weight]),
         pd.concat([a.category, b.category]),
+        _joined_groups(_groups(a), _groups(b), len(a.ids)),
     )
+
+
+def _joined_groups(
+    first: list[tuple[Any, np.ndarray]], then: list[tuple[Any, np.ndarray]], offset: int
+) -> list[tuple[Any, np.ndarray]] | None:
+    """The groups of two sets of points one after the other, as :func:`_groups` makes them.
+
+    The second's positions shifted by ``offset``; labels sorted, the uncategorised (None)
+    last; None when the labels cannot be sorted here.
+    """
+    parts: dict[Any, list[np.ndarray]] = {}
+    for label, where in first:
+        parts.setdefault(label, []).append(where)
+    for label, where in then:
+        parts.setdefault(label, []).append(where + offset)
+    try:
+        labels = sorted(label for label in parts if label is not None)
+    except TypeError:  # labels of several types: _groups sorts them as pandas does
+        return None
+    out = [(label, np.concatenate(parts[label])) for label in labels]
+    if None in parts:
+        out.append((None, np.concatenate(parts[None])))
+    return out
 
 
 class _Values:
