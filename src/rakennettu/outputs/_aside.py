@@ -80,6 +80,9 @@ class Aside:
         self._proc.wait()
         if self._sender is not None:
             self._sender.join()
+        if self._proc.stdin is not None:  # never handed a call, or the process ended first
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
         self._result.close()
 
     def result(self) -> Any:
@@ -100,8 +103,10 @@ class Aside:
 
 def _send(pipe: IO[bytes], call: Any) -> None:
     with contextlib.suppress(OSError):  # the process has ended (an interrupt)
-        pickle.dump(call, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-        pipe.close()
+        try:
+            pickle.dump(call, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            pipe.close()
 
 
 def _die_with_parent(parent: int) -> None:
