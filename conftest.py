@@ -128,8 +128,12 @@ LONG_FIRST = (
     "tests/test_network.py",
     "tests/test_report.py",
     "tests/test_browser.py",
+    "tests/test_pages.py",
     "tests/test_leverage.py",
     "tests/test_social.py",
+    "tests/test_morphology.py",
+    "tests/test_folder.py",
+    "tests/test_undirected.py",
 )
 
 
