@@ -39,7 +39,7 @@ from rakennettu.i18n import (
 )
 from rakennettu.layers.cultural import CulturalLayer, age_by_cell, cultural_layer
 from rakennettu.layers.form import FLOORS
-from rakennettu.layers.morphology import MorphologyLayer, morphology_layer, network_measures
+from rakennettu.layers.morphology import MorphologyLayer, morphology_layer
 from rakennettu.layers.social import (
     SocialLayer,
     activity_categories,
@@ -395,10 +395,6 @@ def _layers(
                 ),
             ))  # fmt: skip
 
-    def betweenness() -> pd.Series:
-        edges = network_measures(net, radii, centrality=centrality())[1]
-        return edges[f"morph_betweenness_{radii[-1]}m"].reindex(town.edges.index)
-
     morph = Background(morphology, name="rakennettu-morphology")
     with stage("social"):
         social = cached(
@@ -420,7 +416,7 @@ def _layers(
             prep,
             network=wf.network,
             cultural=wf.cultural,
-            edge_betweenness=betweenness(),
+            edge_betweenness=centrality()[1],  # the townscape reads its largest radius
             progress=progress,
         ))  # fmt: skip
     return morph.result(), social, complete, cult
