@@ -720,6 +720,17 @@ def test_leverage_tables_equal_per_site_simulations_per_population(random_town):
     assert not got[0]["soc_access_gain"].equals(got[1]["soc_access_gain"])
 
 
+def _assert_same_tables(got, expected):
+    """Leverage tables equal bit for bit, their links by WKB."""
+    for g, w in zip(got, expected, strict=True):
+        assert [[x.wkb for x in ls] for ls in g["links"]] == [
+            [x.wkb for x in ls] for ls in w["links"]
+        ]
+        pd.testing.assert_frame_equal(
+            g.drop(columns="links"), w.drop(columns="links"), check_exact=True
+        )
+
+
 def test_leverage_tables_on_threads_equal_the_sequential_ones(random_town):
     # sites simulated at once on a pool of threads give the same tables, row for row, in
     # the candidates' order whatever order the sites end in (threads=1, the default, is
@@ -727,13 +738,7 @@ def test_leverage_tables_on_threads_equal_the_sequential_ones(random_town):
     ctx, lots, access, programs, populations = random_town
     one = leverage_tables(ctx, lots, access, programs, populations=populations)
     many = leverage_tables(ctx, lots, access, programs, populations=populations, threads=3)
-    for g, w in zip(many, one, strict=True):
-        assert [[x.wkb for x in ls] for ls in g["links"]] == [
-            [x.wkb for x in ls] for ls in w["links"]
-        ]
-        pd.testing.assert_frame_equal(
-            g.drop(columns="links"), w.drop(columns="links"), check_exact=True
-        )
+    _assert_same_tables(many, one)
     assert list(one[0].index) == list(lots.index)
 
 
@@ -743,13 +748,7 @@ def test_leverage_tables_on_processes_equal_the_in_process_ones(random_town):
     ctx, lots, access, programs, populations = random_town
     one = leverage_tables(ctx, lots, access, programs, populations=populations, processes=1)
     two = leverage_tables(ctx, lots, access, programs, populations=populations, processes=2)
-    for g, w in zip(two, one, strict=True):
-        assert [[x.wkb for x in ls] for ls in g["links"]] == [
-            [x.wkb for x in ls] for ls in w["links"]
-        ]
-        pd.testing.assert_frame_equal(
-            g.drop(columns="links"), w.drop(columns="links"), check_exact=True
-        )
+    _assert_same_tables(two, one)
     assert list(two[0].index) == list(lots.index)
 
 
