@@ -219,7 +219,7 @@ def test_new_town_content_invalidates_every_stage():
 def test_the_town_key_is_its_content(kotka):
     from rakennettu import load_town
 
-    again = load_town("kotka-karhula")
+    again = load_town("kotka-karhula", cache=False)  # loaded again, not read back
     assert town_key(again) == town_key(kotka)
     fewer = again.buildings.drop(again.buildings.index[:1])
     assert town_key(_with(again, buildings=fewer)) != town_key(kotka)
@@ -274,3 +274,37 @@ def test_a_town_is_read_from_the_cache_until_an_input_file_changes(tmp_path):
     assert changed.status["load"]["status"] == "computed" and new_content != content
     assert "Kahvila Aalto" in set(new.activities["name"])
     assert load_key(wf.updated({"network.radii": [300]})) != load_key(wf)
+
+
+def test_load_town_reads_and_keeps_the_town_in_the_entry_a_run_uses(tmp_path, monkeypatch):
+    """load_town with the cache on: loaded and kept once, then read back equal to a load
+    without the cache (the reference), from the entry the run's load reads too."""
+    import rakennettu.town
+    from rakennettu import load_town
+    from rakennettu._warmup import tiny_town_osm
+    from rakennettu.cache import load_key
+    from rakennettu.workflow import _load
+
+    wf = _tiny_workflow(tmp_path, tiny_town_osm()).updated({"cache.folder": str(tmp_path / "c")})
+    fresh = load_town(wf, cache=False)
+    assert not (tmp_path / "c" / "stages").exists()  # (converted files go to c/converted)
+    load_town(wf)
+    assert (tmp_path / "c" / "stages" / "load" / load_key(wf) / "entry.pickle").is_file()
+
+    def not_again(*a, **k):
+        raise AssertionError("the town was loaded again")
+
+    monkeypatch.setattr(rakennettu.town, "_load", not_again)
+    back = load_town(wf)
+    for name, frame in fresh.layers().items():
+        pd.testing.assert_frame_equal(back.layers()[name], frame, check_exact=True, obj=name)
+    assert back.area.equals_exact(fresh.area, 0) and back.crs == fresh.crs
+    assert list(back.graph.edges(keys=True, data=True)) == list(
+        fresh.graph.edges(keys=True, data=True)
+    )
+    assert back.report["timings_s"] == {} and fresh.report["timings_s"]
+    with pytest.raises(AssertionError, match="loaded again"):
+        load_town(wf, cache=False)
+    run_cache = StageCache(tmp_path / "c")
+    _load(wf, run_cache, progress=False)
+    assert run_cache.status["load"]["status"] == "cached"

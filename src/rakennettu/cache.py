@@ -37,7 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,15 @@ import pandas as pd
 from rakennettu._version import __version__
 from rakennettu.i18n import logged_said
 
-__all__ = ["Stage", "StageCache", "code_hash", "load_key", "settings_of", "town_key"]
+__all__ = [
+    "Stage",
+    "StageCache",
+    "cached_town",
+    "code_hash",
+    "load_key",
+    "settings_of",
+    "town_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +236,37 @@ def load_key(workflow: Any) -> str | None:
         "code": code_hash(),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cached_town(
+    workflow: Any, cache: StageCache, load: Callable[[], Any]
+) -> tuple[Any, str | None]:
+    """A workflow's town from the cache's ``load`` entry, or ``load()`` ed and kept there.
+
+    The entry is keyed by :func:`load_key` (the input files' content, the settings, the
+    code) and holds the town with its content key (:func:`town_key`); a town read back
+    has no load timings (``report["timings_s"]`` is empty), as a cached stage has none.
+    Without a cache folder, or for an online source (no key), the town is loaded.
+
+    Returns
+    -------
+    (Town, str or None)
+        The town and its content key (None without a cache folder).
+    """
+    key = load_key(workflow) if cache.folder is not None else None
+    if key is None:
+        town = load()
+        cache.status["load"] = {"status": "computed", "key": None}
+        return town, (town_key(town) if cache.folder is not None else None)
+
+    def compute() -> tuple[Any, str]:
+        town = load()
+        return town, town_key(town)
+
+    town, content = cache.get_or_compute("load", key, compute, tables=False)
+    if cache.status["load"]["status"] == "cached":
+        town = replace(town, report={**town.report, "timings_s": {}})
+    return town, content
 
 
 def _frame_digest(frame: pd.DataFrame) -> str:

@@ -247,7 +247,9 @@ def _place_online(name: str, root: Path) -> BaseGeometry:
     return gdf.to_crs(4326).union_all()
 
 
-def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Town:
+def load_town(
+    workflow: Workflow | str | Path, *, progress: bool = False, cache: bool | None = None
+) -> Town:
     """Load a town: area, CRS, walking network, buildings, classified features, layers.
 
     Parameters
@@ -257,6 +259,12 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
         a bundled town (``"helsinki-keskusta"``, ``"kotka-karhula"``).
     progress
         Log each step at INFO level as it finishes.
+    cache
+        Read the town from the stage cache (:mod:`rakennettu.cache`, the entry a run
+        reads and writes too) when its input files and settings are unchanged, else load
+        it and keep it there; by default the workflow's ``[cache] stages``. A town read
+        back has no load timings (``report["timings_s"]`` is empty). A town from an
+        online source is loaded each time.
 
     Returns
     -------
@@ -282,6 +290,16 @@ def load_town(workflow: Workflow | str | Path, *, progress: bool = False) -> Tow
     ['geometry', 'in_area', 'street_count']
     """
     wf = resolve_workflow(workflow)
+    if wf.cache.stages if cache is None else cache:
+        from rakennettu.cache import StageCache, cached_town
+
+        town, _ = cached_town(wf, StageCache(wf.cache_dir), lambda: _load(wf, progress))
+        return town
+    return _load(wf, progress)
+
+
+def _load(wf: Workflow, progress: bool) -> Town:
+    """:func:`load_town`, without the cache."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     osm, crs, area, area_kind = _read_area(wf)

@@ -22,7 +22,7 @@ from rakennettu import interrupt
 from rakennettu._io import output_errors
 from rakennettu._threads import Background, Once
 from rakennettu._timing import Stages
-from rakennettu.cache import Stage, StageCache, load_key, stage_key, town_key
+from rakennettu.cache import Stage, StageCache, cached_town, stage_key
 from rakennettu.checks import check_names, inspect_workflow
 from rakennettu.completeness import Completeness, completeness, figures_record
 from rakennettu.config import Workflow, resolve_workflow
@@ -452,22 +452,12 @@ def _load(wf: Workflow, cache: StageCache, progress: bool) -> tuple[Town, str | 
     With a cache, a town whose input files and settings are unchanged
     (:func:`~rakennettu.cache.load_key`) is read from it; its load timings are then left
     out, as a cached layer's are. Online sources are loaded each time (their own caches
-    spare the network).
+    spare the network). See :func:`~rakennettu.cache.cached_town`.
     """
-    key = load_key(wf) if cache.folder is not None else None
-    if key is None:
-        town = load_town(wf, progress=progress)
-        cache.status["load"] = {"status": "computed", "key": None}
-        return town, (town_key(town) if cache.folder is not None else None)
-
-    def compute() -> tuple[Town, str]:
-        town = load_town(wf, progress=progress)
-        return town, town_key(town)
-
-    town, content = cache.get_or_compute("load", key, compute, tables=False)
-    if cache.status["load"]["status"] == "cached":
-        town = replace(town, report={**town.report, "timings_s": {}})
-    return town, content
+    return cast(
+        "tuple[Town, str | None]",
+        cached_town(wf, cache, lambda: load_town(wf, progress=progress, cache=False)),
+    )
 
 
 class _StageRunner:
