@@ -354,3 +354,43 @@ def test_the_distribution_ticks_are_in_the_report_language_number_format(code, p
     assert decimals, ticks  # the 0-1 scores have fractional ticks
     assert not any(other in t for t in ticks)
     assert all(re.fullmatch(r"[-−]?\d+(\D\d+)?", t.replace("\xa0", "")) for t in ticks)
+
+
+def _png_pixels(fig, **savefig):
+    """The reference: the figure saved as a PNG file by matplotlib, decoded by PIL."""
+    import numpy as np
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", **savefig)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.mark.parametrize("kind", ["map", "site", "distributions"])
+def test_figure_pixels_are_the_pixels_of_the_saved_png(kind):
+    import numpy as np
+
+    from rakennettu.i18n import language
+    from rakennettu.outputs._common import cell_layers
+    from rakennettu.outputs._figures import figure_pixels
+    from rakennettu.outputs.first_page import site_map
+    from rakennettu.outputs.report import _distributions, _map_figures
+
+    layers, lang = tiny_layers(), language("en")
+    specs = [s for s in cell_layers(layers["cells"], lang) if s.fixed]
+    tight = {"dpi": 100, "bbox_inches": "tight", "pad_inches": 0.05, "facecolor": "white"}
+    if kind == "map":  # recoloured once: the second measure's picture
+        figures = _map_figures(layers, layers["cells"], specs, lang=lang,
+                               candidates=layers["candidates"])  # fmt: skip
+        next(figures)
+        fig, kwargs = next(figures), tight
+    elif kind == "site":
+        fig, kwargs = site_map(layers, layers["candidates"].geometry.iloc[0], 1), {"dpi": 100}
+    else:  # constrained layout
+        fig, kwargs = _distributions(layers["cells"], specs, lang), tight
+    got = np.asarray(figure_pixels(fig, **kwargs))
+    want = _png_pixels(fig, **kwargs)
+    assert got.shape == want.shape and got.shape[0] > 100
+    assert len(np.unique(want.reshape(-1, 3), axis=0)) > 8  # a picture, not a blank
+    assert np.array_equal(got, want)

@@ -12,7 +12,7 @@ import shapely
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["lines", "palette_png", "rings"]
+__all__ = ["figure_pixels", "lines", "palette_png", "rings"]
 
 
 def _parts(geoms: Any) -> np.ndarray:
@@ -67,18 +67,50 @@ def lines(geoms: gpd.GeoSeries, *, outlines: bool = False) -> list[np.ndarray]:
     return _runs(parts[keep])
 
 
+class _Pixels(io.BytesIO):
+    """A file for ``savefig(format="rgba")`` that keeps the pixels it is given.
+
+    Agg writes its buffer in one piece, a memoryview shaped (height, width, 4): kept as
+    an array, with no image file made and read back.
+    """
+
+    rgba: np.ndarray | None = None
+
+    def write(self, data: Any, /) -> int:
+        self.rgba = np.array(data, dtype=np.uint8, copy=True)
+        return self.rgba.nbytes
+
+
+def figure_pixels(fig: Figure, **savefig: Any) -> Image.Image:
+    """The figure as ``savefig`` draws it, as an RGB image (the pixels a PNG would hold).
+
+    ``savefig`` goes to :meth:`~matplotlib.figure.Figure.savefig` (``dpi``,
+    ``bbox_inches``, ``facecolor`` ...): the figure is drawn by Agg exactly as for a PNG
+    file, and its buffer is taken as it is (alpha dropped, as an RGB conversion does).
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(1, 0.5), dpi=100)
+    >>> im = figure_pixels(fig, facecolor="white")
+    >>> im.mode, im.size, im.getpixel((0, 0))
+    ('RGB', (100, 50), (255, 255, 255))
+    """
+    sink = _Pixels()
+    fig.savefig(sink, format="rgba", **savefig)
+    if sink.rgba is None or sink.rgba.ndim != 3:  # pragma: no cover - not Agg's output
+        raise RuntimeError("matplotlib wrote no pixel buffer")
+    h, w = sink.rgba.shape[:2]
+    return Image.frombuffer("RGBA", (w, h), sink.rgba, "raw", "RGBA", 0, 1).convert("RGB")
+
+
 def palette_png(fig: Figure, *, colors: int, **savefig: Any) -> str:
     """The figure as base64 PNG reduced to a palette of ``colors`` (a third of the size).
 
-    ``savefig`` goes to :meth:`~matplotlib.figure.Figure.savefig` (e.g. ``dpi``).
+    ``savefig`` goes to :meth:`~matplotlib.figure.Figure.savefig` (e.g. ``dpi``); the
+    pixels are taken from the canvas (:func:`figure_pixels`), not from a PNG file.
     """
-    buf = io.BytesIO()
-    # the full-colour PNG is only read back here: stored without compression (the same
-    # pixels, several times faster to write and read)
-    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 0}, **savefig)
-    buf.seek(0)
-    with Image.open(buf) as im:
-        small = im.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    rgb = figure_pixels(fig, **savefig)
+    small = rgb.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     out = io.BytesIO()
     small.save(out, format="PNG", optimize=True)
     return base64.b64encode(out.getvalue()).decode("ascii")

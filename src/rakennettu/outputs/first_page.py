@@ -39,7 +39,7 @@ def _png(fig: Figure) -> str:
             "ignore", message="Glyph .* missing from font", category=UserWarning
         )
         # a 64-colour palette: a third of the size, same look
-        return palette_png(fig, colors=64, dpi=100, metadata={"Software": None})
+        return palette_png(fig, colors=64, dpi=100)
 
 
 def site_map(
