@@ -16,9 +16,9 @@ Names: ``np``, ``pd``, ``gpd``, ``nx``, ``StreetNetwork``;
   loaded once for the whole doctest run;
 * ``tiny_town()``: the made-up town of :mod:`rakennettu._warmup` (a 6 x 6 street grid
   80 m apart with 48 buildings, shops and an empty block), loaded once;
-* ``kotka_run_dir()``: the output folder of one run of it (``run("kotka-karhula")``),
-  made once for the whole doctest run (its stages from the session's stage cache when
-  a test's run of Kotka put them there).
+* ``kotka_run_dir()``: the output folder of one run of it (``run("kotka-karhula")``
+  without the map and report), made once for the whole test session
+  (:func:`run_without_pages`, shared with the tests).
 
 Every test and doctest uses the session's own cache folder (``$RAKENNETTU_CACHE``),
 shared by the xdist workers of the session.
@@ -101,14 +101,39 @@ def _tiny_town():  # type: ignore[no-untyped-def]
 
 
 @functools.cache
-def _kotka_run_dir():  # type: ignore[no-untyped-def]
-    import tempfile
+def run_without_pages(town: str):  # type: ignore[no-untyped-def]
+    """``rakennettu.run(town)`` without its map and report, once for the test session.
+
+    For the tests and doctests that read a run's data files and record but not its pages
+    (tests/test_run.py's ``kotka_run`` writes and checks the pages). The result is kept in
+    the session's stage cache and its folder in the session's temporary folder, both
+    shared by the xdist workers: whichever asks first runs it (its layers from the stage
+    cache when a test's run of the town put them there), the others wait and read it.
+    The pages are left out through ``[outputs]``, which no stage's cache key reads.
+    """
     from pathlib import Path
 
-    from rakennettu import run
+    from rakennettu import bundled_workflow, load_workflow, run
+    from rakennettu.cache import StageCache
 
-    out = Path(tempfile.mkdtemp(prefix="rakennettu-doctest-")) / "kotka-karhula"
-    return run("kotka-karhula", out_dir=out).out_dir
+    cache = Path(os.environ["RAKENNETTU_CACHE"])
+
+    def compute():  # type: ignore[no-untyped-def]
+        wf = load_workflow(bundled_workflow(town))
+        wf = wf.updated({"outputs.map": False, "outputs.report": False})
+        return run(wf, out_dir=cache.parent / "runs-without-pages" / town)
+
+    return StageCache(cache).get_or_compute("tests", f"{town}-run-without-pages", compute)
+
+
+@pytest.fixture(scope="session")
+def without_pages():
+    """:func:`run_without_pages` (a town's name -> its RunResult), for tests/conftest.py."""
+    return run_without_pages
+
+
+def _kotka_run_dir():  # type: ignore[no-untyped-def]
+    return run_without_pages("kotka-karhula").out_dir
 
 
 # The test files that take longest (whole-town runs, notebooks, browsers, Dask clusters)

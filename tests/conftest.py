@@ -180,8 +180,16 @@ def kotka_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def helsinki_run(tmp_path_factory):
-    """`rakennettu.run("helsinki-keskusta")` once for the session (a RunResult)."""
-    from rakennettu import run
+def kotka_run_without_pages(without_pages):
+    """`rakennettu.run("kotka-karhula")` without the map and report (a RunResult), once
+    for the whole session, shared by the xdist workers and the doctests (conftest.py at
+    the root, ``run_without_pages``). Its files are read only."""
+    return without_pages("kotka-karhula")
 
-    return run("helsinki-keskusta", out_dir=tmp_path_factory.mktemp("helsinki-run"))
+
+@pytest.fixture(scope="session")
+def helsinki_run(without_pages):
+    """`rakennettu.run("helsinki-keskusta")` without the map and report (a RunResult),
+    once for the whole session, shared by the xdist workers (see kotka_run_without_pages).
+    """
+    return without_pages("helsinki-keskusta")

@@ -55,7 +55,7 @@ def towns_run(request, path):
     town = {
         "01-quickstart": "helsinki_run",
         "02-indicators": "helsinki_run",
-        "03-what-if": "kotka_run",
+        "03-what-if": "kotka_run_without_pages",
     }.get(path.stem)
     if town:
         request.getfixturevalue(town)

@@ -139,6 +139,38 @@ def _tiny_xml(reverse: bool) -> str:
     return "\n".join([*head, *nodes, *ways, *tail])
 
 
+def test_features_read_on_a_worker_process_equal_those_read_here(tmp_path, monkeypatch):
+    """A large extract's features are read on a second process while this one reads the
+    streets: the same table, sorted copy included (an unsorted file, read there)."""
+    import joblib.externals.loky as loky
+    from geopandas.testing import assert_geodataframe_equal
+
+    from rakennettu.sources import osm
+
+    if loky.cpu_count() < 2:
+        pytest.skip("the features are read on a worker only with a second core")
+    unsorted = tmp_path / "unsorted.osm"
+    unsorted.write_text(_tiny_xml(True), encoding="utf-8")
+    files = [bundled_osm_path("pyrosm:test_pbf"), unsorted]
+    here = [read_osm_file(f, cache_dir=tmp_path / "here") for f in files]
+    monkeypatch.setattr(osm, "PARALLEL_READ_FROM", 0)
+    pools = []
+    real_get = loky.get_reusable_executor
+
+    def get(*args, **kwargs):  # the pool the features are handed to
+        pools.append(real_get(*args, **kwargs))
+        return pools[-1]
+
+    monkeypatch.setattr(loky, "get_reusable_executor", get)
+    there = [read_osm_file(f, cache_dir=tmp_path / "there") for f in files]
+    assert len(pools) == 2  # both files' features went to the worker
+    for a, b in zip(here, there, strict=True):
+        assert_geodataframe_equal(a.features, b.features)
+        assert a.features["tags"].tolist() == b.features["tags"].tolist()
+        assert sorted(a.graph.edges) == sorted(b.graph.edges)
+        assert (a.date, a.extent.wkt) == (b.date, b.extent.wkt)
+
+
 def test_unsorted_extract_reads_like_the_sorted_one(tmp_path):
     paths = {}
     for reverse in (False, True):

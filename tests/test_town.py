@@ -79,9 +79,10 @@ def test_area_with_buildings_but_no_streets(write_workflow):
 
 
 def test_area_with_streets_but_no_buildings(write_workflow, shared_data):
+    # one small radius: the context read around the area is small too
     tampere = shared_data("tampere-osm", "tampere.osm.pbf")
     path = write_workflow(
-        f'[town]\nname = "t"\n[osm]\npath = "{tampere}"\n'
+        f'[town]\nname = "t"\n[osm]\npath = "{tampere}"\n[network]\nradii = [50]\n'
         "[area]\nbbox = [23.755, 61.495, 23.765, 61.500]\n"
     )
     with pytest.raises(EmptyDataError, match=r"no buildings within the area.*role = 'buildings'"):
@@ -130,7 +131,33 @@ def kallio_workflow_text():
     )
 
 
+@pytest.fixture(scope="module")
+def _osm_read_once():
+    """The modes read one OSM extract over one area: read it once for them.
+
+    ``load_town`` reads the extract (``rakennettu.town._read_osm``) before it adds the
+    register's buildings to what it read; a read that is the same as an earlier one (the
+    same file clipped to the same polygon) is given the earlier one's result, which the
+    load does not modify (it projects copies of its graph and features).
+    """
+    import rakennettu.town
+
+    read = rakennettu.town._read_osm
+    done: dict[tuple[str, bytes | None], object] = {}
+
+    def read_once(wf, osm_file, clip):
+        key = (str(osm_file), None if clip is None else clip.wkb)
+        if key not in done:
+            done[key] = read(wf, osm_file, clip)
+        return done[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rakennettu.town, "_read_osm", read_once)
+        yield
+
+
 @pytest.mark.parametrize("mode", ["replace", "join", "add"])
+@pytest.mark.usefixtures("_osm_read_once")
 def test_register_buildings_modes(write_workflow, shared_data, kallio_workflow_text, mode):
     osm = shared_data(*HELSINKI_2020)
     nls = shared_data("helsinki-nls-geogen", "buildings.gpkg")

@@ -39,9 +39,10 @@ from rakennettu.sources.municipal import repair_geometries
 from rakennettu.sources.osm import (
     OSM_ATTRIBUTION,
     OSMData,
+    OSMStarted,
     fetch_osm,
     find_place,
-    read_osm_file,
+    read_osm_file_started,
     scan_osm_file,
 )
 from rakennettu.sources.taxonomy import (
@@ -313,6 +314,10 @@ def _load(wf: Workflow, progress: bool) -> Town:
     _log_step(progress, "built the walking network", timings["network"])
 
     t = time.perf_counter()
+    osm = _finished(osm)  # on a large extract its features were read meanwhile
+    timings["features"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     found, repaired, dropped = _classify(osm.features.to_crs(crs), context, area)
     timings["classify"] = time.perf_counter() - t
     _log_step(progress, "classified OSM features", timings["classify"])
@@ -373,11 +378,12 @@ def _load(wf: Workflow, progress: bool) -> Town:
     )
 
 
-def _read_area(wf: Workflow) -> tuple[Any, CRS, BaseGeometry, str]:
+def _read_area(wf: Workflow) -> tuple[OSMData | OSMStarted, CRS, BaseGeometry, str]:
     """Read OSM and place the study area: the OSM data, CRS, area (in it) and its kind.
 
     For a known area only its context (the area grown by the largest radius) is read;
-    otherwise the whole extract, then the area is found in it.
+    otherwise the whole extract, then the area is found in it. The OSM features may
+    still be being read (:func:`_finished` waits for them).
     """
     osm_file = wf.osm_file if wf.osm.source == "file" else None
     area_wgs, area_kind = resolve_area(wf, osm_file)
@@ -402,7 +408,7 @@ def _read_area(wf: Workflow) -> tuple[Any, CRS, BaseGeometry, str]:
             wf, None, _to_wgs84((area.buffer(buffer) if buffer else area).buffer(max_r), crs)
         )
     else:
-        osm = _read_osm(wf, osm_file, None)
+        osm = _finished(_read_osm(wf, osm_file, None))  # the place is among the features
         place = find_place(osm, wf.area.place) if wf.area.place is not None else osm.extent
         if place is None:
             raise ConfigError(
@@ -506,12 +512,19 @@ def _log_step(progress: bool, what: str, seconds: float) -> None:
     log.log(logging.INFO if progress else logging.DEBUG, "%s in %.2f s", what, seconds)
 
 
-def _read_osm(wf: Workflow, osm_file: Path | None, clip: BaseGeometry | None) -> OSMData:
+def _read_osm(
+    wf: Workflow, osm_file: Path | None, clip: BaseGeometry | None
+) -> OSMData | OSMStarted:
+    """The OSM data; from a file, perhaps with its features still being read."""
     if wf.osm.source == "online":
         assert clip is not None
         return fetch_osm(clip, cache_dir=wf.cache_dir)
     assert osm_file is not None
-    return read_osm_file(osm_file, clip=clip, cache_dir=wf.cache_dir)
+    return read_osm_file_started(osm_file, clip=clip, cache_dir=wf.cache_dir)
+
+
+def _finished(osm: OSMData | OSMStarted) -> OSMData:
+    return osm if isinstance(osm, OSMData) else osm.result()
 
 
 def _walk_network(

@@ -22,9 +22,10 @@ import html
 import io
 import json
 import logging
+import pickle
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,13 @@ __all__ = [
     "MAX_TAG_BYTES",
     "OSM_ATTRIBUTION",
     "OSMData",
+    "OSMStarted",
     "fetch_osm",
     "find_place",
     "osm_data_date",
     "read_osm_features",
     "read_osm_file",
+    "read_osm_file_started",
     "scan_osm_file",
 ]
 
@@ -290,6 +293,21 @@ def read_osm_file(
     >>> osm.graph.number_of_nodes() > 100, int(buildings.sum()) > 2000
     (True, True)
     """
+    return read_osm_file_started(path, clip=clip, cache_dir=cache_dir).result()
+
+
+def read_osm_file_started(
+    path: str | Path,
+    *,
+    clip: BaseGeometry | None = None,
+    cache_dir: str | Path | None = None,
+) -> OSMStarted:
+    """:func:`read_osm_file`, with the features still being read (call ``result()``).
+
+    The walking network is read here; on a large file the features are read meanwhile
+    on a worker process (:data:`PARALLEL_READ_FROM`), so that a caller can work on the
+    network before it needs them.
+    """
     import pyrosm
 
     p = original = Path(path)
@@ -310,9 +328,11 @@ def read_osm_file(
             )
         if bounding_box.geom_type != "Polygon":  # pyrosm takes a Polygon or a box
             bounding_box = box(*bounding_box.bounds)
+    # the features are read beside the network when the file is large (a worker process)
+    features_read = _features_started(p, in_order, cache, bounding_box)
     with _quiet_pyrosm():
         try:
-            osm = pyrosm.OSM(str(p), bounding_box=bounding_box)
+            osm = pyrosm.OSM(str(p), bounding_box=bounding_box, progress=False)
             nodes, edges = osm.get_network("walking", nodes=True)
         except Exception as e:  # pyrosm raises many kinds on bad input
             raise SourceError(f"{path}: cannot read the OSM file: {e}") from e
@@ -322,38 +342,98 @@ def read_osm_file(
                 + (" within the area; check [area] in the workflow" if clip is not None else "")
             )
         graph = osm.to_graph(
-            nodes, edges, graph_type="networkx", osmnx_compatible=True, retain_all=True
-        )
-    # pyosmium's area assembler needs the ways in order of their ids (and stops on
-    # other disorder too: then the features are read again from a sorted copy)
-    features_from = p if in_order else _sorted_pbf(p, cache)
-    try:
-        features, incomplete = read_osm_features(features_from, FEATURE_KEYS, clip=bounding_box)
-    except RuntimeError as e:
-        if "out of order" not in str(e):
-            raise
-        features_from = _sorted_pbf(p, cache)
-        features, incomplete = read_osm_features(features_from, FEATURE_KEYS, clip=bounding_box)
-    if incomplete:
-        log.info(
-            "%s: %d features cut by the extract's edge were rebuilt from the nodes present "
-            "or skipped",
-            path,
-            incomplete,
+            nodes,
+            edges,
+            graph_type="networkx",
+            osmnx_compatible=True,
+            retain_all=True,
+            progress=False,
         )
     if extent is None:
         extent = box(*nodes.total_bounds)
     if clip is not None:
         extent = extent.intersection(clip)
-    log.info(
-        "read %s: %d street nodes, %d street edges, %d features",
-        path,
-        graph.number_of_nodes(),
-        graph.number_of_edges(),
-        len(features),
-    )
     date = osm_data_date(original)  # a sorted or converted copy has no header
-    return OSMData(graph=graph, features=features, extent=extent, source=str(path), date=date)
+    return OSMStarted(graph, extent, str(path), date, features_read)
+
+
+@dataclass(frozen=True)
+class OSMStarted:
+    """An OSM file read but for its features (see :func:`read_osm_file_started`)."""
+
+    graph: nx.MultiDiGraph
+    extent: BaseGeometry
+    source: str
+    date: str | None
+    features: Callable[[], tuple[gpd.GeoDataFrame, int]]
+
+    def result(self) -> OSMData:
+        """The whole :class:`OSMData`, once the features are read."""
+        features, incomplete = self.features()
+        if incomplete:
+            log.info(
+                "%s: %d features cut by the extract's edge were rebuilt from the nodes "
+                "present or skipped",
+                self.source,
+                incomplete,
+            )
+        log.info(
+            "read %s: %d street nodes, %d street edges, %d features",
+            self.source,
+            self.graph.number_of_nodes(),
+            self.graph.number_of_edges(),
+            len(features),
+        )
+        return OSMData(self.graph, features, self.extent, self.source, self.date)
+
+
+#: PBF size (bytes) from which the features are read on a worker process while this one
+#: reads the walking network. Reading them takes about 2 s per MB of PBF; starting the
+#: worker about 1 s of CPU, paid back on a second core from about 1 MB on.
+PARALLEL_READ_FROM = 1_000_000
+
+
+def _features_started(
+    path: Path, in_order: bool, cache: Path, clip: BaseGeometry | None
+) -> Callable[[], tuple[gpd.GeoDataFrame, int]]:
+    """Start reading the features of a PBF file; call the result for them.
+
+    On a worker process (loky's, as the tessellation's: a fresh interpreter, never a
+    fork) when the file has :data:`PARALLEL_READ_FROM` bytes or more and the machine a
+    second core; otherwise they are read here when asked for.
+    """
+    from joblib.externals.loky import cpu_count, get_reusable_executor
+
+    if path.stat().st_size < PARALLEL_READ_FROM or cpu_count() < 2:
+        return lambda: _features_in_order(path, in_order, cache, clip)
+    future = get_reusable_executor(max_workers=1).submit(
+        _features_pickled, path, in_order, cache, clip
+    )
+    return lambda: pickle.loads(future.result())
+
+
+def _features_pickled(path: Path, in_order: bool, cache: Path, clip: BaseGeometry | None) -> bytes:
+    """The features, pickled by the standard pickler.
+
+    Loky's own pickler (cloudpickle, written in Python) takes seconds over a large
+    town's tens of thousands of tag dictionaries.
+    """
+    return pickle.dumps(_features_in_order(path, in_order, cache, clip), protocol=5)
+
+
+def _features_in_order(
+    path: Path, in_order: bool, cache: Path, clip: BaseGeometry | None
+) -> tuple[gpd.GeoDataFrame, int]:
+    """:func:`read_osm_features` of the PBF file, or of a sorted copy when it needs one."""
+    # pyosmium's area assembler needs the ways in order of their ids (and stops on
+    # other disorder too: then the features are read again from a sorted copy)
+    features_from = path if in_order else _sorted_pbf(path, cache)
+    try:
+        return read_osm_features(features_from, FEATURE_KEYS, clip=clip)
+    except RuntimeError as e:
+        if "out of order" not in str(e):
+            raise
+        return read_osm_features(_sorted_pbf(path, cache), FEATURE_KEYS, clip=clip)
 
 
 def _empty_features() -> gpd.GeoDataFrame:
@@ -626,7 +706,8 @@ def _quiet_pyrosm() -> Iterator[None]:
     # pyrosm and the libraries it calls warn about their own internals (deprecated
     # pandas/shapely usage, chained assignment); nothing a user can act on. pyrosm also
     # prints its timings ("Building the NetworkX graph took 00:02") to stdout: logged at
-    # DEBUG instead (`-vv`), so the console stays quiet.
+    # DEBUG instead (`-vv`), so the console stays quiet. (Its progress bars and "took"
+    # lines on stderr are turned off where it is called: `progress=False`.)
     printed = io.StringIO()
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(printed):
