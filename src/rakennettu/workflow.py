@@ -59,6 +59,7 @@ from rakennettu.outputs.spreadsheet import write_csv
 from rakennettu.prepare import Prepared, prepare
 from rakennettu.region import region_client, tiled_centrality
 from rakennettu.sources.basemap import districts, sea
+from rakennettu.sources.taxonomy import classify
 from rakennettu.synthesis.candidates import (
     access_nodes,
     area_within,
@@ -670,14 +671,17 @@ def find_sites(
         removed (for ``run.json``).
     """
     cand = wf.candidates
-    cover = ground_cover(town.features, town.buildings)
+    classes = _classes(town.features)
+    cover = ground_cover(town.features, town.buildings, classes=classes["ground"])
     rules = {"min_area": cand.min_area, "min_width": cand.min_width,
              "min_share": cand.min_ground_share}  # fmt: skip
     report: dict[str, Any] = {"osm_sites": len(town.candidates)}
     osm, removed = keep_ground(town.candidates, cover, **rules)
     blocks, unmapped = None, _no_unmapped(town.crs)
     if cand.empty_blocks:
-        blocks, unmapped, more = _blocks(town, enclosures, cover, rules, cand.rank_unmapped)
+        blocks, unmapped, more = _blocks(
+            town, enclosures, cover, rules, cand.rank_unmapped, classes["site_context"]
+        )
         for k, v in more.pop("removed").items():
             removed[k] = removed.get(k, 0) + v
         report.update(more)
@@ -688,7 +692,7 @@ def find_sites(
     sites = collect_candidates(
         osm, area=town.area, blocks=blocks, min_area=cand.min_area, min_width=cand.min_width
     )
-    named = describe_sites(sites, town.features, town.edges)
+    named = describe_sites(sites, town.features, town.edges, classes=classes["site_context"])
     sites = sites.drop(columns=["name"]).join(named)
     report["ranked"] = len(sites)
     if not town.sources or town.sources[0].get("date") is None:
@@ -717,6 +721,13 @@ def _removed_warning(removed: dict[str, int]) -> Said:
     return Said(N_("candidate sites set aside as not developable ground: {counts}"), counts=counts)
 
 
+def _classes(features: gpd.GeoDataFrame) -> dict[str, pd.DataFrame | None]:
+    """The features by the ``ground`` and ``site_context`` tables, classified once."""
+    if not len(features):
+        return {"ground": None, "site_context": None}
+    return {t: classify(features, t) for t in ("ground", "site_context")}
+
+
 def _no_unmapped(crs: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {c: pd.Series([], dtype=object) for c in _UNMAPPED_COLUMNS},
@@ -731,8 +742,12 @@ def _blocks(
     cover: Any,
     rules: dict[str, float],
     rank_unmapped: bool,
+    context: pd.DataFrame | None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
-    """Empty blocks on their developable ground; those that look unmapped apart."""
+    """Empty blocks on their developable ground; those that look unmapped apart.
+
+    ``context`` is the features classified by ``site_context`` (None without features).
+    """
     envelope = built_envelope(town.buildings)
     empty = enclosures[enclosures["morph_enclosure_buildings"] == 0].geometry.to_numpy()
     inside = area_within(empty, envelope)
@@ -745,7 +760,7 @@ def _blocks(
         "empty_blocks": len(blocks),
     }
     blocks, report["removed"] = keep_ground(blocks, cover, **rules)
-    reason = possibly_unmapped(blocks, town.features, road=cover.road)
+    reason = possibly_unmapped(blocks, town.features, road=cover.road, classes=context)
     gap = reason.notna().to_numpy()
     report["possibly_unmapped"] = int(gap.sum())
     unmapped = _no_unmapped(town.crs)
@@ -762,7 +777,8 @@ def _blocks(
         )
         gaps = blocks[gap].assign(reason=reason[gap].to_numpy())
         gaps = gaps.assign(area_m2=gaps.geometry.area)
-        gaps = gaps.join(describe_sites(gaps, town.features, town.edges).drop(columns="name"))
+        about = describe_sites(gaps, town.features, town.edges, classes=context)
+        gaps = gaps.join(about.drop(columns="name"))
         unmapped = gaps[[*_UNMAPPED_COLUMNS, "geometry"]]
         if not rank_unmapped:
             blocks = blocks[~gap]

@@ -27,7 +27,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
-from rakennettu._geo import polygonal
+from rakennettu._geo import polygonal, union_by_group
 from rakennettu.crs import same_crs
 from rakennettu.sources.taxonomy import classify
 from rakennettu.wording import say
@@ -236,6 +236,7 @@ def possibly_unmapped(
     *,
     road: gpd.GeoSeries | None = None,
     landuse_share: float = 0.5,
+    classes: pd.DataFrame | None = None,
 ) -> pd.Series:
     """Why each empty block is probably a mapping gap, or None when it looks empty.
 
@@ -243,6 +244,7 @@ def possibly_unmapped(
     amenity or address (the ``occupied`` category of ``site_context.toml``) has a building
     the map lacks; so has a block lying mostly (``landuse_share``) in residential,
     commercial or retail landuse (``built_landuse``) with no building mapped.
+    ``classes`` is ``classify(features, "site_context")`` when already made.
 
     Returns
     -------
@@ -262,13 +264,13 @@ def possibly_unmapped(
     out = pd.Series([None] * len(blocks), index=blocks.index, dtype=object)
     if len(blocks) == 0 or len(features) == 0:
         return out
-    classes = classify(features, "site_context")
+    classes = classify(features, "site_context") if classes is None else classes
     land = blocks.geometry.to_numpy().copy()
     if road is not None and len(road):
-        hits = road.sindex.query(land, predicate="intersects")
-        rg = road.to_numpy()
-        for i in np.unique(hits[0]):
-            land[i] = shapely.difference(land[i], shapely.union_all(rg[hits[1][hits[0] == i]]))
+        i, j = road.sindex.query(land, predicate="intersects")
+        hit = np.unique(i)
+        union = union_by_group(road.to_numpy()[j], np.searchsorted(hit, i), len(hit))
+        land[hit] = shapely.difference(land[hit], union)
     occ = features[classes["occupied"].to_numpy(dtype=bool)]
     if len(occ):
         b, _ = occ.sindex.query(land, predicate="intersects")
@@ -279,18 +281,38 @@ def possibly_unmapped(
     use = features[classes["built_landuse"].to_numpy(dtype=bool)]
     use = use[use.geom_type.isin(["Polygon", "MultiPolygon"])]
     if len(use):
-        for i, g in enumerate(land):
-            if out.iloc[i] is not None or g.is_empty:
-                continue
-            hits = use.sindex.query(g, predicate="intersects")
-            if len(hits) == 0:
-                continue
-            part = use.iloc[hits]
-            covered = shapely.intersection(shapely.union_all(part.geometry.to_numpy()), g)
-            if covered.area >= landuse_share * g.area:
-                value = str(part["tags"].iloc[0].get("landuse", "built"))
-                out.iloc[i] = say("landuse", value=value)
+        for i, value in _built_landuse(land, out.isna().to_numpy(), use, landuse_share):
+            out.iloc[i] = say("landuse", value=value)
     return out
+
+
+def _built_landuse(
+    land: np.ndarray, open_: np.ndarray, use: gpd.GeoDataFrame, share: float
+) -> list[tuple[int, str]]:
+    """The blocks (positions in ``land``, among ``open_``) lying ``share`` in built landuse.
+
+    Each with the ``landuse`` value of the first landuse polygon on it (``"built"`` when
+    it has none).
+    """
+    todo = np.flatnonzero(open_ & ~shapely.is_empty(land))
+    if not len(todo):
+        return []
+    i, j = use.sindex.query(land[todo], predicate="intersects")
+    order = np.argsort(i, kind="stable")  # by block, each block's in the query's order
+    i, j = i[order], j[order]
+    hit = np.unique(i)
+    if not len(hit):
+        return []
+    union = union_by_group(use.geometry.to_numpy()[j], np.searchsorted(hit, i), len(hit))
+    g = land[todo[hit]]
+    covered = shapely.area(shapely.intersection(union, g)) >= share * shapely.area(g)
+    first = j[np.searchsorted(i, hit)]  # the first landuse polygon the query found on each
+    tags = use["tags"].to_numpy()
+    return [
+        (int(todo[h]), str(tags[f].get("landuse", "built")))
+        for h, f, c in zip(hit, first, covered, strict=True)
+        if c
+    ]
 
 
 def _empty_frame(crs: Any) -> gpd.GeoDataFrame:
@@ -403,25 +425,32 @@ def _merge_overlaps(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         left, right = left[overlap], right[overlap]
     graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
-    rows = []
-    for lab in np.unique(label):
-        members = sites.iloc[np.flatnonzero(label == lab)]
-        kinds = sorted(
-            set(members["kind"].astype(str)),
-            key=lambda k: _KIND_ORDER.index(k) if k in _KIND_ORDER else len(_KIND_ORDER),
-        )
-        names = [v for v in members["name"] if isinstance(v, str) and v]
-        programs = [v for v in members["program"] if isinstance(v, str) and v]
-        rows.append(
-            {
-                "kind": "+".join(kinds),
-                "name": names[0] if names else None,
-                "program": programs[0] if programs else None,
-                "provenance": "; ".join(dict.fromkeys(members["provenance"])),
-                "geometry": shapely.union_all(members.geometry.to_numpy()),
-            }
-        )
+    n_groups = int(label.max()) + 1 if n else 0
+    union = union_by_group(geoms, label, n_groups)
+    kind = sites["kind"].astype(str).to_numpy()
+    cols = {c: sites[c].to_numpy() for c in ("name", "program", "provenance")}
+    order = np.argsort(label, kind="stable")
+    members = np.split(order, np.cumsum(np.bincount(label))[:-1]) if n else []
+    rows = [
+        {
+            "kind": "+".join(sorted(set(kind[m]), key=_kind_rank)),
+            "name": _first_text(cols["name"][m]),
+            "program": _first_text(cols["program"][m]),
+            "provenance": "; ".join(dict.fromkeys(cols["provenance"][m])),
+            "geometry": union[g],
+        }
+        for g, m in enumerate(members)
+    ]
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=sites.crs)
+
+
+def _kind_rank(kind: str) -> int:
+    return _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
+
+
+def _first_text(values: np.ndarray) -> str | None:
+    """The first non-empty text among ``values``, or None."""
+    return next((v for v in values if isinstance(v, str) and v), None)
 
 
 def access_nodes(

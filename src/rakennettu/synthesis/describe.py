@@ -209,6 +209,7 @@ def describe_sites(
     address_reach: float = 60.0,
     street_reach: float = 150.0,
     district_reach: float = 1500.0,
+    classes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Name, district, what is there now and flags of each site.
 
@@ -220,6 +221,8 @@ def describe_sites(
         The town's OSM features (``tags`` dicts), same CRS.
     edges
         Street edges with ``name``.
+    classes
+        ``classify(features, "site_context")`` when already made.
 
     Returns
     -------
@@ -252,7 +255,8 @@ def describe_sites(
         named = edges.assign(name=names)[names.notna()]
     else:
         named = edges.iloc[:0]
-    classes = classify(features, "site_context") if len(features) else pd.DataFrame()
+    if classes is None:
+        classes = classify(features, "site_context") if len(features) else pd.DataFrame()
     flagged = features[classes[list(FLAGS)].any(axis=1).to_numpy()] if len(features) else features
     en = language("en")
     geoms = sites.geometry.to_numpy()

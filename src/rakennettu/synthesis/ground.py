@@ -159,7 +159,12 @@ def way_width(tags: Mapping[str, str], widths: RoadWidths) -> float | None:
     return None
 
 
-def road_space(features: gpd.GeoDataFrame, widths: RoadWidths | None = None) -> gpd.GeoSeries:
+def road_space(
+    features: gpd.GeoDataFrame,
+    widths: RoadWidths | None = None,
+    *,
+    classes: pd.DataFrame | None = None,
+) -> gpd.GeoSeries:
     """Road and rail space: centre lines at their width, and road and rail areas.
 
     Parameters
@@ -168,6 +173,8 @@ def road_space(features: gpd.GeoDataFrame, widths: RoadWidths | None = None) -> 
         OSM features (``tags`` dicts), in a metric CRS.
     widths
         The width table (default :func:`load_road_widths`).
+    classes
+        ``classify(features, "ground")`` when already made.
 
     Returns
     -------
@@ -186,7 +193,7 @@ def road_space(features: gpd.GeoDataFrame, widths: RoadWidths | None = None) -> 
     w = widths or load_road_widths()
     if len(features) == 0:
         return gpd.GeoSeries([], crs=features.crs)
-    classes = classify(features, "ground")
+    classes = classify(features, "ground") if classes is None else classes
     area = (classes["road_area"] | classes["rail_area"]).to_numpy(dtype=bool)
     poly = features.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     width = [way_width(t, w) for t in features["tags"]]
@@ -223,8 +230,11 @@ def ground_cover(
     buildings: gpd.GeoDataFrame,
     *,
     widths: RoadWidths | None = None,
+    classes: pd.DataFrame | None = None,
 ) -> Cover:
     """The road space, open space and buildings of a town, to subtract from sites.
+
+    ``classes`` is ``classify(features, "ground")`` when already made.
 
     Examples
     --------
@@ -236,14 +246,14 @@ def ground_cover(
     >>> len(c.road), len(c.open)
     (1, 1)
     """
-    road = road_space(features, widths)
     if len(features):
-        classes = classify(features, "ground")
+        classes = classify(features, "ground") if classes is None else classes
         is_open = classes["open_space"].to_numpy(dtype=bool)
         open_ = polygonal(features.geometry[is_open])
         open_ = open_[~open_.is_empty]
     else:
         open_ = gpd.GeoSeries([], crs=features.crs)
+    road = road_space(features, widths, classes=classes)
     bld = buildings[buildings.geom_type.isin(["Polygon", "MultiPolygon"])]
     if "disused" in bld:
         bld = bld[~bld["disused"].fillna(False).astype(bool)]
@@ -327,6 +337,46 @@ def _keep_lots(ground: BaseGeometry, min_area: float, min_width: float) -> BaseG
     return shapely.union_all(keep) if keep else shapely.Polygon()
 
 
+def _judge(
+    site: BaseGeometry,
+    kind: str,
+    road: gpd.GeoSeries,
+    open_space: gpd.GeoSeries,
+    buildings: gpd.GeoSeries,
+    min_area: float,
+    min_width: float,
+    min_share: float,
+) -> dict[str, Any]:
+    """One site's ground, shares and verdict (a row of :func:`developable`)."""
+    site = shapely.make_valid(site) if not site.is_valid else site
+    road_ = _union_within(road, site)
+    rest = _polygons(_overlay(shapely.difference, site, road_))
+    open_ = _union_within(open_space, rest)
+    rest = _polygons(_overlay(shapely.difference, rest, open_))
+    bld = _union_within(buildings, rest) if len(buildings) else shapely.Polygon()
+    ground = _polygons(_overlay(shapely.difference, rest, bld))
+    lots = _keep_lots(ground, min_area, min_width)
+    outline = site.area or 1.0
+    land = outline - road_.area if kind == "empty_block" else outline
+    share = lots.area / land if land > 0 else 0.0
+    covers = {"road": road_.area, "open_space": open_.area, "buildings": bld.area}
+    verdict = "ground"
+    if _keep_lots(site, min_area, min_width).is_empty:
+        verdict = "too_small"  # before anything is subtracted (the size rule alone)
+    elif share < min_share:
+        worst = max(covers, key=lambda k: covers[k])
+        verdict = worst if covers[worst] > (outline - lots.area) / 2 else "slivers"
+    return {
+        "road_share": road_.area / outline,
+        "open_share": open_.area / outline,
+        "building_share": bld.area / outline,
+        "ground_share": share,
+        "ground_m2": lots.area,
+        "verdict": verdict,
+        "geometry": lots,
+    }
+
+
 def developable(
     sites: gpd.GeoDataFrame,
     cover: Cover,
@@ -373,44 +423,18 @@ def developable(
        road_share  ground_m2 verdict
     0         0.1     5400.0  ground
     """
-    rows = []
     keys = _BuildingKeys(cover.buildings)
-    for idx, site in zip(sites.index, sites.geometry, strict=True):
-        kind = str(sites.at[idx, "kind"])
-        prov = str(sites.at[idx, "provenance"]) if "provenance" in sites else ""
-        site = shapely.make_valid(site) if not site.is_valid else site
-        road = _union_within(cover.road, site)
-        rest = _polygons(_overlay(shapely.difference, site, road))
-        open_ = _union_within(cover.open, rest)
-        rest = _polygons(_overlay(shapely.difference, rest, open_))
-        b = cover.buildings
+    buildings = cover.buildings.geometry
+    kinds = [str(k) for k in sites["kind"]]
+    provs = [str(p) for p in sites["provenance"]] if "provenance" in sites else [""] * len(sites)
+    rows = []
+    for site, kind, prov in zip(sites.geometry.to_numpy(), kinds, provs, strict=True):
         own = keys.own(prov)
-        if own.any():  # else the whole frame, and its spatial index, built once
-            b = b[~own]
-        bld = _union_within(b.geometry, rest) if len(b) else shapely.Polygon()
-        ground = _polygons(_overlay(shapely.difference, rest, bld))
-        lots = _keep_lots(ground, min_area, min_width)
-        outline = site.area or 1.0
-        land = outline - road.area if kind == "empty_block" else outline
-        share = lots.area / land if land > 0 else 0.0
-        covers = {"road": road.area, "open_space": open_.area, "buildings": bld.area}
-        verdict = "ground"
-        if _keep_lots(site, min_area, min_width).is_empty:
-            verdict = "too_small"  # before anything is subtracted (the size rule alone)
-        elif share < min_share:
-            worst = max(covers, key=lambda k: covers[k])
-            verdict = worst if covers[worst] > (outline - lots.area) / 2 else "slivers"
-        rows.append(
-            {
-                "road_share": road.area / outline,
-                "open_share": open_.area / outline,
-                "building_share": bld.area / outline,
-                "ground_share": share,
-                "ground_m2": lots.area,
-                "verdict": verdict,
-                "geometry": lots,
-            }
-        )
+        # a site that is a building: the others (a GeoSeries of their geometries alone,
+        # whose spatial index is the one of the frame without those rows)
+        others = gpd.GeoSeries(buildings.to_numpy()[~own]) if own.any() else buildings
+        rows.append(_judge(site, kind, cover.road, cover.open, others, min_area, min_width,
+                           min_share))  # fmt: skip
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=sites.crs)
     out.index = sites.index
     return out
@@ -426,6 +450,24 @@ def removed_counts(verdicts: pd.Series) -> dict[str, int]:
     """
     counts = verdicts[verdicts != "ground"].value_counts()
     return {str(k): int(v) for k, v in sorted(counts.items())}
+
+
+def _warn_planner(v: pd.Series, name: Any, idx: Any) -> None:
+    """Warn that a planner's site is mostly not ground (it is kept as given)."""
+    log.warning(
+        Said(
+            N_(
+                "planner's site {site}: only {ground} of it is developable ground "
+                "(road or rail {road}, open space {open}, buildings {buildings}); "
+                "kept as given"
+            ),
+            site=str(name or idx),
+            ground=Share(v["ground_share"]),
+            road=Share(v["road_share"]),
+            open=Share(v["open_share"]),
+            buildings=Share(v["building_share"]),
+        )
+    )
 
 
 def keep_ground(
@@ -472,32 +514,14 @@ def keep_ground(
         judged, cover, min_area=min_area, min_width=min_width, min_share=min_share
     )
     geoms = sites.geometry.to_numpy().copy()
-    drop = np.zeros(len(sites), dtype=bool)
     pos = np.flatnonzero(area_like)
-    for j, idx in enumerate(verdict.index):
-        i = pos[j]
-        v = verdict.iloc[j]
-        if planner[i]:
-            if v["verdict"] != "ground":
-                log.warning(
-                    Said(
-                        N_(
-                            "planner's site {site}: only {ground} of it is developable ground "
-                            "(road or rail {road}, open space {open}, buildings {buildings}); "
-                            "kept as given"
-                        ),
-                        site=str(judged.iloc[j].get("name") or idx),
-                        ground=Share(v["ground_share"]),
-                        road=Share(v["road_share"]),
-                        open=Share(v["open_share"]),
-                        buildings=Share(v["building_share"]),
-                    )
-                )
-            continue
-        if v["verdict"] != "ground":
-            drop[i] = True
-        else:
-            geoms[i] = v["geometry"]
+    ground = verdict["verdict"].to_numpy() == "ground"
+    for j in np.flatnonzero(planner[pos] & ~ground):
+        _warn_planner(verdict.iloc[j], judged.iloc[j].get("name"), verdict.index[j])
+    kept = ~planner[pos] & ground
+    geoms[pos[kept]] = verdict.geometry.to_numpy()[kept]
+    drop = np.zeros(len(sites), dtype=bool)
+    drop[pos[~planner[pos] & ~ground]] = True
     out = sites.set_geometry(gpd.GeoSeries(geoms, index=sites.index, crs=sites.crs))
     removed = removed_counts(verdict["verdict"][~planner[area_like]])
     return out[~drop], removed
