@@ -14,6 +14,7 @@ import pytest
 import shapely
 from shapely import LineString, Point, box
 
+from rakennettu._geo import union_by_group
 from rakennettu.i18n import Said, language
 from rakennettu.layers.form import enclosures
 from rakennettu.synthesis.candidates import (
@@ -543,3 +544,71 @@ def test_data_date_from_the_header_else_the_newest_way(tmp_path):
     assert osm_data_date(stamped) == "2023-05-06"
     plain = _pbf(tmp_path / "b.osm.pbf")
     assert osm_data_date(plain) == "2021-06-01"
+
+
+@pytest.mark.parametrize("seed", [0, 1], ids=["seed0", "seed1"])
+def test_union_by_group_is_union_all_group_by_group(seed):
+    # overlapping, touching and apart boxes in groups of 0 to many members, in any order
+    rng = np.random.default_rng(seed)
+    xy, w = rng.uniform(0, 300, size=(200, 2)), rng.uniform(5, 60, 200)
+    geoms = np.array([box(x, y, x + s, y + s) for (x, y), s in zip(xy, w, strict=True)])
+    group = rng.integers(0, 40, 200)
+    group[group == 7] = 8  # group 7 has no member
+    got = union_by_group(geoms, group, 41)
+    for g in range(41):
+        want = shapely.union_all(geoms[group == g])  # members in their order
+        assert shapely.to_wkb(got[g]) == shapely.to_wkb(want), g
+    assert got[7].is_empty and got[40].is_empty
+
+
+def _unmapped_one_by_one(blocks, feats, road):
+    """The mapping-gap rules block by block, with plain shapely and a scan of every feature."""
+    from rakennettu.sources.taxonomy import classify
+
+    classes = classify(feats, "site_context")
+    occupied = feats.geometry[classes["occupied"].to_numpy(dtype=bool)].tolist()
+    use = feats[classes["built_landuse"].to_numpy(dtype=bool)]
+    out = []
+    for block in blocks.geometry:
+        cuts = [r for r in road if r.intersects(block)]
+        land = block.difference(shapely.union_all(cuts)) if cuts else block
+        n = sum(o.intersects(land) for o in occupied)
+        on = [k for k in use.sindex.query(land) if use.geometry.iloc[k].intersects(land)]
+        covered = shapely.union_all(use.geometry.iloc[on].tolist()).intersection(land)
+        if n:
+            out.append(f"{n} shop, amenity or address" if n == 1 else str(n))
+        elif on and covered.area >= 0.5 * land.area:
+            out.append(use["tags"].iloc[on[0]]["landuse"])
+        else:
+            out.append(None)
+    return out
+
+
+def test_possibly_unmapped_equals_the_rules_block_by_block():
+    # a grid of blocks, streets along and across them, shops, and landuse patches
+    rng = np.random.default_rng(5)
+    blocks = gpd.GeoDataFrame(
+        geometry=[box(x, y, x + 90, y + 90) for x in range(0, 1000, 100) for y in (0, 100, 200)],
+        crs=CRS,
+    )
+    items = [({"highway": "residential"}, LineString([(x, -20), (x + 30, 320)]))
+             for x in rng.uniform(0, 1000, 8)]  # fmt: skip
+    items += [({"shop": "bakery"}, Point(x, y)) for x, y in rng.uniform(0, 300, (6, 2)) * [3, 1]]
+    items += [({"landuse": str(rng.choice(["residential", "retail"]))},
+               box(x, y, x + s, y + s))
+              for (x, y), s in zip(rng.uniform(0, 300, (25, 2)) * [3, 1],
+                                   rng.uniform(20, 120, 25), strict=True)]  # fmt: skip
+    f = features(*items)
+    road = ground_cover(f, NO_BUILDINGS).road
+    got = possibly_unmapped(blocks, f, road=road).tolist()
+    want = _unmapped_one_by_one(blocks, f, road.tolist())
+    # the counts' and values' wording aside, the same blocks for the same reasons
+    assert [g is None for g in got] == [w is None for w in want]
+    for g, w in zip(got, want, strict=True):
+        if w in ("residential", "retail"):
+            assert g == f"{w} landuse with no building mapped"
+        elif w is not None:
+            assert g.startswith(w.split()[0]) and "landuse" not in g
+    assert sum(w in ("residential", "retail") for w in want) >= 3
+    assert sum(w is not None and w not in ("residential", "retail") for w in want) >= 2
+    assert want.count(None) >= 3
