@@ -217,9 +217,16 @@ def _gap_record() -> dict:
     return rec
 
 
-def test_the_first_section_says_what_the_data_could_not_measure():
+@pytest.fixture(scope="module")
+def gap_pages() -> dict[str, str]:
+    """The report of a run with gaps in its data (and its layers counted), fi and en."""
+    rec = {**_gap_record(), "counts": {"cells": 198, "possibly_unmapped": 0}}
+    return {code: build_report(tiny_layers(), rec, language=code) for code in ("fi", "en")}
+
+
+def test_the_first_section_says_what_the_data_could_not_measure(gap_pages):
     assert SECTIONS[0][0] == "data"
-    page = build_report(tiny_layers(), _gap_record())
+    page = gap_pages["en"]
     first = page[page.index('<section id="data">') : page.index('<section id="summary">')]
     assert "no building has a construction year" in first
     assert "building age measures left out of the cultural score" in first
@@ -326,14 +333,13 @@ def test_the_run_warnings_are_said_in_the_report_language():
     assert rec["warnings"][0] in en and rec["warnings"][1] in en
 
 
-def test_the_finnish_report_names_the_figures_and_layers_in_finnish():
-    rec = {**_gap_record(), "counts": {"cells": 198, "possibly_unmapped": 0}}
-    fi = build_report(tiny_layers(), rec, language="fi")
+def test_the_finnish_report_names_the_figures_and_layers_in_finnish(gap_pages):
+    fi = gap_pages["fi"]
     assert ">rakennusvuosi tiedossa (osuus)</td>" in fi and "year share" not in fi
     assert "<code>cult_age_diversity_800m</code> (ei yhtään arvoa)" in fi
     assert "kuusikulmiot (cells) 198" in _page_text(fi)
     assert "mahdollisesti kartoittamattomat korttelit (possibly_unmapped) 0" in _page_text(fi)
-    en = build_report(tiny_layers(), rec, language="en")
+    en = gap_pages["en"]
     assert '<td translate="no">year share</td>' in en and "cells 198" in _page_text(en)
 
 

@@ -138,7 +138,8 @@ def _osm_read_once():
     ``load_town`` reads the extract (``rakennettu.town._read_osm``) before it adds the
     register's buildings to what it read; a read that is the same as an earlier one (the
     same file clipped to the same polygon) is given the earlier one's result, which the
-    load does not modify (it projects copies of its graph and features).
+    load does not modify (it projects a copy of its graph; its features are handed out
+    anew by each ``result()``).
     """
     import rakennettu.town
 
