@@ -400,3 +400,24 @@ def test_figure_pixels_are_the_pixels_of_the_saved_png(kind):
     assert got.shape == want.shape and got.shape[0] > 100
     assert len(np.unique(want.reshape(-1, 3), axis=0)) > 8  # a picture, not a blank
     assert np.array_equal(got, want)
+
+
+def test_a_site_maps_data_are_what_lies_in_its_window():
+    """site_near (selected once for a site's two maps) against shapely's own test of
+    which bounding boxes meet the window, and the streets named within it."""
+    import shapely
+
+    from rakennettu.outputs._figures import rings
+    from rakennettu.outputs.first_page import site_near
+
+    layers = tiny_layers()
+    near = site_near(layers, layers["candidates"].loc["C2"].geometry)
+    window = shapely.box(*near.window)
+    b = layers["buildings"]
+    seen = b[shapely.intersects(shapely.envelope(b.geometry.to_numpy()), window)]
+    assert 0 < len(seen) < len(b)
+    assert len(near.polygons[-1][0]) == len(rings(seen.geometry))  # buildings: drawn last
+    names = [name for _, _, name, _ in near.labels]
+    e = layers["edges"]
+    named = e[shapely.intersects(e.geometry.to_numpy(), window)]["name"].dropna()
+    assert names and len(names) == len(set(names)) and set(names) <= set(named)
