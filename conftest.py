@@ -148,7 +148,6 @@ LONG_FIRST = (
     "tests/test_hostile_run.py",
     "tests/test_region.py",
     "tests/test_town.py",
-    "tests/test_planner_sites.py",
     "tests/test_interrupt.py",
     "tests/test_network.py",
     "tests/test_report.py",
