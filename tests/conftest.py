@@ -103,18 +103,19 @@ def _logging_restored():
 
 @pytest.fixture(scope="session")
 def kotka():
-    """The bundled Kotka, Karhula town, loaded once for the session (see shared_result)."""
+    """The bundled Kotka, Karhula town, loaded once for the session (``load_town`` keeps
+    it in the session's stage cache, shared by the workers: see shared_result)."""
     from rakennettu import load_town
 
-    return shared_result("kotka-town", lambda: load_town("kotka-karhula"))
+    return load_town("kotka-karhula")
 
 
 @pytest.fixture(scope="session")
 def helsinki():
-    """The bundled central Helsinki town, loaded once for the session (see shared_result)."""
+    """The bundled central Helsinki town, loaded once for the session (as ``kotka``)."""
     from rakennettu import load_town
 
-    return shared_result("helsinki-town", lambda: load_town("helsinki-keskusta"))
+    return load_town("helsinki-keskusta")
 
 
 def shared_result(name: str, compute):
