@@ -217,9 +217,16 @@ def _gap_record() -> dict:
     return rec
 
 
-def test_the_first_section_says_what_the_data_could_not_measure():
+@pytest.fixture(scope="module")
+def gap_pages() -> dict[str, str]:
+    """The report of a run with gaps in its data (and its layers counted), fi and en."""
+    rec = {**_gap_record(), "counts": {"cells": 198, "possibly_unmapped": 0}}
+    return {code: build_report(tiny_layers(), rec, language=code) for code in ("fi", "en")}
+
+
+def test_the_first_section_says_what_the_data_could_not_measure(gap_pages):
     assert SECTIONS[0][0] == "data"
-    page = build_report(tiny_layers(), _gap_record())
+    page = gap_pages["en"]
     first = page[page.index('<section id="data">') : page.index('<section id="summary">')]
     assert "no building has a construction year" in first
     assert "building age measures left out of the cultural score" in first
@@ -326,14 +333,13 @@ def test_the_run_warnings_are_said_in_the_report_language():
     assert rec["warnings"][0] in en and rec["warnings"][1] in en
 
 
-def test_the_finnish_report_names_the_figures_and_layers_in_finnish():
-    rec = {**_gap_record(), "counts": {"cells": 198, "possibly_unmapped": 0}}
-    fi = build_report(tiny_layers(), rec, language="fi")
+def test_the_finnish_report_names_the_figures_and_layers_in_finnish(gap_pages):
+    fi = gap_pages["fi"]
     assert ">rakennusvuosi tiedossa (osuus)</td>" in fi and "year share" not in fi
     assert "<code>cult_age_diversity_800m</code> (ei yhtään arvoa)" in fi
     assert "kuusikulmiot (cells) 198" in _page_text(fi)
     assert "mahdollisesti kartoittamattomat korttelit (possibly_unmapped) 0" in _page_text(fi)
-    en = build_report(tiny_layers(), rec, language="en")
+    en = gap_pages["en"]
     assert '<td translate="no">year share</td>' in en and "cells 198" in _page_text(en)
 
 
@@ -394,3 +400,24 @@ def test_figure_pixels_are_the_pixels_of_the_saved_png(kind):
     assert got.shape == want.shape and got.shape[0] > 100
     assert len(np.unique(want.reshape(-1, 3), axis=0)) > 8  # a picture, not a blank
     assert np.array_equal(got, want)
+
+
+def test_a_site_maps_data_are_what_lies_in_its_window():
+    """site_near (selected once for a site's two maps) against shapely's own test of
+    which bounding boxes meet the window, and the streets named within it."""
+    import shapely
+
+    from rakennettu.outputs._figures import rings
+    from rakennettu.outputs.first_page import site_near
+
+    layers = tiny_layers()
+    near = site_near(layers, layers["candidates"].loc["C2"].geometry)
+    window = shapely.box(*near.window)
+    b = layers["buildings"]
+    seen = b[shapely.intersects(shapely.envelope(b.geometry.to_numpy()), window)]
+    assert 0 < len(seen) < len(b)
+    assert len(near.polygons[-1][0]) == len(rings(seen.geometry))  # buildings: drawn last
+    names = [name for _, _, name, _ in near.labels]
+    e = layers["edges"]
+    named = e[shapely.intersects(e.geometry.to_numpy(), window)]["name"].dropna()
+    assert names and len(names) == len(set(names)) and set(names) <= set(named)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -27,7 +28,15 @@ from rakennettu.outputs.labels import street_labels
 from rakennettu.outputs.words import simulated_program, site_heading, why_sentences
 from rakennettu.wording import flag_words, now_words
 
-__all__ = ["TOP", "area_words", "first_page", "site_cards", "site_map"]
+__all__ = [
+    "TOP",
+    "SiteNear",
+    "area_words",
+    "first_page",
+    "site_cards",
+    "site_map",
+    "site_near",
+]
 
 TOP = 5  # sites on the first page
 _HALF = 160.0  # m: half the side of a site map (at least)
@@ -42,49 +51,101 @@ def _png(fig: Figure) -> str:
         return palette_png(fig, colors=64, dpi=100)
 
 
+@dataclass(frozen=True)
+class SiteNear:
+    """What a site's small map shows: its window and the layers' parts within it.
+
+    Attributes
+    ----------
+    window
+        ``(minx, miny, maxx, maxy)`` in the layers' CRS (metres).
+    polygons
+        Water, green areas and buildings, in drawing order: each a list of rings and
+        its face colours.
+    streets
+        The street lines, or None without streets.
+    labels
+        One label per street name, nearest the site first: ``(x, y, name, angle)``.
+    """
+
+    window: tuple[float, float, float, float]
+    polygons: list[tuple[list[np.ndarray], Any]]
+    streets: list[np.ndarray] | None
+    labels: list[tuple[float, float, str, float]]
+
+
+def site_near(layers: Mapping[str, gpd.GeoDataFrame], site: Any) -> SiteNear:
+    """Select what the small map of ``site`` shows (see :func:`site_map`).
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> near = site_near({"buildings": gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10),
+    ...     box(900, 900, 910, 910)], crs=3067)}, Point(5, 5).buffer(20))
+    >>> near.window, [len(rings) for rings, _ in near.polygons], near.streets
+    ((-203.0, -155.0, 213.0, 165.0), [1], None)
+    """
+    minx, miny, maxx, maxy = site.bounds
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half = max(_HALF, 0.75 * max(maxx - minx, maxy - miny))
+    window = (cx - 1.3 * half, cy - half, cx + 1.3 * half, cy + half)
+    x, y = slice(window[0], window[2]), slice(window[1], window[3])
+    polygons: list[tuple[list[np.ndarray], Any]] = []
+    for name, colour in (("sea", "#cfe1f2"), ("green_blue", None), ("buildings", "#b5b5b5")):
+        g = layers.get(name)
+        if g is None or not len(g):
+            continue
+        if colour is None:  # green areas and water by category
+            g = g[[c for c in ("category", g.geometry.name) if c in g]].cx[x, y]
+            cat = g["category"].astype(str) if "category" in g else pd.Series("green", g.index)
+            polygons.append((rings(g.geometry), list(np.where(cat.eq("blue"), "#cfe1f2",
+                                                              "#dbe9d0"))))  # fmt: skip
+        else:
+            polygons.append((rings(g.geometry.cx[x, y]), colour))
+    edges = layers.get("edges")
+    streets, labels = None, []
+    if edges is not None and len(edges):
+        near = edges[[c for c in ("name", edges.geometry.name) if c in edges]].cx[x, y]
+        streets = lines(near.geometry)
+        inside = street_labels(near, spacing=120).cx[x, y]
+        # One label per street: the one nearest the site.
+        inside = inside.assign(d=inside.distance(site)).sort_values("d", kind="stable")
+        inside = inside.drop_duplicates("name")
+        labels = [(p.x, p.y, str(name), angle)
+                  for p, name, angle in zip(inside.geometry, inside["name"], inside["angle"],
+                                            strict=True)]  # fmt: skip
+    return SiteNear(window, polygons, streets, labels)
+
+
 def site_map(
     layers: Mapping[str, gpd.GeoDataFrame],
     site: Any,
     rank: int,
     *,
     size: tuple[float, float] = (3.4, 2.6),
+    near: SiteNear | None = None,
 ) -> Figure:
     """A small map of one site: water, green, buildings, named streets, the site outlined.
 
-    ``size`` is the figure's width and height in inches (100 pixels each).
+    ``size`` is the figure's width and height in inches (100 pixels each); ``near`` what
+    :func:`site_near` selected for the site (selected here when not given).
     """
+    near = near if near is not None else site_near(layers, site)
+    window = near.window
     minx, miny, maxx, maxy = site.bounds
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    half = max(_HALF, 0.75 * max(maxx - minx, maxy - miny))
-    window = (cx - 1.3 * half, cy - half, cx + 1.3 * half, cy + half)
     fig = Figure(figsize=size, dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
-    for name, colour in (("sea", "#cfe1f2"), ("green_blue", None), ("buildings", "#b5b5b5")):
-        g = layers.get(name)
-        if g is None or not len(g):
-            continue
-        g = g.cx[window[0] : window[2], window[1] : window[3]]
-        if colour is None:  # green areas and water by category
-            cat = g["category"].astype(str) if "category" in g else pd.Series("green", g.index)
-            colours = np.where(cat.eq("blue"), "#cfe1f2", "#dbe9d0")
-            ax.add_collection(PolyCollection(rings(g.geometry), facecolors=list(colours)))
-        else:
-            ax.add_collection(PolyCollection(rings(g.geometry), facecolors=colour))
-    edges = layers.get("edges")
-    if edges is not None and len(edges):
-        near = edges.cx[window[0] : window[2], window[1] : window[3]]
-        ax.add_collection(LineCollection(lines(near.geometry), colors="#777", linewidths=0.8))
-        labels = street_labels(near, spacing=120)
-        inside = labels.cx[window[0] : window[2], window[1] : window[3]]
-        # One label per street: the one nearest the site.
-        inside = inside.assign(d=inside.distance(site)).sort_values("d", kind="stable")
-        inside = inside.drop_duplicates("name")
-        for p, name, angle in zip(inside.geometry, inside["name"], inside["angle"], strict=True):
-            # A name is data: plain text (no mathtext), one line, no control characters.
-            ax.text(p.x, p.y, console_text(str(name)), rotation=-angle, fontsize=6.5,
-                    style="italic", color="#222", ha="center", va="center",
-                    rotation_mode="anchor", parse_math=False,
-                    bbox={"fc": "white", "ec": "none", "alpha": 0.6, "pad": 0.3})  # fmt: skip
+    for polygon_rings, colours in near.polygons:
+        ax.add_collection(PolyCollection(polygon_rings, facecolors=colours))
+    if near.streets is not None:
+        ax.add_collection(LineCollection(near.streets, colors="#777", linewidths=0.8))
+    for px, py, name, angle in near.labels:
+        # A name is data: plain text (no mathtext), one line, no control characters.
+        ax.text(px, py, console_text(name), rotation=-angle, fontsize=6.5, style="italic",
+                color="#222", ha="center", va="center", rotation_mode="anchor",
+                parse_math=False,
+                bbox={"fc": "white", "ec": "none", "alpha": 0.6, "pad": 0.3})  # fmt: skip
     outline = gpd.GeoSeries([site])
     if site.geom_type in ("Polygon", "MultiPolygon"):
         ax.add_collection(PolyCollection(rings(outline), facecolors="#e7298a33",
@@ -121,8 +182,22 @@ def area_words(lang: Language, m2: Any) -> str:
     return lang._("{area} ha", area=lang.number(v / 10_000, 1))
 
 
+def _near(
+    layers: Mapping[str, gpd.GeoDataFrame], site: Any, cid: Any, known: dict[str, SiteNear] | None
+) -> SiteNear:
+    """:func:`site_near`, kept in ``known`` by site id (the first page and the cards share)."""
+    if known is None:
+        return site_near(layers, site)
+    if str(cid) not in known:
+        known[str(cid)] = site_near(layers, site)
+    return known[str(cid)]
+
+
 def _sites(
-    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None, lang: Language
+    layers: Mapping[str, gpd.GeoDataFrame],
+    record: Mapping[str, Any] | None,
+    lang: Language,
+    near: dict[str, SiteNear] | None = None,
 ) -> list[dict[str, Any]]:
     cands = layers.get("candidates")
     if cands is None or not len(cands):
@@ -135,6 +210,8 @@ def _sites(
     out = []
     for cid, row in table[table["rank"].notna()].head(TOP).iterrows():
         r = row.to_dict()
+        fig = site_map(layers, row.geometry, int(r["rank"]),
+                       near=_near(layers, row.geometry, cid, near))  # fmt: skip
         now = kind_words(r.get("kind"), lang)
         area = area_words(lang, r.get("area_m2"))
         out.append(
@@ -144,7 +221,7 @@ def _sites(
                 "now": lang._("{what}, {area}", what=now, area=area) if area else now,
                 "todo": simulated_program(lang, r, record) or "",
                 "why": why_sentences(lang, r, n_links=int(n_links.get(cid, 0))),
-                "map": _png(site_map(layers, row.geometry, int(r["rank"]))),
+                "map": _png(fig),
                 "id": str(cid),
             }
         )
@@ -157,12 +234,15 @@ def site_cards(
     lang: Language,
     *,
     top: int = 10,
+    near: dict[str, SiteNear] | None = None,
 ) -> list[dict[str, Any]]:
     """A card per top site for the report after its first page, in ``lang``.
 
     Each card: the rank and name, a map with the streets named, where (district), the
     area, what is there now, the flags a planner must check, what was simulated, why
     (one sentence per dimension), the rank interval in words and the gains as bars.
+    ``near``: what each site's map shows by site id (:func:`site_near`), filled as the
+    maps are drawn; pass the dict :func:`first_page` got to select each site once.
     """
     from rakennettu.outputs._common import bar_rows
     from rakennettu.synthesis.leverage import GAINS
@@ -177,6 +257,8 @@ def site_cards(
     for cid, row in table[table["rank"].notna()].head(top).iterrows():
         r = row.to_dict()
         rank = int(r["rank"])
+        fig = site_map(layers, row.geometry, rank, size=(4.4, 3.3),
+                       near=_near(layers, row.geometry, cid, near))  # fmt: skip
         out.append(
             {
                 "rank": rank,
@@ -189,7 +271,7 @@ def site_cards(
                 "rank_text": _rank_words(lang, r, rank),
                 "why": why_sentences(lang, r, n_links=int(n_links.get(cid, 0)), limit=len(GAINS)),
                 "bars": bar_rows({d: r.get(f"gain_{d}", float("nan")) for d in GAINS}, lang),
-                "map": _png(site_map(layers, row.geometry, rank, size=(4.4, 3.3))),
+                "map": _png(fig),
                 "id": str(cid),
             }
         )
@@ -265,11 +347,18 @@ def _data_date(record: Mapping[str, Any] | None, lang: Language) -> str:
 
 
 def first_page(
-    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None, lang: Language
+    layers: Mapping[str, gpd.GeoDataFrame],
+    record: Mapping[str, Any] | None,
+    lang: Language,
+    *,
+    near: dict[str, SiteNear] | None = None,
 ) -> dict[str, Any]:
-    """The values of the report's first page (``first_page.html.j2``), in ``lang``."""
+    """The values of the report's first page (``first_page.html.j2``), in ``lang``.
+
+    ``near``: see :func:`site_cards`.
+    """
     title = ((record or {}).get("town") or {}).get("title") or lang._("the town")
-    sites = _sites(layers, record, lang)
+    sites = _sites(layers, record, lang, near)
     return {
         "heading": lang._("{town}: where to act first", town=title),
         "date": _data_date(record, lang),

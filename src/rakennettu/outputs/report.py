@@ -42,7 +42,7 @@ from rakennettu.outputs._common import (
 )
 from rakennettu.outputs._figures import lines, palette_png, rings
 from rakennettu.outputs._templates import render, words
-from rakennettu.outputs.first_page import area_words, first_page, site_cards
+from rakennettu.outputs.first_page import SiteNear, area_words, first_page, site_cards
 from rakennettu.outputs.report_text import get as _get
 from rakennettu.wording import reason_words
 
@@ -234,7 +234,10 @@ def _distributions(
 
 
 def _candidates(
-    layers: Mapping[str, gpd.GeoDataFrame], record: Mapping[str, Any] | None, lang: Language
+    layers: Mapping[str, gpd.GeoDataFrame],
+    record: Mapping[str, Any] | None,
+    lang: Language,
+    near: dict[str, SiteNear] | None = None,
 ) -> dict[str, Any]:
     cands = layers.get("candidates")
     found = 0 if cands is None else len(cands)
@@ -244,7 +247,7 @@ def _candidates(
     return {
         "found": found,
         "ranked": lang.integer(ranked),
-        "cards": site_cards(layers, record, lang, top=_TOP) if ranked else [],
+        "cards": site_cards(layers, record, lang, top=_TOP, near=near) if ranked else [],
         "unmapped": _unmapped(layers, lang),
     }
 
@@ -348,19 +351,20 @@ def build_report(
     True
     """
     lang = get_language(language or _get(record, "language") or "en")
+    near: dict[str, SiteNear] = {}  # each site's map data, for its map on both pages
     return render(
         "report.html.j2",
         **words(lang),
         lang=lang.code,
         header=_header(record, lang),
-        first_page=first_page(layers, record, lang),
+        first_page=first_page(layers, record, lang, near=near),
         title=_get(record, "town", "title") or _get(record, "town", "name") or lang._("Town"),
         version=__version__,
         sections=[(sid, lang._(heading)) for sid, heading in SECTIONS],
         data=report_text.data_gaps(record, lang),
         summary=report_text.summary(layers, record, lang),
         method=report_text.method(record, lang),
-        candidates=_candidates(layers, record, lang),
+        candidates=_candidates(layers, record, lang, near),
         maps=_maps(layers, lang),
         distributions=_distribution_section(layers, lang),
         robustness=report_text.robustness(layers, record, lang),
