@@ -25,7 +25,7 @@ from rakennettu.config import CulturalConfig, FormConfig, NetworkConfig, SocialC
 from rakennettu.errors import CRSError
 from rakennettu.layers import cultural as cult
 from rakennettu.naming import describe, parse_name
-from rakennettu.network import StreetNetwork, attach, edge_betweenness
+from rakennettu.network import StreetNetwork, attach, attach_points, edge_betweenness
 from rakennettu.prepare import prepare
 from rakennettu.synthesis.grid import hex_grid
 
@@ -851,3 +851,26 @@ def test_catchment_cells_are_every_raster_centre_within_the_width_of_a_street(ko
     assert len(expected) < 0.8 * len(everything)  # open land between the streets
     assert shapely.equals_exact(pts, expected, tolerance=0).all()
     assert len(pts) == len(expected) and att.index.equals(pd.RangeIndex(len(pts)))
+    # attached as attach_points attaches them (the tree's nearest edge, one by one)
+    ref = attach_points(net, gpd.GeoSeries(pts, crs=net.crs), max_distance=width)
+    pd.testing.assert_frame_equal(att, ref)
+
+
+def test_points_attached_among_their_candidate_edges_as_by_the_nearest_query():
+    # Hand-made: the grid of 100 m blocks; (-10, -10) is as far from the edge 0-1 as from
+    # 0-3 (a tie the tree's nearest query decides), (50, 5) nearest 0-1, (500, 500) none.
+    from rakennettu.network import attach_points_among
+
+    G = nx.MultiGraph(nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3)))
+    G.graph["crs"] = "EPSG:3067"
+    nx.set_node_attributes(G, {i: 100.0 * (i % 3) for i in G}, "x")
+    nx.set_node_attributes(G, {i: 100.0 * (i // 3) for i in G}, "y")
+    nx.set_edge_attributes(G, 100.0, "length")
+    net = StreetNetwork.from_graph(G)
+    pts = gpd.GeoSeries([Point(-10, -10), Point(50, 5), Point(150, 95), Point(500, 500)],
+                        crs=net.crs)  # fmt: skip
+    pairs = net._tree.query(pts.to_numpy(), predicate="dwithin", distance=30)
+    among = attach_points_among(net, pts, pairs, max_distance=30)
+    pd.testing.assert_frame_equal(among, attach_points(net, pts, max_distance=30))
+    assert among["snap_distance"].round(6).tolist()[:3] == [round(200**0.5, 6), 5.0, 5.0]
+    assert among["attached"].tolist() == [True, True, True, False]

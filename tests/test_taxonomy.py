@@ -982,3 +982,29 @@ def test_the_matchers_key_columns_equal_tag_values_key_by_key(tags):
         expected = tag_values(series, key).reset_index(drop=True)
         got = columns.values(key)
         assert got.tolist() == expected.tolist() and got.index.equals(expected.index)
+
+
+def test_feature_layers_are_the_layers_of_each_table_read_alone():
+    """The five layers with the tags read once equal each table's own function's layer."""
+    tags = [{"amenity": "cafe"}, {"amenity": "library", "heritage": "2"},
+            {"leisure": "park", "name": "Puisto"}, {"landuse": "brownfield"},
+            {"amenity": "parking"}, {"natural": "water"}, {"shop": "bakery;cafe"},
+            {"historic": "monument"}, None, {"amenity": "bench"}, {"landuse": "cemetery"},
+            {"amenity": "place_of_worship", "building": "church"}]  # fmt: skip
+    n = len(tags)
+    f = gpd.GeoDataFrame(
+        {"osm_type": ["node"] * n, "osm_id": range(n), "name": [None] * n, "tags": tags},
+        geometry=[Point(10 * i, 0).buffer(3) for i in range(n)],
+        index=pd.Index([5, 3, 9, 1, 7, 2, 8, 4, 6, 0, 11, 10], name="fid"),  # unsorted
+        crs="EPSG:3067",
+    )
+    alone = {"activities": tx.activities(f), "third_places": tx.third_places(f),
+             "landmarks": tx.landmarks(f), "green_blue": tx.green_blue(f),
+             "candidates": tx.candidate_sites(f)}  # fmt: skip
+    together = tx.feature_layers(f)
+    assert list(together) == list(alone)
+    for name, layer in alone.items():
+        pd.testing.assert_frame_equal(together[name], layer, check_exact=True, obj=name)
+    assert all(len(layer) for layer in alone.values())  # each table finds something
+    with pytest.raises(SourceError, match=r"activities: the features lack column\(s\) \['tags'\]"):
+        tx.feature_layers(f.drop(columns="tags"))

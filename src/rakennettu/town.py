@@ -45,21 +45,7 @@ from rakennettu.sources.osm import (
     read_osm_file_started,
     scan_osm_file,
 )
-from rakennettu.sources.taxonomy import (
-    activities as classify_activities,
-)
-from rakennettu.sources.taxonomy import (
-    candidate_sites as classify_candidates,
-)
-from rakennettu.sources.taxonomy import (
-    green_blue as classify_green_blue,
-)
-from rakennettu.sources.taxonomy import (
-    landmarks as classify_landmarks,
-)
-from rakennettu.sources.taxonomy import (
-    third_places as classify_third_places,
-)
+from rakennettu.sources.taxonomy import feature_layers
 from rakennettu.sources.wfs import fetch_wfs
 
 __all__ = ["Town", "load_town"]
@@ -443,13 +429,10 @@ def _classify(
     is_building = features.tags.map(lambda d: "building" in d) & features.geom_type.isin(
         ["Polygon", "MultiPolygon"]
     )
+    buildings = _osm_buildings(features[is_building])
     found = {
-        "buildings": _osm_buildings(features[is_building]),
-        "activities": classify_activities(features),
-        "third_places": classify_third_places(features),
-        "landmarks": classify_landmarks(features),
-        "green_blue": classify_green_blue(features),
-        "candidates": classify_candidates(features),
+        "buildings": buildings,
+        **feature_layers(features),  # the tags read once for the five tag tables
         "barriers": _barriers(features),
         "features": features,
     }

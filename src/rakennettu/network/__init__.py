@@ -79,7 +79,7 @@ along a Hilbert curve: on an 80k-node grid given in random order this halves the
 """
 
 from rakennettu.network._util import CENTRALITY_MEASURES
-from rakennettu.network.access import accessibility, attach, attach_points
+from rakennettu.network.access import accessibility, attach, attach_points, attach_points_among
 from rakennettu.network.centrality import centrality, centrality_with_edges, edge_betweenness
 from rakennettu.network.graph import StreetNetwork
 from rakennettu.network.reach import CatchmentItems, catchment, catchments, nearest
@@ -100,6 +100,7 @@ __all__ = [
     "accessibility_update",
     "attach",
     "attach_points",
+    "attach_points_among",
     "catchment",
     "catchments",
     "centrality",

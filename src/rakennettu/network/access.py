@@ -78,14 +78,47 @@ def _nullable(edges: pd.MultiIndex, level: int, take: I64, ok: B8, index: pd.Ind
     return s
 
 
+def _nearest_among(
+    net: StreetNetwork, geoms: npt.NDArray[Any], pairs: tuple[I64, I64], max_distance: float
+) -> tuple[I64, I64, F64]:
+    """The nearest edge of each geometry among its candidate ``pairs``, as the tree's.
+
+    ``pairs`` are (geometry, edge) positions holding every edge within ``max_distance``
+    of each geometry (an STRtree ``dwithin`` query). The distances are shapely's (the
+    tree's own measure, in vectorised calls); a geometry at equal distance from several
+    edges is handed to the tree's ``query_nearest``, so that the same edge is chosen.
+    Returns the positions of the geometries that have one, their edges and distances.
+    """
+    g, e = pairs
+    d = shapely.distance(geoms[g], net._edges.geometry.to_numpy()[e])
+    least = np.full(len(geoms), np.inf)
+    np.minimum.at(least, g, d)
+    best = d == least[g]
+    count = np.bincount(g[best], minlength=len(geoms))
+    edge = np.full(len(geoms), -1, dtype=np.int64)
+    edge[g[best]] = e[best]
+    tied = np.flatnonzero(count > 1)
+    if tied.size:
+        (t_in, t_tree), _ = net._tree.query_nearest(
+            geoms[tied], max_distance=max_distance, return_distance=True, all_matches=False
+        )
+        edge[tied[t_in]] = t_tree
+    idx = np.flatnonzero(count > 0)
+    return idx, edge[idx], least[idx]
+
+
 def _snap_to_edges(
-    net: StreetNetwork, geoms: npt.NDArray[Any], max_distance: float
+    net: StreetNetwork,
+    geoms: npt.NDArray[Any],
+    max_distance: float,
+    *,
+    pairs: tuple[I64, I64] | None = None,
 ) -> tuple[I64, F64, F64, F64]:
     """Nearest edge within ``max_distance`` of each geometry (-1 if none).
 
     Returns the edge position, the snapping distance, the distance along the edge from its
     ``u`` end scaled to the edge's ``length`` (metres), and the same measured along the
-    geometry.
+    geometry. With ``pairs``, the nearest is found among them (:func:`_nearest_among`).
     """
     k = len(geoms)
     epos = np.full(k, -1, dtype=np.int64)
@@ -95,10 +128,13 @@ def _snap_to_edges(
     valid = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
     if valid.size == 0 or net.n_edges == 0:
         return epos, snap, along, along_geom
-    (i_in, i_tree), dist = net._tree.query_nearest(
-        geoms[valid], max_distance=max_distance, return_distance=True, all_matches=False
-    )
-    idx = valid[i_in]
+    if pairs is not None:
+        idx, i_tree, dist = _nearest_among(net, geoms, pairs, max_distance)
+    else:
+        (i_in, i_tree), dist = net._tree.query_nearest(
+            geoms[valid], max_distance=max_distance, return_distance=True, all_matches=False
+        )
+        idx = valid[i_in]
     epos[idx] = i_tree
     snap[idx] = dist
     lines = net._edges.geometry.to_numpy()[i_tree]
@@ -165,10 +201,33 @@ def attach_points(
             "gdf.representative_point() for polygons"
         )
     epos, snap, along, _ = _snap_to_edges(net, geoms, float(max_distance))
+    return _attachments(net, geoms_s.index, epos, snap, along, max_distance)
+
+
+def attach_points_among(
+    net: StreetNetwork, points: gpd.GeoSeries, pairs: tuple[I64, I64], *, max_distance: float
+) -> pd.DataFrame:
+    """:func:`attach_points`, each point's edge sought among candidate pairs only.
+
+    For many points close to the streets (a raster along them) whose nearby edges are
+    known already: ``pairs`` are (point, edge) positions, every edge within
+    ``max_distance`` of each point (``net._tree.query(points, predicate="dwithin",
+    distance=max_distance)``); a point in no pair is not attached. The result equals
+    :func:`attach_points`'s.
+    """
+    geoms = points.to_numpy()
+    epos, snap, along, _ = _snap_to_edges(net, geoms, float(max_distance), pairs=pairs)
+    return _attachments(net, points.index, epos, snap, along, max_distance)
+
+
+def _attachments(
+    net: StreetNetwork, index: pd.Index, epos: I64, snap: F64, along: F64, max_distance: float
+) -> pd.DataFrame:
+    """The frame of :func:`attach_points` from the snapped edges (-1: not attached)."""
     ok = epos >= 0
     lengths = net._edges["length"].to_numpy()
     ei = net._edges.index
-    index = geoms_s.index.copy()
+    index = index.copy()
     out = pd.DataFrame(
         {
             "edge_u": _nullable(ei, 0, epos, ok, index),

@@ -30,6 +30,7 @@ from rakennettu.network import (
     StreetNetwork,
     accessibility,
     attach_points,
+    attach_points_among,
     catchments,
 )
 
@@ -358,10 +359,11 @@ def _catchment_cells(
     tree, _ = _street_tree(net)
     flat = _cells_near_streets(tree, xs, ys, width + cell)  # a superset, in raster order
     pts = shapely.points(xs[flat % len(xs)], ys[flat // len(xs)])
-    near, _ = tree.query(pts, predicate="dwithin", distance=width)
-    pts = pts[np.unique(near)]
-    att = attach_points(net, gpd.GeoSeries(pts, crs=net.crs), max_distance=width)
-    return pts, att
+    near, edge = net._tree.query(pts, predicate="dwithin", distance=width)
+    kept = np.unique(near)
+    pairs = (np.searchsorted(kept, near), edge)  # positions among the kept centres
+    att = attach_points_among(net, gpd.GeoSeries(pts[kept], crs=net.crs), pairs, max_distance=width)
+    return pts[kept], att
 
 
 def _cells_near_streets(

@@ -17,6 +17,7 @@ feature (see :func:`rakennettu.sources.osm_tags.features_from_pyrosm`).
 from rakennettu.sources.taxonomy.layers import (
     activities,
     candidate_sites,
+    feature_layers,
     green_blue,
     landmarks,
     third_places,
@@ -48,6 +49,7 @@ __all__ = [
     "activities",
     "candidate_sites",
     "classify",
+    "feature_layers",
     "green_blue",
     "landmarks",
     "load_taxonomy",

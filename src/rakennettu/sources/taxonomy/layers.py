@@ -8,7 +8,14 @@ import geopandas as gpd
 import pandas as pd
 
 from rakennettu.errors import SourceError
-from rakennettu.sources.taxonomy.match import _resolve, classify
+from rakennettu.sources.taxonomy.match import (
+    _classify_tags,
+    _resolve,
+    _Tags,
+    _tags_of,
+    _where,
+    classify,
+)
 from rakennettu.sources.taxonomy.model import FEATURE_COLUMNS, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -18,9 +25,7 @@ log = logging.getLogger(__name__)
 # The classified feature layers
 
 
-def _layer(
-    features: gpd.GeoDataFrame, table_name: str, taxonomy: Taxonomy | None, caller: str
-) -> gpd.GeoDataFrame:
+def _check(features: gpd.GeoDataFrame, caller: str) -> None:
     missing = [c for c in FEATURE_COLUMNS if c not in features.columns]
     if missing:
         raise SourceError(
@@ -30,8 +35,22 @@ def _layer(
         )
     if not isinstance(features, gpd.GeoDataFrame):
         raise SourceError(f"{caller}: expected a GeoDataFrame, got {type(features).__name__}")
+
+
+def _layer(
+    features: gpd.GeoDataFrame,
+    table_name: str,
+    taxonomy: Taxonomy | None,
+    caller: str,
+    tags: _Tags | None = None,
+) -> gpd.GeoDataFrame:
+    """The features a table classifies; ``tags``: their tags already read (else read here)."""
+    _check(features, caller)
     table = _resolve(table_name, taxonomy)
-    classes = classify(features, table)
+    if tags is None:
+        classes = classify(features, table)
+    else:
+        classes = _classify_tags(tags, table, features.index)
     keep = classes["category"].notna().to_numpy()
     added = ["category", "kind", "weight", *table.ids]
     geometry = features.geometry.name
@@ -247,3 +266,44 @@ def candidate_sites(
     0      10  surface_parking  untagged
     """
     return _layer(features, "candidates", taxonomy, "candidate_sites")
+
+
+#: The classified layers of :func:`feature_layers`: name, table, and the function that
+#: gives it alone.
+LAYER_TABLES = (
+    ("activities", "activities", "activities"),
+    ("third_places", "third_places", "third_places"),
+    ("landmarks", "landmarks", "landmarks"),
+    ("green_blue", "green_blue", "green_blue"),
+    ("candidates", "candidates", "candidate_sites"),
+)
+
+
+def feature_layers(
+    features: gpd.GeoDataFrame, *, taxonomy: Taxonomy | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """Every classified layer of the features, their tags read once for all the tables.
+
+    The same layers as :func:`activities`, :func:`third_places`, :func:`landmarks`,
+    :func:`green_blue` and :func:`candidate_sites` each give (and the same errors).
+
+    Returns
+    -------
+    dict
+        ``activities``, ``third_places``, ``landmarks``, ``green_blue``, ``candidates``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> f = gpd.GeoDataFrame({"osm_type": ["node"], "osm_id": [1], "name": ["Kahvila"],
+    ...     "tags": [{"amenity": "cafe"}]}, geometry=[Point(0, 0)], crs="EPSG:3067")
+    >>> {k: len(v) for k, v in feature_layers(f).items()}
+    {'activities': 1, 'third_places': 1, 'landmarks': 0, 'green_blue': 0, 'candidates': 0}
+    """
+    _check(features, LAYER_TABLES[0][2])
+    tags = _Tags(_tags_of(features, _where(_resolve(LAYER_TABLES[0][1], taxonomy))))
+    return {
+        name: _layer(features, table, taxonomy, caller, tags)
+        for name, table, caller in LAYER_TABLES
+    }

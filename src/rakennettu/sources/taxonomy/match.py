@@ -151,7 +151,15 @@ def rule_matches(
     ([True, False], [False, True])
     """
     table = _resolve(table, taxonomy)
-    tags = _Tags(_tags_of(features, f"rule_matches(table={table.name!r})"))
+    return _rule_matches(table, _Tags(_tags_of(features, _where(table))), features.index)
+
+
+def _where(table: Table) -> str:
+    return f"rule_matches(table={table.name!r})"
+
+
+def _rule_matches(table: Table, tags: _Tags, index: pd.Index) -> pd.DataFrame:
+    """:func:`rule_matches` of features whose tags ``tags`` holds, on their ``index``."""
     blocked = tags.any_of(table.exclude)
     columns: dict[tuple[str, str], np.ndarray] = {}
     for category in table.categories:
@@ -160,12 +168,10 @@ def rule_matches(
             columns[(category.id, rule.kind)] = (
                 tags.any_of(rule.match) & ~tags.any_of(rule.exclude) & ~cat_blocked
             )
-    index = pd.MultiIndex.from_tuples(
+    labels = pd.MultiIndex.from_tuples(
         [(c.id, r.kind) for c in table.categories for r in c.rules], names=["category", "kind"]
     )
-    return pd.DataFrame(
-        {k: v for k, v in columns.items()}, index=features.index, columns=index, dtype=bool
-    )
+    return pd.DataFrame({k: v for k, v in columns.items()}, index=index, columns=labels, dtype=bool)
 
 
 def classify(
@@ -212,8 +218,16 @@ def classify(
     12        False   False         None         None     0.0
     """
     table = _resolve(table, taxonomy)
-    matches = rule_matches(features, table)
-    n = len(features)
+    return _classify_tags(_Tags(_tags_of(features, _where(table))), table, features.index)
+
+
+def _classify_tags(tags: _Tags, table: Table, index: pd.Index) -> pd.DataFrame:
+    """:func:`classify` of features whose tags ``tags`` holds (read once for several tables).
+
+    ``index`` is the features' index (the rows of ``tags`` in order).
+    """
+    matches = _rule_matches(table, tags, index)
+    n = len(index)
     primary = np.full(n, None, dtype=object)
     kind = np.full(n, None, dtype=object)
     weight = np.zeros(n, dtype=float)
@@ -233,10 +247,10 @@ def classify(
         kind[first] = category_kind[first]
         weight[first] = category_weight[first]
         members[category.id] = in_category
-    out = pd.DataFrame(members, index=features.index, columns=list(table.ids), dtype=bool)
-    out["category"] = pd.Series(primary, index=features.index, dtype=object)
-    out["kind"] = pd.Series(kind, index=features.index, dtype=object)
-    out["weight"] = pd.Series(weight, index=features.index, dtype=float)
+    out = pd.DataFrame(members, index=index, columns=list(table.ids), dtype=bool)
+    out["category"] = pd.Series(primary, index=index, dtype=object)
+    out["kind"] = pd.Series(kind, index=index, dtype=object)
+    out["weight"] = pd.Series(weight, index=index, dtype=float)
     if log.isEnabledFor(logging.DEBUG):
         counts = out["category"].value_counts().to_dict()
         log.debug("classified %d features by %r: %s", n, table.name, counts)
