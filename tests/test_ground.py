@@ -612,3 +612,16 @@ def test_possibly_unmapped_equals_the_rules_block_by_block():
     assert sum(w in ("residential", "retail") for w in want) >= 3
     assert sum(w is not None and w not in ("residential", "retail") for w in want) >= 2
     assert want.count(None) >= 3
+
+
+def test_a_site_leaves_out_exactly_the_buildings_its_provenance_names():
+    # two buildings share an id across types; a site of two buildings; ids as numbers or text
+    b = gpd.GeoDataFrame(
+        {"osm_type": ["way", "relation", "way", "way"], "osm_id": [7, 7, "12", 13]},
+        geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10), box(60, 0, 70, 10)],
+        crs=CRS,
+    )
+    cover = ground_cover(features(), b)
+    for prov, want in [("osm:way/7", [0]), ("osm:relation/7; osm:way/12", [1, 2]),
+                       ("enclosure:4", []), ("", []), ("osm:way/99", [])]:  # fmt: skip
+        assert np.flatnonzero(cover.building_keys.own(prov)).tolist() == want, prov

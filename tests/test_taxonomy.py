@@ -1008,3 +1008,22 @@ def test_feature_layers_are_the_layers_of_each_table_read_alone():
     assert all(len(layer) for layer in alone.values())  # each table finds something
     with pytest.raises(SourceError, match=r"activities: the features lack column\(s\) \['tags'\]"):
         tx.feature_layers(f.drop(columns="tags"))
+
+
+def test_classify_each_equals_classify_table_by_table() -> None:
+    # features of both tables and of neither, a value list, one without tags, a shuffled index
+    f = frame(
+        {"leisure": "park"},
+        {"shop": "bakery"},
+        {"highway": "pedestrian", "area": "yes"},
+        {"landuse": "residential"},
+        {"amenity": "school;library"},
+        {},
+        {"railway": "platform"},
+        index=[7, 3, 9, 1, 4, 8, 2],
+    )
+    out = tx.classify_each(f, ["ground", "site_context"])
+    assert list(out) == ["ground", "site_context"]
+    for table in ("ground", "site_context"):
+        pd.testing.assert_frame_equal(out[table], tx.classify(f, table))
+    assert tx.classify_each(f, []) == {}

@@ -59,7 +59,7 @@ from rakennettu.outputs.spreadsheet import write_csv
 from rakennettu.prepare import Prepared, prepare
 from rakennettu.region import region_client, tiled_centrality
 from rakennettu.sources.basemap import districts, sea
-from rakennettu.sources.taxonomy import classify
+from rakennettu.sources.taxonomy import classify_each
 from rakennettu.synthesis.candidates import (
     access_nodes,
     area_within,
@@ -725,7 +725,7 @@ def _classes(features: gpd.GeoDataFrame) -> dict[str, pd.DataFrame | None]:
     """The features by the ``ground`` and ``site_context`` tables, classified once."""
     if not len(features):
         return {"ground": None, "site_context": None}
-    return {t: classify(features, t) for t in ("ground", "site_context")}
+    return dict(classify_each(features, ["ground", "site_context"]))
 
 
 def _no_unmapped(crs: Any) -> gpd.GeoDataFrame:

@@ -29,6 +29,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,11 @@ class Cover:
     open: gpd.GeoSeries
     buildings: gpd.GeoDataFrame
 
+    @cached_property
+    def building_keys(self) -> _BuildingKeys:
+        """The buildings' rows by OSM type and id (made once, for every site judged)."""
+        return _BuildingKeys(self.buildings)
+
 
 def ground_cover(
     features: gpd.GeoDataFrame,
@@ -280,22 +286,19 @@ class _BuildingKeys:
 
     def __init__(self, buildings: gpd.GeoDataFrame) -> None:
         self.n = len(buildings)
-        self.rows: dict[tuple[str, str], list[int]] | None = None
+        self.rows: dict[str, np.ndarray] | None = None
         if "osm_id" in buildings and "osm_type" in buildings:
-            self.rows = {}
-            keys = zip(
-                buildings["osm_type"].astype(str), buildings["osm_id"].astype(str), strict=True
-            )
-            for i, key in enumerate(keys):
-                self.rows.setdefault(key, []).append(i)
+            key = buildings["osm_type"].astype(str) + "/" + buildings["osm_id"].astype(str)
+            rows = pd.Series(np.arange(self.n)).groupby(key.to_numpy(), sort=False).indices
+            self.rows = {str(k): np.asarray(v) for k, v in rows.items()}
 
     def own(self, provenance: str) -> np.ndarray:
         """A mask of the rows named ``osm:<type>/<id>`` in ``provenance``."""
         mask = np.zeros(self.n, dtype=bool)
         if self.rows is None or not provenance:
             return mask
-        for key in set(re.findall(r"osm:(\w+)/(\d+)", provenance)):
-            mask[self.rows.get(key, [])] = True
+        for osm_type, osm_id in set(re.findall(r"osm:(\w+)/(\d+)", provenance)):
+            mask[self.rows.get(f"{osm_type}/{osm_id}", [])] = True
         return mask
 
 
@@ -423,7 +426,7 @@ def developable(
        road_share  ground_m2 verdict
     0         0.1     5400.0  ground
     """
-    keys = _BuildingKeys(cover.buildings)
+    keys = cover.building_keys
     buildings = cover.buildings.geometry
     kinds = [str(k) for k in sites["kind"]]
     provs = [str(p) for p in sites["provenance"]] if "provenance" in sites else [""] * len(sites)

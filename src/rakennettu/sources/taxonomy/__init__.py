@@ -22,7 +22,7 @@ from rakennettu.sources.taxonomy.layers import (
     landmarks,
     third_places,
 )
-from rakennettu.sources.taxonomy.match import classify, rule_matches
+from rakennettu.sources.taxonomy.match import classify, classify_each, rule_matches
 from rakennettu.sources.taxonomy.model import (
     FEATURE_COLUMNS,
     RESERVED_NAMES,
@@ -49,6 +49,7 @@ __all__ = [
     "activities",
     "candidate_sites",
     "classify",
+    "classify_each",
     "feature_layers",
     "green_blue",
     "landmarks",

@@ -255,3 +255,26 @@ def _classify_tags(tags: _Tags, table: Table, index: pd.Index) -> pd.DataFrame:
         counts = out["category"].value_counts().to_dict()
         log.debug("classified %d features by %r: %s", n, table.name, counts)
     return out
+
+
+def classify_each(
+    features: pd.DataFrame, tables: Sequence[str], *, taxonomy: Taxonomy | None = None
+) -> dict[str, pd.DataFrame]:
+    """:func:`classify` by each of several tables, the features' tags read once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> features = pd.DataFrame({"tags": [{"leisure": "park"}, {"shop": "bakery"}]})
+    >>> out = classify_each(features, ["ground", "site_context"])
+    >>> out["ground"]["open_space"].tolist(), out["site_context"]["occupied"].tolist()
+    ([True, False], [False, True])
+    """
+    resolved = [_resolve(t, taxonomy) for t in tables]
+    if not resolved:
+        return {}
+    tags = _Tags(_tags_of(features, _where(resolved[0])))
+    return {
+        name: _classify_tags(tags, t, features.index)
+        for name, t in zip(tables, resolved, strict=True)
+    }
