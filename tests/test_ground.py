@@ -14,7 +14,7 @@ import pytest
 import shapely
 from shapely import LineString, Point, box
 
-from rakennettu._geo import union_by_group
+from rakennettu._groups import union_by_group
 from rakennettu.i18n import Said, language
 from rakennettu.layers.form import enclosures
 from rakennettu.synthesis.candidates import (

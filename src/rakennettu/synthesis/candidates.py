@@ -27,7 +27,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
-from rakennettu._geo import polygonal, union_by_group
+from rakennettu._geo import polygonal
+from rakennettu._groups import union_by_group
 from rakennettu.crs import same_crs
 from rakennettu.sources.taxonomy import classify
 from rakennettu.wording import say
