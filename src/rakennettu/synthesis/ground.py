@@ -286,19 +286,23 @@ class _BuildingKeys:
 
     def __init__(self, buildings: gpd.GeoDataFrame) -> None:
         self.n = len(buildings)
-        self.rows: dict[str, np.ndarray] | None = None
+        self.keys: np.ndarray | None = None  # "type/id", sorted
         if "osm_id" in buildings and "osm_type" in buildings:
             key = buildings["osm_type"].astype(str) + "/" + buildings["osm_id"].astype(str)
-            rows = pd.Series(np.arange(self.n)).groupby(key.to_numpy(), sort=False).indices
-            self.rows = {str(k): np.asarray(v) for k, v in rows.items()}
+            key_ = key.fillna("").to_numpy(dtype=object).astype(str)
+            self.order = np.argsort(key_, kind="stable")
+            self.keys = key_[self.order]
 
     def own(self, provenance: str) -> np.ndarray:
         """A mask of the rows named ``osm:<type>/<id>`` in ``provenance``."""
         mask = np.zeros(self.n, dtype=bool)
-        if self.rows is None or not provenance:
+        if self.keys is None or not provenance:
             return mask
         for osm_type, osm_id in set(re.findall(r"osm:(\w+)/(\d+)", provenance)):
-            mask[self.rows.get(f"{osm_type}/{osm_id}", [])] = True
+            key = f"{osm_type}/{osm_id}"
+            lo = np.searchsorted(self.keys, key, side="left")
+            hi = np.searchsorted(self.keys, key, side="right")
+            mask[self.order[lo:hi]] = True
         return mask
 
 
