@@ -30,6 +30,7 @@ from rakennettu.synthesis.ground import (
     ground_cover,
     keep_ground,
     load_road_widths,
+    road_space,
     way_width,
 )
 from rakennettu.wording import reason_words
@@ -625,3 +626,33 @@ def test_a_site_leaves_out_exactly_the_buildings_its_provenance_names():
     for prov, want in [("osm:way/7", [0]), ("osm:relation/7; osm:way/12", [1, 2]),
                        ("enclosure:4", []), ("", []), ("osm:way/99", [])]:  # fmt: skip
         assert np.flatnonzero(cover.building_keys.own(prov)).tolist() == want, prov
+
+
+def test_road_space_is_each_way_buffered_on_its_own():
+    # streets, a loop drawn closed, a multi-line, a street node, a square: against shapely
+    # applied way by way with the width of way_width
+    rng = np.random.default_rng(11)
+    items = [({"highway": str(rng.choice(["residential", "primary", "service"])),
+               "lanes": str(rng.integers(1, 4))},
+              LineString(rng.uniform(0, 500, (int(rng.integers(2, 6)), 2))))
+             for _ in range(30)]  # fmt: skip
+    items += [
+        ({"highway": "residential"}, box(0, 0, 50, 50).exterior),
+        ({"highway": "residential"}, box(100, 0, 150, 50)),  # a closed way that is a loop
+        ({"railway": "tram"}, shapely.MultiLineString([[(0, 0), (9, 0)], [(0, 5), (9, 5)]])),
+        ({"highway": "residential"}, Point(3, 3)),  # takes no space
+        ({"place": "square"}, box(200, 200, 260, 240)),  # an area as it is
+    ]
+    f = features(*items)
+    got = road_space(f)
+    widths = load_road_widths()
+    want = {}
+    for idx, (tags, g) in zip(f.index, items, strict=True):
+        if tags.get("place") == "square":
+            want[idx] = g
+        elif g.geom_type != "Point":
+            line = g.boundary if g.geom_type == "Polygon" else g
+            want[idx] = shapely.buffer(line, way_width(tags, widths) / 2, cap_style="flat")
+    assert sorted(got.index) == sorted(want)
+    for idx, g in got.items():
+        assert shapely.to_wkb(g) == shapely.to_wkb(want[idx]), idx

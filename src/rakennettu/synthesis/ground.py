@@ -204,14 +204,26 @@ def road_space(
     for i in np.flatnonzero(area & poly):
         out[features.index[i]] = geoms[i]
     lines = np.flatnonzero(has_width & ~(area & poly))
-    for i in lines:
-        g = geoms[i]
-        if g.geom_type in ("Polygon", "MultiPolygon"):  # a closed way that is a loop
-            g = g.boundary
-        if g.geom_type == "Point":
-            continue
-        out[features.index[i]] = shapely.buffer(g, float(width[i] or 0.0) / 2, cap_style="flat")
+    for i, g in zip(lines, _centre_lines(geoms[lines], [width[i] for i in lines]), strict=True):
+        if g is not None:
+            out[features.index[i]] = g
     return gpd.GeoSeries(out, crs=features.crs, dtype="geometry")
+
+
+def _centre_lines(geoms: np.ndarray, widths: list[float | None]) -> np.ndarray:
+    """Ways buffered to half their width with flat ends (None for a point).
+
+    A closed way drawn as a polygon is a loop: its boundary is buffered.
+    """
+    kind = shapely.get_type_id(geoms)
+    lines = geoms.copy()
+    loop = (kind == 3) | (kind == 6)  # Polygon, MultiPolygon
+    lines[loop] = shapely.boundary(geoms[loop])
+    half = np.array([float(w or 0.0) / 2 for w in widths], dtype=float)
+    out = np.full(len(geoms), None, dtype=object)
+    keep = shapely.get_type_id(lines) != 0  # a Point takes no space
+    out[keep] = shapely.buffer(lines[keep], half[keep], cap_style="flat")
+    return out
 
 
 @dataclass(frozen=True, eq=False)
