@@ -421,3 +421,25 @@ def test_a_site_maps_data_are_what_lies_in_its_window():
     e = layers["edges"]
     named = e[shapely.intersects(e.geometry.to_numpy(), window)]["name"].dropna()
     assert names and len(names) == len(set(names)) and set(names) <= set(named)
+
+
+def test_a_site_maps_water_in_several_parts_is_drawn_as_water():
+    """Each ring of a site map's green and blue layer is coloured by its own feature: a
+    lake of two parts (a multipolygon) before a park gave the park's ring the water's
+    colour and the lake's second ring green."""
+    import geopandas as gpd
+    from shapely.geometry import MultiPolygon, box
+
+    from rakennettu.outputs.first_page import site_near
+
+    lake = MultiPolygon([box(0, 0, 20, 20), box(40, 0, 60, 20)])
+    layers = {
+        "green_blue": gpd.GeoDataFrame(
+            {"category": ["blue", "green"]}, geometry=[lake, box(0, 40, 20, 60)], crs=3067
+        )
+    }
+    near = site_near(layers, box(25, 25, 35, 35))
+    shapes, colours = near.polygons[0]
+    blue, green = "#cfe1f2", "#dbe9d0"
+    assert [s[:, 0].min() for s in shapes] == [0.0, 40.0, 0.0]  # lake, lake, park
+    assert colours == [blue, blue, green]

@@ -20,10 +20,15 @@ def _parts(geoms: Any) -> np.ndarray:
 
     Missing and empty geometries are left out.
     """
+    return _parts_of(geoms)[0]
+
+
+def _parts_of(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_parts`, and the position in ``geoms`` of the geometry of each part."""
     arr = np.asarray(geoms, dtype=object)
-    arr = arr[~shapely.is_missing(arr)]
-    arr = arr[~shapely.is_empty(arr)]
-    return shapely.get_parts(arr)
+    present = np.flatnonzero(~(shapely.is_missing(arr) | shapely.is_empty(arr)))
+    parts, owner = shapely.get_parts(arr[present], return_index=True)
+    return parts, present[owner]
 
 
 def _runs(geoms: np.ndarray) -> list[np.ndarray]:
@@ -42,9 +47,23 @@ def rings(geoms: gpd.GeoSeries) -> list[np.ndarray]:
     >>> [r.shape for r in rings(gpd.GeoSeries([box(0, 0, 1, 1), Point(0, 0), None]))]
     [(5, 2)]
     """
-    parts = _parts(geoms)
-    polygons = parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
-    return _runs(shapely.get_exterior_ring(polygons))
+    return rings_of(geoms)[0]
+
+
+def rings_of(geoms: Any) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`rings`, and the position in ``geoms`` of the geometry each ring comes from.
+
+    For a colour per geometry: a multipolygon has a ring per part.
+
+    Examples
+    --------
+    >>> from shapely.geometry import MultiPolygon, box
+    >>> rings_of([box(0, 0, 1, 1), MultiPolygon([box(2, 2, 3, 3), box(4, 4, 5, 5)])])[1]
+    array([0, 1, 1])
+    """
+    parts, owner = _parts_of(geoms)
+    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+    return _runs(shapely.get_exterior_ring(parts[keep])), owner[keep]
 
 
 def lines(geoms: gpd.GeoSeries, *, outlines: bool = False) -> list[np.ndarray]:

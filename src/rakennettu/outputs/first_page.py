@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from rakennettu._console import console_text
 from rakennettu.i18n import N_, Language, kind_words
 from rakennettu.outputs._common import candidate_table
-from rakennettu.outputs._figures import lines, palette_png, rings
+from rakennettu.outputs._figures import lines, palette_png, rings, rings_of
 from rakennettu.outputs.labels import street_labels
 from rakennettu.outputs.words import simulated_program, site_heading, why_sentences
 from rakennettu.wording import flag_words, now_words
@@ -98,8 +98,9 @@ def site_near(layers: Mapping[str, gpd.GeoDataFrame], site: Any) -> SiteNear:
         if colour is None:  # green areas and water by category
             g = g[[c for c in ("category", g.geometry.name) if c in g]].cx[x, y]
             cat = g["category"].astype(str) if "category" in g else pd.Series("green", g.index)
-            polygons.append((rings(g.geometry), list(np.where(cat.eq("blue"), "#cfe1f2",
-                                                              "#dbe9d0"))))  # fmt: skip
+            shapes, of = rings_of(g.geometry)  # a multipolygon has a ring per part
+            colours = np.where(cat.eq("blue"), "#cfe1f2", "#dbe9d0")[of]
+            polygons.append((shapes, list(colours)))
         else:
             polygons.append((rings(g.geometry.cx[x, y]), colour))
     edges = layers.get("edges")
