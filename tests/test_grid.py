@@ -288,3 +288,18 @@ def test_aggregate_errors(values: Any, grid: Any, error: type[Exception], match:
 def test_unknown_how_raises() -> None:
     with pytest.raises(ValueError, match="how must be 'mean' or 'sum'"):
         aggregate_to_grid(_frame([Point(1, 1)], morph_value=[1.0]), _two_cells(), how="median")  # type: ignore[arg-type]
+
+
+def test_intersections_on_threads_are_shapelys_own_element_by_element():
+    """The long pairs of aggregate_to_grid are intersected in halves on two threads: each
+    result is byte for byte what one shapely.intersection call gives."""
+    import shapely
+
+    from rakennettu._geo import intersections
+
+    rng = np.random.default_rng(7)
+    a = shapely.buffer(shapely.points(rng.random((3001, 2)) * 500), 12, quad_segs=4)
+    b = shapely.box(*(rng.random((3001, 2)) * 500).T, *(rng.random((3001, 2)) * 500 + 30).T)
+    whole = shapely.to_wkb(shapely.intersection(a, b))
+    for threads in (2, 3):
+        assert (shapely.to_wkb(intersections(a, b, threads=threads)) == whole).all()

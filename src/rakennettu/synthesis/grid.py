@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from rakennettu._geo import as_area
+from rakennettu._geo import as_area, intersections
 from rakennettu.crs import require_projected, same_crs
 from rakennettu.errors import CRSError
 from rakennettu.naming import parse_name
@@ -188,7 +188,7 @@ def aggregate_to_grid(
         share = weight
     elif kinds <= {1, 2, 5} or kinds <= {3, 6}:  # lines or polygons
         measure = shapely.area if kinds <= {3, 6} else shapely.length
-        weight = measure(shapely.intersection(geoms[feature], cell_geoms[cell]))
+        weight = measure(intersections(geoms[feature], cell_geoms[cell]))
         with np.errstate(invalid="ignore", divide="ignore"):
             share = weight / measure(geoms[feature])
     else:
